@@ -1,0 +1,152 @@
+package conn
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/ekka-mesh/ekka-mesh/wire"
+)
+
+// Config describes this side of every connection: who we are and how we
+// talk. The same Config serves the listener and the dialer.
+type Config struct {
+	// Name is this node's full name, short@host.
+	Name string
+	// Cluster is the cluster name; peers of another cluster are refused.
+	Cluster string
+	// Cookie is the shared secret. It never crosses the wire.
+	Cookie string
+	// GUID identifies this incarnation of the node (see mesh.NewGUID).
+	GUID [wire.GUIDSize]byte
+	// Hidden marks a control client (ekka-mesh ctl): it authenticates like a
+	// node but never listens and never becomes a member.
+	Hidden bool
+
+	// TLS, when set, wraps every TCP connection. The listener uses it as a
+	// server config, the dialer as a client config (ServerName is filled in
+	// from the peer's host when empty). Mutual TLS: set ClientAuth and
+	// Certificates as usual. The cookie is checked inside TLS all the same.
+	TLS *tls.Config
+
+	// Compression offers S2 compression to peers; it is used on a link only
+	// when both sides offer it. Payloads shorter than CompressThreshold bytes
+	// are sent as they are.
+	Compression       bool
+	CompressThreshold int
+
+	// MaxPayload is the largest frame payload this side accepts; larger
+	// application messages are chunked by the sender.
+	MaxPayload uint32
+
+	// HandshakeTimeout bounds each handshake step so that a silent or slow
+	// peer cannot hold a connection slot.
+	HandshakeTimeout time.Duration
+
+	// Dial, when set, replaces net.Dialer for outgoing TCP connections (the
+	// fault-injection network uses it). LocalAddr is ignored then.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// LocalIP, when set, is the source address of outgoing connections.
+	LocalIP net.IP
+
+	// Logger receives handshake rejections and connection errors.
+	Logger *slog.Logger
+}
+
+// DefaultConfig returns a Config with the defaults filled in; the caller sets
+// Name, Cluster, Cookie and GUID.
+func DefaultConfig() Config {
+	return Config{
+		Cluster:           "ekka",
+		Compression:       true,
+		CompressThreshold: 4096,
+		MaxPayload:        wire.DefaultMaxPayload,
+		HandshakeTimeout:  5 * time.Second,
+	}
+}
+
+// Validate reports the first field that is wrong, naming it.
+func (c *Config) Validate() error {
+	switch {
+	case c.Name == "":
+		return errors.New("conn config: Name is empty, want short@host")
+	case c.Cluster == "":
+		return errors.New("conn config: Cluster is empty, want a cluster name")
+	case c.Cookie == "":
+		return errors.New("conn config: Cookie is empty, want the cluster's shared secret")
+	case c.MaxPayload != 0 && (c.MaxPayload < wire.MinPayloadLimit || c.MaxPayload > wire.MaxPayloadLimit):
+		return fmt.Errorf("conn config: MaxPayload %d out of range, want %d..%d", c.MaxPayload, wire.MinPayloadLimit, wire.MaxPayloadLimit)
+	case c.CompressThreshold < 0:
+		return fmt.Errorf("conn config: CompressThreshold %d is negative, want >= 0", c.CompressThreshold)
+	case c.HandshakeTimeout < 0:
+		return fmt.Errorf("conn config: HandshakeTimeout %v is negative", c.HandshakeTimeout)
+	}
+	return nil
+}
+
+func (c *Config) maxPayload() uint32 {
+	if c.MaxPayload == 0 {
+		return wire.DefaultMaxPayload
+	}
+	return c.MaxPayload
+}
+
+func (c *Config) handshakeTimeout() time.Duration {
+	if c.HandshakeTimeout <= 0 {
+		return 5 * time.Second
+	}
+	return c.HandshakeTimeout
+}
+
+func (c *Config) logger() *slog.Logger {
+	if c.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return c.Logger
+}
+
+// Peer is what the handshake established about the other side.
+type Peer struct {
+	Name       string
+	Cluster    string
+	GUID       [wire.GUIDSize]byte
+	Hidden     bool
+	Version    uint8
+	Compress   bool   // both sides agreed on S2
+	MaxPayload uint32 // the peer's receive limit: never send more in one frame
+}
+
+// HandshakeError is returned when a handshake fails: Code says why (for
+// example wire.CodeBadCookie), Remote says whether the peer refused us (true)
+// or we refused the peer (false), Reason is the readable text.
+type HandshakeError struct {
+	Code   wire.Code
+	Remote bool
+	Reason string
+}
+
+func (e *HandshakeError) Error() string {
+	if e.Remote {
+		return fmt.Sprintf("handshake refused by peer (%s): %s", e.Code, e.Reason)
+	}
+	return fmt.Sprintf("handshake failed (%s): %s", e.Code, e.Reason)
+}
+
+// Is lets errors.Is(err, ErrBadCookie) and friends match by code.
+func (e *HandshakeError) Is(target error) bool {
+	t, ok := target.(*HandshakeError)
+	return ok && t.Reason == "" && t.Code == e.Code
+}
+
+// Sentinels for errors.Is on handshake failures, from either side.
+var (
+	ErrBadCookie        error = &HandshakeError{Code: wire.CodeBadCookie}
+	ErrWrongCluster     error = &HandshakeError{Code: wire.CodeWrongCluster}
+	ErrWrongNode        error = &HandshakeError{Code: wire.CodeWrongNode}
+	ErrVersion          error = &HandshakeError{Code: wire.CodeVersion}
+	ErrHandshakeTimeout error = &HandshakeError{Code: wire.CodeTimeout}
+)
