@@ -122,3 +122,36 @@ func (c *cursor) done() error {
 	}
 	return nil
 }
+
+func appendStr16List(b []byte, list [][]byte) []byte {
+	b = appendU16(b, uint16(len(list)))
+	for _, s := range list {
+		b = appendStr16(b, s)
+	}
+	return b
+}
+
+// str16List decodes a u16 count followed by that many str16 values into dst,
+// reusing its capacity: it allocates only when dst is too short, so a caller
+// that keeps the message between decodes reaches zero allocations. The count
+// is checked against the bytes left before dst grows, so a forged count cannot
+// make it allocate more than the body could hold.
+func (c *cursor) str16List(field string, dst [][]byte) [][]byte {
+	n := int(c.u16(field + " count"))
+	dst = dst[:0]
+	if c.err != nil {
+		return dst
+	}
+	if n*2 > len(c.b) {
+		c.fail(field)
+		return dst
+	}
+	for range n {
+		s := c.str16(field)
+		if c.err != nil {
+			return dst[:0]
+		}
+		dst = append(dst, s)
+	}
+	return dst
+}

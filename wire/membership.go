@@ -1,0 +1,224 @@
+package wire
+
+import "fmt"
+
+// Status is a member's status as carried in membership messages.
+//
+// Only the values below are defined; a body carrying any other status byte
+// (including 0) is malformed and Decode rejects it, because acting on a status
+// the receiver does not understand could mark a live node down or a dead one
+// up. A new status therefore needs a new protocol version.
+type Status uint8
+
+const (
+	StatusJoining Status = 1 // announced, connecting to the members
+	StatusUp      Status = 2 // connected and serving
+	StatusHealing Status = 3 // rejoining after a partition heal
+	StatusLeaving Status = 4 // leaving the cluster in an orderly way
+	StatusDown    Status = 5 // unreachable; still a member until removed
+)
+
+// Valid reports whether s is one of the defined statuses.
+func (s Status) Valid() bool { return s >= StatusJoining && s <= StatusDown }
+
+func (s Status) String() string {
+	switch s {
+	case StatusJoining:
+		return "joining"
+	case StatusUp:
+		return "up"
+	case StatusHealing:
+		return "healing"
+	case StatusLeaving:
+		return "leaving"
+	case StatusDown:
+		return "down"
+	}
+	return fmt.Sprintf("status(%d)", uint8(s))
+}
+
+func (c *cursor) status(field string) Status {
+	s := Status(c.u8(field))
+	if c.err == nil && !s.Valid() {
+		c.err = malformed(c.t, "%s is %d, want %d..%d (joining..down)", field, uint8(s), StatusJoining, StatusDown)
+		c.b = nil
+	}
+	return s
+}
+
+func (c *cursor) guid(field string, dst *[GUIDSize]byte) {
+	copy(dst[:], c.fixed(field, GUIDSize))
+}
+
+// MemberEntry is one row of a MemberTable.
+type MemberEntry struct {
+	Name        []byte
+	GUID        [GUIDSize]byte
+	Status      Status
+	SinceMillis uint64 // when the member entered Status, Unix milliseconds
+	Incarnation uint64 // version of this row; a higher one supersedes a lower one
+}
+
+// memberEntryMinSize is the encoded size of a MemberEntry with an empty name.
+const memberEntryMinSize = 2 + GUIDSize + 1 + 8 + 8
+
+// MemberTable is the body of a TypeMemberTable frame: the sender's full
+// member table.
+//
+//	u16   count
+//	count times:
+//	  str16 name
+//	  16B   GUID
+//	  u8    status
+//	  u64   status since, Unix milliseconds
+//	  u64   incarnation
+//
+// Decode fills Members reusing its capacity, so a MemberTable kept between
+// decodes allocates nothing once it has held the largest table seen. Names
+// alias the decoded body.
+type MemberTable struct {
+	Members []MemberEntry
+}
+
+func (*MemberTable) Type() Type { return TypeMemberTable }
+
+func (m *MemberTable) Append(b []byte) []byte {
+	b = appendU16(b, uint16(len(m.Members)))
+	for i := range m.Members {
+		e := &m.Members[i]
+		b = appendStr16(b, e.Name)
+		b = append(b, e.GUID[:]...)
+		b = append(b, uint8(e.Status))
+		b = appendU64(b, e.SinceMillis)
+		b = appendU64(b, e.Incarnation)
+	}
+	return b
+}
+
+func (m *MemberTable) Decode(b []byte) error {
+	c := cursor{b: b, t: TypeMemberTable}
+	n := int(c.u16("member count"))
+	m.Members = m.Members[:0]
+	if c.err == nil && n*memberEntryMinSize > len(c.b) {
+		// Checked before Members grows, so a forged count cannot make
+		// Decode allocate more than the body could hold.
+		c.fail("members")
+	}
+	for range n {
+		var e MemberEntry
+		e.Name = c.str16("member name")
+		c.guid("member guid", &e.GUID)
+		e.Status = c.status("member status")
+		e.SinceMillis = c.u64("member status since")
+		e.Incarnation = c.u64("member incarnation")
+		if c.err != nil {
+			break
+		}
+		m.Members = append(m.Members, e)
+	}
+	if err := c.done(); err != nil {
+		m.Members = m.Members[:0]
+		return err
+	}
+	return nil
+}
+
+// Join is the body of a TypeJoin frame: Node (with this GUID) joins the
+// cluster.
+//
+//	str16 node name
+//	16B   GUID
+type Join struct {
+	Node []byte
+	GUID [GUIDSize]byte
+}
+
+func (*Join) Type() Type { return TypeJoin }
+
+func (m *Join) Append(b []byte) []byte {
+	b = appendStr16(b, m.Node)
+	return append(b, m.GUID[:]...)
+}
+
+func (m *Join) Decode(b []byte) error {
+	c := cursor{b: b, t: TypeJoin}
+	m.Node = c.str16("node")
+	c.guid("guid", &m.GUID)
+	return c.done()
+}
+
+// Leave is the body of a TypeLeave frame: Node (with this GUID) leaves the
+// cluster.
+//
+//	str16 node name
+//	16B   GUID
+type Leave struct {
+	Node []byte
+	GUID [GUIDSize]byte
+}
+
+func (*Leave) Type() Type { return TypeLeave }
+
+func (m *Leave) Append(b []byte) []byte {
+	b = appendStr16(b, m.Node)
+	return append(b, m.GUID[:]...)
+}
+
+func (m *Leave) Decode(b []byte) error {
+	c := cursor{b: b, t: TypeLeave}
+	m.Node = c.str16("node")
+	c.guid("guid", &m.GUID)
+	return c.done()
+}
+
+// ForceLeave is the body of a TypeForceLeave frame: remove Node from the
+// cluster everywhere, as requested by node By.
+//
+//	str16 node name to remove
+//	str16 name of the node that asked
+type ForceLeave struct {
+	Node []byte
+	By   []byte
+}
+
+func (*ForceLeave) Type() Type { return TypeForceLeave }
+
+func (m *ForceLeave) Append(b []byte) []byte {
+	b = appendStr16(b, m.Node)
+	return appendStr16(b, m.By)
+}
+
+func (m *ForceLeave) Decode(b []byte) error {
+	c := cursor{b: b, t: TypeForceLeave}
+	m.Node = c.str16("node")
+	m.By = c.str16("by")
+	return c.done()
+}
+
+// MemberStatus is the body of a TypeMemberStatus frame: one member's status
+// changed.
+//
+//	str16 node name
+//	16B   GUID
+//	u8    status
+type MemberStatus struct {
+	Node   []byte
+	GUID   [GUIDSize]byte
+	Status Status
+}
+
+func (*MemberStatus) Type() Type { return TypeMemberStatus }
+
+func (m *MemberStatus) Append(b []byte) []byte {
+	b = appendStr16(b, m.Node)
+	b = append(b, m.GUID[:]...)
+	return append(b, uint8(m.Status))
+}
+
+func (m *MemberStatus) Decode(b []byte) error {
+	c := cursor{b: b, t: TypeMemberStatus}
+	m.Node = c.str16("node")
+	c.guid("guid", &m.GUID)
+	m.Status = c.status("status")
+	return c.done()
+}
