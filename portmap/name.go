@@ -1,0 +1,187 @@
+package portmap
+
+import (
+	"fmt"
+	"net"
+	"strings"
+	"unicode/utf8"
+)
+
+// DefaultBasePort is the base port of the name-to-port rule when none is
+// configured (node.base_port), the same as ekka's.
+const DefaultBasePort = 4370
+
+// MaxPort is the highest TCP port.
+const MaxPort = 65535
+
+// offsetModulus bounds the offset taken from a name's trailing digits.
+const offsetModulus = 60000
+
+// maxHostLen is the longest hostname DNS allows.
+const maxHostLen = 253
+
+// Name is a parsed, valid node name. The zero value is not a valid name;
+// get one from Parse.
+type Name struct {
+	// Short is the part before the '@', such as "emqx12".
+	Short string
+	// Host is the part after the '@': a hostname or an IP literal. An IPv6
+	// literal is kept without brackets.
+	Host string
+}
+
+// String returns short@host.
+func (n Name) String() string {
+	return n.Short + "@" + n.Host
+}
+
+// Parse checks s against the naming rules (see the package documentation)
+// and splits it into its short name and host.
+func Parse(s string) (Name, error) {
+	at := strings.IndexByte(s, '@')
+	if at < 0 {
+		return Name{}, newError(s, ErrSyntax, "no '@' found; want short@host, such as emqx@127.0.0.1")
+	}
+	if n := strings.Count(s, "@"); n > 1 {
+		return Name{}, newError(s, ErrSyntax, "found %d '@' characters; want exactly one, as in emqx@127.0.0.1", n)
+	}
+	short, host := s[:at], s[at+1:]
+	if short == "" {
+		return Name{}, newError(s, ErrEmptyShort, "nothing before the '@'; want short@host, such as emqx@127.0.0.1")
+	}
+	if err := checkShort(s, short); err != nil {
+		return Name{}, err
+	}
+	if host == "" {
+		return Name{}, newError(s, ErrEmptyHost, "nothing after the '@'; want a hostname or an IP address, such as emqx@127.0.0.1")
+	}
+	host, err := checkHost(s, host)
+	if err != nil {
+		return Name{}, err
+	}
+	return Name{Short: short, Host: host}, nil
+}
+
+func checkShort(full, short string) error {
+	for i := 0; i < len(short); {
+		c := short[i]
+		if isShortChar(c) {
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(short[i:])
+		what := fmt.Sprintf("%q", r)
+		if r == utf8.RuneError && size <= 1 {
+			what = fmt.Sprintf("byte %#02x", c)
+		}
+		return newError(full, ErrBadChar, "%s at position %d (1-based) is not allowed; short names use only A-Z a-z 0-9 _ . -", what, i+1)
+	}
+	return nil
+}
+
+func isShortChar(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-'
+}
+
+// checkHost validates host and returns it in stored form (IPv6 brackets
+// removed).
+func checkHost(full, host string) (string, error) {
+	if strings.HasPrefix(host, "[") || strings.HasSuffix(host, "]") {
+		inner, ok := strings.CutPrefix(host, "[")
+		inner, ok2 := strings.CutSuffix(inner, "]")
+		ip := net.ParseIP(inner)
+		if !ok || !ok2 || ip == nil || !strings.Contains(inner, ":") {
+			return "", newError(full, ErrBadHost, "%q: brackets may only enclose an IPv6 address, as in n1@[::1]", host)
+		}
+		return inner, nil
+	}
+	if strings.Contains(host, ":") {
+		if net.ParseIP(host) == nil {
+			return "", newError(full, ErrBadHost, "%q contains ':' but is not an IPv6 address (zones such as %%eth0 are not accepted)", host)
+		}
+		return host, nil
+	}
+	if net.ParseIP(host) != nil {
+		return host, nil
+	}
+	if len(host) > maxHostLen {
+		return "", newError(full, ErrBadHost, "hostname is %d characters long; want at most %d", len(host), maxHostLen)
+	}
+	for i, label := range strings.Split(host, ".") {
+		if label == "" {
+			return "", newError(full, ErrBadHost, "hostname %q has an empty label (label %d); want labels separated by single dots, no leading or trailing dot", host, i+1)
+		}
+		if len(label) > 63 {
+			return "", newError(full, ErrBadHost, "hostname label %q is %d characters long; want at most 63", label, len(label))
+		}
+		if label[0] == '-' || label[len(label)-1] == '-' {
+			return "", newError(full, ErrBadHost, "hostname label %q starts or ends with '-'", label)
+		}
+		for j := 0; j < len(label); j++ {
+			c := label[j]
+			if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' {
+				continue
+			}
+			r, _ := utf8.DecodeRuneInString(label[j:])
+			return "", newError(full, ErrBadHost, "hostname %q contains %q; want letters, digits, '-' and '.', or an IP address", host, r)
+		}
+	}
+	return host, nil
+}
+
+// Offset returns the port offset of the name: its trailing decimal digits as
+// an integer modulo 60000, or 0 when the short name does not end in a digit.
+// Any number of digits is fine; the value never overflows.
+func (n Name) Offset() int {
+	start := len(n.Short)
+	for start > 0 && n.Short[start-1] >= '0' && n.Short[start-1] <= '9' {
+		start--
+	}
+	offset := 0
+	for i := start; i < len(n.Short); i++ {
+		offset = (offset*10 + int(n.Short[i]-'0')) % offsetModulus
+	}
+	return offset
+}
+
+// Port returns base + n.Offset(). base must be within 1..65535 (this method
+// has no default; see the package-level Port for that) and the sum must not
+// exceed 65535.
+func (n Name) Port(base int) (int, error) {
+	if base < 1 || base > MaxPort {
+		return 0, newError(n.nameForError(), ErrBadBase, "base port %d is outside 1..%d", base, MaxPort)
+	}
+	offset := n.Offset()
+	port := base + offset
+	if port > MaxPort {
+		return 0, newError(n.nameForError(), ErrPortRange, "base port %d + offset %d = %d is above %d", base, offset, port, MaxPort)
+	}
+	return port, nil
+}
+
+func (n Name) nameForError() string {
+	if n.Short == "" && n.Host == "" {
+		return ""
+	}
+	return n.String()
+}
+
+// Port parses name and returns its port for the given base; a base of 0
+// means DefaultBasePort.
+func Port(name string, base int) (int, error) {
+	n, err := Parse(name)
+	if err != nil {
+		return 0, err
+	}
+	if base == 0 {
+		base = DefaultBasePort
+	}
+	return n.Port(base)
+}
+
+// HostIP returns the host as an IP address when it is an IP literal, and nil
+// when it is a hostname. A node named with an IP literal listens on, and
+// dials from, that address.
+func (n Name) HostIP() net.IP {
+	return net.ParseIP(n.Host)
+}
