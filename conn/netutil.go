@@ -1,0 +1,128 @@
+package conn
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/libp2p/go-reuseport"
+)
+
+// listenTCP binds addr with SO_REUSEPORT/SO_REUSEADDR (github.com/libp2p/go-reuseport) so a restarted node rebinds its port at once.
+func listenTCP(ctx context.Context, addr string) (net.Listener, error) {
+	lc := net.ListenConfig{Control: reuseport.Control}
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	return ln, nil
+}
+
+// dialTCP dials addr using cfg.Dial when set, else a net.Dialer whose LocalAddr is cfg.LocalIP (port 0) when set; sets TCP_NODELAY; then, if cfg.TLS != nil, wraps in tls.Client (ServerName defaulted from addr's host when empty, cloned config) and runs the TLS handshake under ctx.
+//
+// Connecting and the TLS handshake are each bounded by the handshake
+// timeout as well as by ctx, so a blackholed address cannot hold a dialer
+// for the operating system's SYN retry time. On failure the connection, if
+// any, is closed.
+func dialTCP(ctx context.Context, cfg *Config, addr string) (net.Conn, error) {
+	dctx, cancel := context.WithTimeout(ctx, cfg.handshakeTimeout())
+	defer cancel()
+	var (
+		nc  net.Conn
+		err error
+	)
+	if cfg.Dial != nil {
+		nc, err = cfg.Dial(dctx, "tcp", addr)
+	} else {
+		var d net.Dialer
+		if cfg.LocalIP != nil {
+			d.LocalAddr = &net.TCPAddr{IP: cfg.LocalIP}
+		}
+		nc, err = d.DialContext(dctx, "tcp", addr)
+	}
+	if err != nil {
+		if cfg.LocalIP != nil && cfg.Dial == nil {
+			return nil, fmt.Errorf("dial %s from %s: %w", addr, cfg.LocalIP, err)
+		}
+		return nil, fmt.Errorf("dial %s: %w", addr, err)
+	}
+	if tc, ok := nc.(*net.TCPConn); ok {
+		if err := tc.SetNoDelay(true); err != nil {
+			nc.Close()
+			return nil, fmt.Errorf("dial %s: setting TCP_NODELAY: %w", addr, err)
+		}
+	}
+	if cfg.TLS == nil {
+		return nc, nil
+	}
+	tcfg := cfg.TLS.Clone()
+	if tcfg.ServerName == "" {
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			nc.Close()
+			return nil, fmt.Errorf("dial %s: cannot take the TLS server name from the address: %w", addr, err)
+		}
+		tcfg.ServerName = host
+	}
+	tc := tls.Client(nc, tcfg)
+	if err := tc.HandshakeContext(dctx); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("TLS handshake with %s (server name %q): %w", addr, tcfg.ServerName, err)
+	}
+	return tc, nil
+}
+
+// wrapServerTLS wraps an accepted conn with tls.Server(cfg.TLS) and runs the TLS handshake under ctx with the handshake timeout; returns nc unchanged if cfg.TLS == nil.
+// On failure it closes nc.
+func wrapServerTLS(ctx context.Context, cfg *Config, nc net.Conn) (net.Conn, error) {
+	if cfg.TLS == nil {
+		return nc, nil
+	}
+	hctx, cancel := context.WithTimeout(ctx, cfg.handshakeTimeout())
+	defer cancel()
+	tc := tls.Server(nc, cfg.TLS)
+	if err := tc.HandshakeContext(hctx); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("TLS handshake with %s: %w", nc.RemoteAddr(), err)
+	}
+	return tc, nil
+}
+
+// ListenAddr returns the address a node named name should bind: an IP-literal host binds that IP; a hostname binds all interfaces ("" host) unless bind != "" . port given.
+//
+// host is the host part of the node's name (brackets around an IPv6
+// literal are accepted), bind is the node.bind setting.
+func ListenAddr(host string, bind string, port int) string {
+	p := strconv.Itoa(port)
+	if bind != "" {
+		return net.JoinHostPort(strings.TrimSuffix(strings.TrimPrefix(bind, "["), "]"), p)
+	}
+	h := strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if _, err := netip.ParseAddr(h); err == nil {
+		return net.JoinHostPort(h, p)
+	}
+	return net.JoinHostPort("", p)
+}
+
+// checkLocalIP reports whether LocalIP can be the source address of outgoing
+// connections: it must be a unicast address assigned to this host. It binds
+// and releases an ephemeral port on it to find out.
+func (c *Config) checkLocalIP() error {
+	if c.LocalIP == nil {
+		return nil
+	}
+	ip := c.LocalIP
+	if ip.IsUnspecified() || ip.IsMulticast() || ip.Equal(net.IPv4bcast) {
+		return fmt.Errorf("conn config: LocalIP %s is not a unicast address, want an address of this host", ip)
+	}
+	ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: ip})
+	if err != nil {
+		return fmt.Errorf("conn config: LocalIP %s cannot be bound, want an address of this host: %w", ip, err)
+	}
+	ln.Close()
+	return nil
+}
