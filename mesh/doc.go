@@ -1,0 +1,26 @@
+// Package mesh is the ekka-mesh node: the piece a clustered Go service links
+// to become one member of a cluster.
+//
+// A node has a name (short@host, whose trailing digits decide its TCP port),
+// a cluster name and a cookie shared by every member. Start brings it up and
+// Stop takes it down without leaving goroutines behind. Join contacts one
+// member, learns the member table and connects to every member (a full mesh);
+// Leave announces the departure and disconnects; ForceLeave removes a
+// possibly dead member everywhere. With a Discovery strategy the node finds
+// and joins its cluster on its own (autocluster).
+//
+// Members call each other with Call (at most once, with typed errors:
+// ErrNodeDown, ErrNoHandler, ErrRemote, ErrPanic), Cast (fire and forget,
+// FIFO per pair) and Multicall (per-node results and the nodes that failed).
+//
+// Subscribe delivers membership events (node up, down, joining, leaving,
+// healing, partition occurred and healed) in order, without ever blocking
+// the node. Info reports the node's view in ekka's shape: running and
+// stopped nodes, members with their status and GUID, and the partitions this
+// node has recorded.
+//
+// Identity: every start creates a time-ordered GUID, so "oldest" means
+// "smallest GUID" and a restarted node is the youngest. A reconnect to a
+// member this node had marked down with an unchanged GUID is a partition: it
+// stays recorded until healed or cleared.
+package mesh
