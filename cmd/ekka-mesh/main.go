@@ -1,0 +1,202 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"sort"
+	"strings"
+)
+
+// Exit statuses shared by all commands.
+const (
+	exitOK    = 0
+	exitFail  = 1 // a failure at run time, not a usage error
+	exitUsage = 2
+)
+
+// version is set at link time: go build -ldflags "-X main.version=v1.2.3".
+// When unset, the module version from the build info is used.
+var version = ""
+
+// command is one subcommand: it gets its arguments (without the command
+// name) and the output streams, and returns the exit status.
+type command struct {
+	run     func(args []string, stdout, stderr io.Writer) int
+	summary string // one line for the command list in help
+}
+
+// commands holds every subcommand by name. Each command's file registers
+// itself from an init function with register.
+var commands = map[string]command{}
+
+// register adds a subcommand. It panics on a duplicate name: that is a
+// programming error caught by any test that runs the binary.
+func register(name, summary string, run func(args []string, stdout, stderr io.Writer) int) {
+	if _, dup := commands[name]; dup {
+		panic("ekka-mesh: command " + name + " registered twice")
+	}
+	commands[name] = command{run: run, summary: summary}
+}
+
+func init() {
+	register("help", "print this help, or the help of a command (help COMMAND)", runHelp)
+	register("version", "print the version", runVersion)
+}
+
+func main() {
+	os.Exit(dispatch(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// dispatch runs the command named by args[0].
+func dispatch(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return exitUsage
+	}
+	name := args[0]
+	switch name {
+	case "-h", "-help", "--help":
+		usage(stdout)
+		return exitOK
+	case "-version", "--version":
+		name = "version"
+	}
+	cmd, ok := commands[name]
+	if !ok {
+		fmt.Fprintf(stderr, "ekka-mesh: unknown command %q\n\n", name)
+		usage(stderr)
+		return exitUsage
+	}
+	return cmd.run(args[1:], stdout, stderr)
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "Usage: ekka-mesh <command> [arguments]")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Commands:")
+	names := make([]string, 0, len(commands))
+	for name := range commands {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		fmt.Fprintf(w, "  %-9s %s\n", name, commands[name].summary)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, `Run "ekka-mesh help COMMAND" or "ekka-mesh COMMAND --help" for a command's flags.`)
+}
+
+func runHelp(args []string, stdout, stderr io.Writer) int {
+	switch len(args) {
+	case 0:
+		usage(stdout)
+		return exitOK
+	case 1:
+		cmd, ok := commands[args[0]]
+		if !ok {
+			fmt.Fprintf(stderr, "ekka-mesh help: unknown command %q\n\n", args[0])
+			usage(stderr)
+			return exitUsage
+		}
+		if args[0] == "help" {
+			usage(stdout)
+			return exitOK
+		}
+		return cmd.run([]string{"--help"}, stdout, stderr)
+	default:
+		fmt.Fprintf(stderr, "ekka-mesh help: want at most one command name, got %d arguments: %s\n", len(args), strings.Join(args, " "))
+		return exitUsage
+	}
+}
+
+func runVersion(args []string, stdout, stderr io.Writer) int {
+	if len(args) != 0 {
+		fmt.Fprintf(stderr, "ekka-mesh version: takes no arguments, got %q\n", args)
+		return exitUsage
+	}
+	fmt.Fprintf(stdout, "ekka-mesh %s %s %s/%s\n", buildVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return exitOK
+}
+
+// buildVersion returns the link-time version, else the module version, else
+// the VCS revision, else "devel".
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "devel"
+	}
+	if v := info.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	rev, dirty := "", false
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if rev == "" {
+		return "devel"
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if dirty {
+		rev += "-dirty"
+	}
+	return "devel-" + rev
+}
+
+// parseArgs parses flags that may appear before, between or after the
+// positional arguments (flag.FlagSet alone stops at the first positional
+// argument). Everything after "--" is positional. fs must use
+// flag.ContinueOnError; its own error output is discarded so the caller can
+// report errors in its own words. It returns flag.ErrHelp for -h/--help.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	fs.SetOutput(io.Discard)
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		consumed := len(args) - len(rest)
+		if consumed > 0 && args[consumed-1] == "--" {
+			return append(positional, rest...), nil
+		}
+		if len(rest) == 0 {
+			return positional, nil
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
+}
+
+// flagUsage writes a command's usage line and its flags to w.
+func flagUsage(w io.Writer, fs *flag.FlagSet, synopsis string) {
+	fmt.Fprintf(w, "Usage: ekka-mesh %s\n", synopsis)
+	hasFlags := false
+	fs.VisitAll(func(*flag.Flag) { hasFlags = true })
+	if !hasFlags {
+		return
+	}
+	fmt.Fprintln(w, "\nFlags:")
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+}
+
+// isHelp reports whether err is the flag package's -h/--help signal.
+func isHelp(err error) bool {
+	return errors.Is(err, flag.ErrHelp)
+}
