@@ -150,6 +150,10 @@ type Reader struct {
 // DefaultReadBuffer is the initial buffer size of a Reader.
 const DefaultReadBuffer = 64 << 10
 
+// maxEmptyReads is how many reads in a row may return no data and no error
+// before ReadFrame gives up with io.ErrNoProgress, as bufio does.
+const maxEmptyReads = 100
+
 // NewReader returns a Reader with the given payload limit (0 means
 // DefaultMaxPayload). bufSize is the initial buffer size (0 means
 // DefaultReadBuffer); the buffer grows, up to the limit, for larger frames.
@@ -187,7 +191,9 @@ func (r *Reader) fill(n int) error {
 	}
 	if len(r.buf)-r.start < n {
 		if len(r.buf) < n {
-			nb := make([]byte, max(n, 2*len(r.buf)))
+			// Grow geometrically, but never past the largest frame the
+			// limit allows.
+			nb := make([]byte, max(n, min(2*len(r.buf), HeaderSize+int(r.maxPayload))))
 			r.end = copy(nb, r.buf[r.start:r.end])
 			r.buf = nb
 		} else {
@@ -195,9 +201,17 @@ func (r *Reader) fill(n int) error {
 		}
 		r.start = 0
 	}
-	for r.end-r.start < n {
+	for empty := 0; r.end-r.start < n; {
 		m, err := r.r.Read(r.buf[r.end:])
 		r.end += m
+		if m == 0 && err == nil {
+			// A reader that keeps returning nothing would spin forever.
+			if empty++; empty >= maxEmptyReads {
+				return io.ErrNoProgress
+			}
+			continue
+		}
+		empty = 0
 		if err != nil {
 			if r.end-r.start >= n {
 				return nil
@@ -227,8 +241,9 @@ func (r *Reader) ReadFrame() (Header, []byte, error) {
 	}
 	n := HeaderSize + int(h.Length)
 	if err := r.fill(n); err != nil {
-		if errors.Is(err, io.EOF) {
-			err = &FrameError{Code: CodeTruncated, Type: h.Type, Msg: "stream ended before the payload"}
+		var fe *FrameError
+		if errors.As(err, &fe) {
+			fe.Type = h.Type
 		}
 		return h, nil, err
 	}
