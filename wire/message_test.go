@@ -1,0 +1,252 @@
+package wire
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+)
+
+// edgeCases are values at the edges of each field's range.
+func edgeCases() []Message {
+	long := bytes.Repeat([]byte{'n'}, math.MaxUint16)
+	many := make([][]byte, 300)
+	for i := range many {
+		many[i] = fmt.Appendf(nil, "n%d@h", i)
+	}
+	return []Message{
+		&Hello{MinVersion: 0, MaxVersion: 255, Caps: math.MaxUint32, MaxPayload: math.MaxUint32, Lane: 255, LinkID: math.MaxUint64},
+		&Challenge{Version: 255, Name: long},
+		&Proof{T: TypeAuth},
+		&Reject{T: TypeGoodbye, Code: Code(math.MaxUint16)},
+		&Call{},
+		&Call{TimeoutMillis: math.MaxUint32, Method: long, Payload: bytes.Repeat([]byte{1}, 100000)},
+		&Reply{},
+		&ErrorReply{Code: CodeHandlerPanic},
+		&Cast{Method: []byte("m")},
+		&Ping{SentNanos: math.MaxUint64},
+		&Pong{},
+		&MemberTable{},
+		&MemberTable{Members: []MemberEntry{{Status: StatusJoining}, {Name: long, Status: StatusLeaving, SinceMillis: math.MaxUint64, Incarnation: math.MaxUint64}}},
+		&Join{},
+		&Leave{Node: long},
+		&ForceLeave{By: []byte("x")},
+		&MemberStatus{Status: StatusDown},
+		&PartitionReport{},
+		&ViewRequest{Round: math.MaxUint64},
+		&ViewReply{},
+		&ViewReply{Running: many, Down: [][]byte{{}, {}}},
+		&HealOrder{Victims: many},
+		&LockAcquire{Kind: LockAll, LeaseMillis: math.MaxUint32},
+		&LockAcquire{Kind: LockLocal},
+		&LockRelease{Owner: []byte("o")},
+		&LockRenew{},
+		&LockGrant{Token: math.MaxUint64},
+		&LockRefuse{Code: CodeNotMember},
+	}
+}
+
+func TestRoundTrip(t *testing.T) {
+	var msgs []Message
+	for _, c := range goldenCases() {
+		msgs = append(msgs, c.msg)
+	}
+	msgs = append(msgs, edgeCases()...)
+	for i, want := range msgs {
+		t.Run(fmt.Sprintf("%d-%s", i, want.Type()), func(t *testing.T) {
+			body := want.Append(nil)
+			got, ok := New(want.Type())
+			if !ok {
+				t.Fatalf("New(%s) does not know the type", want.Type())
+			}
+			noErr(t, got.Decode(body), "Decode")
+			sameValue(t, want, got, "decoded")
+			sameBytes(t, body, got.Append(nil), "re-encoded")
+			// Append appends: it keeps what dst held.
+			sameBytes(t, append([]byte("xyz"), body...), want.Append([]byte("xyz")), "appended to a prefix")
+		})
+	}
+}
+
+// Decoding into a message that held a longer list must not leave old entries.
+func TestDecodeReusesLists(t *testing.T) {
+	big := &ViewReply{Running: [][]byte{[]byte("a"), []byte("b"), []byte("c")}, Down: [][]byte{[]byte("d")}}
+	small := &ViewReply{Running: [][]byte{[]byte("x")}}
+	var m ViewReply
+	noErr(t, m.Decode(big.Append(nil)), "big")
+	noErr(t, m.Decode(small.Append(nil)), "small")
+	sameValue(t, small, &m, "after reuse")
+
+	var mt MemberTable
+	noErr(t, mt.Decode(goldenCases()[12].msg.Append(nil)), "member table")
+	noErr(t, mt.Decode((&MemberTable{}).Append(nil)), "empty member table")
+	if len(mt.Members) != 0 {
+		t.Fatalf("%d members left from the previous decode", len(mt.Members))
+	}
+	// A failed decode leaves no half-filled list behind.
+	noErr(t, mt.Decode(goldenCases()[12].msg.Append(nil)), "member table")
+	bad := goldenCases()[12].msg.Append(nil)
+	if err := mt.Decode(bad[:len(bad)-1]); err == nil || len(mt.Members) != 0 {
+		t.Fatalf("truncated table: err %v, %d members left", err, len(mt.Members))
+	}
+}
+
+// Every strict prefix of a valid body either fails with a truncated or
+// malformed *FrameError of the right type, or (for bodies that end in a
+// rest field) decodes to something that re-encodes to exactly that prefix.
+func TestDecodeEveryPrefix(t *testing.T) {
+	for _, c := range goldenCases() {
+		body := c.msg.Append(nil)
+		for n := range len(body) {
+			m, _ := New(c.msg.Type())
+			err := m.Decode(body[:n])
+			if err == nil {
+				sameBytes(t, body[:n], m.Append(nil), fmt.Sprintf("%s prefix %d re-encoded", c.name, n))
+				continue
+			}
+			var fe *FrameError
+			if !errors.As(err, &fe) || fe.Type != c.msg.Type() || !(errors.Is(err, ErrTruncated) || errors.Is(err, ErrMalformed)) {
+				t.Fatalf("%s prefix %d: got %v, want a truncated or malformed %s *FrameError", c.name, n, err, c.msg.Type())
+			}
+		}
+	}
+}
+
+func TestDecodeMalformed(t *testing.T) {
+	golden := map[string][]byte{}
+	for _, c := range goldenCases() {
+		golden[c.name] = c.msg.Append(nil)
+	}
+	with := func(name string, extra ...byte) []byte { return append(bytes.Clone(golden[name]), extra...) }
+	patch := func(name string, at int, v byte) []byte {
+		b := bytes.Clone(golden[name])
+		if at < 0 {
+			at += len(b)
+		}
+		b[at] = v
+		return b
+	}
+	// Offsets of the status byte in the golden member table: count(2),
+	// then name(2+4), guid(16).
+	const firstStatus = 2 + 2 + 4 + GUIDSize
+	cases := []struct {
+		name string
+		t    Type
+		body []byte
+		want error
+		text string
+	}{
+		{"ping trailing byte", TypePing, with("ping", 0), ErrMalformed, "1 trailing bytes"},
+		{"ping short", TypePing, golden["ping"][:7], ErrTruncated, "send time"},
+		{"pong empty", TypePong, nil, ErrTruncated, "send time"},
+		{"join trailing", TypeJoin, with("join", 1, 2), ErrMalformed, "2 trailing bytes"},
+		{"join short guid", TypeJoin, golden["join"][:10], ErrTruncated, "guid"},
+		{"leave name longer than body", TypeLeave, []byte{0xff, 0xff, 'a'}, ErrTruncated, "node"},
+		{"force-leave missing by", TypeForceLeave, golden["force_leave"][:6], ErrTruncated, "by"},
+		{"member-status 0", TypeMemberStatus, patch("member_status", -1, 0), ErrMalformed, "status is 0"},
+		{"member-status 6", TypeMemberStatus, patch("member_status", -1, 6), ErrMalformed, "status is 6"},
+		{"member-status 255", TypeMemberStatus, patch("member_status", -1, 255), ErrMalformed, "want 1..5"},
+		{"member-status trailing", TypeMemberStatus, with("member_status", 2), ErrMalformed, "trailing"},
+		{"member-table unknown status", TypeMemberTable, patch("member_table", firstStatus, 9), ErrMalformed, "member status is 9"},
+		{"member-table count above entries", TypeMemberTable, patch("member_table", 1, 3), ErrTruncated, "members"},
+		{"member-table huge count", TypeMemberTable, []byte{0xff, 0xff}, ErrTruncated, "members"},
+		{"member-table trailing", TypeMemberTable, with("member_table", 0), ErrMalformed, "trailing"},
+		{"member-table count below entries", TypeMemberTable, patch("member_table", 1, 1), ErrMalformed, "trailing"},
+		{"member-table no count", TypeMemberTable, nil, ErrTruncated, "member count"},
+		{"partition-report short", TypePartitionReport, golden["partition_report"][:20], ErrTruncated, "peer guid"},
+		{"view-request trailing", TypeViewRequest, with("view_request", 0), ErrMalformed, "trailing"},
+		{"view-reply huge running count", TypeViewReply, append(make([]byte, 8), 0xff, 0xff), ErrTruncated, "running"},
+		{"view-reply missing down", TypeViewReply, golden["view_reply"][:8+2+6+6], ErrTruncated, "down count"},
+		{"view-reply trailing", TypeViewReply, with("view_reply", 0), ErrMalformed, "trailing"},
+		{"heal-order victim cut", TypeHealOrder, golden["heal_order"][:len(golden["heal_order"])-1], ErrTruncated, "victims"},
+		{"lock-acquire type 4", TypeLockAcquire, patch("lock_acquire", -5, 4), ErrMalformed, "lock type is 4"},
+		{"lock-acquire trailing", TypeLockAcquire, with("lock_acquire", 0), ErrMalformed, "trailing"},
+		{"lock-acquire short lease", TypeLockAcquire, golden["lock_acquire"][:len(golden["lock_acquire"])-1], ErrTruncated, "lease"},
+		{"lock-release trailing", TypeLockRelease, with("lock_release", 0), ErrMalformed, "trailing"},
+		{"lock-renew short", TypeLockRenew, golden["lock_renew"][:3], ErrTruncated, "locker"},
+		{"lock-grant trailing", TypeLockGrant, with("lock_grant", 0), ErrMalformed, "trailing"},
+		{"lock-refuse no code", TypeLockRefuse, golden["lock_refuse"][:16], ErrTruncated, "code"},
+		{"hello min above max", TypeHello, patch("hello", 0, 2), ErrMalformed, "min version 2 above max version 1"},
+		{"hello trailing", TypeHello, with("hello", 0), ErrMalformed, "trailing"},
+		{"challenge short nonce", TypeChallenge, golden["challenge"][:30], ErrTruncated, "nonce"},
+		{"auth short", TypeAuth, golden["auth"][:31], ErrTruncated, "proof"},
+		{"welcome trailing", TypeWelcome, with("welcome", 0), ErrMalformed, "trailing"},
+		{"reject no code", TypeReject, []byte{8}, ErrTruncated, "code"},
+		{"call method cut", TypeCall, []byte{0, 0, 0, 1, 0, 5, 'a'}, ErrTruncated, "method"},
+		{"cast empty", TypeCast, nil, ErrTruncated, "method"},
+		{"error-reply empty", TypeErrorReply, nil, ErrTruncated, "code"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := DecodeBody(Header{Type: c.t}, c.body)
+			var fe *FrameError
+			if !errors.Is(err, c.want) || !errors.As(err, &fe) {
+				t.Fatalf("got %v, want %v", err, c.want)
+			}
+			if fe.Type != c.t {
+				t.Fatalf("error names type %s, want %s", fe.Type, c.t)
+			}
+			if !strings.Contains(err.Error(), c.text) {
+				t.Fatalf("error %q does not mention %q", err, c.text)
+			}
+		})
+	}
+}
+
+func TestNewKnowsEveryType(t *testing.T) {
+	for i := range 256 {
+		typ := Type(i)
+		m, ok := New(typ)
+		if ok != typ.Known() {
+			t.Fatalf("New(%s) ok=%v, Known()=%v", typ, ok, typ.Known())
+		}
+		if ok && m.Type() != typ {
+			t.Fatalf("New(%s) returned a %s message", typ, m.Type())
+		}
+		if m2, _ := New(typ); ok && m == m2 {
+			t.Fatalf("New(%s) returned the same message twice", typ)
+		}
+	}
+}
+
+func TestDecodeBodyUnknownTypes(t *testing.T) {
+	m, err := DecodeBody(Header{Type: 0x7f}, []byte("whatever"))
+	var fe *FrameError
+	if m != nil || !errors.Is(err, ErrUnknownType) || !errors.As(err, &fe) || fe.Type != 0x7f {
+		t.Fatalf("unknown critical type: got %v, %v; want ErrUnknownType naming the type", m, err)
+	}
+	if !strings.Contains(err.Error(), "0x7f") {
+		t.Fatalf("error %q does not name the type", err)
+	}
+	for _, typ := range []Type{0x80, 0xc3, 0xff} {
+		m, err := DecodeBody(Header{Type: typ}, []byte("whatever"))
+		if m != nil || err != nil {
+			t.Fatalf("unknown optional type %s: got %v, %v; want nil, nil (skip)", typ, m, err)
+		}
+	}
+}
+
+func TestStatusAndLockTypeNames(t *testing.T) {
+	names := map[Status]string{StatusJoining: "joining", StatusUp: "up", StatusHealing: "healing", StatusLeaving: "leaving", StatusDown: "down"}
+	for s, want := range names {
+		if !s.Valid() || s.String() != want {
+			t.Fatalf("status %d: Valid=%v String=%q, want valid %q", uint8(s), s.Valid(), s.String(), want)
+		}
+	}
+	for _, s := range []Status{0, 6, 255} {
+		if s.Valid() || s.String() != fmt.Sprintf("status(%d)", uint8(s)) {
+			t.Fatalf("status %d: Valid=%v String=%q", uint8(s), s.Valid(), s.String())
+		}
+	}
+	lnames := map[LockType]string{LockLocal: "local", LockLeader: "leader", LockQuorum: "quorum", LockAll: "all"}
+	for l, want := range lnames {
+		if !l.Valid() || l.String() != want {
+			t.Fatalf("lock type %d: Valid=%v String=%q, want valid %q", uint8(l), l.Valid(), l.String(), want)
+		}
+	}
+	if LockType(4).Valid() || LockType(4).String() != "lock-type(4)" {
+		t.Fatal("lock type 4 must be invalid")
+	}
+}
