@@ -20,22 +20,28 @@ type GUID [16]byte
 // 16 hex digits of randomness.
 const guidTextLen = 33
 
-// lastGUIDMicros is the time part of the last GUID this process made.
-var lastGUIDMicros atomic.Uint64
+// guidSource makes strictly increasing GUIDs; it remembers the time part of
+// the last one.
+type guidSource struct {
+	lastMicros atomic.Uint64
+}
+
+// processGUIDs serves NewGUID.
+var processGUIDs guidSource
 
 // NewGUID returns a fresh GUID for the current time. GUIDs made by one
 // process are strictly increasing, even when two are made within the same
 // microsecond: the time part then moves one microsecond past the last one.
 func NewGUID() GUID {
-	return newGUIDAt(time.Now())
+	return processGUIDs.next(time.Now())
 }
 
-func newGUIDAt(now time.Time) GUID {
+func (src *guidSource) next(now time.Time) GUID {
 	micros := uint64(max(now.UnixMicro(), 0))
 	for {
-		last := lastGUIDMicros.Load()
+		last := src.lastMicros.Load()
 		next := max(micros, last+1)
-		if lastGUIDMicros.CompareAndSwap(last, next) {
+		if src.lastMicros.CompareAndSwap(last, next) {
 			micros = next
 			break
 		}
