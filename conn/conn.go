@@ -1,0 +1,453 @@
+package conn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/klauspost/compress/s2"
+	"github.com/xtaci/smux"
+
+	"github.com/ekka-mesh/ekka-mesh/wire"
+)
+
+// ErrClosed is returned by Send and friends once the connection is closed.
+var ErrClosed = errors.New("conn: connection closed")
+
+// Handler receives every complete message of a connection, on the reader
+// goroutine of the lane it arrived on. body is reassembled and decompressed,
+// and valid only until the handler returns. Handlers must not block for
+// long: a blocked handler stalls its lane (hand long work to a goroutine).
+type Handler func(c *Conn, h wire.Header, body []byte)
+
+// Lane sizing. Control traffic rides an smux stream; ordinary calls, replies
+// and all casts ride the data lane; calls and replies of LargeThreshold bytes
+// or more ride the large lane, chunked, so that they never delay small calls.
+const (
+	// LargeThreshold is the body size from which calls and replies use the large lane.
+	LargeThreshold = 64 << 10
+	// chunkSize is the largest frame payload a sender puts in one chunk.
+	chunkSize = 256 << 10
+	// DefaultMaxMessage bounds a reassembled (or decompressed) message.
+	DefaultMaxMessage = 256 << 20
+	// maxPending is how many bytes may queue on a lane before senders wait.
+	maxPending = 4 << 20
+	// writeTimeout fails a lane whose writes cannot make progress (a peer that
+	// stopped reading); heartbeats catch a silent peer earlier.
+	writeTimeout = 30 * time.Second
+)
+
+// smuxConfig sizes the control lane's session on purpose: control frames are
+// small, so a 4 MiB session buffer and 1 MiB per stream leave room for on-demand
+// byte streams without letting one of them starve the control stream; smux's
+// own keepalive is off because the mesh heartbeats on the control stream.
+func smuxConfig() *smux.Config {
+	c := smux.DefaultConfig()
+	c.Version = 2
+	c.KeepAliveDisabled = true
+	c.MaxFrameSize = 32 << 10
+	c.MaxReceiveBuffer = 4 << 20
+	c.MaxStreamBuffer = 1 << 20
+	return c
+}
+
+// Conn is one authenticated link to a peer: an smux session (control stream
+// and byte streams) and two framed TCP lanes (data and large).
+type Conn struct {
+	cfg    *Config
+	peer   Peer
+	linkID uint64
+	dialer bool
+
+	tcp     [3]net.Conn
+	readers [3]*wire.Reader
+	sess    *smux.Session
+	ctrl    *smux.Stream
+	lanes   [3]*laneWriter
+
+	streams chan *smux.Stream
+
+	chunkID atomic.Uint64 // ids for chunked casts
+
+	stats   Stats
+	lifeMu  sync.Mutex // orders Start against fail
+	started bool
+
+	closeOnce sync.Once
+	closed    chan struct{}
+	done      chan struct{}
+	errMu     sync.Mutex
+	err       error
+	wg        sync.WaitGroup
+}
+
+func newConn(cfg *Config, peer Peer, linkID uint64, dialer bool, tcp [3]net.Conn, readers [3]*wire.Reader, sess *smux.Session, ctrl *smux.Stream) *Conn {
+	c := &Conn{
+		cfg: cfg, peer: peer, linkID: linkID, dialer: dialer,
+		tcp: tcp, readers: readers, sess: sess, ctrl: ctrl,
+		streams: make(chan *smux.Stream, 16),
+		closed:  make(chan struct{}),
+		done:    make(chan struct{}),
+	}
+	c.readers[wire.LaneControl] = wire.NewReader(ctrl, cfg.maxPayload(), 16<<10)
+	c.lanes[wire.LaneControl] = newLaneWriter(ctrl, nil, 0, maxPending, &c.stats, c.closed)
+	c.lanes[wire.LaneData] = newLaneWriter(tcp[wire.LaneData], tcp[wire.LaneData], writeTimeout, maxPending, &c.stats, c.closed)
+	c.lanes[wire.LaneLarge] = newLaneWriter(tcp[wire.LaneLarge], tcp[wire.LaneLarge], writeTimeout, maxPending, &c.stats, c.closed)
+	return c
+}
+
+// Peer returns what the handshake established about the other side.
+func (c *Conn) Peer() Peer { return c.peer }
+
+// LinkID is the random id the dialer chose for this link.
+func (c *Conn) LinkID() uint64 { return c.linkID }
+
+// Dialed reports whether this side dialed the link.
+func (c *Conn) Dialed() bool { return c.dialer }
+
+// RemoteAddr is the peer's address on the data lane.
+func (c *Conn) RemoteAddr() net.Addr { return c.tcp[wire.LaneData].RemoteAddr() }
+
+// Stats returns counters of frames, writes and hand-offs so far.
+func (c *Conn) Stats() StatsSnapshot {
+	return StatsSnapshot{
+		FramesSent: c.stats.FramesSent.Load(),
+		Writes:     c.stats.Writes.Load(),
+		Handoffs:   c.stats.Handoffs.Load(),
+		FramesRecv: c.stats.FramesRecv.Load(),
+	}
+}
+
+// Start begins reading: h receives every message from now on. Nothing is
+// read before Start, so the owner can register the connection first.
+// Start may be called once.
+func (c *Conn) Start(h Handler) {
+	c.lifeMu.Lock()
+	defer c.lifeMu.Unlock()
+	if c.started {
+		return
+	}
+	c.started = true
+	select {
+	case <-c.closed:
+		close(c.done)
+		return
+	default:
+	}
+	for lane := range c.readers {
+		c.wg.Add(1)
+		go c.readLoop(uint8(lane), h)
+	}
+	for _, l := range c.lanes {
+		c.wg.Add(1)
+		go func() { defer c.wg.Done(); l.run() }()
+	}
+	c.wg.Add(1)
+	go c.acceptStreams()
+	go func() { c.wg.Wait(); close(c.done) }()
+}
+
+// Done is closed once the connection is closed and every goroutine it
+// started has returned.
+func (c *Conn) Done() <-chan struct{} { return c.done }
+
+// Closed is closed as soon as the connection starts closing.
+func (c *Conn) Closed() <-chan struct{} { return c.closed }
+
+// Err returns why the connection closed, or nil while it is open.
+func (c *Conn) Err() error {
+	c.errMu.Lock()
+	defer c.errMu.Unlock()
+	return c.err
+}
+
+// controlType reports whether t travels on the control lane.
+func controlType(t wire.Type) bool {
+	switch t {
+	case wire.TypeCall, wire.TypeReply, wire.TypeErrorReply, wire.TypeCast:
+		return false
+	}
+	return true
+}
+
+// Send sends one message whose body is head followed by payload. The lane
+// follows from the type and size (see LargeThreshold); casts are queued and
+// written by the lane's flusher when the lane is idle (batched, FIFO per
+// link), everything else is written by the caller when the lane is idle.
+// Bodies above the peer's frame limit are chunked; bodies of
+// Config.CompressThreshold bytes or more are S2-compressed when both sides
+// agreed. head and payload are not retained. ctx bounds the wait for room in
+// a congested lane.
+func (c *Conn) Send(ctx context.Context, t wire.Type, id uint64, head, payload []byte) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	size := len(head) + len(payload)
+	var lane uint8
+	async := false
+	switch {
+	case controlType(t):
+		lane = wire.LaneControl
+	case t == wire.TypeCast:
+		lane = wire.LaneData
+		async = true
+	case size >= LargeThreshold:
+		lane = wire.LaneLarge
+	default:
+		lane = wire.LaneData
+	}
+	l := c.lanes[lane]
+	var flags uint8
+	if c.peer.Compress && c.cfg.Compression && size >= c.cfg.CompressThreshold && size >= 64 {
+		body := make([]byte, 0, size)
+		body = append(append(body, head...), payload...)
+		enc := s2.Encode(nil, body)
+		if len(enc) < size {
+			head, payload, size = nil, enc, len(enc)
+			flags |= wire.FlagCompressed
+		}
+	}
+	limit := int(min(c.peer.MaxPayload, chunkSize))
+	if c.peer.MaxPayload == 0 {
+		limit = chunkSize
+	}
+	if size <= limit {
+		err := l.send(ctx, t, flags, id, head, payload, async)
+		if err == nil {
+			c.stats.FramesSent.Add(1)
+		}
+		return c.sendErr(err)
+	}
+	if t == wire.TypeCast {
+		id = c.chunkID.Add(1)
+	}
+	// Chunk: the first chunk carries head; chunks are sent in order on one lane.
+	body := payload
+	if len(head) > 0 {
+		body = make([]byte, 0, size)
+		body = append(append(body, head...), payload...)
+	}
+	for off := 0; off < len(body); off += limit {
+		end := min(off+limit, len(body))
+		f := flags
+		if end < len(body) {
+			f |= wire.FlagMore
+		}
+		if err := l.send(ctx, t, f, id, nil, body[off:end], async); err != nil {
+			return c.sendErr(err)
+		}
+		c.stats.FramesSent.Add(1)
+	}
+	return nil
+}
+
+func (c *Conn) sendErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	c.fail(err)
+	if cause := c.Err(); cause != nil && !errors.Is(cause, ErrClosed) {
+		return fmt.Errorf("%w: %v", ErrClosed, cause)
+	}
+	return ErrClosed
+}
+
+// readLoop reads one lane until it fails, reassembling chunks and
+// decompressing bodies before handing them to h.
+func (c *Conn) readLoop(lane uint8, h Handler) {
+	defer c.wg.Done()
+	r := c.readers[lane]
+	type key struct {
+		t  wire.Type
+		id uint64
+	}
+	var partial map[key][]byte
+	var scratch []byte
+	maxMsg := DefaultMaxMessage
+	for {
+		hdr, body, err := r.ReadFrame()
+		if err != nil {
+			c.fail(readErr(err))
+			return
+		}
+		c.stats.FramesRecv.Add(1)
+		if hdr.Flags&wire.FlagMore != 0 || partial != nil && len(partial) > 0 {
+			k := key{hdr.Type, hdr.ID}
+			buf, ok := partial[k]
+			if hdr.Flags&wire.FlagMore != 0 || ok {
+				if len(buf)+len(body) > maxMsg {
+					c.fail(&wire.FrameError{Code: wire.CodeTooLarge, Type: hdr.Type, Msg: fmt.Sprintf("chunked message above %d bytes", maxMsg)})
+					return
+				}
+				if partial == nil {
+					partial = make(map[key][]byte)
+				}
+				buf = append(buf, body...)
+				if hdr.Flags&wire.FlagMore != 0 {
+					partial[k] = buf
+					continue
+				}
+				delete(partial, k)
+				body = buf
+			}
+		}
+		if hdr.Flags&wire.FlagCompressed != 0 {
+			n, err := s2.DecodedLen(body)
+			if err != nil || n > maxMsg {
+				c.fail(&wire.FrameError{Code: wire.CodeMalformed, Type: hdr.Type, Msg: fmt.Sprintf("bad compressed body (decoded length %d, limit %d): %v", n, maxMsg, err)})
+				return
+			}
+			if cap(scratch) < n {
+				scratch = make([]byte, n)
+			}
+			body, err = s2.Decode(scratch[:cap(scratch)], body)
+			if err != nil {
+				c.fail(&wire.FrameError{Code: wire.CodeMalformed, Type: hdr.Type, Msg: "compressed body does not decode: " + err.Error()})
+				return
+			}
+			if cap(scratch) > maxRetainedBuffer {
+				scratch = nil
+			}
+		}
+		hdr.Flags = 0
+		hdr.Length = uint32(len(body))
+		switch {
+		case hdr.Type == wire.TypeGoodbye:
+			var g wire.Reject
+			g.T = wire.TypeGoodbye
+			reason := "peer closed the connection"
+			if g.Decode(body) == nil {
+				reason = fmt.Sprintf("peer said goodbye (%s): %s", g.Code, g.Reason)
+			}
+			c.fail(&PeerClosedError{Reason: reason})
+			return
+		case hdr.Type <= wire.TypeReject:
+			c.fail(&wire.FrameError{Code: wire.CodeUnexpected, Type: hdr.Type, Msg: "handshake message after the handshake"})
+			return
+		case !hdr.Type.Known():
+			if hdr.Type.Critical() {
+				c.fail(&wire.FrameError{Code: wire.CodeUnknownType, Type: hdr.Type, Msg: "unknown critical message type"})
+				return
+			}
+			continue // optional type from a newer peer: skip
+		}
+		h(c, hdr, body)
+	}
+}
+
+// PeerClosedError is the connection error after the peer said goodbye.
+type PeerClosedError struct{ Reason string }
+
+func (e *PeerClosedError) Error() string { return e.Reason }
+
+func readErr(err error) error {
+	if errors.Is(err, io.EOF) {
+		return io.EOF
+	}
+	return err
+}
+
+// acceptStreams accepts on-demand byte streams the peer opens.
+func (c *Conn) acceptStreams() {
+	defer c.wg.Done()
+	for {
+		s, err := c.sess.AcceptStream()
+		if err != nil {
+			return
+		}
+		select {
+		case c.streams <- s:
+		case <-c.closed:
+			s.Close()
+			return
+		}
+	}
+}
+
+// OpenStream opens an on-demand byte stream to the peer, multiplexed with
+// the control stream on the smux session (per-stream flow control).
+func (c *Conn) OpenStream(ctx context.Context) (net.Conn, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	select {
+	case <-c.closed:
+		return nil, ErrClosed
+	default:
+	}
+	s, err := c.sess.OpenStream()
+	if err != nil {
+		return nil, fmt.Errorf("conn: open stream to %s: %w", c.peer.Name, err)
+	}
+	return s, nil
+}
+
+// AcceptStream returns the next byte stream the peer opened.
+func (c *Conn) AcceptStream(ctx context.Context) (net.Conn, error) {
+	select {
+	case s := <-c.streams:
+		return s, nil
+	case <-c.closed:
+		return nil, ErrClosed
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// Close sends a goodbye with reason (best effort, bounded by a short
+// deadline) and closes every lane. It does not wait for the reader
+// goroutines; Done is closed when they have returned.
+func (c *Conn) Close(code wire.Code, reason string) error {
+	select {
+	case <-c.closed:
+		return nil
+	default:
+	}
+	if code == 0 {
+		code = wire.CodeShutdown
+	}
+	var b [256]byte
+	g := wire.Reject{T: wire.TypeGoodbye, Code: code, Reason: []byte(reason)}
+	body := g.Append(b[:0])
+	// Every lane carries the goodbye, so whichever lane the peer reads first
+	// tells it why, before it sees the end of the stream.
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	c.ctrl.SetWriteDeadline(time.Now().Add(200 * time.Millisecond))
+	for _, l := range c.lanes {
+		l.send(ctx, wire.TypeGoodbye, 0, 0, body, nil, false)
+	}
+	cancel()
+	c.fail(ErrClosed)
+	return nil
+}
+
+// fail closes the connection with err as its cause (the first cause wins).
+func (c *Conn) fail(err error) {
+	c.closeOnce.Do(func() {
+		c.lifeMu.Lock()
+		defer c.lifeMu.Unlock()
+		c.errMu.Lock()
+		c.err = err
+		c.errMu.Unlock()
+		close(c.closed)
+		for _, l := range c.lanes {
+			l.fail(ErrClosed)
+		}
+		c.sess.Close()
+		for _, t := range c.tcp {
+			t.Close()
+		}
+		if !c.started {
+			c.started = true // a later Start does nothing
+			close(c.done)
+		}
+	})
+}

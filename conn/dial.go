@@ -1,0 +1,75 @@
+package conn
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+
+	"github.com/xtaci/smux"
+
+	"github.com/ekka-mesh/ekka-mesh/wire"
+)
+
+// Dial opens a link to the node named target at addr: one authenticated TCP
+// connection per lane, then the smux session and its control stream on the
+// control lane. ctx bounds the whole setup. The returned Conn reads nothing
+// until Start.
+func Dial(ctx context.Context, cfg *Config, target, addr string) (*Conn, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	var idb [8]byte
+	rand.Read(idb[:])
+	linkID := binary.BigEndian.Uint64(idb[:])
+
+	var tcp [3]net.Conn
+	var readers [3]*wire.Reader
+	var peer Peer
+	closeAll := func() {
+		for _, t := range tcp {
+			if t != nil {
+				t.Close()
+			}
+		}
+	}
+	for lane := range tcp {
+		nc, err := dialTCP(ctx, cfg, addr)
+		if err != nil {
+			closeAll()
+			return nil, fmt.Errorf("conn: dial %s at %s: %w", target, addr, err)
+		}
+		r := wire.NewReader(nc, cfg.maxPayload(), 0)
+		p, err := clientHandshake(ctx, nc, r, cfg, target, uint8(lane), linkID)
+		if err != nil {
+			nc.Close()
+			closeAll()
+			return nil, err
+		}
+		if lane > 0 && p.GUID != peer.GUID {
+			nc.Close()
+			closeAll()
+			return nil, fmt.Errorf("conn: %s restarted while the link was being set up", target)
+		}
+		peer = p
+		tcp[lane], readers[lane] = nc, r
+	}
+	if readers[wire.LaneControl].Buffered() != 0 {
+		closeAll()
+		return nil, errors.New("conn: bytes after the handshake on the control lane before the session started")
+	}
+	sess, err := smux.Client(tcp[wire.LaneControl], smuxConfig())
+	if err != nil {
+		closeAll()
+		return nil, err
+	}
+	ctrl, err := sess.OpenStream()
+	if err != nil {
+		sess.Close()
+		closeAll()
+		return nil, fmt.Errorf("conn: open control stream to %s: %w", target, err)
+	}
+	return newConn(cfg, peer, linkID, true, tcp, readers, sess, ctrl), nil
+}
