@@ -171,7 +171,7 @@ func TestLinkCompressionNegotiation(t *testing.T) {
 		{"both off", false, false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-					ca, cb := testConfig("a@127.0.0.1"), testConfig("b@127.0.0.1")
+			ca, cb := testConfig("a@127.0.0.1"), testConfig("b@127.0.0.1")
 			ca.Compression, cb.Compression = tc.ca, tc.cb
 			ca.CompressThreshold, cb.CompressThreshold = 128, 128
 			a, b := linkPair(t, ca, cb)
