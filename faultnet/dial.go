@@ -12,7 +12,9 @@ import (
 // from's end of the connection, a *net.TCPConn on loopback. Bytes written on
 // it travel under the rule for from -> to; bytes read from it came under the
 // rule for to -> from. from need not be registered (a client that never
-// listens is an endpoint too).
+// listens is an endpoint too). If from is registered at an IP literal, the
+// proxy's connection to the destination uses that IP as its source address,
+// so the destination sees where a real node would have come from.
 //
 // Dial fails with an error wrapping ErrUnknownEndpoint if to is not
 // registered, with a *net.OpError wrapping syscall.ECONNREFUSED if the link is
@@ -86,8 +88,8 @@ func (n *Network) admit(ctx context.Context, from, to string) (string, error) {
 		case closed:
 			return "", ErrClosed
 		case !known:
-			return "", fmt.Errorf("faultnet: dial %s -> %s: %w %q: register it with Network.Register first",
-				from, to, ErrUnknownEndpoint, to)
+			return "", fmt.Errorf("%w %q (dialled from %q): register it with Network.Register first",
+				ErrUnknownEndpoint, to, from)
 		case ctx.Err() != nil:
 			return "", &net.OpError{Op: "dial", Net: "tcp", Addr: endpointAddr(addr), Err: ctx.Err()}
 		}
