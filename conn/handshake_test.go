@@ -832,7 +832,7 @@ func TestHandshakeLeavesReaderAfterLastFrame(t *testing.T) {
 	})
 }
 
-func TestCleanReason(t *testing.T) {
+func TestHandshakeCleanReason(t *testing.T) {
 	assert.Equal(t, "a b", cleanReason("a\nb"))
 	assert.Equal(t, "x\uFFFDy", cleanReason("x\xffy"))
 	long := cleanReason(strings.Repeat("é", 1000))
@@ -965,7 +965,7 @@ func TestDialTCPCancelled(t *testing.T) {
 	require.ErrorIs(t, err, context.Canceled)
 }
 
-func TestCheckLocalIP(t *testing.T) {
+func TestDialCheckLocalIP(t *testing.T) {
 	for _, tc := range []struct {
 		ip string
 		ok bool
