@@ -1,0 +1,193 @@
+package mesh
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// collect reads n events from s, failing the test after a deadline.
+func collect(t *testing.T, s *Subscription, n int) []Event {
+	t.Helper()
+	out := make([]Event, 0, n)
+	deadline := time.After(10 * time.Second)
+	for len(out) < n {
+		select {
+		case ev, ok := <-s.C():
+			if !ok {
+				t.Fatalf("channel closed after %d of %d events", len(out), n)
+			}
+			out = append(out, ev)
+		case <-deadline:
+			t.Fatalf("got %d of %d events before the deadline", len(out), n)
+		}
+	}
+	return out
+}
+
+func TestEventOrderAcrossPublishersAndSubscribers(t *testing.T) {
+	var bus eventBus
+	defer bus.close()
+	const publishers, each, subscribers = 4, 2000, 3
+	subs := make([]*Subscription, subscribers)
+	for i := range subs {
+		subs[i] = bus.subscribe()
+	}
+	var wg sync.WaitGroup
+	for p := range publishers {
+		wg.Go(func() {
+			for i := range each {
+				bus.publish(Event{Kind: EventNodeUp, Node: fmt.Sprintf("p%d@h", p), Reason: fmt.Sprint(i)})
+			}
+		})
+	}
+	results := make([][]Event, subscribers)
+	var readers sync.WaitGroup
+	for i, s := range subs {
+		readers.Go(func() { results[i] = collect(t, s, publishers*each) })
+	}
+	wg.Wait()
+	readers.Wait()
+	if t.Failed() {
+		return
+	}
+	for i, evs := range results {
+		next := map[string]int{}
+		for j, ev := range evs {
+			if ev.Seq != uint64(j+1) {
+				t.Fatalf("subscriber %d event %d has Seq %d; want %d", i, j, ev.Seq, j+1)
+			}
+			if want := fmt.Sprint(next[ev.Node]); ev.Reason != want {
+				t.Fatalf("subscriber %d: publisher %s event %s arrived where %s was due", i, ev.Node, ev.Reason, want)
+			}
+			next[ev.Node]++
+			if ev != results[0][j] {
+				t.Fatalf("subscriber %d event %d = %+v; subscriber 0 has %+v", i, j, ev, results[0][j])
+			}
+		}
+	}
+}
+
+func TestStuckSubscriberDoesNotBlockPublish(t *testing.T) {
+	var bus eventBus
+	stuck := bus.subscribe() // never read
+	reader := bus.subscribe()
+	const n = 100_000
+	ev := Event{Kind: EventNodeDown, Node: "a@h", Reason: "reset"}
+	start := time.Now()
+	for range n {
+		bus.publish(ev)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("publishing %d events with a stuck subscriber took %v; want well under a second", n, d)
+	}
+	evs := collect(t, reader, n)
+	if len(evs) == n && (evs[0].Seq != 1 || evs[n-1].Seq != n) {
+		t.Errorf("reader got Seq %d..%d; want 1..%d", evs[0].Seq, evs[n-1].Seq, n)
+	}
+	// The stuck subscriber still has everything, in order.
+	first := collect(t, stuck, 3)
+	if first[0].Seq != 1 || first[2].Seq != 3 {
+		t.Errorf("stuck subscriber starts with Seq %d..%d; want 1..3", first[0].Seq, first[2].Seq)
+	}
+	bus.close()
+}
+
+func TestCloseWithEventsPending(t *testing.T) {
+	var bus eventBus
+	defer bus.close()
+	s := bus.subscribe()
+	other := bus.subscribe()
+	for range 1000 {
+		bus.publish(Event{Kind: EventNodeUp, Node: "a@h"})
+	}
+	s.Close()
+	if _, ok := <-s.C(); ok {
+		t.Fatal("C delivered an event after Close returned; want it closed")
+	}
+	s.Close() // twice is fine
+	bus.publish(Event{Kind: EventNodeDown, Node: "a@h"})
+	evs := collect(t, other, 1001)
+	if evs[1000].Kind != EventNodeDown || evs[1000].Seq != 1001 {
+		t.Fatalf("the other subscriber's last event = %+v", evs[1000])
+	}
+}
+
+func TestCloseWhileReaderBlocked(t *testing.T) {
+	var bus eventBus
+	s := bus.subscribe()
+	got := make(chan int)
+	go func() {
+		n := 0
+		for range s.C() {
+			n++
+		}
+		got <- n
+	}()
+	bus.publish(Event{Kind: EventNodeUp})
+	bus.close()
+	select {
+	case n := <-got:
+		if n > 1 {
+			t.Fatalf("reader got %d events; want at most 1", n)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("reader still blocked after bus.close")
+	}
+	s.Close() // after the bus closed: no-op
+}
+
+func TestSubscribeAfterClose(t *testing.T) {
+	var bus eventBus
+	bus.close()
+	s := bus.subscribe()
+	if _, ok := <-s.C(); ok {
+		t.Fatal("subscription after close delivered an event")
+	}
+	bus.publish(Event{Kind: EventNodeUp}) // dropped, no panic
+	s.Close()
+	bus.close()
+	var zero Subscription
+	zero.Close() // no panic, no block
+	var nilSub *Subscription
+	nilSub.Close()
+}
+
+func TestEventKindString(t *testing.T) {
+	want := map[EventKind]string{
+		EventNodeUp: "node-up", EventNodeDown: "node-down", EventNodeJoining: "node-joining",
+		EventNodeLeaving: "node-leaving", EventNodeHealing: "node-healing",
+		EventPartitionOccurred: "partition-occurred", EventPartitionHealed: "partition-healed",
+		0: "event(0)", 99: "event(99)",
+	}
+	for k, s := range want {
+		if k.String() != s {
+			t.Errorf("%d String = %q; want %q", k, k.String(), s)
+		}
+		if b, _ := k.MarshalText(); string(b) != s {
+			t.Errorf("%d MarshalText = %q; want %q", k, b, s)
+		}
+	}
+}
+
+func BenchmarkPublish(b *testing.B) {
+	var bus eventBus
+	defer bus.close()
+	s := bus.subscribe()
+	go func() {
+		for range s.C() {
+		}
+	}()
+	ev := Event{Kind: EventNodeUp, Node: "a@h"}
+	b.ReportAllocs()
+	for b.Loop() {
+		bus.publish(ev)
+	}
+}
