@@ -1,0 +1,88 @@
+// Package config reads the configuration of an ekka-mesh node: the
+// cuttlefish-style keys of ekka and EMQX, written as "key = value" lines,
+// into typed Settings.
+//
+// Load is the entry point: defaults, then a file, then environment
+// variables, then overrides from the command line, then the checks between
+// keys (Validate). ResolveCookie fills in the cookie from
+// ~/.ekka-mesh.cookie when none is configured, creating the file on first
+// use like Erlang's .erlang.cookie.
+//
+//	s, err := config.Load("/etc/ekka-mesh.conf", []string{"node.name=n1@10.0.0.1"}, os.Getenv)
+//	if err != nil { ... }     // every error names file:line (or variable), key, value and what was expected
+//	cookie, created, err := config.ResolveCookie(&s, os.Getenv("HOME"))
+//
+// # File syntax
+//
+// One "key = value" per line. Lines starting with '#' (by convention "##")
+// are comments; blank lines are ignored; blanks around keys and values are
+// ignored. A value may be written in double quotes to keep blanks; inside,
+// \" is a quote and \\ a backslash. There are no comments after a value.
+// When a key appears twice the later line wins. Unknown keys are errors,
+// with a suggestion when a known key is close ("did you mean
+// cluster.static.seeds?").
+//
+// # Value types
+//
+//   - bool: on, off, true or false (any case).
+//   - duration: a number with a unit, or several (1m30s): ns, us, ms, s, m,
+//     h, and cuttlefish's d (day) and w (week); decimals are fine (1.5s). A
+//     bare number such as 30 is an error: it has no unit, and guessing
+//     milliseconds or seconds would silently be wrong half the time.
+//   - lists: comma-separated, blanks around items ignored.
+//
+// # Environment
+//
+// Each key can be set with the variable EKKA_MESH_ followed by the key in
+// upper case, each '.' written as "__" (keys contain '_' themselves):
+// node.name is EKKA_MESH_NODE__NAME, cluster.static.seeds is
+// EKKA_MESH_CLUSTER__STATIC__SEEDS. An empty variable counts as unset.
+//
+// # Keys
+//
+// The example file testdata/ekka-mesh.conf sets every key and explains it.
+// Defaults are in parentheses.
+//
+//	node.name                     node name short@host (ekka@127.0.0.1); its trailing digits pick the port
+//	node.cookie                   shared secret (empty: read or create ~/.ekka-mesh.cookie)
+//	node.base_port                1-65535 (4370); the same on every node of a cluster
+//	node.bind                     IP address to listen on for a hostname node name (empty: all)
+//	node.tls.enable               bool (off); needs certfile and keyfile
+//	node.tls.certfile             PEM certificate
+//	node.tls.keyfile              PEM private key
+//	node.tls.cacertfile           PEM CA certificates (empty: system roots)
+//	node.tls.verify               verify_peer | verify_none (verify_peer)
+//	node.tls.fail_if_no_peer_cert bool (off)
+//	node.heartbeat_interval       duration (1s)
+//	node.heartbeat_timeout        duration (5s); must exceed the interval
+//	cluster.name                  1-64 of A-Z a-z 0-9 _ . - (ekka)
+//	cluster.discovery             manual | static | mcast | dns | etcd | k8s (manual)
+//	cluster.autoheal              on | off | duration (on = 15s)
+//	cluster.autoclean             off | duration (5m)
+//	cluster.autocluster.interval  duration (5s)
+//	cluster.static.seeds          node names, comma-separated; required for static
+//	cluster.mcast.addr            IPv4 multicast address (239.192.0.1)
+//	cluster.mcast.ports           ports, comma-separated (4369)
+//	cluster.mcast.iface           IPv4 address (0.0.0.0)
+//	cluster.mcast.ttl             0-255 (255)
+//	cluster.mcast.loop            bool (on)
+//	cluster.dns.name              DNS name; required for dns
+//	cluster.dns.app               short name of the discovered nodes; required for dns
+//	cluster.dns.type              a | aaaa | srv (a)
+//	cluster.dns.server            host:port (empty: the system resolver)
+//	cluster.etcd.server           URLs, comma-separated; required for etcd
+//	cluster.etcd.prefix           word (ekkacl)
+//	cluster.etcd.node_ttl         duration in whole seconds (1m)
+//	cluster.etcd.ssl.keyfile      PEM client key; with certfile
+//	cluster.etcd.ssl.certfile     PEM client certificate; with keyfile
+//	cluster.etcd.ssl.cacertfile   PEM CA certificates
+//	cluster.k8s.apiserver         http(s) URL; required for k8s
+//	cluster.k8s.service_name      DNS label; required for k8s
+//	cluster.k8s.address_type      ip | dns | hostname (ip)
+//	cluster.k8s.app_name          short name of the discovered nodes; required for k8s
+//	cluster.k8s.suffix            DNS name (svc.cluster.local)
+//	cluster.k8s.namespace         DNS label (default)
+//
+// Keys returns the same list with types, defaults and descriptions, for help
+// output.
+package config

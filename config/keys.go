@@ -1,0 +1,267 @@
+package config
+
+import (
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ekka-mesh/ekka-mesh/portmap"
+)
+
+// KeyInfo describes one configuration key, for documentation and help.
+type KeyInfo struct {
+	Key         string // such as "node.name"
+	Type        string // such as "duration" or "one of manual, static, ..."
+	Default     string // the default, written as it would be in a file
+	Description string
+}
+
+// keyDef is one key: how to read it into Settings and write it back.
+type keyDef struct {
+	KeyInfo
+	secret bool // hide the value in errors
+	set    func(s *Settings, v string) error
+	get    func(s *Settings) string
+}
+
+// field builds the set/get pair for one field of Settings.
+func field[T any](key, typ, desc string, ptr func(*Settings) *T, parse func(string) (T, error), format func(T) string) keyDef {
+	return keyDef{
+		KeyInfo: KeyInfo{Key: key, Type: typ, Description: desc},
+		set: func(s *Settings, v string) error {
+			x, err := parse(v)
+			if err != nil {
+				return err
+			}
+			*ptr(s) = x
+			return nil
+		},
+		get: func(s *Settings) string { return format(*ptr(s)) },
+	}
+}
+
+func str[T ~string](v T) string { return string(v) }
+
+func durationField(key, desc string, ptr func(*Settings) *time.Duration, parse func(string) (time.Duration, error)) keyDef {
+	return field(key, "duration", desc, ptr, parse, formatDuration)
+}
+
+func boolField(key, desc string, ptr func(*Settings) *bool) keyDef {
+	return field(key, "bool (on/off/true/false)", desc, ptr, parseBool, formatBool)
+}
+
+func textField(key, desc string, ptr func(*Settings) *string) keyDef {
+	return field(key, "string", desc, ptr, parseText, str[string])
+}
+
+// keyTable lists every key in documentation order.
+var keyTable = []keyDef{
+	field("node.name", "node name (short@host)",
+		"This node's name. The digits at the end of the short name pick the port (base_port + digits mod 60000); an IP host is also the listen and source address.",
+		func(s *Settings) *portmap.Name { return &s.Node.Name }, parseNodeName, portmap.Name.String),
+	func() keyDef {
+		k := textField("node.cookie",
+			"The shared secret every node of the cluster must hold. Empty: read ~/.ekka-mesh.cookie, creating it if missing.",
+			func(s *Settings) *string { return &s.Node.Cookie })
+		k.secret = true
+		return k
+	}(),
+	field("node.base_port", "port (1-65535)",
+		"The base of the name-to-port rule. Every node of a cluster must use the same base port.",
+		func(s *Settings) *int { return &s.Node.BasePort }, parsePort, strconv.Itoa),
+	field("node.bind", "IP address or empty",
+		"The address to listen on when node.name has a hostname. Empty: all interfaces.",
+		func(s *Settings) *netip.Addr { return &s.Node.Bind }, parseOptionalIP, formatAddr),
+	boolField("node.tls.enable", "Use TLS between nodes (the cookie is still checked).",
+		func(s *Settings) *bool { return &s.Node.TLS.Enable }),
+	textField("node.tls.certfile", "PEM certificate of this node. Required when node.tls.enable is on.",
+		func(s *Settings) *string { return &s.Node.TLS.CertFile }),
+	textField("node.tls.keyfile", "PEM private key of this node. Required when node.tls.enable is on.",
+		func(s *Settings) *string { return &s.Node.TLS.KeyFile }),
+	textField("node.tls.cacertfile", "PEM CA certificates that peers' certificates must chain to. Empty: the system roots.",
+		func(s *Settings) *string { return &s.Node.TLS.CACertFile }),
+	field("node.tls.verify", "one of verify_peer, verify_none",
+		"verify_peer checks the peer's certificate; verify_none accepts any.",
+		func(s *Settings) *TLSVerify { return &s.Node.TLS.Verify }, parseEnum(VerifyPeer, VerifyNone), str[TLSVerify]),
+	boolField("node.tls.fail_if_no_peer_cert", "Refuse peers that present no certificate (mutual TLS). Off, as in Erlang, by default.",
+		func(s *Settings) *bool { return &s.Node.TLS.FailIfNoPeerCert }),
+	durationField("node.heartbeat_interval", "How often a node sends a heartbeat to each peer.",
+		func(s *Settings) *time.Duration { return &s.Node.HeartbeatInterval }, parsePositiveDuration),
+	durationField("node.heartbeat_timeout", "Silence after which a peer is marked down. Must exceed node.heartbeat_interval.",
+		func(s *Settings) *time.Duration { return &s.Node.HeartbeatTimeout }, parsePositiveDuration),
+	field("cluster.name", "name (1-64 of A-Z a-z 0-9 _ . -)",
+		"The cluster's name. Nodes of different clusters refuse each other.",
+		func(s *Settings) *string { return &s.Cluster.Name }, parseClusterName, str[string]),
+	field("cluster.discovery", "one of manual, static, mcast, dns, etcd, k8s",
+		"How the node finds the others. manual: only by ekka-mesh ctl join.",
+		func(s *Settings) *Discovery { return &s.Cluster.Discovery },
+		parseEnum(DiscoveryManual, DiscoveryStatic, DiscoveryMcast, DiscoveryDNS, DiscoveryEtcd, DiscoveryK8s), str[Discovery]),
+	field("cluster.autoheal", "on, off or duration",
+		"Heal network partitions automatically, after reports have been quiet this long. on means 15s.",
+		func(s *Settings) *time.Duration { return &s.Cluster.Autoheal }, parseOffDuration(15*time.Second), formatOffDuration),
+	field("cluster.autoclean", "off or duration",
+		"Remove members that have been down longer than this.",
+		func(s *Settings) *time.Duration { return &s.Cluster.Autoclean }, parseOffDuration(0), formatOffDuration),
+	durationField("cluster.autocluster.interval", "How often autocluster retries discovery until the node is clustered.",
+		func(s *Settings) *time.Duration { return &s.Cluster.AutoclusterInterval }, parsePositiveDuration),
+	field("cluster.static.seeds", "comma-separated node names",
+		"The seed nodes for static discovery, such as emqx1@10.0.0.1,emqx2@10.0.0.2.",
+		func(s *Settings) *[]portmap.Name { return &s.Cluster.Static.Seeds }, parseSeeds, formatSeeds),
+	field("cluster.mcast.addr", "IPv4 multicast address",
+		"The multicast group nodes announce themselves on.",
+		func(s *Settings) *netip.Addr { return &s.Cluster.Mcast.Addr }, parseMulticast, formatAddr),
+	field("cluster.mcast.ports", "comma-separated ports",
+		"The UDP ports of the multicast group.",
+		func(s *Settings) *[]int { return &s.Cluster.Mcast.Ports }, parsePorts, formatInts),
+	field("cluster.mcast.iface", "IPv4 address",
+		"The address of the interface to send and receive multicast on. 0.0.0.0: the system's choice.",
+		func(s *Settings) *netip.Addr { return &s.Cluster.Mcast.Iface }, parseIPv4, formatAddr),
+	field("cluster.mcast.ttl", "integer (0-255)",
+		"The multicast time-to-live: how many routers an announcement may cross.",
+		func(s *Settings) *int { return &s.Cluster.Mcast.TTL }, parseIntRange(0, 255), strconv.Itoa),
+	boolField("cluster.mcast.loop", "Deliver multicast to this host too (needed for several nodes on one host).",
+		func(s *Settings) *bool { return &s.Cluster.Mcast.Loop }),
+	field("cluster.dns.name", "DNS name",
+		"The name whose records list the nodes. Required for dns discovery.",
+		func(s *Settings) *string { return &s.Cluster.DNS.Name }, parseOptionalHostname, str[string]),
+	field("cluster.dns.app", "short name",
+		"The short name of the discovered nodes: an address a becomes app@a. Required for dns discovery.",
+		func(s *Settings) *string { return &s.Cluster.DNS.App }, parseShortName, str[string]),
+	field("cluster.dns.type", "one of a, aaaa, srv",
+		"The record type to look up.",
+		func(s *Settings) *DNSType { return &s.Cluster.DNS.Type }, parseEnum(DNSTypeA, DNSTypeAAAA, DNSTypeSRV), str[DNSType]),
+	field("cluster.dns.server", "host:port or empty",
+		"The DNS server to ask. Empty: the system resolver.",
+		func(s *Settings) *string { return &s.Cluster.DNS.Server }, parseHostPort, str[string]),
+	field("cluster.etcd.server", "comma-separated URLs",
+		"The etcd endpoints, such as http://10.0.0.1:2379,http://10.0.0.2:2379. Required for etcd discovery.",
+		func(s *Settings) *[]string { return &s.Cluster.Etcd.Servers }, parseURLs, func(v []string) string { return strings.Join(v, ",") }),
+	field("cluster.etcd.prefix", "word",
+		"The key prefix under which nodes register (then the cluster name).",
+		func(s *Settings) *string { return &s.Cluster.Etcd.Prefix }, parseToken, str[string]),
+	durationField("cluster.etcd.node_ttl", "The lease of a node's registration; it is kept alive while the node runs. Whole seconds.",
+		func(s *Settings) *time.Duration { return &s.Cluster.Etcd.NodeTTL }, parseNodeTTL),
+	textField("cluster.etcd.ssl.keyfile", "PEM client key for etcd. Set together with certfile.",
+		func(s *Settings) *string { return &s.Cluster.Etcd.SSL.KeyFile }),
+	textField("cluster.etcd.ssl.certfile", "PEM client certificate for etcd. Set together with keyfile.",
+		func(s *Settings) *string { return &s.Cluster.Etcd.SSL.CertFile }),
+	textField("cluster.etcd.ssl.cacertfile", "PEM CA certificates for etcd's server certificate.",
+		func(s *Settings) *string { return &s.Cluster.Etcd.SSL.CACertFile }),
+	field("cluster.k8s.apiserver", "URL",
+		"The Kubernetes API server, such as https://kubernetes.default.svc:443. Required for k8s discovery.",
+		func(s *Settings) *string { return &s.Cluster.K8s.APIServer }, parseOptionalURL, str[string]),
+	field("cluster.k8s.service_name", "DNS label",
+		"The service whose endpoints are the nodes. Required for k8s discovery.",
+		func(s *Settings) *string { return &s.Cluster.K8s.ServiceName }, parseOptionalDNSLabel, str[string]),
+	field("cluster.k8s.address_type", "one of ip, dns, hostname",
+		"How a discovered node's host is written: its pod IP, its dashed-IP DNS name, or its hostname, with the suffix.",
+		func(s *Settings) *K8sAddressType { return &s.Cluster.K8s.AddressType },
+		parseEnum(K8sAddressIP, K8sAddressDNS, K8sAddressHostname), str[K8sAddressType]),
+	field("cluster.k8s.app_name", "short name",
+		"The short name of the discovered nodes. Required for k8s discovery.",
+		func(s *Settings) *string { return &s.Cluster.K8s.AppName }, parseShortName, str[string]),
+	field("cluster.k8s.suffix", "DNS name or empty",
+		"Appended to dns and hostname addresses.",
+		func(s *Settings) *string { return &s.Cluster.K8s.Suffix }, parseOptionalHostname, str[string]),
+	field("cluster.k8s.namespace", "DNS label",
+		"The namespace of the service.",
+		func(s *Settings) *string { return &s.Cluster.K8s.Namespace }, parseDNSLabel, str[string]),
+}
+
+// keyIndex maps a key to its definition.
+var keyIndex = func() map[string]*keyDef {
+	m := make(map[string]*keyDef, len(keyTable))
+	for i := range keyTable {
+		m[keyTable[i].Key] = &keyTable[i]
+	}
+	return m
+}()
+
+// Keys describes every key, in documentation order.
+func Keys() []KeyInfo {
+	d := Defaults()
+	infos := make([]KeyInfo, len(keyTable))
+	for i, k := range keyTable {
+		infos[i] = k.KeyInfo
+		infos[i].Default = k.get(&d)
+	}
+	return infos
+}
+
+// Set validates value for key and stores it. It does not check other keys
+// (call Validate for that). Errors are *Error.
+func (s *Settings) Set(key, value string) error {
+	return s.set("", key, value)
+}
+
+// set is Set with the source of the value, for error messages.
+func (s *Settings) set(where, key, value string) error {
+	k, ok := keyIndex[key]
+	if !ok {
+		return unknownKey(where, key, value)
+	}
+	if err := k.set(s, value); err != nil {
+		shown := value
+		if k.secret {
+			shown = "(hidden)"
+		}
+		return &Error{Where: where, Key: key, Value: shown, Msg: err.Error(), Err: ErrBadValue, Cause: err}
+	}
+	return nil
+}
+
+// Get returns the value of key written as in a configuration file.
+func (s *Settings) Get(key string) (string, error) {
+	k, ok := keyIndex[key]
+	if !ok {
+		return "", unknownKey("", key, "")
+	}
+	return k.get(s), nil
+}
+
+func unknownKey(where, key, value string) *Error {
+	msg := ""
+	if hint := suggest(key); hint != "" {
+		msg = "did you mean " + hint + "?"
+	} else {
+		msg = "see the list of keys in the documentation of package config or ekka-mesh run --help"
+	}
+	return &Error{Where: where, Key: key, Value: value, Msg: msg, Err: ErrUnknownKey}
+}
+
+// suggest returns the known key closest to key, or "" when none is close.
+func suggest(key string) string {
+	lower := strings.ToLower(strings.ReplaceAll(key, "-", "_"))
+	best, bestDist := "", 4 // accept at most 3 edits
+	for _, k := range keyTable {
+		if k.Key == lower || strings.HasSuffix(k.Key, "."+lower) {
+			return k.Key
+		}
+		if d := editDistance(lower, k.Key); d < bestDist {
+			best, bestDist = k.Key, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

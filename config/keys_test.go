@@ -1,0 +1,300 @@
+package config
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+// keyCases lists good values (with the value Get returns afterwards) and bad
+// values (with a substring of the error) for every key.
+var keyCases = map[string]struct {
+	good map[string]string // value -> Get afterwards
+	bad  map[string]string // value -> in the error
+}{
+	"node.name": {
+		good: map[string]string{"emqx1@10.0.0.1": "emqx1@10.0.0.1", "n@host.example.com": "n@host.example.com", "n1@[::1]": "n1@::1"},
+		bad:  map[string]string{"": "name must be short@host", "n1@": "empty host", "@h": "empty short name", "n!@h": "'!' at position 2", "a@b@c": "found 2 '@'"},
+	},
+	"node.cookie": {
+		good: map[string]string{"secret": "secret", "with blanks and #": "with blanks and #", "": ""},
+		bad:  map[string]string{"a\x01b": "control character"},
+	},
+	"node.base_port": {
+		good: map[string]string{"4370": "4370", "1": "1", "65535": "65535"},
+		bad:  map[string]string{"0": "want a port number from 1 to 65535", "65536": "from 1 to 65535", "x": "port number", "": "port number", "-1": "port number"},
+	},
+	"node.bind": {
+		good: map[string]string{"": "", "127.0.0.2": "127.0.0.2", "::1": "::1", "0.0.0.0": "0.0.0.0"},
+		bad:  map[string]string{"localhost": "want an IP address", "1.2.3": "IP address", "[::1]": "IP address"},
+	},
+	"node.tls.enable":               boolCase(),
+	"node.tls.certfile":             fileCase(),
+	"node.tls.keyfile":              fileCase(),
+	"node.tls.cacertfile":           fileCase(),
+	"node.tls.fail_if_no_peer_cert": boolCase(),
+	"node.tls.verify": {
+		good: map[string]string{"verify_peer": "verify_peer", "verify_none": "verify_none", "VERIFY_NONE": "verify_none"},
+		bad:  map[string]string{"": "want one of verify_peer, verify_none", "peer": "want one of verify_peer, verify_none"},
+	},
+	"node.heartbeat_interval": positiveDurationCase(),
+	"node.heartbeat_timeout":  positiveDurationCase(),
+	"cluster.name": {
+		good: map[string]string{"ekka": "ekka", "emqx-cl_1.a": "emqx-cl_1.a", strings.Repeat("c", 64): strings.Repeat("c", 64)},
+		bad:  map[string]string{"": "want 1 to 64 characters", "my cluster": "A-Z a-z 0-9 _ . -", strings.Repeat("c", 65): "1 to 64"},
+	},
+	"cluster.discovery": {
+		good: map[string]string{"manual": "manual", "static": "static", "mcast": "mcast", "dns": "dns", "etcd": "etcd", "k8s": "k8s", "K8S": "k8s"},
+		bad:  map[string]string{"mdns": "want one of manual, static, mcast, dns, etcd, k8s", "": "want one of"},
+	},
+	"cluster.autoheal": {
+		good: map[string]string{"on": "15s", "off": "off", "true": "15s", "false": "off", "30s": "30s", "1m30s": "90s", "2m": "2m"},
+		bad:  map[string]string{"0s": "want on (15s), off or a positive duration", "maybe": "want on (15s), off", "15": "positive duration", "": "positive duration"},
+	},
+	"cluster.autoclean": {
+		good: map[string]string{"off": "off", "5m": "5m", "1h": "1h", "1d": "1d", "2w": "2w"},
+		bad:  map[string]string{"on": "want off or a positive duration", "0s": "want off or a positive duration", "300": "want off or a positive duration"},
+	},
+	"cluster.autocluster.interval": positiveDurationCase(),
+	"cluster.static.seeds": {
+		good: map[string]string{"": "", "a1@h": "a1@h", " a1@h , a2@10.0.0.2 ": "a1@h,a2@10.0.0.2", "n1@[::1],n2@::2": "n1@::1,n2@::2"},
+		bad:  map[string]string{"a1@h,,a2@h": "item 2 of the comma-separated list is empty", "a1@h,bad@": "empty host", "a1@h,a1@h": "seed a1@h is listed twice", "a1": "name must be short@host"},
+	},
+	"cluster.mcast.addr": {
+		good: map[string]string{"239.192.0.1": "239.192.0.1", "224.0.0.251": "224.0.0.251"},
+		bad:  map[string]string{"10.0.0.1": "want an IPv4 multicast address", "ff02::1": "IPv4 multicast", "": "IPv4 multicast"},
+	},
+	"cluster.mcast.ports": {
+		good: map[string]string{"4369": "4369", "4369, 4370,5000": "4369,4370,5000"},
+		bad:  map[string]string{"": "want at least one port", "4369,4369": "port 4369 is listed twice", "4369,70000": `"70000": want a port number`, "a": "port number", "1,,2": "item 2"},
+	},
+	"cluster.mcast.iface": {
+		good: map[string]string{"0.0.0.0": "0.0.0.0", "192.168.1.10": "192.168.1.10"},
+		bad:  map[string]string{"": "want an IPv4 address", "::1": "IPv4", "eth0": "IPv4"},
+	},
+	"cluster.mcast.ttl": {
+		good: map[string]string{"0": "0", "1": "1", "255": "255"},
+		bad:  map[string]string{"256": "want an integer from 0 to 255", "-1": "0 to 255", "": "0 to 255", "1.5": "0 to 255"},
+	},
+	"cluster.mcast.loop": boolCase(),
+	"cluster.dns.name": {
+		good: map[string]string{"": "", "emqx.example.com": "emqx.example.com", "localhost": "localhost"},
+		bad:  map[string]string{"10.0.0.1": "not an IP address", "a..b": "empty label", "a_b.com": "'_'", "a@b": "DNS name"},
+	},
+	"cluster.dns.app": shortNameCase(),
+	"cluster.dns.type": {
+		good: map[string]string{"a": "a", "aaaa": "aaaa", "srv": "srv", "SRV": "srv", "A": "a"},
+		bad:  map[string]string{"cname": "want one of a, aaaa, srv", "": "want one of a, aaaa, srv"},
+	},
+	"cluster.dns.server": {
+		good: map[string]string{"": "", "127.0.0.1:53": "127.0.0.1:53", "[::1]:5353": "[::1]:5353", "ns.example.com:53": "ns.example.com:53"},
+		bad:  map[string]string{"127.0.0.1": "want host:port", ":53": "want host:port", "h:0": `port "0"`, "h:x": `port "x"`, "bad_host:53": `host "bad_host"`},
+	},
+	"cluster.etcd.server": {
+		good: map[string]string{"": "", "http://127.0.0.1:2379": "http://127.0.0.1:2379", "https://a:2379, http://b:2379": "https://a:2379,http://b:2379"},
+		bad:  map[string]string{"127.0.0.1:2379": "want an http:// or https:// URL", "ftp://a": "http://", "http://": "with a host", "http://a,,http://b": "item 2"},
+	},
+	"cluster.etcd.prefix": {
+		good: map[string]string{"ekkacl": "ekkacl", "/svc/ekka": "/svc/ekka"},
+		bad:  map[string]string{"": "want a non-empty word", "a b": "without blanks"},
+	},
+	"cluster.etcd.node_ttl": {
+		good: map[string]string{"1s": "1s", "1m": "1m", "90s": "90s", "1h": "1h"},
+		bad:  map[string]string{"500ms": "whole number of seconds, at least 1s", "1.5s": "whole number of seconds", "0s": "at least 1s", "60": "bare number"},
+	},
+	"cluster.etcd.ssl.keyfile":    fileCase(),
+	"cluster.etcd.ssl.certfile":   fileCase(),
+	"cluster.etcd.ssl.cacertfile": fileCase(),
+	"cluster.k8s.apiserver": {
+		good: map[string]string{"": "", "https://kubernetes.default.svc:443": "https://kubernetes.default.svc:443", "http://127.0.0.1:8080": "http://127.0.0.1:8080"},
+		bad:  map[string]string{"kubernetes:443": "want an http:// or https:// URL", "https://": "with a host"},
+	},
+	"cluster.k8s.service_name": {
+		good: map[string]string{"": "", "emqx": "emqx", "emqx-headless": "emqx-headless"},
+		bad:  map[string]string{"Emqx": "want a DNS label", "-emqx": "DNS label", "a.b": "DNS label", strings.Repeat("a", 64): "1 to 63"},
+	},
+	"cluster.k8s.address_type": {
+		good: map[string]string{"ip": "ip", "dns": "dns", "hostname": "hostname", "IP": "ip"},
+		bad:  map[string]string{"fqdn": "want one of ip, dns, hostname", "": "want one of ip, dns, hostname"},
+	},
+	"cluster.k8s.app_name": shortNameCase(),
+	"cluster.k8s.suffix": {
+		good: map[string]string{"": "", "svc.cluster.local": "svc.cluster.local", "pod.local": "pod.local"},
+		bad:  map[string]string{".svc": "empty label", "svc.cluster.local.": "empty label", "a b": "' '"},
+	},
+	"cluster.k8s.namespace": {
+		good: map[string]string{"default": "default", "kube-system": "kube-system"},
+		bad:  map[string]string{"": "want a DNS label", "Default": "DNS label", "ns_1": "DNS label"},
+	},
+}
+
+func boolCase() struct{ good, bad map[string]string } {
+	return struct{ good, bad map[string]string }{
+		good: map[string]string{"on": "on", "off": "off", "true": "on", "false": "off", "ON": "on", "False": "off"},
+		bad:  map[string]string{"yes": "want on, off, true or false", "1": "want on, off, true or false", "": "want on, off"},
+	}
+}
+
+func fileCase() struct{ good, bad map[string]string } {
+	return struct{ good, bad map[string]string }{
+		good: map[string]string{"": "", "/etc/certs/a.pem": "/etc/certs/a.pem", `C:\certs\my cert.pem`: `C:\certs\my cert.pem`},
+		bad:  map[string]string{"/etc/a\nb.pem": "control character '\\n' at position 7"},
+	}
+}
+
+func positiveDurationCase() struct{ good, bad map[string]string } {
+	return struct{ good, bad map[string]string }{
+		good: map[string]string{"1s": "1s", "500ms": "500ms", "1m30s": "90s", "1.5s": "1500ms", "2h": "2h", "1d": "1d", "250us": "250µs", "1h30m": "90m"},
+		bad: map[string]string{
+			"":                    "want a duration with a unit",
+			"0s":                  "want a duration above zero",
+			"1000":                "a bare number has no unit",
+			"-1s":                 "want a duration with a unit",
+			"1x":                  "want a duration with a unit",
+			"s":                   "want a duration with a unit",
+			"1s 2s":               "want a duration with a unit",
+			"1..5s":               "want a duration with a unit",
+			"999999999999999999h": "duration too long",
+		},
+	}
+}
+
+func shortNameCase() struct{ good, bad map[string]string } {
+	return struct{ good, bad map[string]string }{
+		good: map[string]string{"": "", "emqx": "emqx", "my-app_1.x": "my-app_1.x"},
+		bad:  map[string]string{"em qx": "' ' at position 3", "emqx@h": "want the short name", "é": "'é' at position 1"},
+	}
+}
+
+func TestEveryKeyHasCases(t *testing.T) {
+	for _, k := range Keys() {
+		if _, ok := keyCases[k.Key]; !ok {
+			t.Errorf("key %s has no test cases", k.Key)
+		}
+	}
+	if len(keyCases) != len(Keys()) {
+		t.Errorf("%d test cases for %d keys", len(keyCases), len(Keys()))
+	}
+}
+
+func TestSetGet(t *testing.T) {
+	for key, c := range keyCases {
+		for value, want := range c.good {
+			s := Defaults()
+			if err := s.Set(key, value); err != nil {
+				t.Errorf("Set(%q, %q): %v", key, value, err)
+				continue
+			}
+			got, err := s.Get(key)
+			if err != nil || got != want {
+				t.Errorf("after Set(%q, %q), Get = %q, %v; want %q", key, value, got, err, want)
+			}
+			// What Get writes, Set reads back to the same value.
+			again := Defaults()
+			if err := again.Set(key, got); err != nil {
+				t.Errorf("Set(%q, %q) (from Get): %v", key, got, err)
+			} else if got2, _ := again.Get(key); got2 != got {
+				t.Errorf("Get/Set round trip of %s: %q then %q", key, got, got2)
+			}
+		}
+		for value, want := range c.bad {
+			s := Defaults()
+			before, _ := s.Get(key)
+			err := s.Set(key, value)
+			if err == nil {
+				t.Errorf("Set(%q, %q): no error, want one containing %q", key, value, want)
+				continue
+			}
+			if !errors.Is(err, ErrBadValue) {
+				t.Errorf("Set(%q, %q) = %v, not ErrBadValue", key, value, err)
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, want) || !strings.HasPrefix(msg, key+" = ") {
+				t.Errorf("Set(%q, %q) error %q: want it to start with %q and contain %q", key, value, msg, key+" = ", want)
+			}
+			if key != "node.cookie" && !strings.Contains(msg, showValue(value)) {
+				t.Errorf("Set(%q, %q) error %q does not show the value", key, value, msg)
+			}
+			if after, _ := s.Get(key); after != before {
+				t.Errorf("failed Set(%q, %q) changed the value from %q to %q", key, value, before, after)
+			}
+		}
+	}
+}
+
+func TestCookieHiddenInErrors(t *testing.T) {
+	s := Defaults()
+	err := s.Set("node.cookie", "topsecret\x00")
+	if err == nil || strings.Contains(err.Error(), "topsecret") || !strings.Contains(err.Error(), "(hidden)") {
+		t.Fatalf("error %v shows the cookie or lacks (hidden)", err)
+	}
+}
+
+func TestKeysDefaults(t *testing.T) {
+	want := map[string]string{
+		"node.name": "ekka@127.0.0.1", "node.cookie": "", "node.base_port": "4370", "node.bind": "",
+		"node.tls.enable": "off", "node.tls.verify": "verify_peer", "node.tls.fail_if_no_peer_cert": "off",
+		"node.heartbeat_interval": "1s", "node.heartbeat_timeout": "5s",
+		"cluster.name": "ekka", "cluster.discovery": "manual", "cluster.autoheal": "15s", "cluster.autoclean": "5m",
+		"cluster.autocluster.interval": "5s", "cluster.static.seeds": "",
+		"cluster.mcast.addr": "239.192.0.1", "cluster.mcast.ports": "4369", "cluster.mcast.iface": "0.0.0.0",
+		"cluster.mcast.ttl": "255", "cluster.mcast.loop": "on", "cluster.dns.type": "a", "cluster.dns.server": "",
+		"cluster.etcd.prefix": "ekkacl", "cluster.etcd.node_ttl": "1m",
+		"cluster.k8s.address_type": "ip", "cluster.k8s.suffix": "svc.cluster.local", "cluster.k8s.namespace": "default",
+	}
+	seen := map[string]bool{}
+	for _, k := range Keys() {
+		if seen[k.Key] {
+			t.Errorf("key %s listed twice", k.Key)
+		}
+		seen[k.Key] = true
+		if k.Type == "" || k.Description == "" {
+			t.Errorf("key %s lacks a type or description", k.Key)
+		}
+		if w, ok := want[k.Key]; ok && k.Default != w {
+			t.Errorf("default of %s = %q, want %q", k.Key, k.Default, w)
+		}
+		s := Defaults()
+		if err := s.Set(k.Key, k.Default); err != nil {
+			t.Errorf("the documented default of %s does not parse: %v", k.Key, err)
+		}
+	}
+	d := Defaults()
+	if err := d.Validate(); err != nil {
+		t.Errorf("Defaults() does not validate: %v", err)
+	}
+}
+
+func TestUnknownKeySuggestions(t *testing.T) {
+	tests := map[string]string{
+		"cluster.static.seed":  "did you mean cluster.static.seeds?",
+		"static.seeds":         "did you mean cluster.static.seeds?",
+		"node.base-port":       "did you mean node.base_port?",
+		"Node.Name":            "did you mean node.name?",
+		"cluster.mcast.port":   "did you mean cluster.mcast.ports?",
+		"cluster.autohael":     "did you mean cluster.autoheal?",
+		"totally.unrelated.xy": "see the list of keys",
+	}
+	for key, want := range tests {
+		s := Defaults()
+		err := s.Set(key, "v")
+		if !errors.Is(err, ErrUnknownKey) || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "unknown key "+key) {
+			t.Errorf("Set(%q) = %v; want ErrUnknownKey naming the key and %q", key, err, want)
+		}
+		if _, err := s.Get(key); !errors.Is(err, ErrUnknownKey) {
+			t.Errorf("Get(%q) = %v; want ErrUnknownKey", key, err)
+		}
+	}
+}
+
+func TestParseDurationUnits(t *testing.T) {
+	for in, want := range map[string]string{"1w": "168h0m0s", "1d12h": "36h0m0s", "100ns": "100ns", "1µs": "1µs", "0.5m": "30s"} {
+		d, err := parseDuration(in)
+		if err != nil || d.String() != want {
+			t.Errorf("parseDuration(%q) = %v, %v; want %s", in, d, err, want)
+		}
+	}
+	if got := formatDuration(1500); got != "1.5µs" {
+		t.Errorf("formatDuration(1500ns) = %q", got)
+	}
+}

@@ -1,0 +1,151 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// EnvPrefix starts the name of every environment variable Load reads.
+const EnvPrefix = "EKKA_MESH_"
+
+// EnvName returns the environment variable that sets key: EnvPrefix, then
+// the key in upper case with each '.' written as "__" (keys contain '_'
+// themselves, so a single underscore would be ambiguous). node.base_port is
+// EKKA_MESH_NODE__BASE_PORT; cluster.static.seeds is
+// EKKA_MESH_CLUSTER__STATIC__SEEDS.
+func EnvName(key string) string {
+	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(key, ".", "__"))
+}
+
+// Load builds the settings of a node. Later sources override earlier ones:
+//
+//  1. Defaults();
+//  2. the configuration file at path (skipped when path is "");
+//  3. environment variables, read through env (nil: none), named by EnvName;
+//     an empty variable counts as unset;
+//  4. overrides, each "key=value" (from --set and command-line flags), in
+//     order; the value may be double-quoted as in a file.
+//
+// Then Validate checks the keys that depend on each other. Every bad key or
+// value found is reported, joined into one error; each is an *Error naming
+// its source (file:line, environment variable, or override).
+func Load(path string, overrides []string, env func(string) string) (Settings, error) {
+	s := Defaults()
+	var errs []error
+	if path != "" {
+		entries, err := ParseFile(path)
+		if err != nil {
+			return Settings{}, err
+		}
+		errs = append(errs, s.apply(entries)...)
+	}
+	if env != nil {
+		for _, k := range keyTable {
+			name := EnvName(k.Key)
+			if v := env(name); v != "" {
+				if err := s.set("environment variable "+name, k.Key, v); err != nil {
+					errs = append(errs, err)
+				}
+			}
+		}
+	}
+	for _, o := range overrides {
+		if err := s.override(o); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return Settings{}, errors.Join(errs...)
+	}
+	if err := s.Validate(); err != nil {
+		return Settings{}, err
+	}
+	return s, nil
+}
+
+// apply sets each entry, in line order, and returns the errors.
+func (s *Settings) apply(entries map[string]Entry) []error {
+	sorted := make([]Entry, 0, len(entries))
+	for _, e := range entries {
+		sorted = append(sorted, e)
+	}
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Line < sorted[j].Line })
+	var errs []error
+	for _, e := range sorted {
+		if err := s.set(e.where(), e.Key, e.Value); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
+}
+
+// override applies one "key=value".
+func (s *Settings) override(o string) error {
+	where := fmt.Sprintf("override %q", o)
+	key, value, ok := strings.Cut(o, "=")
+	if !ok || strings.TrimSpace(key) == "" {
+		return &Error{Where: where, Msg: "want key=value, such as node.name=emqx1@127.0.0.1", Err: ErrSyntax}
+	}
+	key = strings.TrimSpace(key)
+	value, err := unquote(strings.TrimSpace(value))
+	if err != nil {
+		return &Error{Where: where, Key: key, Value: value, Msg: err.Error(), Err: ErrSyntax}
+	}
+	return s.set(where, key, value)
+}
+
+// Validate checks the rules between keys: the heartbeat timeout exceeds the
+// interval; TLS has a certificate and key; the chosen discovery strategy has
+// what it needs; etcd's client certificate and key come together. All
+// violations are joined into one error of *Error values matching
+// ErrConflict.
+func (s *Settings) Validate() error {
+	var errs []error
+	conflict := func(format string, args ...any) {
+		errs = append(errs, &Error{Msg: fmt.Sprintf(format, args...), Err: ErrConflict})
+	}
+	n, c := &s.Node, &s.Cluster
+	if n.HeartbeatTimeout <= n.HeartbeatInterval {
+		conflict("node.heartbeat_timeout (%s) must exceed node.heartbeat_interval (%s)", formatDuration(n.HeartbeatTimeout), formatDuration(n.HeartbeatInterval))
+	}
+	if n.TLS.Enable && (n.TLS.CertFile == "" || n.TLS.KeyFile == "") {
+		conflict("node.tls.enable = on needs node.tls.certfile and node.tls.keyfile")
+	}
+	if (c.Etcd.SSL.CertFile == "") != (c.Etcd.SSL.KeyFile == "") {
+		conflict("cluster.etcd.ssl.certfile and cluster.etcd.ssl.keyfile must be set together")
+	}
+	switch c.Discovery {
+	case DiscoveryStatic:
+		if len(c.Static.Seeds) == 0 {
+			conflict("cluster.discovery = static needs cluster.static.seeds, such as emqx1@10.0.0.1,emqx2@10.0.0.2")
+		}
+	case DiscoveryMcast:
+		if len(c.Mcast.Ports) == 0 {
+			conflict("cluster.discovery = mcast needs cluster.mcast.ports")
+		}
+	case DiscoveryDNS:
+		if c.DNS.Name == "" {
+			conflict("cluster.discovery = dns needs cluster.dns.name, the DNS name listing the nodes")
+		}
+		if c.DNS.App == "" {
+			conflict("cluster.discovery = dns needs cluster.dns.app, the short name of the nodes (app@address)")
+		}
+	case DiscoveryEtcd:
+		if len(c.Etcd.Servers) == 0 {
+			conflict("cluster.discovery = etcd needs cluster.etcd.server, such as http://127.0.0.1:2379")
+		}
+	case DiscoveryK8s:
+		for _, req := range []struct{ key, val string }{
+			{"cluster.k8s.apiserver", c.K8s.APIServer},
+			{"cluster.k8s.service_name", c.K8s.ServiceName},
+			{"cluster.k8s.app_name", c.K8s.AppName},
+		} {
+			if req.val == "" {
+				conflict("cluster.discovery = k8s needs %s", req.key)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}

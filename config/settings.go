@@ -1,0 +1,174 @@
+package config
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/ekka-mesh/ekka-mesh/portmap"
+)
+
+// Settings is a node's complete, typed configuration. Get one from Defaults
+// or Load; change it with Set and check the result with Validate.
+type Settings struct {
+	Node    NodeSettings
+	Cluster ClusterSettings
+}
+
+// NodeSettings are the node.* keys.
+type NodeSettings struct {
+	Name              portmap.Name  // node.name
+	Cookie            string        // node.cookie; "" means ResolveCookie reads or creates the cookie file
+	BasePort          int           // node.base_port
+	Bind              netip.Addr    // node.bind; the zero Addr means unset
+	TLS               TLSSettings   // node.tls.*
+	HeartbeatInterval time.Duration // node.heartbeat_interval
+	HeartbeatTimeout  time.Duration // node.heartbeat_timeout
+}
+
+// TLSSettings are the node.tls.* keys.
+type TLSSettings struct {
+	Enable           bool      // node.tls.enable
+	CertFile         string    // node.tls.certfile
+	KeyFile          string    // node.tls.keyfile
+	CACertFile       string    // node.tls.cacertfile
+	Verify           TLSVerify // node.tls.verify
+	FailIfNoPeerCert bool      // node.tls.fail_if_no_peer_cert
+}
+
+// TLSVerify is the value of node.tls.verify.
+type TLSVerify string
+
+// The values of node.tls.verify.
+const (
+	VerifyPeer TLSVerify = "verify_peer"
+	VerifyNone TLSVerify = "verify_none"
+)
+
+// ClusterSettings are the cluster.* keys.
+type ClusterSettings struct {
+	Name                string        // cluster.name
+	Discovery           Discovery     // cluster.discovery
+	Autoheal            time.Duration // cluster.autoheal: the autoheal delay; 0 means off
+	Autoclean           time.Duration // cluster.autoclean: 0 means off
+	AutoclusterInterval time.Duration // cluster.autocluster.interval
+	Static              StaticSettings
+	Mcast               McastSettings
+	DNS                 DNSSettings
+	Etcd                EtcdSettings
+	K8s                 K8sSettings
+}
+
+// Discovery is the value of cluster.discovery.
+type Discovery string
+
+// The discovery strategies.
+const (
+	DiscoveryManual Discovery = "manual"
+	DiscoveryStatic Discovery = "static"
+	DiscoveryMcast  Discovery = "mcast"
+	DiscoveryDNS    Discovery = "dns"
+	DiscoveryEtcd   Discovery = "etcd"
+	DiscoveryK8s    Discovery = "k8s"
+)
+
+// StaticSettings are the cluster.static.* keys.
+type StaticSettings struct {
+	Seeds []portmap.Name // cluster.static.seeds
+}
+
+// McastSettings are the cluster.mcast.* keys.
+type McastSettings struct {
+	Addr  netip.Addr // cluster.mcast.addr: an IPv4 multicast group
+	Ports []int      // cluster.mcast.ports
+	Iface netip.Addr // cluster.mcast.iface: IPv4 address of the interface
+	TTL   int        // cluster.mcast.ttl
+	Loop  bool       // cluster.mcast.loop
+}
+
+// DNSSettings are the cluster.dns.* keys.
+type DNSSettings struct {
+	Name   string  // cluster.dns.name: the DNS name to look up
+	App    string  // cluster.dns.app: the short name of discovered nodes (app@address)
+	Type   DNSType // cluster.dns.type
+	Server string  // cluster.dns.server: host:port of the DNS server; "" means the system resolver
+}
+
+// DNSType is the value of cluster.dns.type.
+type DNSType string
+
+// The DNS record types.
+const (
+	DNSTypeA    DNSType = "a"
+	DNSTypeAAAA DNSType = "aaaa"
+	DNSTypeSRV  DNSType = "srv"
+)
+
+// EtcdSettings are the cluster.etcd.* keys.
+type EtcdSettings struct {
+	Servers []string      // cluster.etcd.server: http(s) URLs
+	Prefix  string        // cluster.etcd.prefix
+	NodeTTL time.Duration // cluster.etcd.node_ttl: whole seconds
+	SSL     EtcdSSL       // cluster.etcd.ssl.*
+}
+
+// EtcdSSL are the cluster.etcd.ssl.* keys. All empty means no client TLS.
+type EtcdSSL struct {
+	KeyFile    string // cluster.etcd.ssl.keyfile
+	CertFile   string // cluster.etcd.ssl.certfile
+	CACertFile string // cluster.etcd.ssl.cacertfile
+}
+
+// K8sSettings are the cluster.k8s.* keys.
+type K8sSettings struct {
+	APIServer   string         // cluster.k8s.apiserver: http(s) URL
+	ServiceName string         // cluster.k8s.service_name
+	AddressType K8sAddressType // cluster.k8s.address_type
+	AppName     string         // cluster.k8s.app_name: the short name of discovered nodes
+	Suffix      string         // cluster.k8s.suffix
+	Namespace   string         // cluster.k8s.namespace
+}
+
+// K8sAddressType is the value of cluster.k8s.address_type.
+type K8sAddressType string
+
+// The Kubernetes address types.
+const (
+	K8sAddressIP       K8sAddressType = "ip"
+	K8sAddressDNS      K8sAddressType = "dns"
+	K8sAddressHostname K8sAddressType = "hostname"
+)
+
+// Defaults returns the settings used for every key that is not configured.
+// Each call returns fresh slices.
+func Defaults() Settings {
+	return Settings{
+		Node: NodeSettings{
+			Name:              portmap.Name{Short: "ekka", Host: "127.0.0.1"},
+			BasePort:          portmap.DefaultBasePort,
+			TLS:               TLSSettings{Verify: VerifyPeer},
+			HeartbeatInterval: time.Second,
+			HeartbeatTimeout:  5 * time.Second,
+		},
+		Cluster: ClusterSettings{
+			Name:                "ekka",
+			Discovery:           DiscoveryManual,
+			Autoheal:            15 * time.Second,
+			Autoclean:           5 * time.Minute,
+			AutoclusterInterval: 5 * time.Second,
+			Mcast: McastSettings{
+				Addr:  netip.AddrFrom4([4]byte{239, 192, 0, 1}),
+				Ports: []int{4369},
+				Iface: netip.IPv4Unspecified(),
+				TTL:   255,
+				Loop:  true,
+			},
+			DNS:  DNSSettings{Type: DNSTypeA},
+			Etcd: EtcdSettings{Prefix: "ekkacl", NodeTTL: time.Minute},
+			K8s: K8sSettings{
+				AddressType: K8sAddressIP,
+				Suffix:      "svc.cluster.local",
+				Namespace:   "default",
+			},
+		},
+	}
+}
