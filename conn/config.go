@@ -74,8 +74,8 @@ func (c *Config) Validate() error {
 	switch {
 	case c.Name == "":
 		return errors.New("conn config: Name is empty, want short@host")
-	case c.Cluster == "":
-		return errors.New("conn config: Cluster is empty, want a cluster name")
+	case c.Cluster == "" && !c.Hidden:
+		return errors.New("conn config: Cluster is empty, want a cluster name (only a hidden client may leave it empty)")
 	case c.Cookie == "":
 		return errors.New("conn config: Cookie is empty, want the cluster's shared secret")
 	case c.MaxPayload != 0 && (c.MaxPayload < wire.MinPayloadLimit || c.MaxPayload > wire.MaxPayloadLimit):

@@ -104,7 +104,7 @@ func clientHandshake(ctx context.Context, nc net.Conn, r *wire.Reader, cfg *Conf
 	switch {
 	case ch.Version != wire.Version:
 		return Peer{}, h.reject(wire.CodeVersion, fmt.Sprintf("acceptor chose protocol version %d, this node speaks only version %d", ch.Version, wire.Version), nil)
-	case cluster != cfg.Cluster:
+	case cluster != cfg.Cluster && !(cfg.Hidden && cfg.Cluster == ""):
 		return Peer{}, h.reject(wire.CodeWrongCluster, fmt.Sprintf("node %s is in cluster %q, this node is in cluster %q", acceptor, cluster, cfg.Cluster), nil)
 	case acceptor != target:
 		return Peer{}, h.reject(wire.CodeWrongNode, fmt.Sprintf("dialed node %s but node %s answered; all nodes of a cluster must use the same base port", target, acceptor), nil)
@@ -176,7 +176,9 @@ func serverHandshake(ctx context.Context, nc net.Conn, r *wire.Reader, cfg *Conf
 	switch {
 	case dialer == "":
 		return Peer{}, 0, 0, h.reject(wire.CodeMalformed, "hello carries an empty dialer name, want short@host", nil)
-	case cluster != cfg.Cluster:
+	case cluster != cfg.Cluster && !(hello.Caps&wire.CapHidden != 0 && cluster == ""):
+		// A hidden client (ekka-mesh ctl) may leave the cluster empty: it
+		// only wants to talk to this node, and the cookie still decides.
 		return Peer{}, 0, 0, h.reject(wire.CodeWrongCluster, fmt.Sprintf("node %s is in cluster %q, this node is in cluster %q", dialer, cluster, cfg.Cluster), nil)
 	case target != cfg.Name:
 		return Peer{}, 0, 0, h.reject(wire.CodeWrongNode, fmt.Sprintf("this is node %s, not %s; all nodes of a cluster must use the same base port", cfg.Name, target), nil)
@@ -202,7 +204,7 @@ func serverHandshake(ctx context.Context, nc net.Conn, r *wire.Reader, cfg *Conf
 	}
 	t := transcript{
 		version: ch.Version, nonceD: &hello.Nonce, nonceA: &ch.Nonce, guidD: &hello.GUID, guidA: &cfg.GUID,
-		dialer: []byte(dialer), acceptor: ch.Name, cluster: ch.Cluster,
+		dialer: []byte(dialer), acceptor: ch.Name, cluster: hello.Cluster,
 		lane: hello.Lane, linkID: hello.LinkID, capsD: hello.Caps, capsA: ch.Caps,
 	}
 	peer := Peer{
