@@ -15,6 +15,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -986,4 +987,64 @@ func TestDialCheckLocalIP(t *testing.T) {
 		}
 	}
 	assert.NoError(t, (&Config{}).checkLocalIP())
+}
+
+// hsFuzzConn is a net.Conn that reads a fixed input and swallows writes, so
+// that the fuzz targets exercise the handshake logic without sockets.
+type hsFuzzConn struct {
+	in  io.Reader
+	out bytes.Buffer
+}
+
+func (c *hsFuzzConn) Read(b []byte) (int, error)  { return c.in.Read(b) }
+func (c *hsFuzzConn) Write(b []byte) (int, error) { return c.out.Write(b) }
+func (c *hsFuzzConn) Close() error                { return nil }
+func (c *hsFuzzConn) LocalAddr() net.Addr {
+	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 4370}
+}
+func (c *hsFuzzConn) RemoteAddr() net.Addr {
+	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 50000}
+}
+func (c *hsFuzzConn) SetDeadline(t time.Time) error      { return nil }
+func (c *hsFuzzConn) SetReadDeadline(t time.Time) error  { return nil }
+func (c *hsFuzzConn) SetWriteDeadline(t time.Time) error { return nil }
+
+// FuzzHandshakeServer feeds arbitrary dialer bytes to the acceptor: it must
+// fail with an error, never panic, and never accept without the cookie.
+func FuzzHandshakeServer(f *testing.F) {
+	d := hsConfig("a@127.0.0.1", 1)
+	a := hsConfig("b@127.0.0.1", 2)
+	hello := wire.AppendMessage(nil, 0, 0, hsHello(d, a.Name))
+	f.Add(hello)
+	f.Add(wire.AppendMessage(hello, 0, 0, &wire.Proof{T: wire.TypeAuth}))
+	f.Add(wire.AppendMessage(nil, 0, 0, &wire.Reject{T: wire.TypeReject, Code: wire.CodeShutdown, Reason: []byte("bye")}))
+	f.Add([]byte("GET / HTTP/1.1\r\n\r\n"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		nc := &hsFuzzConn{in: bytes.NewReader(in)}
+		_, _, _, err := serverHandshake(context.Background(), nc, wire.NewReader(nc, 0, 0), a)
+		if err == nil {
+			t.Fatalf("acceptor completed a handshake from %d fuzzed bytes", len(in))
+		}
+	})
+}
+
+// FuzzHandshakeClient feeds arbitrary acceptor bytes to the dialer.
+func FuzzHandshakeClient(f *testing.F) {
+	a := hsConfig("b@127.0.0.1", 2)
+	d := hsConfig("a@127.0.0.1", 1)
+	ch := wire.AppendMessage(nil, 0, 0, &wire.Challenge{Version: wire.Version, GUID: a.GUID, Name: []byte(a.Name), Cluster: []byte(a.Cluster)})
+	f.Add(ch)
+	f.Add(wire.AppendMessage(ch, 0, 0, &wire.Proof{T: wire.TypeWelcome}))
+	f.Add(wire.AppendMessage(nil, 0, 0, &wire.Reject{T: wire.TypeReject, Code: wire.CodeBadCookie, Reason: []byte("cookie\nmismatch\xff")}))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		nc := &hsFuzzConn{in: bytes.NewReader(in)}
+		_, err := clientHandshake(context.Background(), nc, wire.NewReader(nc, 0, 0), d, a.Name, wire.LaneControl, 1)
+		if err == nil {
+			t.Fatalf("dialer completed a handshake from %d fuzzed bytes", len(in))
+		}
+		var he *HandshakeError
+		if errors.As(err, &he) && (strings.ContainsAny(he.Reason, "\n\r") || !utf8.ValidString(he.Reason)) {
+			t.Fatalf("reason %q is not clean", he.Reason)
+		}
+	})
 }
