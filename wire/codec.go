@@ -3,10 +3,9 @@ package wire
 import "encoding/binary"
 
 // Body encoding primitives. All integers are big-endian. Strings and short
-// byte strings carry a uint16 length prefix (str16); blobs carry a uint32
-// length prefix (bytes32); a field at the end of a body may instead run to the
-// end of the body (rest). Decoding never allocates: []byte results alias the
-// input.
+// byte strings carry a uint16 length prefix (str16); lists of them a uint16
+// count (list16); a field at the end of a body may instead run to the end of
+// the body (rest). Decoding never allocates: []byte results alias the input.
 
 func appendU16(b []byte, v uint16) []byte { return binary.BigEndian.AppendUint16(b, v) }
 func appendU32(b []byte, v uint32) []byte { return binary.BigEndian.AppendUint32(b, v) }
@@ -14,11 +13,6 @@ func appendU64(b []byte, v uint64) []byte { return binary.BigEndian.AppendUint64
 
 func appendStr16(b []byte, s []byte) []byte {
 	b = appendU16(b, uint16(len(s)))
-	return append(b, s...)
-}
-
-func appendBytes32(b []byte, s []byte) []byte {
-	b = appendU32(b, uint32(len(s)))
 	return append(b, s...)
 }
 
@@ -92,18 +86,6 @@ func (c *cursor) str16(field string) []byte {
 		return nil
 	}
 	return c.fixed(field, n)
-}
-
-func (c *cursor) bytes32(field string) []byte {
-	n := c.u32(field)
-	if c.err != nil {
-		return nil
-	}
-	if uint64(n) > uint64(len(c.b)) {
-		c.fail(field)
-		return nil
-	}
-	return c.fixed(field, int(n))
 }
 
 func (c *cursor) rest() []byte {
