@@ -14,8 +14,8 @@ package conn
 //	                                         <-   Welcome {proofA}
 //
 // The acceptor refuses (Reject) a Hello with no version in common, from another
-// cluster, or aimed at another node's name (the usual symptom of nodes that do
-// not share a base port). Both proofs are HMAC-SHA256 keyed with the cookie
+// cluster (a hidden client may leave its cluster empty), or aimed at another
+// node's name (the usual symptom of nodes that do not share a base port). Both proofs are HMAC-SHA256 keyed with the cookie
 // over a transcript of everything exchanged (wire.AppendTranscript) under
 // different labels, so the cookie never crosses the wire, a dialer's proof
 // cannot be reflected as an acceptor's, and fresh nonces from both sides make

@@ -413,6 +413,32 @@ func TestHandshakeDialerChecksChallenge(t *testing.T) {
 	}
 }
 
+// A hidden client (ekka-mesh ctl) may leave its cluster empty: it reaches a
+// node of any cluster, and the cookie still decides. A non-hidden dialer with
+// an empty cluster is refused like any other cluster mismatch.
+func TestHandshakeHiddenEmptyCluster(t *testing.T) {
+	hsLeakCheck(t)
+	d := hsConfig("ctl@127.0.0.1", 1)
+	a := hsConfig("b@127.0.0.1", 2)
+	d.Hidden, d.Cluster = true, ""
+	client, server := hsRun(t, d, a, a.Name)
+	require.NoError(t, client.err)
+	require.NoError(t, server.err)
+	assert.True(t, server.peer.Hidden)
+	assert.Equal(t, "test", client.peer.Cluster)
+
+	d.Cookie = "wrong"
+	client, server = hsRun(t, d, a, a.Name)
+	require.ErrorIs(t, client.err, ErrBadCookie)
+	require.ErrorIs(t, server.err, ErrBadCookie)
+
+	d = hsConfig("a@127.0.0.1", 1)
+	d.Cluster = ""
+	client, server = hsRun(t, d, a, a.Name)
+	require.ErrorIs(t, client.err, ErrWrongCluster)
+	require.ErrorIs(t, server.err, ErrWrongCluster)
+}
+
 func TestHandshakeUnsupportedVersion(t *testing.T) {
 	hsLeakCheck(t)
 	a := hsConfig("b@127.0.0.1", 2)
