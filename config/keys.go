@@ -202,11 +202,7 @@ func (s *Settings) set(where, key, value string) error {
 		return unknownKey(where, key, value)
 	}
 	if err := k.set(s, value); err != nil {
-		shown := value
-		if k.secret {
-			shown = "(hidden)"
-		}
-		return &Error{Where: where, Key: key, Value: shown, Msg: err.Error(), Err: ErrBadValue, Cause: err}
+		return &Error{Where: where, Key: key, Value: displayValue(key, value), Msg: err.Error(), Err: ErrBadValue, Cause: err}
 	}
 	return nil
 }
@@ -264,4 +260,12 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// displayValue returns value, or "(hidden)" when key holds a secret.
+func displayValue(key, value string) string {
+	if k, ok := keyIndex[key]; ok && k.secret {
+		return "(hidden)"
+	}
+	return value
 }

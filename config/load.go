@@ -83,15 +83,16 @@ func (s *Settings) apply(entries map[string]Entry) []error {
 
 // override applies one "key=value".
 func (s *Settings) override(o string) error {
-	where := fmt.Sprintf("override %q", o)
+	where := fmt.Sprintf("override %q", displayOverride(o))
 	key, value, ok := strings.Cut(o, "=")
 	if !ok || strings.TrimSpace(key) == "" {
 		return &Error{Where: where, Msg: "want key=value, such as node.name=emqx1@127.0.0.1", Err: ErrSyntax}
 	}
 	key = strings.TrimSpace(key)
-	value, err := unquote(strings.TrimSpace(value))
+	raw := strings.TrimSpace(value)
+	value, err := unquote(raw)
 	if err != nil {
-		return &Error{Where: where, Key: key, Value: value, Msg: err.Error(), Err: ErrSyntax}
+		return &Error{Where: where, Key: key, Value: displayValue(key, raw), Msg: err.Error(), Err: ErrSyntax}
 	}
 	return s.set(where, key, value)
 }
@@ -148,4 +149,13 @@ func (s *Settings) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// displayOverride hides the value of a secret key in an override.
+func displayOverride(o string) string {
+	key, _, ok := strings.Cut(o, "=")
+	if k, known := keyIndex[strings.TrimSpace(key)]; ok && known && k.secret {
+		return key + "=(hidden)"
+	}
+	return o
 }

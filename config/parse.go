@@ -77,7 +77,7 @@ func Parse(r io.Reader, source string) (map[string]Entry, error) {
 		}
 		value, err := unquote(strings.TrimSpace(rawValue))
 		if err != nil {
-			return nil, &Error{Where: where, Key: key, Value: strings.TrimSpace(rawValue), Msg: err.Error(), Err: ErrSyntax}
+			return nil, &Error{Where: where, Key: key, Value: displayValue(key, strings.TrimSpace(rawValue)), Msg: err.Error(), Err: ErrSyntax}
 		}
 		entries[key] = Entry{Key: key, Value: value, File: source, Line: line}
 	}

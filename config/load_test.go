@@ -1,0 +1,314 @@
+package config
+
+import (
+	"errors"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ekka-mesh/ekka-mesh/portmap"
+)
+
+func writeConf(t *testing.T, text string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "ekka-mesh.conf")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func envMap(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestLoadExampleFile(t *testing.T) {
+	s, err := Load("testdata/ekka-mesh.conf", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Settings{
+		Node: NodeSettings{
+			Name:     portmap.Name{Short: "emqx1", Host: "127.0.0.1"},
+			Cookie:   "change me, and keep it secret",
+			BasePort: 4370,
+			Bind:     netip.MustParseAddr("127.0.0.1"),
+			TLS: TLSSettings{
+				CertFile: "/etc/ekka-mesh/certs/node.pem", KeyFile: "/etc/ekka-mesh/certs/node.key",
+				CACertFile: "/etc/ekka-mesh/certs/ca.pem", Verify: VerifyPeer, FailIfNoPeerCert: true,
+			},
+			HeartbeatInterval: time.Second,
+			HeartbeatTimeout:  5 * time.Second,
+		},
+		Cluster: ClusterSettings{
+			Name:                "emqxcl",
+			Discovery:           DiscoveryStatic,
+			Autoheal:            15 * time.Second,
+			Autoclean:           5 * time.Minute,
+			AutoclusterInterval: 5 * time.Second,
+			Static: StaticSettings{Seeds: []portmap.Name{
+				{Short: "emqx1", Host: "127.0.0.1"}, {Short: "emqx2", Host: "127.0.0.1"}, {Short: "emqx3", Host: "127.0.0.1"},
+			}},
+			Mcast: McastSettings{
+				Addr: netip.MustParseAddr("239.192.0.1"), Ports: []int{4369, 4370},
+				Iface: netip.MustParseAddr("0.0.0.0"), TTL: 255, Loop: true,
+			},
+			DNS: DNSSettings{Name: "emqx.example.com", App: "emqx", Type: DNSTypeA, Server: "127.0.0.1:53"},
+			Etcd: EtcdSettings{
+				Servers: []string{"http://127.0.0.1:2379", "http://127.0.0.2:2379"}, Prefix: "ekkacl", NodeTTL: time.Minute,
+				SSL: EtcdSSL{
+					KeyFile: "/etc/ekka-mesh/certs/etcd-client.key", CertFile: "/etc/ekka-mesh/certs/etcd-client.pem",
+					CACertFile: "/etc/ekka-mesh/certs/etcd-ca.pem",
+				},
+			},
+			K8s: K8sSettings{
+				APIServer: "https://kubernetes.default.svc:443", ServiceName: "emqx", AddressType: K8sAddressIP,
+				AppName: "emqx", Suffix: "svc.cluster.local", Namespace: "default",
+			},
+		},
+	}
+	if !reflect.DeepEqual(s, want) {
+		t.Errorf("Load(example) =\n%+v\nwant\n%+v", s, want)
+	}
+}
+
+func TestLoadNoSources(t *testing.T) {
+	s, err := Load("", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(s, Defaults()) {
+		t.Errorf("Load with no sources = %+v, want the defaults", s)
+	}
+}
+
+func TestLoadPrecedence(t *testing.T) {
+	path := writeConf(t, "node.name = file1@h\ncluster.name = fromfile\nnode.base_port = 5000\ncluster.mcast.ttl = 3\n")
+	env := envMap(map[string]string{
+		"EKKA_MESH_CLUSTER__NAME":       "fromenv",
+		"EKKA_MESH_NODE__BASE_PORT":     "6000",
+		"EKKA_MESH_CLUSTER__MCAST__TTL": "", // empty: unset, the file's value stays
+		"EKKA_MESH_CLUSTER__AUTOHEAL":   "off",
+	})
+	s, err := Load(path, []string{"node.base_port=7000", " cluster.autoclean = \"1h\" ", "node.base_port=7001"}, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct {
+		key, want string
+	}{
+		{"node.name", "file1@h"},        // file over default
+		{"cluster.name", "fromenv"},     // env over file
+		{"node.base_port", "7001"},      // overrides over env, last wins
+		{"cluster.mcast.ttl", "3"},      // empty env var is unset
+		{"cluster.autoheal", "off"},     // env over default
+		{"cluster.autoclean", "1h"},     // quoted override
+		{"cluster.discovery", "manual"}, // default
+	}
+	for _, c := range checks {
+		if got, _ := s.Get(c.key); got != c.want {
+			t.Errorf("%s = %q, want %q", c.key, got, c.want)
+		}
+	}
+}
+
+func TestEnvName(t *testing.T) {
+	for key, want := range map[string]string{
+		"node.name":                     "EKKA_MESH_NODE__NAME",
+		"node.base_port":                "EKKA_MESH_NODE__BASE_PORT",
+		"cluster.static.seeds":          "EKKA_MESH_CLUSTER__STATIC__SEEDS",
+		"cluster.etcd.ssl.keyfile":      "EKKA_MESH_CLUSTER__ETCD__SSL__KEYFILE",
+		"node.tls.fail_if_no_peer_cert": "EKKA_MESH_NODE__TLS__FAIL_IF_NO_PEER_CERT",
+	} {
+		if got := EnvName(key); got != want {
+			t.Errorf("EnvName(%q) = %q, want %q", key, got, want)
+		}
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	tests := []struct {
+		name      string
+		file      string
+		overrides []string
+		env       map[string]string
+		want      []string // every one must appear in the error
+		kind      error
+	}{
+		{
+			name: "unknown key in file",
+			file: "## x\ncluster.static.seed = a@h\n",
+			want: []string{"ekka-mesh.conf:2: unknown key cluster.static.seed: did you mean cluster.static.seeds?"},
+			kind: ErrUnknownKey,
+		},
+		{
+			name: "bad value in file",
+			file: "node.name = n1@h\n\ncluster.discovery = mdns\n",
+			want: []string{"ekka-mesh.conf:3: cluster.discovery = mdns: want one of manual, static, mcast, dns, etcd, k8s"},
+			kind: ErrBadValue,
+		},
+		{
+			name: "every error is reported",
+			file: "node.base_port = 0\ncluster.mcast.ttl = 300\n",
+			want: []string{
+				"ekka-mesh.conf:1: node.base_port = 0: want a port number from 1 to 65535",
+				"ekka-mesh.conf:2: cluster.mcast.ttl = 300: want an integer from 0 to 255",
+			},
+			kind: ErrBadValue,
+		},
+		{
+			name: "malformed line",
+			file: "node.name n1@h\n",
+			want: []string{`ekka-mesh.conf:1: malformed line "node.name n1@h": want key = value`},
+			kind: ErrSyntax,
+		},
+		{
+			name: "bad environment variable",
+			env:  map[string]string{"EKKA_MESH_NODE__NAME": "bad@"},
+			want: []string{`environment variable EKKA_MESH_NODE__NAME: node.name = bad@: node name "bad@": empty host`},
+			kind: ErrBadValue,
+		},
+		{
+			name:      "bad override",
+			overrides: []string{"node.heartbeat_interval=10"},
+			want:      []string{`override "node.heartbeat_interval=10": node.heartbeat_interval = 10: a bare number has no unit`},
+			kind:      ErrBadValue,
+		},
+		{
+			name:      "override without =",
+			overrides: []string{"node.name"},
+			want:      []string{`override "node.name": want key=value`},
+			kind:      ErrSyntax,
+		},
+		{
+			name:      "override with a bad quote",
+			overrides: []string{`node.tls.certfile="abc`},
+			want:      []string{`override "node.tls.certfile=\"abc": node.tls.certfile = "\"abc": missing closing double quote`},
+			kind:      ErrSyntax,
+		},
+		{
+			name:      "unknown override",
+			overrides: []string{"node.nmae=x@h"},
+			want:      []string{`override "node.nmae=x@h": unknown key node.nmae: did you mean node.name?`},
+			kind:      ErrUnknownKey,
+		},
+		{
+			name: "static without seeds",
+			file: "cluster.discovery = static\n",
+			want: []string{"cluster.discovery = static needs cluster.static.seeds"},
+			kind: ErrConflict,
+		},
+		{
+			name:      "tls without files",
+			overrides: []string{"node.tls.enable=on", "node.tls.certfile=/c.pem"},
+			want:      []string{"node.tls.enable = on needs node.tls.certfile and node.tls.keyfile"},
+			kind:      ErrConflict,
+		},
+		{
+			name: "heartbeat timeout not above interval",
+			env:  map[string]string{"EKKA_MESH_NODE__HEARTBEAT_TIMEOUT": "1s"},
+			want: []string{"node.heartbeat_timeout (1s) must exceed node.heartbeat_interval (1s)"},
+			kind: ErrConflict,
+		},
+		{
+			name:      "etcd client cert without key",
+			overrides: []string{"cluster.etcd.ssl.certfile=/c.pem"},
+			want:      []string{"cluster.etcd.ssl.certfile and cluster.etcd.ssl.keyfile must be set together"},
+			kind:      ErrConflict,
+		},
+		{
+			name:      "dns needs name and app",
+			overrides: []string{"cluster.discovery=dns"},
+			want:      []string{"cluster.discovery = dns needs cluster.dns.name", "cluster.discovery = dns needs cluster.dns.app"},
+			kind:      ErrConflict,
+		},
+		{
+			name:      "etcd needs servers",
+			overrides: []string{"cluster.discovery=etcd"},
+			want:      []string{"cluster.discovery = etcd needs cluster.etcd.server"},
+			kind:      ErrConflict,
+		},
+		{
+			name:      "k8s needs apiserver, service and app",
+			overrides: []string{"cluster.discovery=k8s", "cluster.k8s.service_name=emqx"},
+			want:      []string{"cluster.discovery = k8s needs cluster.k8s.apiserver", "cluster.discovery = k8s needs cluster.k8s.app_name"},
+			kind:      ErrConflict,
+		},
+		{
+			name:      "mcast needs ports",
+			overrides: []string{"cluster.discovery=mcast"},
+			env:       nil,
+			want:      nil, // default ports: valid
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := ""
+			if tt.file != "" {
+				path = writeConf(t, tt.file)
+			}
+			var env func(string) string
+			if tt.env != nil {
+				env = envMap(tt.env)
+			}
+			_, err := Load(path, tt.overrides, env)
+			if tt.want == nil {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("no error; want %q", tt.want)
+			}
+			msg := strings.ReplaceAll(err.Error(), filepath.Dir(path)+string(filepath.Separator), "")
+			for _, w := range tt.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("error:\n%s\nwant it to contain:\n%s", msg, w)
+				}
+			}
+			if !errors.Is(err, tt.kind) {
+				t.Errorf("error %v is not %v", err, tt.kind)
+			}
+			var ce *Error
+			if !errors.As(err, &ce) {
+				t.Errorf("error %v holds no *Error", err)
+			}
+		})
+	}
+}
+
+func TestOverrideHidesCookie(t *testing.T) {
+	_, err := Load("", []string{"node.cookie=\"topsecret"}, nil)
+	if err == nil || strings.Contains(err.Error(), "topsecret") || !strings.Contains(err.Error(), `override "node.cookie=(hidden)": node.cookie = (hidden): missing closing double quote`) {
+		t.Fatalf("Load error %v shows the cookie or is not as expected", err)
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	_, err := Load(filepath.Join(t.TempDir(), "nope.conf"), nil, nil)
+	if !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), "nope.conf") {
+		t.Fatalf("Load(missing file) = %v; want not-exist naming the file", err)
+	}
+}
+
+func TestValidateMcastPorts(t *testing.T) {
+	s := Defaults()
+	s.Cluster.Discovery = DiscoveryMcast
+	s.Cluster.Mcast.Ports = nil
+	if err := s.Validate(); !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "needs cluster.mcast.ports") {
+		t.Fatalf("Validate = %v", err)
+	}
+}
+
+func TestErrorUnwrapsCause(t *testing.T) {
+	s := Defaults()
+	err := s.Set("node.name", "x@")
+	if !errors.Is(err, portmap.ErrEmptyHost) || !errors.Is(err, ErrBadValue) {
+		t.Fatalf("Set(node.name, x@) = %v; want both ErrBadValue and portmap.ErrEmptyHost", err)
+	}
+}
