@@ -24,7 +24,7 @@ func listenTCP(ctx context.Context, addr string) (net.Listener, error) {
 
 // dialTCP dials addr using cfg.Dial when set, else a net.Dialer whose LocalAddr is cfg.LocalIP (port 0) when set; sets TCP_NODELAY; then, if cfg.TLS != nil, wraps in tls.Client (ServerName defaulted from addr's host when empty, cloned config) and runs the TLS handshake under ctx.
 //
-// Connecting and the TLS handshake are each bounded by the handshake
+// Connecting and the TLS handshake together are bounded by the handshake
 // timeout as well as by ctx, so a blackholed address cannot hold a dialer
 // for the operating system's SYN retry time. On failure the connection, if
 // any, is closed.
