@@ -223,7 +223,10 @@ func (c *Conn) Send(ctx context.Context, t wire.Type, id uint64, head, payload [
 		}
 		return c.sendErr(err)
 	}
-	if t == wire.TypeCast {
+	if id == 0 {
+		// Chunks are reassembled by (type, id): a message without an id of
+		// its own gets a fresh one so that two chunked messages of the same
+		// type never mix.
 		id = c.chunkID.Add(1)
 	}
 	// Chunk: the first chunk carries head; chunks are sent in order on one lane.
@@ -275,6 +278,10 @@ func (c *Conn) readLoop(lane uint8, h Handler) {
 	for {
 		hdr, body, err := r.ReadFrame()
 		if err != nil {
+			if lane != wire.LaneControl && errors.Is(err, io.EOF) {
+				c.laneEnded(io.EOF)
+				return
+			}
 			c.fail(readErr(err))
 			return
 		}
@@ -327,6 +334,10 @@ func (c *Conn) readLoop(lane uint8, h Handler) {
 			if g.Decode(body) == nil {
 				reason = fmt.Sprintf("peer said goodbye (%s): %s", g.Code, g.Reason)
 			}
+			if lane != wire.LaneControl {
+				c.laneEnded(&PeerClosedError{Reason: reason})
+				return
+			}
 			c.fail(&PeerClosedError{Reason: reason})
 			return
 		case hdr.Type <= wire.TypeReject:
@@ -340,6 +351,24 @@ func (c *Conn) readLoop(lane uint8, h Handler) {
 			continue // optional type from a newer peer: skip
 		}
 		h(c, hdr, body)
+	}
+}
+
+// laneEndGrace is how long a data lane that the peer closed in order waits
+// for the control lane to end too.
+const laneEndGrace = time.Second
+
+// laneEnded handles the orderly end of a data or large lane. The control
+// lane carries membership messages the peer sent just before it closed (a
+// leave, say), so the connection fails only when the control lane ends, or
+// after a grace period if it does not.
+func (c *Conn) laneEnded(err error) {
+	t := time.NewTimer(laneEndGrace)
+	defer t.Stop()
+	select {
+	case <-c.closed:
+	case <-t.C:
+		c.fail(err)
 	}
 }
 

@@ -1,0 +1,215 @@
+package mesh
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/ekka-mesh/ekka-mesh/portmap"
+)
+
+// Config describes a node. Start validates it up front; every error names
+// the field, the value and what was expected.
+type Config struct {
+	// Name is the node's name, short@host. The port follows from it (see
+	// package portmap): every node of a cluster must use the same BasePort.
+	Name string
+	// Cookie is the cluster's shared secret.
+	Cookie string
+	// Cluster is the cluster name (default "ekka"); nodes of other clusters are refused.
+	Cluster string
+	// BasePort is the port of a name without trailing digits (default 4370).
+	BasePort int
+	// Bind, when set, is the IP to listen on instead of the name's host.
+	Bind string
+	// ListenAddr, when set, overrides the address the node listens on
+	// (host:port). Tests use "127.0.0.1:0"; peers still dial name's port
+	// unless Resolve says otherwise.
+	ListenAddr string
+	// Resolve, when set, maps a node name to the address to dial. The
+	// default is the port rule: the name's host and portmap's port.
+	Resolve func(node string) (string, error)
+	// TLS, when set, wraps every connection (see conn.Config.TLS).
+	TLS *tls.Config
+	// GUID identifies this incarnation; zero means NewGUID().
+	GUID GUID
+
+	// HeartbeatInterval is how often a ping goes to every peer (default 1s).
+	HeartbeatInterval time.Duration
+	// HeartbeatTimeout marks a silent peer down (default 5s; must exceed the interval).
+	HeartbeatTimeout time.Duration
+	// Autoclean removes members down longer than this (0: never).
+	Autoclean time.Duration
+	// Redial is the backoff for redialing down members (default DefaultBackoff()).
+	Redial Backoff
+
+	// Discovery, when set, runs the autocluster loop with it; nil is the
+	// "manual" strategy: the node joins only when told to.
+	Discovery Discovery
+	// AutoclusterInterval is the retry interval of the autocluster loop (default 5s).
+	AutoclusterInterval time.Duration
+
+	// DisableCompression turns S2 compression off on this node's links.
+	DisableCompression bool
+	// CompressThreshold is the body size from which payloads are compressed (default 4096).
+	CompressThreshold int
+	// HandshakeTimeout bounds each handshake step (default 5s).
+	HandshakeTimeout time.Duration
+
+	// Dial, when set, opens outgoing TCP connections (meshtest's fault
+	// injection network plugs in here).
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+
+	// Logger receives the node's log (default: discard).
+	Logger *slog.Logger
+}
+
+// DefaultConfig returns a Config with every default filled in except Name and Cookie.
+func DefaultConfig() Config {
+	return Config{
+		Cluster:             "ekka",
+		BasePort:            portmap.DefaultBasePort,
+		HeartbeatInterval:   time.Second,
+		HeartbeatTimeout:    5 * time.Second,
+		Redial:              DefaultBackoff(),
+		AutoclusterInterval: 5 * time.Second,
+		CompressThreshold:   4096,
+		HandshakeTimeout:    5 * time.Second,
+	}
+}
+
+// withDefaults fills zero fields with their defaults.
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	if c.Cluster == "" {
+		c.Cluster = d.Cluster
+	}
+	if c.BasePort == 0 {
+		c.BasePort = d.BasePort
+	}
+	if c.HeartbeatInterval == 0 {
+		c.HeartbeatInterval = d.HeartbeatInterval
+	}
+	if c.HeartbeatTimeout == 0 {
+		c.HeartbeatTimeout = max(d.HeartbeatTimeout, 3*c.HeartbeatInterval)
+	}
+	if c.Redial == (Backoff{}) {
+		c.Redial = d.Redial
+	}
+	if c.AutoclusterInterval == 0 {
+		c.AutoclusterInterval = d.AutoclusterInterval
+	}
+	if c.CompressThreshold == 0 {
+		c.CompressThreshold = d.CompressThreshold
+	}
+	if c.HandshakeTimeout == 0 {
+		c.HandshakeTimeout = d.HandshakeTimeout
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// Validate reports the first bad field of c (after defaults), naming it.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	if c.Name == "" {
+		return errors.New("mesh config: Name is empty, want short@host")
+	}
+	name, err := portmap.Parse(c.Name)
+	if err != nil {
+		return fmt.Errorf("mesh config: Name: %w", err)
+	}
+	if c.BasePort < 1 || c.BasePort > 65535 {
+		return fmt.Errorf("mesh config: BasePort %d out of range, want 1..65535", c.BasePort)
+	}
+	if _, err := name.Port(c.BasePort); err != nil {
+		return fmt.Errorf("mesh config: Name %q with BasePort %d: %w", c.Name, c.BasePort, err)
+	}
+	if c.Cookie == "" {
+		return errors.New("mesh config: Cookie is empty, want the cluster's shared secret")
+	}
+	if len(c.Cookie) > 1024 {
+		return fmt.Errorf("mesh config: Cookie is %d bytes long, want at most 1024", len(c.Cookie))
+	}
+	if c.Bind != "" && net.ParseIP(c.Bind) == nil {
+		return fmt.Errorf("mesh config: Bind %q is not an IP address", c.Bind)
+	}
+	if c.HeartbeatInterval < 0 {
+		return fmt.Errorf("mesh config: HeartbeatInterval %v is negative", c.HeartbeatInterval)
+	}
+	if c.HeartbeatTimeout <= c.HeartbeatInterval {
+		return fmt.Errorf("mesh config: HeartbeatTimeout %v must be longer than HeartbeatInterval %v", c.HeartbeatTimeout, c.HeartbeatInterval)
+	}
+	if c.Autoclean < 0 {
+		return fmt.Errorf("mesh config: Autoclean %v is negative, want 0 (off) or a duration", c.Autoclean)
+	}
+	if c.AutoclusterInterval < 0 {
+		return fmt.Errorf("mesh config: AutoclusterInterval %v is negative", c.AutoclusterInterval)
+	}
+	if c.CompressThreshold < 0 {
+		return fmt.Errorf("mesh config: CompressThreshold %d is negative", c.CompressThreshold)
+	}
+	if c.HandshakeTimeout < 0 {
+		return fmt.Errorf("mesh config: HandshakeTimeout %v is negative", c.HandshakeTimeout)
+	}
+	if c.Redial.Min < 0 || c.Redial.Max < c.Redial.Min {
+		return fmt.Errorf("mesh config: Redial backoff min %v max %v, want 0 <= min <= max", c.Redial.Min, c.Redial.Max)
+	}
+	return nil
+}
+
+// listenAddr is where the node listens.
+func (c *Config) listenAddr() (string, error) {
+	if c.ListenAddr != "" {
+		return c.ListenAddr, nil
+	}
+	name, err := portmap.Parse(c.Name)
+	if err != nil {
+		return "", err
+	}
+	port, err := name.Port(c.BasePort)
+	if err != nil {
+		return "", err
+	}
+	host := ""
+	if c.Bind != "" {
+		host = c.Bind
+	} else if ip := name.HostIP(); ip != nil {
+		host = ip.String()
+	}
+	return net.JoinHostPort(host, fmt.Sprint(port)), nil
+}
+
+// Addr returns the address a node name is dialed at under the port rule:
+// the name's host and the port for basePort.
+func Addr(node string, basePort int) (string, error) {
+	name, err := portmap.Parse(node)
+	if err != nil {
+		return "", err
+	}
+	if basePort == 0 {
+		basePort = portmap.DefaultBasePort
+	}
+	port, err := name.Port(basePort)
+	if err != nil {
+		return "", err
+	}
+	host := name.Host
+	if ip := name.HostIP(); ip != nil {
+		host = ip.String()
+	}
+	return net.JoinHostPort(host, fmt.Sprint(port)), nil
+}
+
+func (c *Config) resolve(node string) (string, error) {
+	if c.Resolve != nil {
+		return c.Resolve(node)
+	}
+	return Addr(node, c.BasePort)
+}

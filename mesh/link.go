@@ -1,0 +1,261 @@
+package mesh
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ekka-mesh/ekka-mesh/conn"
+	"github.com/ekka-mesh/ekka-mesh/wire"
+)
+
+// link is this node's side of one connection to a peer (a member or a
+// hidden client): the calls waiting for replies on it, the ordered cast
+// queue, and the time something was last heard from the peer.
+type link struct {
+	n      *Node
+	c      *conn.Conn
+	peer   string
+	guid   GUID
+	hidden bool
+
+	lastHeard atomic.Int64 // unix nanoseconds
+	nextID    atomic.Uint64
+
+	mu      sync.Mutex
+	pending map[uint64]chan callResult
+	closed  bool
+
+	// casts run in arrival order on one goroutine per link, so a slow cast
+	// handler delays later casts from the same peer but never the link's
+	// reader (until the queue is full, which pushes back on the sender).
+	casts chan castMsg
+
+	// ctx is cancelled when the link closes; handler contexts derive from it.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	downReason string // set by the maintainer before it closes a silent link
+}
+
+type callResult struct {
+	payload []byte
+	err     error
+}
+
+type castMsg struct {
+	method  string
+	payload []byte
+}
+
+// castQueue is how many casts may wait for their handler per link before
+// the link's reader stops reading (TCP then pushes back on the sender).
+const castQueue = 4096
+
+func newLink(n *Node, c *conn.Conn) *link {
+	p := c.Peer()
+	lk := &link{
+		n:       n,
+		c:       c,
+		peer:    p.Name,
+		guid:    GUID(p.GUID),
+		hidden:  p.Hidden,
+		pending: make(map[uint64]chan callResult),
+		casts:   make(chan castMsg, castQueue),
+	}
+	lk.ctx, lk.cancel = context.WithCancel(n.ctx)
+	lk.lastHeard.Store(time.Now().UnixNano())
+	return lk
+}
+
+func (lk *link) heard() time.Time { return time.Unix(0, lk.lastHeard.Load()) }
+
+// start begins reading and the cast runner. The caller has added 2 to n.wg
+// (for the cast runner and watch).
+func (lk *link) start() {
+	lk.c.Start(lk.onFrame)
+	go lk.runCasts()
+}
+
+// watch waits for the connection to close, then fails the calls waiting on
+// it and tells the node.
+func (lk *link) watch() {
+	defer lk.n.wg.Done()
+	<-lk.c.Closed()
+	lk.cancel()
+	lk.mu.Lock()
+	lk.closed = true
+	pending := lk.pending
+	lk.pending = nil
+	lk.mu.Unlock()
+	for _, ch := range pending {
+		ch <- callResult{err: ErrNodeDown}
+	}
+	lk.n.linkDown(lk)
+	<-lk.c.Done()
+}
+
+func (lk *link) runCasts() {
+	defer lk.n.wg.Done()
+	for {
+		select {
+		case m := <-lk.casts:
+			lk.n.runCast(lk, m)
+		case <-lk.ctx.Done():
+			return
+		}
+	}
+}
+
+// onFrame dispatches every message of the link; it runs on the lane's
+// reader goroutine and must not block for long.
+func (lk *link) onFrame(c *conn.Conn, h wire.Header, body []byte) {
+	lk.lastHeard.Store(time.Now().UnixNano())
+	n := lk.n
+	switch h.Type {
+	case wire.TypeCall:
+		n.serveCall(lk, h.ID, body)
+	case wire.TypeReply:
+		lk.deliver(h.ID, callResult{payload: clone(body)})
+	case wire.TypeErrorReply:
+		var e wire.ErrorReply
+		if err := e.Decode(body); err != nil {
+			lk.protocolError(err)
+			return
+		}
+		lk.deliver(h.ID, callResult{err: &RemoteError{Node: lk.peer, Code: uint16(e.Code), Message: string(e.Message), Panic: e.Code == wire.CodeHandlerPanic}})
+	case wire.TypeCast:
+		var m wire.Cast
+		if err := m.Decode(body); err != nil {
+			lk.protocolError(err)
+			return
+		}
+		select {
+		case lk.casts <- castMsg{method: string(m.Method), payload: clone(m.Payload)}:
+		case <-lk.ctx.Done():
+		}
+	case wire.TypePing:
+		lk.c.Send(lk.ctx, wire.TypePong, h.ID, body, nil)
+	case wire.TypePong:
+	case wire.TypeMemberTable:
+		if lk.hidden {
+			return
+		}
+		var mt wire.MemberTable
+		if err := mt.Decode(body); err != nil {
+			lk.protocolError(err)
+			return
+		}
+		n.mergeTable(lk.peer, &mt)
+	case wire.TypeJoin:
+		var m wire.Join
+		if err := m.Decode(body); err != nil {
+			lk.protocolError(err)
+			return
+		}
+		n.learn(string(m.Node), GUID(m.GUID))
+	case wire.TypeLeave:
+		var m wire.Leave
+		if err := m.Decode(body); err != nil {
+			lk.protocolError(err)
+			return
+		}
+		if string(m.Node) == lk.peer {
+			n.memberLeft(lk.peer, GUID(m.GUID))
+		}
+	case wire.TypeForceLeave:
+		var m wire.ForceLeave
+		if err := m.Decode(body); err != nil {
+			lk.protocolError(err)
+			return
+		}
+		if lk.hidden {
+			return
+		}
+		node := string(m.Node)
+		if node == n.cfg.Name {
+			go n.forcedOut(string(m.By))
+		} else {
+			go n.removeMember(node, "forced out by "+string(m.By))
+		}
+	case wire.TypeMemberStatus:
+		var m wire.MemberStatus
+		if err := m.Decode(body); err != nil {
+			lk.protocolError(err)
+			return
+		}
+		if string(m.Node) == lk.peer && GUID(m.GUID) == lk.guid {
+			n.memberStatus(lk.peer, Status(m.Status))
+		}
+	default:
+		// Partition, autoheal and lock messages are handled by the services
+		// built on the node (through RPC); a peer that sends them raw is
+		// newer than this node, and they are ignored.
+	}
+}
+
+func (lk *link) protocolError(err error) {
+	lk.n.log.Warn("malformed message from peer; closing the link", "peer", lk.peer, "err", err)
+	lk.c.Close(wire.CodeMalformed, err.Error())
+}
+
+func (lk *link) deliver(id uint64, r callResult) {
+	lk.mu.Lock()
+	ch := lk.pending[id]
+	delete(lk.pending, id)
+	lk.mu.Unlock()
+	if ch != nil {
+		ch <- r // buffered: never blocks
+	}
+}
+
+// register files a call waiting for its reply.
+func (lk *link) register(id uint64, ch chan callResult) bool {
+	lk.mu.Lock()
+	defer lk.mu.Unlock()
+	if lk.closed {
+		return false
+	}
+	lk.pending[id] = ch
+	return true
+}
+
+func (lk *link) forget(id uint64) {
+	lk.mu.Lock()
+	delete(lk.pending, id)
+	lk.mu.Unlock()
+}
+
+func (lk *link) ping(now time.Time) {
+	p := wire.Ping{SentNanos: uint64(now.UnixNano())}
+	var b [8]byte
+	lk.c.Send(lk.ctx, wire.TypePing, lk.nextID.Add(1), p.Append(b[:0]), nil)
+}
+
+// sendMemberTable sends this node's member table to the peer, so that a
+// joining node learns every member and connects to all of them.
+func (lk *link) sendMemberTable() {
+	n := lk.n
+	n.mu.Lock()
+	snap := n.table.snapshot()
+	n.mu.Unlock()
+	mt := wire.MemberTable{Members: make([]wire.MemberEntry, 0, len(snap))}
+	for _, m := range snap {
+		if m.Node == lk.peer {
+			continue
+		}
+		mt.Members = append(mt.Members, wire.MemberEntry{
+			Name: []byte(m.Node), GUID: m.GUID, Status: wire.Status(m.Status),
+			SinceMillis: uint64(m.Since.UnixMilli()),
+		})
+	}
+	lk.c.Send(lk.ctx, wire.TypeMemberTable, 0, mt.Append(nil), nil)
+}
+
+func clone(b []byte) []byte {
+	if len(b) == 0 {
+		return []byte{}
+	}
+	return append([]byte(nil), b...)
+}

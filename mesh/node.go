@@ -1,0 +1,677 @@
+package mesh
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/ekka-mesh/ekka-mesh/conn"
+	"github.com/ekka-mesh/ekka-mesh/wire"
+)
+
+// Node is a running member of a cluster: it listens on its port, keeps one
+// link to every member, detects failures and partitions, serves and makes
+// calls, and publishes events. Create one with Start; stop it with Stop.
+type Node struct {
+	cfg  Config
+	guid GUID
+	log  *slog.Logger
+	ccfg *conn.Config
+	ln   *conn.Listener
+
+	ctx    context.Context // cancelled when the node stops
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu       sync.Mutex
+	table    *memberTable
+	links    map[string]*link
+	hidden   map[*link]struct{}
+	dialing  map[string]bool
+	redial   map[string]*redialState
+	stopped  bool
+	joinWait map[string][]chan struct{}
+
+	events   eventBus
+	handlers handlerTable
+	kick     chan struct{} // wakes the maintainer (e.g. new members learned)
+}
+
+type redialState struct {
+	attempt int
+	next    time.Time
+}
+
+// Start starts a node: it validates cfg, listens on the node's port, and
+// begins its maintenance loop (heartbeats, failure detection, redials,
+// autoclean) and, with a Discovery, the autocluster loop.
+func Start(ctx context.Context, cfg Config) (*Node, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	guid := cfg.GUID
+	if guid.IsZero() {
+		guid = NewGUID()
+	}
+	n := &Node{
+		cfg:      cfg,
+		guid:     guid,
+		log:      cfg.Logger.With("node", cfg.Name),
+		links:    make(map[string]*link),
+		hidden:   make(map[*link]struct{}),
+		dialing:  make(map[string]bool),
+		redial:   make(map[string]*redialState),
+		joinWait: make(map[string][]chan struct{}),
+		kick:     make(chan struct{}, 1),
+	}
+	n.table = newMemberTable(cfg.Name, guid, time.Now())
+	cc := conn.DefaultConfig()
+	cc.Name = cfg.Name
+	cc.Cluster = cfg.Cluster
+	cc.Cookie = cfg.Cookie
+	cc.GUID = guid
+	cc.TLS = cfg.TLS
+	cc.Compression = !cfg.DisableCompression
+	cc.CompressThreshold = cfg.CompressThreshold
+	cc.HandshakeTimeout = cfg.HandshakeTimeout
+	cc.Dial = cfg.Dial
+	cc.Logger = n.log
+	if ip := net.ParseIP(cfg.Bind); ip != nil {
+		cc.LocalIP = ip
+	} else if name, err := parseName(cfg.Name); err == nil {
+		cc.LocalIP = name.HostIP()
+	}
+	if cc.LocalIP != nil && cc.LocalIP.IsUnspecified() {
+		cc.LocalIP = nil
+	}
+	n.ccfg = &cc
+	addr, err := cfg.listenAddr()
+	if err != nil {
+		return nil, fmt.Errorf("mesh: node %s: %w", cfg.Name, err)
+	}
+	ln, err := conn.Listen(ctx, n.ccfg, addr)
+	if err != nil {
+		return nil, fmt.Errorf("mesh: node %s cannot listen: %w", cfg.Name, err)
+	}
+	n.ln = ln
+	n.ctx, n.cancel = context.WithCancel(context.Background())
+	n.registerBuiltins()
+	n.wg.Add(2)
+	go n.acceptLoop()
+	go n.maintain()
+	if cfg.Discovery != nil {
+		n.wg.Add(1)
+		go n.autocluster()
+	}
+	n.log.Info("node started", "addr", ln.Addr().String(), "guid", guid.String(), "cluster", cfg.Cluster)
+	return n, nil
+}
+
+// Name is the node's name.
+func (n *Node) Name() string { return n.cfg.Name }
+
+// GUID identifies this incarnation of the node.
+func (n *Node) GUID() GUID { return n.guid }
+
+// Cluster is the cluster name.
+func (n *Node) Cluster() string { return n.cfg.Cluster }
+
+// Addr is the address the node listens on.
+func (n *Node) Addr() net.Addr { return n.ln.Addr() }
+
+// Stop stops the node: it unregisters from discovery, says goodbye to every
+// peer, closes every link, cancels running handlers and waits (bounded by
+// ctx) until every goroutine of the node has returned. Peers see the node
+// down. Stop is idempotent.
+func (n *Node) Stop(ctx context.Context) error {
+	n.mu.Lock()
+	if n.stopped {
+		n.mu.Unlock()
+		return nil
+	}
+	n.stopped = true
+	links := n.allLinksLocked()
+	n.mu.Unlock()
+
+	if n.cfg.Discovery != nil {
+		uctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		if err := n.cfg.Discovery.Unregister(uctx); err != nil && !errors.Is(err, ErrNotSupported) {
+			n.log.Warn("unregister from discovery failed", "err", err)
+		}
+		cancel()
+	}
+	n.cancel()
+	lnErr := n.ln.Close()
+	for _, lk := range links {
+		lk.c.Close(wire.CodeShutdown, "node "+n.cfg.Name+" is stopping")
+	}
+	done := make(chan struct{})
+	go func() {
+		n.wg.Wait()
+		for _, lk := range links {
+			<-lk.c.Done()
+		}
+		close(done)
+	}()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = fmt.Errorf("mesh: node %s did not stop in time: %w", n.cfg.Name, ctx.Err())
+	}
+	n.events.close()
+	n.log.Info("node stopped")
+	if err == nil && lnErr != nil && !errors.Is(lnErr, net.ErrClosed) {
+		err = lnErr
+	}
+	return err
+}
+
+func (n *Node) allLinksLocked() []*link {
+	out := make([]*link, 0, len(n.links)+len(n.hidden))
+	for _, lk := range n.links {
+		out = append(out, lk)
+	}
+	for lk := range n.hidden {
+		out = append(out, lk)
+	}
+	return out
+}
+
+// Subscribe returns a subscription to the node's events, in order. A slow
+// subscriber only grows its own queue; Close it when done.
+func (n *Node) Subscribe() *Subscription { return n.events.subscribe() }
+
+// Info returns the node's view of the cluster.
+func (n *Node) Info() Info {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return buildInfo(n.cfg.Name, n.cfg.Cluster, n.table)
+}
+
+// Members returns the member table, sorted by name.
+func (n *Node) Members() []MemberInfo {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.table.snapshot()
+}
+
+// ClearPartition forgets the partition recorded with node (an operator or
+// autoheal healed it) and publishes a partition-healed event. It reports
+// whether one was recorded.
+func (n *Node) ClearPartition(node string) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if !n.table.clearPartition(node) {
+		return false
+	}
+	m, _ := n.table.get(node)
+	n.publishLocked(EventPartitionHealed, node, m.GUID, "partition cleared")
+	return true
+}
+
+func (n *Node) publishLocked(kind EventKind, node string, guid GUID, reason string) {
+	n.events.publish(Event{Kind: kind, Node: node, GUID: guid, Time: time.Now(), Reason: reason})
+}
+
+// acceptLoop adopts every link the listener authenticates.
+func (n *Node) acceptLoop() {
+	defer n.wg.Done()
+	for {
+		c, err := n.ln.Accept(n.ctx)
+		if err != nil {
+			return
+		}
+		n.adopt(c)
+	}
+}
+
+// dial opens a link to node unless one exists or a dial is in progress, and
+// adopts it. It returns the error of the dial.
+func (n *Node) dial(ctx context.Context, node string) error {
+	n.mu.Lock()
+	if n.stopped {
+		n.mu.Unlock()
+		return ErrStopped
+	}
+	if lk := n.links[node]; lk != nil {
+		n.mu.Unlock()
+		return nil
+	}
+	if n.dialing[node] {
+		n.mu.Unlock()
+		return nil
+	}
+	n.dialing[node] = true
+	n.mu.Unlock()
+	defer func() {
+		n.mu.Lock()
+		delete(n.dialing, node)
+		n.mu.Unlock()
+	}()
+	addr, err := n.cfg.resolve(node)
+	if err != nil {
+		return &NodeError{Node: node, Err: fmt.Errorf("%w: %v", ErrUnknownNode, err)}
+	}
+	dctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(n.ctx, cancel)
+	defer stop()
+	c, err := conn.Dial(dctx, n.ccfg, node, addr)
+	if err != nil {
+		return &NodeError{Node: node, Err: err}
+	}
+	n.adopt(c)
+	return nil
+}
+
+// adopt makes an authenticated connection this node's link to its peer, or
+// closes it when a better link exists (exactly one link per pair).
+func (n *Node) adopt(c *conn.Conn) {
+	p := c.Peer()
+	lk := newLink(n, c)
+	n.mu.Lock()
+	if n.stopped {
+		n.mu.Unlock()
+		c.Close(wire.CodeShutdown, "node "+n.cfg.Name+" is stopping")
+		return
+	}
+	if p.Hidden {
+		n.hidden[lk] = struct{}{}
+		n.wg.Add(2)
+		n.mu.Unlock()
+		lk.start()
+		go lk.watch()
+		return
+	}
+	if p.Name == n.cfg.Name {
+		n.mu.Unlock()
+		c.Close(wire.CodeRefused, "a node cannot link to itself")
+		return
+	}
+	old := n.links[p.Name]
+	if old != nil && old.guid == lk.guid && !n.prefer(lk, old) {
+		n.mu.Unlock()
+		n.log.Debug("dropping duplicate link", "peer", p.Name)
+		c.Close(wire.CodeDuplicateLink, "a link between "+n.cfg.Name+" and "+p.Name+" already exists")
+		return
+	}
+	n.links[p.Name] = lk
+	delete(n.redial, p.Name)
+	now := time.Now()
+	ch := n.table.observeUp(p.Name, lk.guid, now)
+	n.applyChangeLocked(ch, "link up")
+	waiters := n.joinWait[p.Name]
+	delete(n.joinWait, p.Name)
+	n.wg.Add(2)
+	n.mu.Unlock()
+	for _, w := range waiters {
+		close(w)
+	}
+	lk.start()
+	go lk.watch()
+	if old != nil {
+		old.c.Close(wire.CodeDuplicateLink, "replaced by a newer link")
+	}
+	lk.sendMemberTable()
+}
+
+// prefer reports whether the new link should replace the old one to the
+// same incarnation. Both ends compute the same answer: the link dialed by
+// the node with the smaller name wins; between two links dialed by the same
+// side, the newer one wins (the old one is probably dead).
+func (n *Node) prefer(nu, old *link) bool {
+	dialer := func(lk *link) string {
+		if lk.c.Dialed() {
+			return n.cfg.Name
+		}
+		return lk.peer
+	}
+	want := min(n.cfg.Name, nu.peer)
+	dn, do := dialer(nu), dialer(old)
+	if dn == do {
+		return true
+	}
+	return dn == want
+}
+
+// linkDown is called once a link's connection has closed.
+func (n *Node) linkDown(lk *link) {
+	n.mu.Lock()
+	if lk.hidden {
+		delete(n.hidden, lk)
+		n.mu.Unlock()
+		return
+	}
+	if n.links[lk.peer] != lk {
+		n.mu.Unlock()
+		return
+	}
+	delete(n.links, lk.peer)
+	reason := "connection closed"
+	if err := lk.c.Err(); err != nil && !errors.Is(err, conn.ErrClosed) {
+		reason = err.Error()
+	} else if lk.downReason != "" {
+		reason = lk.downReason
+	}
+	if !n.stopped {
+		ch := n.table.observeDown(lk.peer, time.Now())
+		n.applyChangeLocked(ch, reason)
+		if _, ok := n.table.get(lk.peer); ok {
+			n.scheduleRedialLocked(lk.peer, 0)
+		}
+	}
+	n.mu.Unlock()
+}
+
+func (n *Node) scheduleRedialLocked(node string, attempt int) {
+	d := n.cfg.Redial.Delay(attempt, rand.Float64)
+	n.redial[node] = &redialState{attempt: attempt, next: time.Now().Add(d)}
+	n.wake()
+}
+
+func (n *Node) wake() {
+	select {
+	case n.kick <- struct{}{}:
+	default:
+	}
+}
+
+// applyChangeLocked turns a member-table change into events.
+func (n *Node) applyChangeLocked(ch Change, reason string) {
+	switch ch.Kind {
+	case ChangeNew, ChangeUp:
+		n.publishLocked(EventNodeUp, ch.Node, ch.GUID, reason)
+	case ChangeRestart:
+		if ch.PartitionCleared {
+			n.publishLocked(EventPartitionHealed, ch.Node, ch.GUID, "member restarted")
+		}
+		n.publishLocked(EventNodeUp, ch.Node, ch.GUID, "restarted (new GUID)")
+	case ChangePartition:
+		n.publishLocked(EventNodeUp, ch.Node, ch.GUID, reason)
+		n.publishLocked(EventPartitionOccurred, ch.Node, ch.GUID, "reconnected to a member that was down with the same GUID: both sides ran apart")
+	case ChangeDown:
+		n.publishLocked(EventNodeDown, ch.Node, ch.GUID, reason)
+	case ChangeStatus:
+		switch ch.Status {
+		case StatusJoining:
+			n.publishLocked(EventNodeJoining, ch.Node, ch.GUID, reason)
+		case StatusLeaving:
+			n.publishLocked(EventNodeLeaving, ch.Node, ch.GUID, reason)
+		case StatusHealing:
+			n.publishLocked(EventNodeHealing, ch.Node, ch.GUID, reason)
+		case StatusUp:
+			n.publishLocked(EventNodeUp, ch.Node, ch.GUID, reason)
+		}
+	}
+}
+
+// maintain is the node's housekeeping loop: heartbeats, silent-peer
+// detection, redials with backoff, and autoclean.
+func (n *Node) maintain() {
+	defer n.wg.Done()
+	tick := time.NewTicker(min(n.cfg.HeartbeatInterval, 100*time.Millisecond))
+	defer tick.Stop()
+	lastBeat := time.Time{}
+	for {
+		select {
+		case <-n.ctx.Done():
+			return
+		case <-tick.C:
+		case <-n.kick:
+		}
+		now := time.Now()
+		n.mu.Lock()
+		var beat []*link
+		var silent []*link
+		if now.Sub(lastBeat) >= n.cfg.HeartbeatInterval {
+			lastBeat = now
+			for _, lk := range n.links {
+				beat = append(beat, lk)
+			}
+		}
+		for _, lk := range n.links {
+			if now.Sub(lk.heard()) > n.cfg.HeartbeatTimeout {
+				silent = append(silent, lk)
+			}
+		}
+		var dials []string
+		for node, st := range n.redial {
+			if _, member := n.table.get(node); !member {
+				delete(n.redial, node)
+				continue
+			}
+			if n.links[node] == nil && !n.dialing[node] && !now.Before(st.next) {
+				dials = append(dials, node)
+			}
+		}
+		for _, node := range n.table.autoclean(now, n.cfg.Autoclean) {
+			delete(n.redial, node)
+			n.log.Info("autoclean removed a member that stayed down", "member", node, "after", n.cfg.Autoclean)
+		}
+		n.mu.Unlock()
+
+		for _, lk := range beat {
+			lk.ping(now)
+		}
+		for _, lk := range silent {
+			lk.downReason = fmt.Sprintf("heartbeat timeout: nothing heard for %v", n.cfg.HeartbeatTimeout)
+			n.log.Warn("peer silent; closing its link", "peer", lk.peer, "timeout", n.cfg.HeartbeatTimeout)
+			lk.c.Close(wire.CodeTimeout, lk.downReason)
+		}
+		for _, node := range dials {
+			n.wg.Add(1)
+			go func() {
+				defer n.wg.Done()
+				ctx, cancel := context.WithTimeout(n.ctx, 2*n.cfg.HandshakeTimeout)
+				err := n.dial(ctx, node)
+				cancel()
+				n.mu.Lock()
+				defer n.mu.Unlock()
+				if err != nil && n.links[node] == nil {
+					if st := n.redial[node]; st != nil {
+						n.scheduleRedialLocked(node, st.attempt+1)
+					}
+					n.log.Debug("redial failed", "member", node, "err", err)
+				}
+			}()
+		}
+	}
+}
+
+// Join links this node to node and, through node's member table, to every
+// member of its cluster. It returns once the link to node is up.
+func (n *Node) Join(ctx context.Context, node string) error {
+	if node == n.cfg.Name {
+		return fmt.Errorf("mesh: node %s cannot join itself", node)
+	}
+	if _, err := parseName(node); err != nil {
+		return &NodeError{Node: node, Err: fmt.Errorf("%w: %v", ErrUnknownNode, err)}
+	}
+	n.mu.Lock()
+	if n.stopped {
+		n.mu.Unlock()
+		return ErrStopped
+	}
+	if n.links[node] != nil {
+		n.mu.Unlock()
+		return nil
+	}
+	w := make(chan struct{})
+	n.joinWait[node] = append(n.joinWait[node], w)
+	n.mu.Unlock()
+	n.setSelfStatus(StatusJoining)
+	defer n.setSelfStatus(StatusUp)
+	for attempt := 0; ; attempt++ {
+		err := n.dial(ctx, node)
+		select {
+		case <-w:
+			return nil
+		default:
+		}
+		if err != nil {
+			if errors.Is(err, ErrUnknownNode) || errors.Is(err, conn.ErrBadCookie) || errors.Is(err, conn.ErrWrongCluster) || errors.Is(err, conn.ErrWrongNode) || ctx.Err() != nil {
+				return fmt.Errorf("mesh: join %s: %w", node, err)
+			}
+		}
+		select {
+		case <-w:
+			return nil
+		case <-ctx.Done():
+			if err == nil {
+				err = ctx.Err()
+			}
+			return fmt.Errorf("mesh: join %s: %w", node, errors.Join(ctx.Err(), err))
+		case <-n.ctx.Done():
+			return ErrStopped
+		case <-time.After(n.cfg.Redial.Delay(attempt, rand.Float64)):
+		}
+	}
+}
+
+// setSelfStatus records and announces this node's own status.
+func (n *Node) setSelfStatus(s Status) {
+	n.mu.Lock()
+	n.table.setStatus(n.cfg.Name, s, time.Now())
+	links := make([]*link, 0, len(n.links))
+	for _, lk := range n.links {
+		links = append(links, lk)
+	}
+	n.mu.Unlock()
+	m := wire.MemberStatus{Node: []byte(n.cfg.Name), GUID: n.guid, Status: wire.Status(s)}
+	body := m.Append(nil)
+	for _, lk := range links {
+		lk.c.Send(n.ctx, wire.TypeMemberStatus, 0, body, nil)
+	}
+}
+
+// Leave announces that this node leaves the cluster, drops every link and
+// forgets every member. The node keeps running alone and can Join again.
+func (n *Node) Leave(ctx context.Context) error {
+	n.setSelfStatus(StatusLeaving)
+	n.mu.Lock()
+	if n.stopped {
+		n.mu.Unlock()
+		return ErrStopped
+	}
+	links := make([]*link, 0, len(n.links))
+	for _, lk := range n.links {
+		links = append(links, lk)
+	}
+	n.mu.Unlock()
+	m := wire.Leave{Node: []byte(n.cfg.Name), GUID: n.guid}
+	body := m.Append(nil)
+	for _, lk := range links {
+		if err := lk.c.Send(ctx, wire.TypeLeave, 0, body, nil); err != nil && ctx.Err() != nil {
+			return fmt.Errorf("mesh: leave: %w", ctx.Err())
+		}
+	}
+	n.mu.Lock()
+	for _, lk := range links {
+		if n.links[lk.peer] == lk {
+			delete(n.links, lk.peer)
+		}
+	}
+	n.table = newMemberTable(n.cfg.Name, n.guid, time.Now())
+	clear(n.redial)
+	n.mu.Unlock()
+	for _, lk := range links {
+		lk.c.Close(wire.CodeShutdown, n.cfg.Name+" left the cluster")
+	}
+	n.log.Info("left the cluster", "peers", len(links))
+	return nil
+}
+
+// ForceLeave removes node from the cluster everywhere: from this node's
+// table, its link closed, and every member told to do the same. A live node
+// that is forced out forgets its cluster, as after Leave.
+func (n *Node) ForceLeave(ctx context.Context, node string) error {
+	if node == n.cfg.Name {
+		return fmt.Errorf("mesh: force-leave %s: a node cannot force itself out; use Leave", node)
+	}
+	n.mu.Lock()
+	if n.stopped {
+		n.mu.Unlock()
+		return ErrStopped
+	}
+	if _, ok := n.table.get(node); !ok {
+		n.mu.Unlock()
+		return &NodeError{Node: node, Err: fmt.Errorf("%w: force-leave: not a member", ErrNotMember)}
+	}
+	links := make([]*link, 0, len(n.links))
+	for _, lk := range n.links {
+		links = append(links, lk)
+	}
+	n.mu.Unlock()
+	m := wire.ForceLeave{Node: []byte(node), By: []byte(n.cfg.Name)}
+	body := m.Append(nil)
+	for _, lk := range links {
+		if err := lk.c.Send(ctx, wire.TypeForceLeave, 0, body, nil); err != nil && ctx.Err() != nil {
+			return fmt.Errorf("mesh: force-leave %s: %w", node, ctx.Err())
+		}
+	}
+	n.removeMember(node, "forced out by "+n.cfg.Name)
+	return nil
+}
+
+// removeMember drops node from the table and closes its link without a
+// down event or a redial.
+func (n *Node) removeMember(node, reason string) {
+	n.mu.Lock()
+	lk := n.links[node]
+	delete(n.links, node)
+	delete(n.redial, node)
+	removed := n.table.remove(node)
+	n.mu.Unlock()
+	if lk != nil {
+		lk.c.Close(wire.CodeRefused, reason)
+	}
+	if removed {
+		n.log.Info("member removed", "member", node, "reason", reason)
+	}
+}
+
+// forcedOut is called when a peer tells this node it was forced out.
+func (n *Node) forcedOut(by string) {
+	n.log.Warn("this node was forced out of the cluster", "by", by)
+	n.mu.Lock()
+	links := make([]*link, 0, len(n.links))
+	for name, lk := range n.links {
+		links = append(links, lk)
+		delete(n.links, name)
+	}
+	n.table = newMemberTable(n.cfg.Name, n.guid, time.Now())
+	clear(n.redial)
+	n.mu.Unlock()
+	for _, lk := range links {
+		lk.c.Close(wire.CodeRefused, n.cfg.Name+" was forced out by "+by)
+	}
+}
+
+// mergeTable folds a peer's member table into ours and dials the members
+// this node did not know.
+func (n *Node) mergeTable(from string, mt *wire.MemberTable) {
+	entries := make([]MemberInfo, 0, len(mt.Members))
+	for _, e := range mt.Members {
+		entries = append(entries, MemberInfo{Node: string(e.Name), Status: Status(e.Status), GUID: GUID(e.GUID)})
+	}
+	n.mu.Lock()
+	if n.stopped {
+		n.mu.Unlock()
+		return
+	}
+	for _, ch := range n.table.merge(entries, time.Now()) {
+		if ch.Kind == ChangeLearned {
+			n.log.Debug("learned a member", "member", ch.Node, "from", from)
+			n.redial[ch.Node] = &redialState{next: time.Now()}
+		}
+	}
+	n.mu.Unlock()
+	n.wake()
+}

@@ -1,0 +1,316 @@
+package mesh
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ekka-mesh/ekka-mesh/conn"
+	"github.com/ekka-mesh/ekka-mesh/wire"
+)
+
+// Handler serves a method. from is the calling node's name; ctx is done
+// when the caller's deadline passes, the link goes down or the node stops.
+// The payload is the handler's to keep. For a cast the reply is dropped.
+// A panic is recovered and returned to the caller as an error.
+type Handler func(ctx context.Context, from string, payload []byte) ([]byte, error)
+
+// reservedPrefix marks the node's built-in methods (used by ekka-mesh ctl).
+const reservedPrefix = "$ekka."
+
+type handlerTable struct {
+	mu sync.RWMutex
+	m  map[string]Handler
+}
+
+func (t *handlerTable) get(method string) Handler {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.m[method]
+}
+
+func (t *handlerTable) set(method string, h Handler) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.m == nil {
+		t.m = make(map[string]Handler)
+	}
+	if h == nil {
+		delete(t.m, method)
+		return
+	}
+	t.m[method] = h
+}
+
+// Handle registers h for method, replacing any earlier handler; a nil h
+// removes it. Method names are at most 65535 bytes; names starting with
+// "$ekka." are reserved for the node's own methods.
+func (n *Node) Handle(method string, h Handler) error {
+	switch {
+	case method == "":
+		return errors.New("mesh: Handle: empty method name")
+	case len(method) > 0xffff:
+		return fmt.Errorf("mesh: Handle: method name is %d bytes, want at most 65535", len(method))
+	case strings.HasPrefix(method, reservedPrefix):
+		return fmt.Errorf("mesh: Handle: method %q uses the reserved prefix %q", method, reservedPrefix)
+	}
+	n.handlers.set(method, h)
+	return nil
+}
+
+// linkTo returns the link to node, or an error saying why there is none.
+func (n *Node) linkTo(node string) (*link, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.stopped {
+		return nil, ErrStopped
+	}
+	if lk := n.links[node]; lk != nil {
+		return lk, nil
+	}
+	if _, ok := n.table.get(node); ok {
+		return nil, &NodeError{Node: node, Err: ErrNodeDown}
+	}
+	return nil, &NodeError{Node: node, Err: ErrUnknownNode}
+}
+
+// Call calls method on node with payload and returns the reply. It is at
+// most once: a call is never sent twice. Errors, for errors.Is: ErrNodeDown
+// (no link, or the link went down before the reply), ErrUnknownNode (not a
+// member), ErrNoHandler, ErrRemote (the handler returned an error; see
+// RemoteError), ErrPanic, ErrStopped, and ctx's error when ctx ends first:
+// the call never outlives its context.
+func (n *Node) Call(ctx context.Context, node, method string, payload []byte) ([]byte, error) {
+	if node == n.cfg.Name {
+		return n.callLocal(ctx, method, payload)
+	}
+	lk, err := n.linkTo(node)
+	if err != nil {
+		return nil, err
+	}
+	return lk.call(ctx, method, payload)
+}
+
+// call sends a call on the link and waits for its reply.
+func (lk *link) call(ctx context.Context, method string, payload []byte) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if len(method) > 0xffff {
+		return nil, fmt.Errorf("mesh: call %s: method name is %d bytes, want at most 65535", lk.peer, len(method))
+	}
+	var timeout uint32
+	if dl, ok := ctx.Deadline(); ok {
+		ms := time.Until(dl).Milliseconds()
+		timeout = uint32(max(1, min(ms, 1<<32-1)))
+	}
+	id := lk.nextID.Add(1)
+	ch := make(chan callResult, 1)
+	if !lk.register(id, ch) {
+		return nil, &NodeError{Node: lk.peer, Err: ErrNodeDown}
+	}
+	var hb [256]byte
+	head := (&wire.Call{TimeoutMillis: timeout, Method: []byte(method)}).Append(hb[:0])
+	if err := lk.c.Send(ctx, wire.TypeCall, id, head, payload); err != nil {
+		lk.forget(id)
+		if errors.Is(err, conn.ErrClosed) {
+			return nil, &NodeError{Node: lk.peer, Err: fmt.Errorf("%w: %v", ErrNodeDown, err)}
+		}
+		return nil, fmt.Errorf("mesh: call %s on %s: %w", method, lk.peer, err)
+	}
+	select {
+	case r := <-ch:
+		if r.err != nil {
+			var re *RemoteError
+			if errors.As(r.err, &re) {
+				re.Method = method
+				return nil, re
+			}
+			return nil, &NodeError{Node: lk.peer, Err: fmt.Errorf("call %s: %w", method, r.err)}
+		}
+		return r.payload, nil
+	case <-ctx.Done():
+		lk.forget(id)
+		return nil, fmt.Errorf("mesh: call %s on %s: %w", method, lk.peer, ctx.Err())
+	}
+}
+
+// callLocal runs a call to this node itself, with the same semantics.
+func (n *Node) callLocal(ctx context.Context, method string, payload []byte) ([]byte, error) {
+	h := n.handlers.get(method)
+	if h == nil {
+		return nil, &RemoteError{Node: n.cfg.Name, Method: method, Code: uint16(wire.CodeNoHandler), Message: "no handler for method " + method}
+	}
+	type res struct {
+		b    []byte
+		code wire.Code
+		msg  string
+	}
+	ch := make(chan res, 1)
+	go func() {
+		b, code, msg := n.runHandler(ctx, h, n.cfg.Name, method, clone(payload))
+		ch <- res{b, code, msg}
+	}()
+	select {
+	case r := <-ch:
+		if r.code != 0 {
+			return nil, &RemoteError{Node: n.cfg.Name, Method: method, Code: uint16(r.code), Message: r.msg, Panic: r.code == wire.CodeHandlerPanic}
+		}
+		return r.b, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("mesh: call %s on %s: %w", method, n.cfg.Name, ctx.Err())
+	}
+}
+
+// runHandler runs h, turning an error or a panic into an error code and message.
+func (n *Node) runHandler(ctx context.Context, h Handler, from, method string, payload []byte) (reply []byte, code wire.Code, msg string) {
+	defer func() {
+		if p := recover(); p != nil {
+			n.log.Error("handler panicked", "method", method, "from", from, "panic", p, "stack", string(debug.Stack()))
+			reply, code, msg = nil, wire.CodeHandlerPanic, fmt.Sprintf("handler for %s panicked: %v", method, p)
+		}
+	}()
+	reply, err := h(ctx, from, payload)
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
+			return nil, wire.CodeDeadline, err.Error()
+		}
+		return nil, wire.CodeHandlerError, err.Error()
+	}
+	return reply, 0, ""
+}
+
+// serveCall runs an incoming call on its own goroutine, so a slow handler
+// blocks neither the link nor other calls.
+func (n *Node) serveCall(lk *link, id uint64, body []byte) {
+	var m wire.Call
+	if err := m.Decode(body); err != nil {
+		lk.protocolError(err)
+		return
+	}
+	method := string(m.Method)
+	h := n.handlers.get(method)
+	if h == nil {
+		var b [128]byte
+		e := wire.ErrorReply{Code: wire.CodeNoHandler, Message: []byte("no handler for method " + method + " on " + n.cfg.Name)}
+		lk.c.Send(lk.ctx, wire.TypeErrorReply, id, e.Append(b[:0]), nil)
+		return
+	}
+	payload := clone(m.Payload)
+	timeout := time.Duration(m.TimeoutMillis) * time.Millisecond
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		ctx, cancel := lk.ctx, context.CancelFunc(func() {})
+		if timeout > 0 {
+			ctx, cancel = context.WithTimeout(lk.ctx, timeout)
+		}
+		reply, code, msg := n.runHandler(ctx, h, lk.peer, method, payload)
+		cancel()
+		if code != 0 {
+			e := wire.ErrorReply{Code: code, Message: []byte(msg)}
+			lk.c.Send(lk.ctx, wire.TypeErrorReply, id, e.Append(nil), nil)
+			return
+		}
+		lk.c.Send(lk.ctx, wire.TypeReply, id, nil, reply)
+	}()
+}
+
+// Cast sends method with payload to node and returns without waiting: fire
+// and forget. Casts from one node to another are handled in the order they
+// were sent while the link lives. An error means the cast was not sent
+// (no link, node stopped); a nil error does not mean it was handled.
+func (n *Node) Cast(node, method string, payload []byte) error {
+	if len(method) > 0xffff {
+		return fmt.Errorf("mesh: cast %s: method name is %d bytes, want at most 65535", node, len(method))
+	}
+	if node == n.cfg.Name {
+		h := n.handlers.get(method)
+		if h == nil {
+			return nil
+		}
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			n.runHandler(n.ctx, h, n.cfg.Name, method, clone(payload))
+		}()
+		return nil
+	}
+	lk, err := n.linkTo(node)
+	if err != nil {
+		return err
+	}
+	var hb [256]byte
+	head := (&wire.Cast{Method: []byte(method)}).Append(hb[:0])
+	if err := lk.c.Send(lk.ctx, wire.TypeCast, 0, head, payload); err != nil {
+		return &NodeError{Node: node, Err: fmt.Errorf("%w: %v", ErrNodeDown, err)}
+	}
+	return nil
+}
+
+func (n *Node) runCast(lk *link, m castMsg) {
+	h := n.handlers.get(m.method)
+	if h == nil {
+		n.log.Debug("cast for a method without handler dropped", "method", m.method, "from", lk.peer)
+		return
+	}
+	if _, code, msg := n.runHandler(lk.ctx, h, lk.peer, m.method, m.payload); code != 0 {
+		n.log.Warn("cast handler failed", "method", m.method, "from", lk.peer, "err", msg)
+	}
+}
+
+// MulticallResult is the outcome of a Multicall, like Erlang's
+// rpc:multicall: the replies of the nodes that answered, and the nodes that
+// failed with why.
+type MulticallResult struct {
+	// Replies maps each node that answered to its reply.
+	Replies map[string][]byte
+	// Errors maps each node that failed to its error.
+	Errors map[string]error
+	// Failed lists the nodes in Errors, sorted.
+	Failed []string
+}
+
+// Multicall calls method on every node in nodes at once and waits for all
+// of them (bounded by ctx). A nil nodes means every running member,
+// including this node.
+func (n *Node) Multicall(ctx context.Context, nodes []string, method string, payload []byte) MulticallResult {
+	if nodes == nil {
+		nodes = n.Info().RunningNodes
+	}
+	res := MulticallResult{Replies: make(map[string][]byte), Errors: make(map[string]error), Failed: []string{}}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, node := range slices.Compact(slices.Sorted(slices.Values(nodes))) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b, err := n.Call(ctx, node, method, payload)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				res.Errors[node] = err
+				res.Failed = append(res.Failed, node)
+				return
+			}
+			res.Replies[node] = b
+		}()
+	}
+	wg.Wait()
+	slices.Sort(res.Failed)
+	return res
+}
+
+// Ping asks node for a pong and returns the round-trip time.
+func (n *Node) Ping(ctx context.Context, node string) (time.Duration, error) {
+	t0 := time.Now()
+	if _, err := n.Call(ctx, node, reservedPrefix+"pong", nil); err != nil {
+		return 0, err
+	}
+	return time.Since(t0), nil
+}
