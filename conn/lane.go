@@ -33,7 +33,8 @@ type laneWriter struct {
 	busy    bool   // a goroutine owns the lane and is writing
 	err     error  // sticky write error; the lane is dead
 	drained chan struct{}
-	iov     net.Buffers // reused by the owner for vectored writes
+	iov     net.Buffers // the owner's vectored write, built on iovArr
+	iovArr  [3][]byte
 	iovHead [wire.HeaderSize + 64]byte
 
 	kick   chan struct{} // wakes the flusher; capacity 1
@@ -106,8 +107,12 @@ func (l *laneWriter) send(ctx context.Context, t wire.Type, flags uint8, id uint
 		hdr = append(hdr, head...)
 		wire.PutHeader(hdr[s:], wire.Header{Length: uint32(size), Version: wire.Version, Type: t, Flags: flags, ID: id})
 		l.mu.Unlock()
-		l.iov = append(l.iov[:0], batch, hdr, payload)
-		err := l.writeVec(batch)
+		l.iov = l.iovArr[:0]
+		if len(batch) > 0 {
+			l.iov = append(l.iov, batch)
+		}
+		l.iov = append(l.iov, hdr, payload)
+		err := l.writeVec()
 		return l.afterWrite(batch[:0], err)
 	}
 	l.pending, _ = appendFrame(l.pending, t, flags, id, head, payload)
@@ -204,15 +209,12 @@ func (l *laneWriter) write(b []byte) error {
 	return err
 }
 
-func (l *laneWriter) writeVec(batch []byte) error {
+func (l *laneWriter) writeVec() error {
 	if l.writeTimeout > 0 {
 		l.nc.SetWriteDeadline(time.Now().Add(l.writeTimeout))
 	}
-	if len(batch) == 0 {
-		l.iov = l.iov[1:]
-	}
-	_, err := l.iov.WriteTo(l.nc)
-	l.iov = l.iov[:0]
+	_, err := l.iov.WriteTo(l.nc) // consumes l.iov; it is rebuilt from iovArr each time
+	l.iov = nil
 	l.stats.Writes.Add(1)
 	return err
 }

@@ -191,14 +191,20 @@ func (r *Reader) fill(n int) error {
 	}
 	if len(r.buf)-r.start < n {
 		if len(r.buf) < n {
-			// Grow geometrically, but never past the largest frame the
-			// limit allows.
-			nb := make([]byte, max(n, min(2*len(r.buf), HeaderSize+int(r.maxPayload))))
+			// Grow geometrically, to room for a few frames of this size
+			// (so large frames do not cost a compaction each), but never
+			// past the largest frame the limit allows.
+			nb := make([]byte, max(n, min(max(2*len(r.buf), 4*n), HeaderSize+int(r.maxPayload))))
 			r.end = copy(nb, r.buf[r.start:r.end])
 			r.buf = nb
 		} else {
 			r.end = copy(r.buf, r.buf[r.start:r.end])
 		}
+		r.start = 0
+	} else if r.start > 0 && len(r.buf)-r.end < len(r.buf)/4 {
+		// Little room left after the data: move the partial frame down
+		// so the next read can fill most of the buffer in one system call.
+		r.end = copy(r.buf, r.buf[r.start:r.end])
 		r.start = 0
 	}
 	for empty := 0; r.end-r.start < n; {
