@@ -121,9 +121,9 @@ func (d *demo) run() int {
 // formation is step 1: start the nodes, join them, wait for the full mesh.
 func (d *demo) formation() bool {
 	d.step(1, "Cluster formation")
-	ctx, cancel := context.WithTimeout(context.Background(), demoWait)
-	defer cancel()
+	ctx, cancel := demoContext()
 	c, err := meshtest.Start(ctx, d.n, nil)
+	cancel()
 	if err != nil {
 		d.fail("expected %d nodes to start on 127.0.0.1; got: %v", d.n, err)
 		return false
@@ -146,13 +146,16 @@ func (d *demo) formation() bool {
 	d.say("to every member it lists, so the nodes end up in a full mesh.")
 	t0 := time.Now()
 	for i := 1; i < d.n; i++ {
-		if err := c.Node(i).Join(ctx, d.name(0)); err != nil {
+		ctx, cancel := demoContext()
+		err := c.Node(i).Join(ctx, d.name(0))
+		cancel()
+		if err != nil {
 			d.fail("expected %s to join %s; got: %v", d.name(i), d.name(0), err)
 			return false
 		}
 	}
 	all := demoRange(0, d.n)
-	if err := c.WaitRunning(ctx, all...); err != nil {
+	if err := d.waitRunning(all...); err != nil {
 		d.fail("expected every node to see all %d nodes running within %v; %v", d.n, demoWait, err)
 		d.showViews(all)
 		return false
@@ -196,7 +199,7 @@ func (d *demo) call() bool {
 	}
 	d.say("Every node registers a handler for the method %q; it answers", demoMethod)
 	d.say("\"hello <caller>, this is <itself>\".")
-	ctx, cancel := context.WithTimeout(context.Background(), demoWait)
+	ctx, cancel := demoContext()
 	defer cancel()
 	t0 := time.Now()
 	reply, err := d.c.Node(0).Call(ctx, d.name(1), demoMethod, nil)
@@ -215,7 +218,7 @@ func (d *demo) call() bool {
 // multicall is step 3: node 1 calls every running node at once.
 func (d *demo) multicall() bool {
 	d.step(3, "Multicall")
-	ctx, cancel := context.WithTimeout(context.Background(), demoWait)
+	ctx, cancel := demoContext()
 	defer cancel()
 	d.say("%s calls %q on every running node at once, itself included, and", d.name(0), demoMethod)
 	d.say("gets each node's reply and the list of nodes that failed (like Erlang's rpc:multicall):")
@@ -249,8 +252,6 @@ func (d *demo) crash() bool {
 	victim := d.n - 1
 	vname := d.name(victim)
 	guid := d.c.Node(victim).GUID()
-	ctx, cancel := context.WithTimeout(context.Background(), demoWait)
-	defer cancel()
 	d.say("%s crashes: its connections drop all at once, as when the operating system", vname)
 	d.say("closes the sockets of a process that died, and the node is gone without leaving")
 	d.say("the cluster or saying goodbye. %s subscribed to its events before the", d.name(0))
@@ -259,11 +260,16 @@ func (d *demo) crash() bool {
 	// Cutting the victim off first keeps its goodbye from reaching anyone:
 	// its peers see the connections drop, as after a real crash.
 	d.c.Isolate(victim)
-	if err := d.c.Kill(ctx, victim); err != nil {
+	ctx, cancel := demoContext()
+	err := d.c.Kill(ctx, victim)
+	cancel()
+	if err != nil {
 		d.fail("expected %s to stop; got: %v", vname, err)
 		return false
 	}
+	ctx, cancel = demoContext()
 	evs, err := demoWaitEvents(ctx, d.subs[0], mesh.EventNodeDown, []string{vname})
+	cancel()
 	if err != nil {
 		d.fail("expected %s to receive a node-down event for %s; %v", d.name(0), vname, err)
 		return false
@@ -277,7 +283,7 @@ func (d *demo) crash() bool {
 	d.say("silent (a power cut, a cable pulled) is marked down after the heartbeat timeout.")
 
 	rest := demoRange(0, d.n-1)
-	if err := d.c.WaitRunning(ctx, rest...); err != nil {
+	if err := d.waitRunning(rest...); err != nil {
 		d.fail("expected the other nodes to run without %s; %v", vname, err)
 		d.showViews(rest)
 		return false
@@ -291,7 +297,7 @@ func (d *demo) crash() bool {
 	}
 	d.say("%s stays a member, marked down, and is redialed with backoff: that is how a", vname)
 	d.say("restart or a healed network is noticed. Meanwhile calls to it fail at once:")
-	_, err = d.c.Node(0).Call(ctx, vname, demoMethod, nil)
+	_, err = d.callFrom(0, vname, demoMethod, nil)
 	d.say("  %s -> %s: %v", d.name(0), vname, err)
 	if !errors.Is(err, mesh.ErrNodeDown) {
 		d.fail("expected the call to %s to fail with %q; got: %v", vname, mesh.ErrNodeDown, err)
@@ -308,8 +314,6 @@ func (d *demo) partition() bool {
 		d.say("least two running nodes. Run \"ekka-mesh demo --nodes 3\" or more to see one.")
 		return true
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), demoWait)
-	defer cancel()
 	sideA := []int{0}
 	sideB := demoRange(1, d.n-1)
 	namesB := d.c.Names(sideB...)
@@ -319,27 +323,27 @@ func (d *demo) partition() bool {
 	t0 := time.Now()
 	d.c.Partition(sideA, sideB)
 
-	if !d.showEvents(ctx, 0, mesh.EventNodeDown, namesB, t0, "the cut") {
+	if !d.showEvents(0, mesh.EventNodeDown, namesB, t0, "the cut") {
 		return false
 	}
 	for _, b := range sideB {
-		if !d.showEvents(ctx, b, mesh.EventNodeDown, []string{n1}, t0, "the cut") {
+		if !d.showEvents(b, mesh.EventNodeDown, []string{n1}, t0, "the cut") {
 			return false
 		}
 	}
-	if err := d.c.WaitRunning(ctx, sideA...); err != nil {
+	if err := d.waitRunning(sideA...); err != nil {
 		d.fail("expected %s to run alone; %v", n1, err)
 		d.showViews(demoRange(0, d.n-1))
 		return false
 	}
-	if err := d.c.WaitRunning(ctx, sideB...); err != nil {
+	if err := d.waitRunning(sideB...); err != nil {
 		d.fail("expected %s to run together; %v", demoList(namesB), err)
 		d.showViews(demoRange(0, d.n-1))
 		return false
 	}
 	d.say("Each side's view (running nodes):")
 	d.showViews(demoRange(0, d.n-1))
-	_, err := d.c.Node(0).Call(ctx, d.name(1), demoMethod, nil)
+	_, err := d.callFrom(0, d.name(1), demoMethod, nil)
 	d.say("A call across the split fails: %s -> %s: %v", n1, d.name(1), err)
 	if !errors.Is(err, mesh.ErrNodeDown) {
 		d.fail("expected the call across the split to fail with %q; got: %v", mesh.ErrNodeDown, err)
@@ -350,14 +354,14 @@ func (d *demo) partition() bool {
 	t1 := time.Now()
 	d.c.HealAll()
 	rest := demoRange(0, d.n-1)
-	if err := d.c.WaitRunning(ctx, rest...); err != nil {
+	if err := d.waitRunning(rest...); err != nil {
 		d.fail("expected the links to come back after the heal; %v", err)
 		d.showViews(rest)
 		return false
 	}
 	d.say("The links are back %s after the heal: every remaining node sees %s running.",
 		demoDur(time.Since(t1)), demoList(d.c.Names(rest...)))
-	reply, err := d.c.Node(0).Call(ctx, d.name(1), demoMethod, nil)
+	reply, err := d.callFrom(0, d.name(1), demoMethod, nil)
 	if err != nil {
 		d.fail("expected calls to flow again after the heal; %s -> %s: %v", n1, d.name(1), err)
 	} else {
@@ -366,11 +370,11 @@ func (d *demo) partition() bool {
 	d.say("But both sides kept running apart, so any state they replicate may have")
 	d.say("diverged. Each side saw a member it had marked down come back with the same")
 	d.say("GUID, which is a partition, and records it until it is healed:")
-	if !d.showEvents(ctx, 0, mesh.EventPartitionOccurred, namesB, t1, "the heal") {
+	if !d.showEvents(0, mesh.EventPartitionOccurred, namesB, t1, "the heal") {
 		return false
 	}
 	for _, b := range sideB {
-		if !d.showEvents(ctx, b, mesh.EventPartitionOccurred, []string{n1}, t1, "the heal") {
+		if !d.showEvents(b, mesh.EventPartitionOccurred, []string{n1}, t1, "the heal") {
 			return false
 		}
 	}
@@ -380,7 +384,7 @@ func (d *demo) partition() bool {
 		}
 		return []string{n1}
 	}
-	if err := d.c.Wait(ctx, "every side to record the partition", func() bool {
+	if err := d.waitFor("every side to record the partition", func() bool {
 		for _, i := range rest {
 			if !slices.Equal(d.c.Node(i).Info().Partitions, want(i)) {
 				return false
@@ -404,11 +408,11 @@ func (d *demo) partition() bool {
 			d.fail("expected %s to have a partition with %s to clear", d.name(b), n1)
 		}
 	}
-	if !d.showEvents(ctx, 0, mesh.EventPartitionHealed, namesB, time.Time{}, "") {
+	if !d.showEvents(0, mesh.EventPartitionHealed, namesB, time.Time{}, "") {
 		return false
 	}
 	for _, b := range sideB {
-		if !d.showEvents(ctx, b, mesh.EventPartitionHealed, []string{n1}, time.Time{}, "") {
+		if !d.showEvents(b, mesh.EventPartitionHealed, []string{n1}, time.Time{}, "") {
 			return false
 		}
 	}
@@ -435,7 +439,7 @@ func (d *demo) stop(baseline int) {
 	for _, s := range d.subs {
 		s.Close()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), demoWait)
+	ctx, cancel := demoContext()
 	defer cancel()
 	d.say("Every node stops: it says goodbye to its peers, closes its links and waits for")
 	d.say("its goroutines; then the fault-injection network closes its proxies.")
@@ -467,7 +471,9 @@ func (d *demo) stop(baseline int) {
 // showEvents waits on node i's subscription for an event of kind about
 // each of nodes and prints them, with the time elapsed since t0 ("after
 // what") unless what is empty.
-func (d *demo) showEvents(ctx context.Context, i int, kind mesh.EventKind, nodes []string, t0 time.Time, what string) bool {
+func (d *demo) showEvents(i int, kind mesh.EventKind, nodes []string, t0 time.Time, what string) bool {
+	ctx, cancel := demoContext()
+	defer cancel()
 	evs, err := demoWaitEvents(ctx, d.subs[i], kind, nodes)
 	if err != nil {
 		d.fail("expected %s to receive %s events for %s; %v", d.name(i), kind, demoList(nodes), err)
@@ -482,6 +488,32 @@ func (d *demo) showEvents(ctx context.Context, i int, kind mesh.EventKind, nodes
 		d.say("  %s received: %s %s (reason: %s), %s after %s.", d.name(i), ev.Kind, ev.Node, demoReason(ev.Reason), demoDur(ev.Time.Sub(t0)), what)
 	}
 	return true
+}
+
+// demoContext bounds one wait of the demo.
+func demoContext() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), demoWait)
+}
+
+// waitRunning waits until each of the given nodes sees exactly them running.
+func (d *demo) waitRunning(idx ...int) error {
+	ctx, cancel := demoContext()
+	defer cancel()
+	return d.c.WaitRunning(ctx, idx...)
+}
+
+// waitFor waits until cond holds; the error names what.
+func (d *demo) waitFor(what string, cond func() bool) error {
+	ctx, cancel := demoContext()
+	defer cancel()
+	return d.c.Wait(ctx, what, cond)
+}
+
+// callFrom calls the demo method on node from node i.
+func (d *demo) callFrom(i int, node string, method string, payload []byte) ([]byte, error) {
+	ctx, cancel := demoContext()
+	defer cancel()
+	return d.c.Node(i).Call(ctx, node, method, payload)
 }
 
 // showViews prints the running nodes of each of the given nodes.
