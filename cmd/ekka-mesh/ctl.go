@@ -1,0 +1,357 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/ekka-mesh/ekka-mesh/config"
+	"github.com/ekka-mesh/ekka-mesh/conn"
+	"github.com/ekka-mesh/ekka-mesh/mesh"
+	"github.com/ekka-mesh/ekka-mesh/portmap"
+)
+
+func init() {
+	register("ctl", "control a running node: status, ping, join, leave, force-leave, call (ctl --node NAME COMMAND)", runCtl)
+}
+
+const ctlSynopsis = "ctl --node NAME [--cookie C] [--base-port N] [--cluster NAME] [--config FILE] [--timeout D] [--json] COMMAND [ARGS]"
+
+// ctlCommand is one ctl subcommand.
+type ctlCommand struct {
+	args    string // the arguments, for usage
+	minArgs int
+	maxArgs int
+	help    string
+	run     func(c *ctlRun, args []string) int
+}
+
+var ctlCommands = map[string]ctlCommand{
+	"status":      {"", 0, 0, "print the node's view of the cluster: members, running and stopped nodes, partitions", (*ctlRun).status},
+	"ping":        {"NODE2", 1, 1, "the node pings NODE2 and reports the round trip", (*ctlRun).ping},
+	"join":        {"NODE2", 1, 1, "the node joins the cluster of NODE2", (*ctlRun).join},
+	"leave":       {"", 0, 0, "the node leaves its cluster and keeps running alone", (*ctlRun).leave},
+	"force-leave": {"NODE2", 1, 1, "the node removes NODE2 (possibly dead) from the cluster, everywhere", (*ctlRun).forceLeave},
+	"call":        {"NODE2 METHOD [PAYLOAD]", 2, 3, "the node calls METHOD on NODE2 with PAYLOAD and the reply bytes are printed as they are", (*ctlRun).call},
+}
+
+// ctlOrder lists the commands for help.
+var ctlOrder = []string{"status", "ping", "join", "leave", "force-leave", "call"}
+
+// ctlRun is one ctl invocation connected to its node.
+type ctlRun struct {
+	ctx     context.Context
+	timeout time.Duration
+	cl      *mesh.Client
+	node    string
+	json    bool
+	stdout  io.Writer
+	stderr  io.Writer
+}
+
+func runCtl(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return ctlMain(ctx, args, stdout, stderr, os.Getenv)
+}
+
+// ctlMain runs ctl with the environment read through getenv.
+func ctlMain(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	fset := flag.NewFlagSet("ctl", flag.ContinueOnError)
+	node := fset.String("node", "", "the `name` of the node to control, short@host (required)")
+	cookie := fset.String("cookie", "", "the cluster's `cookie` (default: $EKKA_MESH_NODE__COOKIE, then ~/.ekka-mesh.cookie, which ctl never creates)")
+	basePort := fset.String("base-port", "", "the cluster's base `port` (node.base_port; default 4370)")
+	cluster := fset.String("cluster", "", "the cluster `name` the node must belong to (default: any)")
+	configPath := fset.String("config", "", "read node.cookie, node.base_port and node.tls.* from this node configuration `file`")
+	timeout := fset.Duration("timeout", 10*time.Second, "bounds the whole command: connecting and the operation")
+	asJSON := fset.Bool("json", false, "print results as JSON (status: the node's Info object)")
+	positional, err := parseArgs(fset, args)
+	if isHelp(err) {
+		ctlHelp(stdout, fset)
+		return exitOK
+	}
+	usageErr := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "ekka-mesh ctl: "+format+"\nUsage: ekka-mesh %s\n", append(a, ctlSynopsis)...)
+		return exitUsage
+	}
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	if len(positional) == 0 {
+		return usageErr("want a command: %s", strings.Join(ctlOrder, ", "))
+	}
+	name, cmdArgs := positional[0], positional[1:]
+	cmd, ok := ctlCommands[name]
+	if !ok {
+		return usageErr("unknown command %q, want one of %s", name, strings.Join(ctlOrder, ", "))
+	}
+	if len(cmdArgs) < cmd.minArgs || len(cmdArgs) > cmd.maxArgs {
+		return usageErr("%s takes %s, got %d arguments %q", name, argsWanted(cmd), len(cmdArgs), cmdArgs)
+	}
+	if name == "call" && cmdArgs[1] == "" {
+		return usageErr("call: METHOD is empty, want the name of a method NODE2 handles")
+	}
+	if *node == "" {
+		return usageErr("--node is required: the name of the node to control, such as emqx1@10.0.0.1")
+	}
+	if _, err := portmap.Parse(*node); err != nil {
+		return usageErr("--node: %v", err)
+	}
+	if *timeout <= 0 {
+		return usageErr("--timeout %v: want a positive duration such as 10s", *timeout)
+	}
+
+	var overrides []string
+	if *cookie != "" {
+		overrides = append(overrides, "node.cookie="+*cookie)
+	}
+	if *basePort != "" {
+		overrides = append(overrides, "node.base_port="+*basePort)
+	}
+	s, err := config.Load(*configPath, overrides, getenv)
+	if err != nil {
+		printErrorLines(stderr, "ekka-mesh ctl: ", err)
+		return exitUsage
+	}
+	if err := ctlCookie(&s, getenv("HOME")); err != nil {
+		fmt.Fprintf(stderr, "ekka-mesh ctl: %v\n", err)
+		return exitUsage
+	}
+	tc, err := tlsConfig(s.Node.TLS)
+	if err != nil {
+		fmt.Fprintf(stderr, "ekka-mesh ctl: %v\n", err)
+		return exitUsage
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	cl, err := mesh.Connect(ctx, mesh.ClientConfig{Cookie: s.Node.Cookie, Cluster: *cluster, BasePort: s.Node.BasePort, TLS: tc}, *node)
+	if err != nil {
+		fmt.Fprintf(stderr, "ekka-mesh ctl: connect to %s: %v%s\n", *node, err, connectHint(err, *node, s.Node.BasePort, *timeout))
+		return exitUsage
+	}
+	defer cl.Close()
+	c := &ctlRun{ctx: ctx, timeout: *timeout, cl: cl, node: *node, json: *asJSON, stdout: stdout, stderr: stderr}
+	return cmd.run(c, cmdArgs)
+}
+
+func argsWanted(cmd ctlCommand) string {
+	switch {
+	case cmd.maxArgs == 0:
+		return "no arguments"
+	case cmd.minArgs == cmd.maxArgs:
+		return fmt.Sprintf("%d argument(s), %s", cmd.minArgs, cmd.args)
+	default:
+		return fmt.Sprintf("%d to %d arguments, %s", cmd.minArgs, cmd.maxArgs, cmd.args)
+	}
+}
+
+func ctlHelp(w io.Writer, fset *flag.FlagSet) {
+	fmt.Fprintln(w, "Control a running node. ctl connects to the node as a hidden client: it")
+	fmt.Fprintln(w, "authenticates with the cookie like a node but never becomes a member.")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Commands:")
+	for _, name := range ctlOrder {
+		cmd := ctlCommands[name]
+		fmt.Fprintf(w, "  %-30s %s\n", strings.TrimSpace(name+" "+cmd.args), cmd.help)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Exit status: 0 on success; 1 when the node refuses or fails the operation")
+	fmt.Fprintln(w, "(a remote or handler error, NODE2 down, no answer in time); 2 for a usage")
+	fmt.Fprintln(w, "error or when ctl cannot connect (node not running, cookie refused).")
+	fmt.Fprintln(w)
+	flagUsage(w, fset, ctlSynopsis)
+}
+
+// ctlCookie makes sure s has a cookie: the one configured (flag,
+// environment, file), else the one in home/.ekka-mesh.cookie. Unlike run,
+// ctl never creates the cookie file.
+func ctlCookie(s *config.Settings, home string) error {
+	if s.Node.Cookie != "" {
+		return nil
+	}
+	noCookie := fmt.Sprintf("no cookie: give --cookie, set %s, or run ctl as the user whose node created ~/%s", config.EnvName("node.cookie"), config.CookieFile)
+	if home == "" {
+		return fmt.Errorf("%s (HOME is not set)", noCookie)
+	}
+	path := filepath.Join(home, config.CookieFile)
+	if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%s (%s does not exist)", noCookie, path)
+	}
+	_, _, err := config.ResolveCookie(s, home)
+	return err
+}
+
+// connectHint adds what to check to a connection error.
+func connectHint(err error, node string, basePort int, timeout time.Duration) string {
+	addr, aerr := mesh.Addr(node, basePort)
+	if aerr != nil {
+		addr = "?"
+	}
+	switch {
+	case errors.Is(err, conn.ErrBadCookie):
+		return fmt.Sprintf("\nthe node refused the cookie: give the cluster's cookie with --cookie, %s or ~/%s", config.EnvName("node.cookie"), config.CookieFile)
+	case errors.Is(err, conn.ErrWrongCluster):
+		return "\nthe node belongs to another cluster than --cluster names"
+	case errors.Is(err, conn.ErrWrongNode):
+		return fmt.Sprintf("\nanother node answers at %s: check --base-port (every node of a cluster must use the same base port)", addr)
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Sprintf("\nno answer from %s within --timeout %v: is the node running, and is the base port %d right?", addr, timeout, basePort)
+	default:
+		return fmt.Sprintf("\nis the node running? It should listen on %s (base port %d)", addr, basePort)
+	}
+}
+
+// fail reports a failed operation (exit 1), naming what was asked.
+func (c *ctlRun) fail(what string, err error) int {
+	fmt.Fprintf(c.stderr, "ekka-mesh ctl: %s: %s\n", what, c.reason(err))
+	return exitFail
+}
+
+// reason says why an operation failed: the node's own message for a
+// refusal, else the error.
+func (c *ctlRun) reason(err error) string {
+	var re *mesh.RemoteError
+	switch {
+	case errors.As(err, &re) && re.Message != "":
+		return re.Message
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Sprintf("no answer within --timeout %v", c.timeout)
+	case errors.Is(err, mesh.ErrNodeDown):
+		return fmt.Sprintf("the connection to %s was lost: %v", c.node, err)
+	}
+	return err.Error()
+}
+
+// admin calls a built-in method.
+func (c *ctlRun) admin(method string, req mesh.AdminRequest) ([]byte, error) {
+	return c.cl.Admin(c.ctx, method, req)
+}
+
+// printJSON writes v as one line of JSON.
+func (c *ctlRun) printJSON(v any) int {
+	b, err := json.Marshal(v)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "ekka-mesh ctl: encoding the result: %v\n", err)
+		return exitFail
+	}
+	fmt.Fprintf(c.stdout, "%s\n", b)
+	return exitOK
+}
+
+func (c *ctlRun) status(_ []string) int {
+	raw, err := c.cl.Call(c.ctx, mesh.MethodInfo, nil)
+	if err != nil {
+		return c.fail("status of "+c.node, err)
+	}
+	var info mesh.Info
+	if err := json.Unmarshal(raw, &info); err != nil {
+		fmt.Fprintf(c.stderr, "ekka-mesh ctl: status of %s: the node sent an unreadable answer: %v\n", c.node, err)
+		return exitFail
+	}
+	if c.json {
+		// The node's own encoding, so that fields this ctl does not know yet
+		// still show.
+		fmt.Fprintf(c.stdout, "%s\n", strings.TrimSpace(string(raw)))
+		return exitOK
+	}
+	w := c.stdout
+	fmt.Fprintf(w, "Node:    %s\nCluster: %s\n\n", info.Node, info.Cluster)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NODE\tSTATUS\tGUID")
+	for _, m := range info.Members {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", m.Node, m.Status, m.GUID)
+	}
+	tw.Flush()
+	list := func(nodes []string) string {
+		if len(nodes) == 0 {
+			return "(none)"
+		}
+		return strings.Join(nodes, ", ")
+	}
+	fmt.Fprintf(w, "\nRunning nodes: %s\nStopped nodes: %s\nPartitions:    %s\n", list(info.RunningNodes), list(info.StoppedNodes), list(info.Partitions))
+	return exitOK
+}
+
+func (c *ctlRun) ping(args []string) int {
+	target := args[0]
+	raw, err := c.admin(mesh.MethodPing, mesh.AdminRequest{Node: target})
+	if err != nil {
+		return c.fail(fmt.Sprintf("ping %s from %s: no pong", target, c.node), err)
+	}
+	var res struct {
+		RTTMicros int64 `json:"rtt_us"`
+	}
+	if err := json.Unmarshal(raw, &res); err != nil {
+		fmt.Fprintf(c.stderr, "ekka-mesh ctl: ping %s from %s: the node sent an unreadable answer: %v\n", target, c.node, err)
+		return exitFail
+	}
+	if c.json {
+		return c.printJSON(map[string]any{"node": c.node, "target": target, "rtt_us": res.RTTMicros})
+	}
+	fmt.Fprintf(c.stdout, "pong from %s in %v\n", target, time.Duration(res.RTTMicros)*time.Microsecond)
+	return exitOK
+}
+
+func (c *ctlRun) join(args []string) int {
+	target := args[0]
+	if _, err := c.admin(mesh.MethodJoin, mesh.AdminRequest{Node: target}); err != nil {
+		return c.fail(fmt.Sprintf("%s could not join %s", c.node, target), err)
+	}
+	if c.json {
+		return c.printJSON(map[string]any{"node": c.node, "joined": target})
+	}
+	fmt.Fprintf(c.stdout, "%s joined the cluster of %s\n", c.node, target)
+	return exitOK
+}
+
+func (c *ctlRun) leave(_ []string) int {
+	if _, err := c.admin(mesh.MethodLeave, mesh.AdminRequest{}); err != nil {
+		return c.fail(fmt.Sprintf("%s could not leave its cluster", c.node), err)
+	}
+	if c.json {
+		return c.printJSON(map[string]any{"node": c.node, "left": true})
+	}
+	fmt.Fprintf(c.stdout, "%s left its cluster and runs alone\n", c.node)
+	return exitOK
+}
+
+func (c *ctlRun) forceLeave(args []string) int {
+	target := args[0]
+	if _, err := c.admin(mesh.MethodForceLeave, mesh.AdminRequest{Node: target}); err != nil {
+		return c.fail(fmt.Sprintf("%s could not force %s out", c.node, target), err)
+	}
+	if c.json {
+		return c.printJSON(map[string]any{"node": c.node, "forced_out": target})
+	}
+	fmt.Fprintf(c.stdout, "%s forced %s out of the cluster\n", c.node, target)
+	return exitOK
+}
+
+func (c *ctlRun) call(args []string) int {
+	target, method := args[0], args[1]
+	var payload []byte
+	if len(args) == 3 {
+		payload = []byte(args[2])
+	}
+	reply, err := c.admin(mesh.MethodCall, mesh.AdminRequest{Node: target, Method: method, Payload: payload})
+	if err != nil {
+		return c.fail(fmt.Sprintf("call %s on %s via %s", method, target, c.node), err)
+	}
+	if _, err := c.stdout.Write(reply); err != nil {
+		fmt.Fprintf(c.stderr, "ekka-mesh ctl: writing the reply: %v\n", err)
+		return exitFail
+	}
+	return exitOK
+}

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/ekka-mesh/ekka-mesh/config"
+	"github.com/ekka-mesh/ekka-mesh/discovery/static"
+	"github.com/ekka-mesh/ekka-mesh/mesh"
+)
+
+// errNotBuilt marks a configured feature that this build does not have yet.
+var errNotBuilt = errors.New("not available yet in this build")
+
+// meshConfig maps a node's settings to the mesh.Config it starts with. The
+// cookie must be resolved already (config.ResolveCookie). Every error names
+// the key concerned, its value and what was expected; a discovery strategy
+// that is not built yet is an error matching errNotBuilt.
+func meshConfig(s config.Settings) (mesh.Config, error) {
+	cfg := mesh.DefaultConfig()
+	cfg.Name = s.Node.Name.String()
+	cfg.Cookie = s.Node.Cookie
+	cfg.Cluster = s.Cluster.Name
+	cfg.BasePort = s.Node.BasePort
+	if s.Node.Bind.IsValid() {
+		cfg.Bind = s.Node.Bind.String()
+	}
+	cfg.HeartbeatInterval = s.Node.HeartbeatInterval
+	cfg.HeartbeatTimeout = s.Node.HeartbeatTimeout
+	cfg.Autoclean = s.Cluster.Autoclean
+	cfg.AutoclusterInterval = s.Cluster.AutoclusterInterval
+
+	tc, err := tlsConfig(s.Node.TLS)
+	if err != nil {
+		return mesh.Config{}, err
+	}
+	cfg.TLS = tc
+
+	d, err := discovery(s.Cluster)
+	if err != nil {
+		return mesh.Config{}, err
+	}
+	cfg.Discovery = d
+
+	if err := cfg.Validate(); err != nil {
+		return mesh.Config{}, err
+	}
+	return cfg, nil
+}
+
+// discovery returns the strategy cluster.discovery names; nil for manual.
+func discovery(c config.ClusterSettings) (mesh.Discovery, error) {
+	switch c.Discovery {
+	case config.DiscoveryManual, "":
+		return nil, nil
+	case config.DiscoveryStatic:
+		seeds := make([]string, len(c.Static.Seeds))
+		for i, s := range c.Static.Seeds {
+			seeds[i] = s.String()
+		}
+		st, err := static.New(seeds)
+		if err != nil {
+			return nil, fmt.Errorf("cluster.static.seeds: %w", err)
+		}
+		return st, nil
+	case config.DiscoveryMcast, config.DiscoveryDNS, config.DiscoveryEtcd, config.DiscoveryK8s:
+		return nil, fmt.Errorf("cluster.discovery = %s is %w (see README); use manual or static", c.Discovery, errNotBuilt)
+	default:
+		return nil, fmt.Errorf("cluster.discovery = %s: want one of manual, static, mcast, dns, etcd, k8s", c.Discovery)
+	}
+}
+
+// tlsConfig builds the TLS configuration of node.tls.*, used both to accept
+// (server side) and to dial (client side); nil when TLS is off.
+//
+//   - verify_peer: a peer's certificate must chain to node.tls.cacertfile
+//     (the system roots when it is empty), whether the peer is the server or
+//     the client; a dialed node's certificate must name its host.
+//   - verify_none: any certificate is accepted.
+//   - node.tls.fail_if_no_peer_cert: a dialing peer without a certificate is
+//     refused (mutual TLS); otherwise a certificate is asked for but optional.
+func tlsConfig(t config.TLSSettings) (*tls.Config, error) {
+	if !t.Enable {
+		return nil, nil
+	}
+	if t.CertFile == "" || t.KeyFile == "" {
+		return nil, errors.New("node.tls.enable = on: want node.tls.certfile and node.tls.keyfile set to PEM files")
+	}
+	cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("node.tls.certfile = %s, node.tls.keyfile = %s: cannot load them as a PEM certificate and its private key: %w", t.CertFile, t.KeyFile, err)
+	}
+	tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	var pool *x509.CertPool
+	if t.CACertFile != "" {
+		pem, err := os.ReadFile(t.CACertFile)
+		if err != nil {
+			return nil, fmt.Errorf("node.tls.cacertfile = %s: %w", t.CACertFile, err)
+		}
+		pool = x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("node.tls.cacertfile = %s: no PEM certificate in it, want one or more \"-----BEGIN CERTIFICATE-----\" blocks", t.CACertFile)
+		}
+	}
+	switch t.Verify {
+	case config.VerifyNone:
+		tc.InsecureSkipVerify = true
+		tc.ClientAuth = tls.RequestClientCert
+		if t.FailIfNoPeerCert {
+			tc.ClientAuth = tls.RequireAnyClientCert
+		}
+	case config.VerifyPeer, "":
+		tc.RootCAs = pool
+		tc.ClientCAs = pool
+		tc.ClientAuth = tls.VerifyClientCertIfGiven
+		if t.FailIfNoPeerCert {
+			tc.ClientAuth = tls.RequireAndVerifyClientCert
+		}
+	default:
+		return nil, fmt.Errorf("node.tls.verify = %s: want verify_peer or verify_none", t.Verify)
+	}
+	return tc, nil
+}

@@ -1,0 +1,238 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/ekka-mesh/ekka-mesh/config"
+	"github.com/ekka-mesh/ekka-mesh/mesh"
+)
+
+func init() {
+	register("run", "run a node until SIGINT or SIGTERM (run [--config FILE] [--name NAME] [--set KEY=VALUE ...])", runRun)
+}
+
+const runSynopsis = "run [--config FILE] [--name NAME] [--cookie C] [--base-port N] [--set KEY=VALUE ...] [--log-level LEVEL]"
+
+// stopTimeout bounds a node's clean stop after SIGINT or SIGTERM.
+const stopTimeout = 10 * time.Second
+
+// runOptions are the parsed flags of run.
+type runOptions struct {
+	configPath string
+	// overrides are "key=value" settings in the order they apply: --name,
+	// --cookie, --base-port, then every --set as given.
+	overrides []string
+	logLevel  slog.Level
+}
+
+// runHooks are what runNode takes from its surroundings, so tests can run
+// it in-process.
+type runHooks struct {
+	getenv  func(string) string // environment variables, including HOME
+	started func(*mesh.Node)    // called once the node is up (tests); may be nil
+}
+
+func runRun(args []string, stdout, stderr io.Writer) int {
+	opts, code, done := parseRunArgs(args, stdout, stderr)
+	if done {
+		return code
+	}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	sigc := make(chan os.Signal, 1)
+	signal.Notify(sigc, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigc)
+	go func() {
+		select {
+		case sig := <-sigc:
+			cancel(fmt.Errorf("received signal %v", sig))
+		case <-ctx.Done():
+		}
+	}()
+	return runNode(ctx, opts, stderr, runHooks{getenv: os.Getenv})
+}
+
+// parseRunArgs parses run's flags. When done is true the command is over
+// (help printed or a usage error reported) and code is its exit status.
+func parseRunArgs(args []string, stdout, stderr io.Writer) (opts runOptions, code int, done bool) {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.StringVar(&opts.configPath, "config", "", "the configuration `file` (key = value lines; see package config)")
+	name := fs.String("name", "", "this node's `name`, short@host (node.name; default ekka@127.0.0.1)")
+	cookie := fs.String("cookie", "", "the cluster's `cookie` (node.cookie; default: read or create ~/.ekka-mesh.cookie)")
+	basePort := fs.String("base-port", "", "the cluster's base `port` (node.base_port; default 4370); every node of a cluster must use the same one")
+	var sets []string
+	fs.Func("set", "set a configuration key, `KEY=VALUE`; repeatable, applied in order after the file, the environment and the flags above", func(v string) error {
+		sets = append(sets, v)
+		return nil
+	})
+	level := fs.String("log-level", "info", "the least `level` logged: debug, info, warn or error")
+	positional, err := parseArgs(fs, args)
+	if isHelp(err) {
+		fmt.Fprintln(stdout, "Run a node until SIGINT or SIGTERM, then stop it cleanly and exit 0.")
+		fmt.Fprintln(stdout, "Settings come from the defaults, then the file, then EKKA_MESH_* environment")
+		fmt.Fprintln(stdout, "variables (EKKA_MESH_NODE__NAME for node.name), then the flags, then --set.")
+		fmt.Fprintln(stdout, "Exit status: 0 after a clean stop, 1 if the node fails to start or stop,")
+		fmt.Fprintln(stdout, "2 for a bad flag or configuration.")
+		fmt.Fprintln(stdout)
+		flagUsage(stdout, fs, runSynopsis)
+		return opts, exitOK, true
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "ekka-mesh run: %v\nUsage: ekka-mesh %s\n", err, runSynopsis)
+		return opts, exitUsage, true
+	}
+	if len(positional) != 0 {
+		fmt.Fprintf(stderr, "ekka-mesh run: takes no arguments besides flags, got %q\nUsage: ekka-mesh %s\n", positional, runSynopsis)
+		return opts, exitUsage, true
+	}
+	if err := opts.logLevel.UnmarshalText([]byte(*level)); err != nil {
+		fmt.Fprintf(stderr, "ekka-mesh run: --log-level %q: want debug, info, warn or error\n", *level)
+		return opts, exitUsage, true
+	}
+	// The order is fixed (name, cookie, base port, then --set), not the
+	// order on the command line, so that --set always wins.
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if set["name"] {
+		opts.overrides = append(opts.overrides, "node.name="+*name)
+	}
+	if set["cookie"] {
+		opts.overrides = append(opts.overrides, "node.cookie="+*cookie)
+	}
+	if set["base-port"] {
+		opts.overrides = append(opts.overrides, "node.base_port="+*basePort)
+	}
+	opts.overrides = append(opts.overrides, sets...)
+	return opts, exitOK, false
+}
+
+// runNode loads the settings, starts the node, logs its events and stops it
+// when ctx ends. It returns the exit status.
+func runNode(ctx context.Context, opts runOptions, stderr io.Writer, hooks runHooks) int {
+	s, err := config.Load(opts.configPath, opts.overrides, hooks.getenv)
+	if err != nil {
+		printErrorLines(stderr, "ekka-mesh run: ", err)
+		return exitUsage
+	}
+	handler := slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: opts.logLevel})
+	log := slog.New(handler)
+	// The mesh's own log: its warnings and errors; its routine lines too at
+	// debug level. This command logs the lifecycle and events itself.
+	meshMin := max(opts.logLevel, slog.LevelWarn)
+	if opts.logLevel <= slog.LevelDebug {
+		meshMin = opts.logLevel
+	}
+
+	home := hooks.getenv("HOME")
+	_, created, err := config.ResolveCookie(&s, home)
+	if err != nil {
+		fmt.Fprintf(stderr, "ekka-mesh run: %v\n", err)
+		return exitUsage
+	}
+	if created {
+		log.Info("created a new cookie file; every node of the cluster needs the same cookie", "path", filepath.Join(home, config.CookieFile))
+	}
+
+	mcfg, err := meshConfig(s)
+	if err != nil {
+		fmt.Fprintf(stderr, "ekka-mesh run: %v\n", err)
+		return exitUsage
+	}
+	mcfg.Logger = slog.New(minLevelHandler{Handler: handler, min: meshMin})
+
+	if s.Cluster.Autoheal > 0 {
+		log.Warn("autoheal is not built yet in this build: partitions are recorded and shown by ekka-mesh ctl status, but not healed automatically",
+			"cluster.autoheal", s.Cluster.Autoheal.String())
+	}
+
+	node, err := mesh.Start(ctx, mcfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "ekka-mesh run: %v\n", err)
+		return exitFail
+	}
+	sub := node.Subscribe()
+	eventsDone := make(chan struct{})
+	go func() {
+		defer close(eventsDone)
+		for ev := range sub.C() {
+			log.Info(ev.Kind.String(), "member", ev.Node, "guid", ev.GUID.String(), "reason", ev.Reason)
+		}
+	}()
+	started := []any{
+		"name", node.Name(), "addr", node.Addr().String(), "guid", node.GUID().String(),
+		"cluster", node.Cluster(), "base_port", s.Node.BasePort, "discovery", string(s.Cluster.Discovery),
+	}
+	if s.Cluster.Discovery == config.DiscoveryStatic {
+		seeds := make([]string, len(s.Cluster.Static.Seeds))
+		for i, seed := range s.Cluster.Static.Seeds {
+			seeds[i] = seed.String()
+		}
+		started = append(started, "seeds", strings.Join(seeds, ","))
+	}
+	if s.Node.TLS.Enable {
+		started = append(started, "tls", string(s.Node.TLS.Verify))
+	}
+	if opts.configPath != "" {
+		started = append(started, "config", opts.configPath)
+	}
+	log.Info("started", started...)
+	if hooks.started != nil {
+		hooks.started(node)
+	}
+
+	<-ctx.Done()
+	reason := context.Cause(ctx)
+	if errors.Is(reason, context.Canceled) {
+		reason = errors.New("asked to stop")
+	}
+	log.Info("stopping", "name", node.Name(), "reason", reason.Error())
+	sctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+	defer cancel()
+	err = node.Stop(sctx)
+	sub.Close()
+	<-eventsDone
+	if err != nil {
+		log.Error("stop failed", "name", node.Name(), "err", err)
+		return exitFail
+	}
+	log.Info("stopped", "name", node.Name())
+	return exitOK
+}
+
+// printErrorLines writes each line of err (errors.Join puts one error per
+// line) with prefix.
+func printErrorLines(w io.Writer, prefix string, err error) {
+	for _, line := range strings.Split(err.Error(), "\n") {
+		fmt.Fprintf(w, "%s%s\n", prefix, line)
+	}
+}
+
+// minLevelHandler drops records below min, whatever the wrapped handler's
+// own level.
+type minLevelHandler struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h minLevelHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevelHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return minLevelHandler{Handler: h.Handler.WithAttrs(attrs), min: h.min}
+}
+
+func (h minLevelHandler) WithGroup(name string) slog.Handler {
+	return minLevelHandler{Handler: h.Handler.WithGroup(name), min: h.min}
+}
