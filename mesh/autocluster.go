@@ -58,6 +58,12 @@ func (n *Node) autoclusterPass(registered *bool) (bool, string) {
 	}
 	slices.Sort(others)
 	if len(found) == 0 {
+		// Register anyway: with a registry (etcd, k8s...) the first node
+		// finds nobody, and if it never registered no node would ever
+		// find another.
+		if err := n.register(ctx, registered); err != nil {
+			return false, err.Error()
+		}
 		return false, "discovered no nodes"
 	}
 	n.log.Info("autocluster: discovered", "nodes", strings.Join(found, ","))
@@ -77,14 +83,23 @@ func (n *Node) autoclusterPass(registered *bool) (bool, string) {
 			failed = append(failed, fmt.Sprintf("%s (not linked yet)", node))
 		}
 	}
-	if !*registered {
-		if err := d.Register(ctx); err != nil && !errors.Is(err, ErrNotSupported) {
-			return false, fmt.Sprintf("register failed: %v", err)
-		}
-		*registered = true
+	if err := n.register(ctx, registered); err != nil {
+		return false, err.Error()
 	}
 	if len(failed) > 0 {
 		return false, "discovered nodes did not answer: " + strings.Join(failed, "; ")
 	}
 	return true, fmt.Sprintf("linked to all %d discovered nodes", len(others))
+}
+
+// register registers this node with discovery unless it already did.
+func (n *Node) register(ctx context.Context, registered *bool) error {
+	if *registered {
+		return nil
+	}
+	if err := n.cfg.Discovery.Register(ctx); err != nil && !errors.Is(err, ErrNotSupported) {
+		return fmt.Errorf("register failed: %v", err)
+	}
+	*registered = true
+	return nil
 }
