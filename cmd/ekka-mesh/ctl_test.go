@@ -37,7 +37,7 @@ func startMeshNode(t *testing.T, name string, base int, cookie string) *mesh.Nod
 	t.Helper()
 	cfg := mesh.DefaultConfig()
 	cfg.Name, cfg.BasePort, cfg.Cookie, cfg.Cluster = name, base, cookie, "ctltest"
-	cfg.HeartbeatInterval, cfg.HeartbeatTimeout = 200*time.Millisecond, time.Second
+	cfg.HeartbeatInterval, cfg.HeartbeatTimeout = 200*time.Millisecond, 2*time.Second
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	n, err := mesh.Start(ctx, cfg)
