@@ -185,6 +185,11 @@ func (d *demo) formation() bool {
 			d.fail("expected %s's GUID %s in the table of %s; got %s", m.Node, nd.GUID(), d.name(0), m.GUID)
 		}
 	}
+	for i := 0; i < d.n; i++ {
+		if p := c.Node(i).Info().Partitions; len(p) != 0 {
+			d.fail("expected no partition recorded in a cluster that just formed; %s records %v", d.name(i), p)
+		}
+	}
 	return true
 }
 
@@ -316,7 +321,10 @@ func (d *demo) partition() bool {
 	}
 	sideA := []int{0}
 	sideB := demoRange(1, d.n-1)
-	namesB := d.c.Names(sideB...)
+	var namesB []string // in node order: n2 before n10
+	for _, b := range sideB {
+		namesB = append(namesB, d.name(b))
+	}
 	n1 := d.name(0)
 	d.say("The fault-injection network cuts every link between %s and %s:", n1, demoList(namesB))
 	d.say("their connections close and new dials are refused, while every node keeps running.")
@@ -380,7 +388,7 @@ func (d *demo) partition() bool {
 	}
 	want := func(i int) []string {
 		if i == 0 {
-			return namesB
+			return slices.Sorted(slices.Values(namesB)) // Info sorts by name
 		}
 		return []string{n1}
 	}

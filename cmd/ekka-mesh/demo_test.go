@@ -1,0 +1,215 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/ekka-mesh/ekka-mesh/mesh"
+	"github.com/ekka-mesh/ekka-mesh/mesh/meshtest"
+)
+
+var demoHeadings = []string{
+	"[1/6] Cluster formation",
+	"[2/6] A call",
+	"[3/6] Multicall",
+	"[4/6] A node crash",
+	"[5/6] A network partition",
+	"[6/6] A clean stop",
+}
+
+func TestDemo(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		n    int
+	}{
+		{"default is three nodes", []string{"demo"}, 3},
+		{"two nodes skip the partition", []string{"demo", "--nodes", "2"}, 2},
+		{"five nodes", []string{"demo", "--nodes=5"}, 5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := run(tt.args...)
+			if code != exitOK || stderr != "" {
+				t.Fatalf("ekka-mesh %q: exit %d, stderr %q; want exit 0 and no stderr\n%s", tt.args, code, stderr, stdout)
+			}
+			goleak.VerifyNone(t)
+			demoCheckOutput(t, stdout, tt.n)
+		})
+	}
+}
+
+// demoCheckOutput checks the facts a user reads in the demo's output.
+func demoCheckOutput(t *testing.T, out string, n int) {
+	t.Helper()
+	name := meshtest.Name
+	last := name(n - 1)
+	want := []string{
+		fmt.Sprintf("ekka-mesh demo: %d nodes on 127.0.0.1", n),
+		fmt.Sprintf("Every node sees all %d nodes running", n),
+		"  NODE          STATUS  GUID",
+		fmt.Sprintf("%s calls \"greet\" on %s and gets the reply \"hello %s, this is %s\"", name(0), name(1), name(0), name(1)),
+		"No node failed.",
+		fmt.Sprintf("%s received: node-down %s", name(0), last),
+		"stopped_nodes: [" + last + "]",
+		fmt.Sprintf("%s -> %s: mesh: node %s: mesh: node is down", name(0), last, last),
+		"every goroutine the\nnodes and the network started has finished.",
+	}
+	for i := 0; i < n; i++ {
+		want = append(want,
+			fmt.Sprintf("  %-16s listening on 127.0.0.1:", name(i)),
+			fmt.Sprintf("  %s  up  ", name(i)),
+			fmt.Sprintf("  %-16s replied \"hello %s, this is %s\"", name(i), name(0), name(i)),
+		)
+	}
+	if n == 2 {
+		want = append(want, "Skipped: after the crash only n1@127.0.0.1 is running")
+	} else {
+		var others []string
+		for i := 1; i < n-1; i++ {
+			others = append(others, name(i))
+		}
+		side := "[" + strings.Join(others, ", ") + "]"
+		want = append(want,
+			fmt.Sprintf("cuts every link between %s and %s", name(0), side),
+			name(0)+" sees running: ["+name(0)+"]\n",
+			name(1)+" sees running: "+side+"\n",
+			fmt.Sprintf("A call across the split fails: %s -> %s: mesh: node %s: mesh: node is down", name(0), name(1), name(1)),
+			"Calls flow again: ",
+			"Info of "+name(0)+": partitions "+side+"\n",
+			"Autoheal (a later feature) would act on these records",
+			"No node records a partition any more.",
+		)
+		for _, o := range others {
+			want = append(want,
+				fmt.Sprintf("%s received: node-down %s", name(0), o),
+				fmt.Sprintf("%s received: node-down %s", o, name(0)),
+				fmt.Sprintf("%s received: partition-occurred %s", name(0), o),
+				fmt.Sprintf("%s received: partition-occurred %s", o, name(0)),
+				fmt.Sprintf("%s received: partition-healed %s", name(0), o),
+				fmt.Sprintf("%s received: partition-healed %s", o, name(0)),
+				"Info of "+o+": partitions ["+name(0)+"]\n",
+			)
+		}
+	}
+	want = append(want, demoHeadings...)
+	for _, w := range want {
+		if !strings.Contains(out, w) {
+			t.Errorf("the output lacks %q", w)
+		}
+	}
+	pos := 0
+	for _, h := range demoHeadings {
+		i := strings.Index(out[pos:], h)
+		if i < 0 {
+			t.Errorf("heading %q is missing or out of order", h)
+			break
+		}
+		pos += i
+	}
+	if strings.Contains(out, "FAILED") {
+		t.Errorf("the output reports a failure")
+	}
+	if !strings.HasSuffix(out, "\ndemo finished: every step behaved as narrated\n") {
+		t.Errorf("the output does not end with the success line")
+	}
+	if t.Failed() {
+		t.Logf("output:\n%s", out)
+	}
+}
+
+func TestDemoUsageErrors(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string // in stderr
+	}{
+		{[]string{"demo", "--nodes", "1"}, "ekka-mesh demo: --nodes 1 is outside 2..20: a cluster needs at least 2 nodes"},
+		{[]string{"demo", "--nodes", "0"}, "--nodes 0 is outside 2..20"},
+		{[]string{"demo", "--nodes", "-3"}, "--nodes -3 is outside 2..20"},
+		{[]string{"demo", "--nodes", "21"}, "--nodes 21 is outside 2..20: a cluster needs at least 2 nodes, and the demo runs at most 20 in one process"},
+		{[]string{"demo", "--nodes", "three"}, `ekka-mesh demo: invalid value "three" for flag -nodes`},
+		{[]string{"demo", "--nodes"}, "ekka-mesh demo: flag needs an argument: -nodes"},
+		{[]string{"demo", "--fast"}, "ekka-mesh demo: flag provided but not defined: -fast"},
+		{[]string{"demo", "extra"}, `ekka-mesh demo: takes no arguments, got ["extra"]`},
+	}
+	for _, tt := range tests {
+		code, stdout, stderr := run(tt.args...)
+		if code != exitUsage || stdout != "" || !strings.Contains(stderr, tt.want) {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit 2 and stderr containing %q", tt.args, code, stdout, stderr, tt.want)
+		}
+	}
+	goleak.VerifyNone(t)
+}
+
+func TestDemoHelp(t *testing.T) {
+	for _, args := range [][]string{{"demo", "--help"}, {"help", "demo"}} {
+		code, stdout, stderr := run(args...)
+		if code != exitOK || stderr != "" || !strings.Contains(stdout, "Usage: ekka-mesh demo [--nodes N]") ||
+			!strings.Contains(stdout, "how many nodes to start (2..20) (default 3)") {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q", args, code, stdout, stderr)
+		}
+	}
+	code, stdout, _ := run("help")
+	if code != exitOK || !strings.Contains(stdout, "  demo      start a local demo cluster") {
+		t.Errorf("help does not list demo: exit %d, stdout %q", code, stdout)
+	}
+}
+
+// TestDemoWaitEventsNamesWhatIsMissing checks the words a FAILED line
+// carries when an awaited event never comes.
+func TestDemoWaitEventsNamesWhatIsMissing(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := meshtest.Start(ctx, 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := c.Node(0).Subscribe()
+	wctx, wcancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	_, err = demoWaitEvents(wctx, sub, mesh.EventNodeDown, []string{"n7@127.0.0.1"})
+	wcancel()
+	if err == nil || !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "none arrived for [n7@127.0.0.1]") {
+		t.Errorf("demoWaitEvents = %v; want a deadline error naming n7@127.0.0.1", err)
+	}
+	sub.Close()
+	_, err = demoWaitEvents(ctx, sub, mesh.EventNodeDown, []string{"n7@127.0.0.1"})
+	if err == nil || !strings.Contains(err.Error(), "the event stream closed") {
+		t.Errorf("demoWaitEvents on a closed subscription = %v; want \"the event stream closed\"", err)
+	}
+	if err := c.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	goleak.VerifyNone(t)
+}
+
+// TestDemoBinary runs "ekka-mesh demo" through the real binary.
+func TestDemoBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	bin := filepath.Join(t.TempDir(), "ekka-mesh")
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	cmd := exec.CommandContext(ctx, bin, "demo")
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("ekka-mesh demo: %v, stderr %q\n%s", err, errOut.String(), out.String())
+	}
+	if errOut.Len() != 0 {
+		t.Errorf("ekka-mesh demo wrote to stderr: %q", errOut.String())
+	}
+	demoCheckOutput(t, out.String(), 3)
+}
