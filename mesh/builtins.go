@@ -105,9 +105,6 @@ func (n *Node) learn(node string, guid GUID) {
 func (n *Node) memberLeft(node string, guid GUID) {
 	n.mu.Lock()
 	m, ok := n.table.get(node)
-	if ok && m.GUID == guid && m.Status != StatusLeaving {
-		n.publishLocked(EventNodeLeaving, node, guid, "member left the cluster")
-	}
 	n.mu.Unlock()
 	if ok && m.GUID == guid {
 		n.removeMember(node, node+" left the cluster")

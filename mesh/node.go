@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -36,6 +37,11 @@ type Node struct {
 	redial   map[string]*redialState
 	stopped  bool
 	joinWait map[string][]chan struct{}
+
+	// superseded holds the peers whose link the peer closed as a duplicate,
+	// since when: the peer keeps another link to this node, which is on its
+	// way (see linkDown). Guarded by mu.
+	superseded map[string]time.Time
 
 	events   eventBus
 	handlers handlerTable
@@ -70,6 +76,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		joinWait: make(map[string][]chan struct{}),
 		kick:     make(chan struct{}, 1),
 	}
+	n.superseded = make(map[string]time.Time)
 	n.table = newMemberTable(cfg.Name, guid, time.Now())
 	cc := conn.DefaultConfig()
 	cc.Name = cfg.Name
@@ -304,6 +311,7 @@ func (n *Node) adopt(c *conn.Conn) {
 	}
 	n.links[p.Name] = lk
 	delete(n.redial, p.Name)
+	delete(n.superseded, p.Name)
 	now := time.Now()
 	ch := n.table.observeUp(p.Name, lk.guid, now)
 	n.applyChangeLocked(ch, "link up")
@@ -354,6 +362,16 @@ func (n *Node) linkDown(lk *link) {
 		return
 	}
 	delete(n.links, lk.peer)
+	if !n.stopped && supersededByPeer(lk.c.Err()) {
+		// Simultaneous dials, or a newer link replacing this one: the peer
+		// closed this link because it keeps another one to this node, which
+		// this node has not adopted yet. The member is not down (marking it
+		// down would turn the other link's arrival into a partition) unless
+		// that link fails to come within the handshake timeout (maintain).
+		n.superseded[lk.peer] = time.Now()
+		n.mu.Unlock()
+		return
+	}
 	reason := "connection closed"
 	if err := lk.c.Err(); err != nil && !errors.Is(err, conn.ErrClosed) {
 		reason = err.Error()
@@ -368,6 +386,13 @@ func (n *Node) linkDown(lk *link) {
 		}
 	}
 	n.mu.Unlock()
+}
+
+// supersededByPeer reports whether a link's error is the peer's goodbye for
+// a duplicate link.
+func supersededByPeer(err error) bool {
+	var pc *conn.PeerClosedError
+	return errors.As(err, &pc) && strings.Contains(pc.Reason, "("+wire.CodeDuplicateLink.String()+")")
 }
 
 func (n *Node) scheduleRedialLocked(node string, attempt int) {
@@ -449,6 +474,19 @@ func (n *Node) maintain() {
 			}
 			if n.links[node] == nil && !n.dialing[node] && !now.Before(st.next) {
 				dials = append(dials, node)
+			}
+		}
+		for node, since := range n.superseded {
+			switch {
+			case n.links[node] != nil:
+				delete(n.superseded, node)
+			case now.Sub(since) > n.cfg.HandshakeTimeout:
+				delete(n.superseded, node)
+				ch := n.table.observeDown(node, now)
+				n.applyChangeLocked(ch, "the peer closed a duplicate link and the link it kept never came")
+				if _, ok := n.table.get(node); ok {
+					n.scheduleRedialLocked(node, 0)
+				}
 			}
 		}
 		for _, node := range n.table.autoclean(now, n.cfg.Autoclean) {
@@ -621,13 +659,18 @@ func (n *Node) ForceLeave(ctx context.Context, node string) error {
 }
 
 // removeMember drops node from the table and closes its link without a
-// down event or a redial.
+// down event or a redial. Subscribers see a leaving event with the reason,
+// unless the member had already announced it was leaving.
 func (n *Node) removeMember(node, reason string) {
 	n.mu.Lock()
 	lk := n.links[node]
 	delete(n.links, node)
 	delete(n.redial, node)
+	m, _ := n.table.get(node)
 	removed := n.table.remove(node)
+	if removed && m.Status != StatusLeaving {
+		n.publishLocked(EventNodeLeaving, node, m.GUID, reason)
+	}
 	n.mu.Unlock()
 	if lk != nil {
 		lk.c.Close(wire.CodeRefused, reason)
