@@ -491,6 +491,7 @@ func (n *Node) maintain() {
 		}
 		for _, node := range n.table.autoclean(now, n.cfg.Autoclean) {
 			delete(n.redial, node)
+			n.publishLocked(EventNodeLeaving, node, GUID{}, fmt.Sprintf("autoclean: down for longer than %v", n.cfg.Autoclean))
 			n.log.Info("autoclean removed a member that stayed down", "member", node, "after", n.cfg.Autoclean)
 		}
 		n.mu.Unlock()
