@@ -89,11 +89,49 @@ func (n *Node) Call(ctx context.Context, node, method string, payload []byte) ([
 	if node == n.cfg.Name {
 		return n.callLocal(ctx, method, payload)
 	}
-	lk, err := n.linkTo(node)
+	lk, err := n.awaitLink(ctx, node)
 	if err != nil {
 		return nil, err
 	}
 	return lk.call(ctx, method, payload)
+}
+
+// awaitLink returns the link to node like linkTo, except while the peer has
+// just closed this node's link as a duplicate and the link it keeps is still
+// on its way (see linkDown): the member still counts as running then, so the
+// call waits for that link, bounded by ctx and the handshake timeout, rather
+// than failing with ErrNodeDown.
+func (n *Node) awaitLink(ctx context.Context, node string) (*link, error) {
+	n.mu.Lock()
+	_, pending := n.superseded[node]
+	if !pending || n.stopped || n.links[node] != nil {
+		n.mu.Unlock()
+		return n.linkTo(node)
+	}
+	w := make(chan struct{})
+	n.joinWait[node] = append(n.joinWait[node], w)
+	n.mu.Unlock()
+	t := time.NewTimer(n.cfg.HandshakeTimeout)
+	defer t.Stop()
+	var ctxErr error
+	select {
+	case <-w:
+		return n.linkTo(node)
+	case <-t.C:
+	case <-n.ctx.Done():
+	case <-ctx.Done():
+		ctxErr = ctx.Err()
+	}
+	n.mu.Lock()
+	n.joinWait[node] = slices.DeleteFunc(n.joinWait[node], func(c chan struct{}) bool { return c == w })
+	if len(n.joinWait[node]) == 0 {
+		delete(n.joinWait, node)
+	}
+	n.mu.Unlock()
+	if ctxErr != nil {
+		return nil, &NodeError{Node: node, Err: fmt.Errorf("waiting for the link that replaces a duplicate: %w", ctxErr)}
+	}
+	return n.linkTo(node)
 }
 
 // call sends a call on the link and waits for its reply.
