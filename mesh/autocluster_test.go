@@ -1,0 +1,513 @@
+package mesh_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ekka-mesh/ekka-mesh/discovery/static"
+	"github.com/ekka-mesh/ekka-mesh/mesh"
+	"github.com/ekka-mesh/ekka-mesh/mesh/meshtest"
+)
+
+// direct is a set of nodes on real loopback links, with no proxy between
+// them: node i is named meshtest.Name(i) and listens on a port reserved for
+// it up front, so every name resolves from the start, including names of
+// nodes not started yet (their port refuses connections until they start).
+type direct struct {
+	names []string
+	addrs map[string]string
+	tweak func(i int, cfg *mesh.Config)
+
+	mu    sync.Mutex
+	nodes []*mesh.Node
+}
+
+// reserveDirect picks a free loopback port for each of n node names.
+func reserveDirect(tb testing.TB, n int, tweak func(i int, cfg *mesh.Config)) *direct {
+	tb.Helper()
+	d := &direct{addrs: make(map[string]string, n), tweak: tweak, nodes: make([]*mesh.Node, n)}
+	lns := make([]net.Listener, 0, n)
+	for i := range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			for _, l := range lns {
+				l.Close()
+			}
+			tb.Fatalf("reserve a port for node %d: %v", i, err)
+		}
+		lns = append(lns, ln)
+		d.names = append(d.names, meshtest.Name(i))
+		d.addrs[meshtest.Name(i)] = ln.Addr().String()
+	}
+	for _, l := range lns {
+		l.Close()
+	}
+	return d
+}
+
+// startDirect starts n nodes on direct links and stops them when tb ends.
+func startDirect(tb testing.TB, n int, tweak func(i int, cfg *mesh.Config)) *direct {
+	tb.Helper()
+	d := reserveDirect(tb, n, tweak)
+	tb.Cleanup(func() { d.stopAll(tb) })
+	for i := range n {
+		d.start(tb, i)
+	}
+	return d
+}
+
+func (d *direct) resolve(node string) (string, error) {
+	if a, ok := d.addrs[node]; ok {
+		return a, nil
+	}
+	return "", fmt.Errorf("no node named %s here", node)
+}
+
+// config is node i's Config: test-sized heartbeats and redials, no proxy.
+func (d *direct) config(i int) mesh.Config {
+	cfg := mesh.DefaultConfig()
+	cfg.Name = d.names[i]
+	cfg.Cookie = "direct-cookie"
+	cfg.ListenAddr = d.addrs[d.names[i]]
+	cfg.Resolve = d.resolve
+	cfg.HeartbeatInterval = 100 * time.Millisecond
+	cfg.HeartbeatTimeout = 600 * time.Millisecond
+	cfg.HandshakeTimeout = 2 * time.Second
+	cfg.Redial = mesh.Backoff{Min: 20 * time.Millisecond, Max: 300 * time.Millisecond, Factor: 2, Jitter: 0.3}
+	if d.tweak != nil {
+		d.tweak(i, &cfg)
+	}
+	return cfg
+}
+
+func (d *direct) start(tb testing.TB, i int) *mesh.Node {
+	tb.Helper()
+	nd, err := mesh.Start(context.Background(), d.config(i))
+	if err != nil {
+		tb.Fatalf("start %s: %v", d.names[i], err)
+	}
+	d.mu.Lock()
+	d.nodes[i] = nd
+	d.mu.Unlock()
+	return nd
+}
+
+func (d *direct) node(i int) *mesh.Node {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.nodes[i]
+}
+
+// stopAll stops every started node at once and waits for them.
+func (d *direct) stopAll(tb testing.TB) {
+	tb.Helper()
+	d.mu.Lock()
+	nodes := slices.Clone(d.nodes)
+	clear(d.nodes)
+	d.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	errs := make([]error, len(nodes))
+	var wg sync.WaitGroup
+	for i, nd := range nodes {
+		if nd != nil {
+			wg.Go(func() { errs[i] = nd.Stop(ctx) })
+		}
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		tb.Errorf("stop: %v", err)
+	}
+}
+
+// sorted returns the names of nodes idx, sorted (all names without idx).
+func (d *direct) sorted(idx ...int) []string {
+	if len(idx) == 0 {
+		return slices.Sorted(slices.Values(d.names))
+	}
+	out := make([]string, 0, len(idx))
+	for _, i := range idx {
+		out = append(out, d.names[i])
+	}
+	slices.Sort(out)
+	return out
+}
+
+// waitRunning polls until each of nodes idx runs with exactly nodes idx.
+func (d *direct) waitRunning(ctx context.Context, poll time.Duration, idx ...int) error {
+	want := d.sorted(idx...)
+	for {
+		ok := true
+		for _, i := range idx {
+			nd := d.node(i)
+			if nd == nil || !slices.Equal(nd.Info().RunningNodes, want) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for %d nodes to run together: %w", len(idx), ctx.Err())
+		case <-time.After(poll):
+		}
+	}
+}
+
+func seq(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}
+
+// withStatic sets every node's discovery to the static seed list and the
+// autocluster retry interval to every.
+func withStatic(t *testing.T, seeds []string, every time.Duration) func(int, *mesh.Config) {
+	return func(i int, cfg *mesh.Config) {
+		d, err := static.New(seeds)
+		require.NoError(t, err)
+		cfg.Discovery = d
+		cfg.AutoclusterInterval = every
+	}
+}
+
+func TestAutoclusterStaticSeedsFormOneCluster(t *testing.T) {
+	ctx := ctxT(t, 20*time.Second)
+	all := []string{meshtest.Name(0), meshtest.Name(1), meshtest.Name(2)}
+	c, err := meshtest.Start(ctx, 3, withStatic(t, all, 100*time.Millisecond))
+	require.NoError(t, err)
+	defer c.Stop(context.Background())
+	// No Join anywhere: discovery alone forms the full mesh.
+	require.NoError(t, c.WaitRunning(ctx, 0, 1, 2))
+	for i := range 3 {
+		info := c.Node(i).Info()
+		require.Empty(t, info.StoppedNodes, "%s", c.Name(i))
+		require.Empty(t, info.Partitions, "%s", c.Name(i))
+	}
+}
+
+func TestAutoclusterTenNodesStartingAtOnce(t *testing.T) {
+	ctx := ctxT(t, 30*time.Second)
+	var all []string
+	for i := range 10 {
+		all = append(all, meshtest.Name(i))
+	}
+	c, err := meshtest.Start(ctx, 10, withStatic(t, all, 100*time.Millisecond))
+	require.NoError(t, err)
+	defer c.Stop(context.Background())
+	require.NoError(t, c.WaitRunning(ctx, seq(10)...))
+	// Every pair dialed each other at about the same time; exactly one link
+	// (three lanes) per pair survives.
+	require.NoError(t, c.Wait(ctx, "one link per pair", func() bool {
+		for i := range 10 {
+			for j := i + 1; j < 10; j++ {
+				if c.Net.Conns(c.Name(i), c.Name(j)) != 3 {
+					return false
+				}
+			}
+		}
+		return true
+	}))
+}
+
+func TestAutoclusterTenNodesOneSeedEach(t *testing.T) {
+	// Each node knows only the next one: member tables spread the rest.
+	ctx := ctxT(t, 30*time.Second)
+	c, err := meshtest.Start(ctx, 10, func(i int, cfg *mesh.Config) {
+		withStatic(t, []string{meshtest.Name((i + 1) % 10)}, 100*time.Millisecond)(i, cfg)
+	})
+	require.NoError(t, err)
+	defer c.Stop(context.Background())
+	require.NoError(t, c.WaitRunning(ctx, seq(10)...))
+}
+
+func TestAutoclusterSeedNotUpYet(t *testing.T) {
+	ctx := ctxT(t, 20*time.Second)
+	seed := meshtest.Name(0)
+	counters := make([]*fakeDiscovery, 3)
+	d := reserveDirect(t, 3, func(i int, cfg *mesh.Config) {
+		s, err := static.New([]string{seed})
+		require.NoError(t, err)
+		counters[i] = &fakeDiscovery{inner: s}
+		cfg.Discovery = counters[i]
+		cfg.AutoclusterInterval = 50 * time.Millisecond
+	})
+	t.Cleanup(func() { d.stopAll(t) })
+	d.start(t, 1)
+	d.start(t, 2)
+	// The seed refuses connections: both nodes stay alone and keep trying.
+	require.Eventually(t, func() bool {
+		return counters[1].count(&counters[1].discovers) >= 4 && counters[2].count(&counters[2].discovers) >= 4
+	}, 10*time.Second, 10*time.Millisecond)
+	require.Equal(t, d.sorted(1), d.node(1).Info().RunningNodes)
+	require.Equal(t, d.sorted(2), d.node(2).Info().RunningNodes)
+
+	d.start(t, 0)
+	require.NoError(t, d.waitRunning(ctx, 10*time.Millisecond, 0, 1, 2))
+
+	// Once linked to every discovered node, the loop stops.
+	before := counters[1].count(&counters[1].discovers)
+	time.Sleep(300 * time.Millisecond)
+	require.LessOrEqual(t, counters[1].count(&counters[1].discovers), before+1, "the loop stops once clustered")
+}
+
+// fakeDiscovery counts calls and checks that Lock and Unlock come in pairs.
+// It delegates to inner when set, else discover says what to return.
+type fakeDiscovery struct {
+	inner    mesh.Discovery
+	discover func(call int) ([]string, error)
+	lockErr  func(call int) error
+
+	mu                                   sync.Mutex
+	locks, unlocks, discovers, registers int
+	unregisters, held, discoverUnlocked  int
+	misuse                               []string
+}
+
+func (f *fakeDiscovery) count(p *int) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return *p
+}
+
+func (f *fakeDiscovery) Lock(ctx context.Context) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.locks++
+	if f.lockErr != nil {
+		if err := f.lockErr(f.locks); err != nil {
+			return err
+		}
+	}
+	if f.held > 0 {
+		f.misuse = append(f.misuse, "Lock while locked")
+	}
+	f.held++
+	return nil
+}
+
+func (f *fakeDiscovery) Unlock(ctx context.Context) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.unlocks++
+	if f.held == 0 {
+		f.misuse = append(f.misuse, "Unlock without a Lock")
+		return nil
+	}
+	f.held--
+	return nil
+}
+
+func (f *fakeDiscovery) Discover(ctx context.Context) ([]string, error) {
+	f.mu.Lock()
+	f.discovers++
+	call := f.discovers
+	if f.held == 0 {
+		f.discoverUnlocked++
+	}
+	f.mu.Unlock()
+	if f.inner != nil {
+		return f.inner.Discover(ctx)
+	}
+	return f.discover(call)
+}
+
+func (f *fakeDiscovery) Register(ctx context.Context) error {
+	f.mu.Lock()
+	f.registers++
+	f.mu.Unlock()
+	if f.inner != nil {
+		return f.inner.Register(ctx)
+	}
+	return nil
+}
+
+func (f *fakeDiscovery) Unregister(ctx context.Context) error {
+	f.mu.Lock()
+	f.unregisters++
+	f.mu.Unlock()
+	if f.inner != nil {
+		return f.inner.Unregister(ctx)
+	}
+	return nil
+}
+
+func startWithDiscovery(t *testing.T, f *fakeDiscovery) *mesh.Node {
+	t.Helper()
+	cfg := mesh.DefaultConfig()
+	cfg.Name = "solo1@127.0.0.1"
+	cfg.Cookie = "c"
+	cfg.ListenAddr = "127.0.0.1:0"
+	cfg.Discovery = f
+	cfg.AutoclusterInterval = 20 * time.Millisecond
+	nd, err := mesh.Start(context.Background(), cfg)
+	require.NoError(t, err)
+	return nd
+}
+
+func TestAutoclusterEmptyDiscoveryKeepsRetrying(t *testing.T) {
+	f := &fakeDiscovery{discover: func(int) ([]string, error) { return nil, nil }}
+	nd := startWithDiscovery(t, f)
+	require.Eventually(t, func() bool { return f.count(&f.discovers) >= 5 }, 10*time.Second, 5*time.Millisecond,
+		"a discovery that finds nothing is asked again every AutoclusterInterval")
+	require.Equal(t, []string{"solo1@127.0.0.1"}, nd.Info().RunningNodes)
+	require.Equal(t, 1, f.count(&f.registers), "it registers once, so that the nodes after it find it")
+
+	ctx := ctxT(t, 5*time.Second)
+	require.NoError(t, nd.Stop(ctx))
+	after := f.count(&f.discovers)
+	time.Sleep(100 * time.Millisecond)
+	require.Equal(t, after, f.count(&f.discovers), "the loop ends with the node")
+	require.Equal(t, 1, f.count(&f.unregisters), "Stop unregisters")
+}
+
+func TestAutoclusterLockUnlockInPairs(t *testing.T) {
+	f := &fakeDiscovery{
+		discover: func(call int) ([]string, error) {
+			if call%2 == 1 {
+				return nil, errors.New("discovery backend unavailable")
+			}
+			return []string{"ghost1@127.0.0.1"}, nil // never reachable
+		},
+		lockErr: func(call int) error {
+			if call%3 == 0 {
+				return errors.New("lock contended")
+			}
+			return nil
+		},
+	}
+	nd := startWithDiscovery(t, f)
+	require.Eventually(t, func() bool { return f.count(&f.locks) >= 12 }, 10*time.Second, 5*time.Millisecond)
+	require.NoError(t, nd.Stop(ctxT(t, 5*time.Second)))
+
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	require.Empty(t, f.misuse)
+	require.Zero(t, f.held, "every Lock that succeeded was unlocked, even after a failed Discover")
+	failedLocks := f.locks / 3
+	require.Equal(t, f.locks-failedLocks, f.unlocks, "a Lock that failed is not unlocked")
+	require.Zero(t, f.discoverUnlocked, "Discover runs only under the lock")
+	require.Equal(t, f.unlocks, f.discovers, "no Discover after a failed Lock")
+}
+
+// registry is a shared service registry, like etcd's: Discover returns the
+// registered nodes, nothing more. The first node finds nobody and must
+// register anyway, or no node ever finds another.
+type registry struct {
+	lock  chan struct{}
+	mu    sync.Mutex
+	names []string
+}
+
+type registryDiscovery struct {
+	r    *registry
+	self string
+}
+
+func (d *registryDiscovery) Lock(ctx context.Context) error {
+	select {
+	case d.r.lock <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (d *registryDiscovery) Unlock(context.Context) error { <-d.r.lock; return nil }
+
+func (d *registryDiscovery) Discover(context.Context) ([]string, error) {
+	d.r.mu.Lock()
+	defer d.r.mu.Unlock()
+	return slices.Clone(d.r.names), nil
+}
+
+func (d *registryDiscovery) Register(context.Context) error {
+	d.r.mu.Lock()
+	defer d.r.mu.Unlock()
+	if !slices.Contains(d.r.names, d.self) {
+		d.r.names = append(d.r.names, d.self)
+	}
+	return nil
+}
+
+func (d *registryDiscovery) Unregister(context.Context) error {
+	d.r.mu.Lock()
+	defer d.r.mu.Unlock()
+	d.r.names = slices.DeleteFunc(d.r.names, func(s string) bool { return s == d.self })
+	return nil
+}
+
+func TestAutoclusterWithARegistryStartingEmpty(t *testing.T) {
+	ctx := ctxT(t, 20*time.Second)
+	r := &registry{lock: make(chan struct{}, 1)}
+	c, err := meshtest.Start(ctx, 4, func(i int, cfg *mesh.Config) {
+		cfg.Discovery = &registryDiscovery{r: r, self: meshtest.Name(i)}
+		cfg.AutoclusterInterval = 50 * time.Millisecond
+	})
+	require.NoError(t, err)
+	defer c.Stop(context.Background())
+	require.NoError(t, c.WaitRunning(ctx, 0, 1, 2, 3))
+	r.mu.Lock()
+	require.ElementsMatch(t, c.Names(), r.names, "every node registered")
+	r.mu.Unlock()
+
+	require.NoError(t, c.Kill(ctx, 3))
+	r.mu.Lock()
+	require.ElementsMatch(t, c.Names(0, 1, 2), r.names, "Stop unregisters")
+	r.mu.Unlock()
+}
+
+// Two nodes that dial each other at once end with one link. The peer closes
+// the link it does not keep with a duplicate-link goodbye; that is no
+// node-down, since the link it keeps is on its way (and its arrival is no
+// partition).
+func TestSimultaneousDialsDuplicateGoodbyeIsNoDown(t *testing.T) {
+	for round := range 20 {
+		ctx := ctxT(t, 10*time.Second)
+		c, err := meshtest.Start(ctx, 2, nil)
+		require.NoError(t, err)
+		subs := []*mesh.Subscription{c.Node(0).Subscribe(), c.Node(1).Subscribe()}
+		var wg sync.WaitGroup
+		wg.Go(func() { require.NoError(t, c.Node(0).Join(ctx, c.Name(1))) })
+		wg.Go(func() { require.NoError(t, c.Node(1).Join(ctx, c.Name(0))) })
+		wg.Wait()
+		require.NoError(t, c.WaitRunning(ctx, 0, 1))
+		require.NoError(t, c.Wait(ctx, "one link", func() bool { return c.Net.Conns(c.Name(0), c.Name(1)) == 3 }))
+		_, err = c.Node(0).Ping(ctx, c.Name(1))
+		require.NoError(t, err)
+		for i, s := range subs {
+			for _, ev := range quietEvents(s, 50*time.Millisecond) {
+				if ev.Kind == mesh.EventNodeDown {
+					require.NotContains(t, ev.Reason, "duplicate link", "round %d on %s", round, c.Name(i))
+				}
+			}
+			s.Close()
+		}
+		require.NoError(t, c.Stop(ctx))
+	}
+}
+
+// quietEvents returns the events s delivers until none comes for quiet.
+func quietEvents(s *mesh.Subscription, quiet time.Duration) []mesh.Event {
+	var out []mesh.Event
+	for {
+		select {
+		case ev := <-s.C():
+			out = append(out, ev)
+		case <-time.After(quiet):
+			return out
+		}
+	}
+}
