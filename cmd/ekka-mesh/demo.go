@@ -99,7 +99,7 @@ func (d *demo) run() int {
 	d.say("Each node listens on its own TCP port, and every connection between two nodes")
 	d.say("is real TCP through a fault-injection proxy, so the demo can crash a node and")
 	d.say("cut the network. Nodes send a heartbeat every 100ms and call a silent peer down")
-	d.say("after 600ms (the defaults are 1s and 5s), so the whole demo takes a few seconds.")
+	d.say("after 600ms (the defaults are 1s and 5s), so the demo finishes in about a second.")
 
 	steps := []func() bool{d.formation, d.call, d.multicall, d.crash, d.partition}
 	for _, s := range steps {
@@ -517,7 +517,7 @@ func (d *demo) waitFor(what string, cond func() bool) error {
 	return d.c.Wait(ctx, what, cond)
 }
 
-// callFrom calls the demo method on node from node i.
+// callFrom calls method on node from node i, bounded by demoWait.
 func (d *demo) callFrom(i int, node string, method string, payload []byte) ([]byte, error) {
 	ctx, cancel := demoContext()
 	defer cancel()
