@@ -278,8 +278,12 @@ func (c *Conn) readLoop(lane uint8, h Handler) {
 	for {
 		hdr, body, err := r.ReadFrame()
 		if err != nil {
-			if lane != wire.LaneControl && errors.Is(err, io.EOF) {
-				c.laneEnded(io.EOF)
+			if lane != wire.LaneControl {
+				// Whatever ended this lane (an orderly end, or a reset
+				// because the peer closed with unread data), the control
+				// lane may still hold the peer's last words: a goodbye
+				// that says why, a leave.
+				c.laneEnded(readErr(err))
 				return
 			}
 			c.fail(readErr(err))
@@ -354,11 +358,11 @@ func (c *Conn) readLoop(lane uint8, h Handler) {
 	}
 }
 
-// laneEndGrace is how long a data lane that the peer closed in order waits
-// for the control lane to end too.
+// laneEndGrace is how long a data or large lane that ended waits for the
+// control lane to end too before it fails the connection itself.
 const laneEndGrace = time.Second
 
-// laneEnded handles the orderly end of a data or large lane. The control
+// laneEnded handles the end of a data or large lane. The control
 // lane carries membership messages the peer sent just before it closed (a
 // leave, say), so the connection fails only when the control lane ends, or
 // after a grace period if it does not.
