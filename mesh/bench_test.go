@@ -1,0 +1,360 @@
+//go:build unix
+
+package mesh_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ekka-mesh/ekka-mesh/discovery/static"
+	"github.com/ekka-mesh/ekka-mesh/mesh"
+	"github.com/ekka-mesh/ekka-mesh/mesh/meshtest"
+)
+
+// The benchmarks run nodes in this process. Throughput and latency are
+// measured on direct loopback links (no fault-injection proxy, which would
+// add a hop); the detection benchmarks that need faults use meshtest.
+//
+//	go test -run '^$' -bench 'Call|Cast|Multicall' -benchtime 2s ./mesh/
+//	go test -run '^$' -bench 'Detect|FormMesh' -benchtime 3x ./mesh/
+
+// benchMesh starts n nodes on direct links, joins them into one cluster and
+// stops them when b ends.
+func benchMesh(b *testing.B, n int) *direct {
+	b.Helper()
+	d := startDirect(b, n, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for i := 1; i < n; i++ {
+		if err := d.node(i).Join(ctx, d.names[0]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := d.waitRunning(ctx, 5*time.Millisecond, seq(n)...); err != nil {
+		b.Fatal(err)
+	}
+	return d
+}
+
+// runInflight runs b.N calls of call from inflight goroutines at once and
+// reports the rate.
+func runInflight(b *testing.B, inflight int, unit string, call func() error) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	b.ReportAllocs()
+	b.ResetTimer()
+	t0 := time.Now()
+	for range inflight {
+		wg.Go(func() {
+			for next.Add(1) <= int64(b.N) {
+				if err := call(); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	el := time.Since(t0)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/el.Seconds(), unit)
+}
+
+// BenchmarkCall: 64-byte echo calls between two nodes, with 1, 16 and 64
+// calls in flight. ns/op is the latency at inflight=1 and the inverse of
+// the throughput above; allocs count both ends.
+func BenchmarkCall(b *testing.B) {
+	for _, inflight := range []int{1, 16, 64} {
+		b.Run(fmt.Sprintf("inflight=%d", inflight), func(b *testing.B) {
+			d := benchMesh(b, 2)
+			if err := d.node(1).Handle("echo", echo); err != nil {
+				b.Fatal(err)
+			}
+			a, peer := d.node(0), d.names[1]
+			payload := make([]byte, 64)
+			ctx := context.Background()
+			runInflight(b, inflight, "calls/s", func() error {
+				reply, err := a.Call(ctx, peer, "echo", payload)
+				if err == nil && len(reply) != len(payload) {
+					err = fmt.Errorf("reply of %d bytes, want %d", len(reply), len(payload))
+				}
+				return err
+			})
+		})
+	}
+}
+
+// BenchmarkCast: one-way 64-byte casts from one node to another; the clock
+// stops when the receiver has handled them all.
+func BenchmarkCast(b *testing.B) {
+	d := benchMesh(b, 2)
+	var got atomic.Int64
+	all := make(chan struct{})
+	want := int64(b.N)
+	if err := d.node(1).Handle("count", func(ctx context.Context, from string, p []byte) ([]byte, error) {
+		if got.Add(1) == want {
+			close(all)
+		}
+		return nil, nil
+	}); err != nil {
+		b.Fatal(err)
+	}
+	a, peer := d.node(0), d.names[1]
+	payload := make([]byte, 64)
+	b.ReportAllocs()
+	b.ResetTimer()
+	t0 := time.Now()
+	for range b.N {
+		if err := a.Cast(peer, "count", payload); err != nil {
+			b.Fatal(err)
+		}
+	}
+	select {
+	case <-all:
+	case <-time.After(time.Minute):
+		b.Fatalf("%d of %d casts handled after a minute", got.Load(), b.N)
+	}
+	el := time.Since(t0)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/el.Seconds(), "casts/s")
+}
+
+// BenchmarkMulticall: a 64-byte echo multicall to every node (the caller
+// included) of a 3- and a 5-node cluster.
+func BenchmarkMulticall(b *testing.B) {
+	for _, n := range []int{3, 5} {
+		b.Run(fmt.Sprintf("nodes=%d", n), func(b *testing.B) {
+			d := benchMesh(b, n)
+			for i := range n {
+				if err := d.node(i).Handle("echo", echo); err != nil {
+					b.Fatal(err)
+				}
+			}
+			a, nodes := d.node(0), d.sorted()
+			payload := make([]byte, 64)
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				res := a.Multicall(ctx, nodes, "echo", payload)
+				if len(res.Failed) > 0 {
+					b.Fatalf("multicall failed on %v: %v", res.Failed, res.Errors)
+				}
+			}
+		})
+	}
+}
+
+// downAfter waits for the event that says node went down and returns how
+// long after t0 the observer saw it.
+func downAfter(b *testing.B, s *mesh.Subscription, node string, t0 time.Time) time.Duration {
+	b.Helper()
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case ev, ok := <-s.C():
+			if !ok {
+				b.Fatal("subscription closed")
+			}
+			if ev.Kind == mesh.EventNodeDown && ev.Node == node {
+				return ev.Time.Sub(t0)
+			}
+		case <-timeout:
+			b.Fatalf("%s not seen down within 30s", node)
+		}
+	}
+}
+
+// reportDetect reports the mean detection time and hides ns/op, which
+// counts the setup of every round as well.
+func reportDetect(b *testing.B, total time.Duration, worst time.Duration) {
+	b.ReportMetric(0, "ns/op")
+	b.ReportMetric(float64(total.Microseconds())/1e3/float64(b.N), "ms/detect")
+	b.ReportMetric(float64(worst.Microseconds())/1e3, "ms-worst")
+}
+
+// BenchmarkDetectCrash: the time from a peer going away to the observer's
+// node-down event.
+//
+//   - stop: the peer's node stops (mesh Stop): a clean goodbye. Direct links.
+//   - crash-fin: the network closes both ends (as the kernel does for a
+//     process that dies): EOF, no goodbye. meshtest Cut.
+//   - crash-rst: the connections are reset (RST). meshtest Reset.
+func BenchmarkDetectCrash(b *testing.B) {
+	b.Run("stop", func(b *testing.B) {
+		var total, worst time.Duration
+		for range b.N {
+			d := benchMesh(b, 2)
+			s := d.node(0).Subscribe()
+			peer := d.node(1)
+			t0 := time.Now()
+			if err := peer.Stop(context.Background()); err != nil {
+				b.Fatal(err)
+			}
+			dt := downAfter(b, s, d.names[1], t0)
+			total += dt
+			worst = max(worst, dt)
+			s.Close()
+			d.stopAll(b)
+		}
+		reportDetect(b, total, worst)
+	})
+	for _, how := range []string{"crash-fin", "crash-rst"} {
+		b.Run(how, func(b *testing.B) {
+			c := benchMeshtest(b, 2, nil)
+			s := c.Node(0).Subscribe()
+			defer s.Close()
+			var total, worst time.Duration
+			for range b.N {
+				t0 := time.Now()
+				if how == "crash-fin" {
+					c.Cut(0, 1)
+				} else {
+					c.Reset(0, 1)
+				}
+				dt := downAfter(b, s, c.Name(1), t0)
+				total += dt
+				worst = max(worst, dt)
+				c.HealAll()
+				rejoin(b, c)
+			}
+			reportDetect(b, total, worst)
+		})
+	}
+}
+
+// BenchmarkDetectBlackhole: the time from a blackhole (the peer's bytes
+// vanish, no FIN, no RST) to the observer's node-down event, with
+// heartbeats every 100 ms and a 600 ms timeout.
+func BenchmarkDetectBlackhole(b *testing.B) {
+	const interval, timeout = 100 * time.Millisecond, 600 * time.Millisecond
+	c := benchMeshtest(b, 2, func(i int, cfg *mesh.Config) {
+		cfg.HeartbeatInterval = interval
+		cfg.HeartbeatTimeout = timeout
+	})
+	s := c.Node(0).Subscribe()
+	defer s.Close()
+	var total, worst time.Duration
+	for range b.N {
+		c.Blackhole(1, 0)
+		t0 := time.Now()
+		dt := downAfter(b, s, c.Name(1), t0)
+		total += dt
+		worst = max(worst, dt)
+		c.HealAll()
+		rejoin(b, c)
+	}
+	reportDetect(b, total, worst)
+	b.ReportMetric(float64(timeout.Milliseconds()), "ms-timeout")
+}
+
+// benchMeshtest starts a formed meshtest cluster and stops it when b ends.
+func benchMeshtest(b *testing.B, n int, tweak func(int, *mesh.Config)) *meshtest.Cluster {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := meshtest.Start(ctx, n, tweak)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { c.Stop(context.Background()) })
+	if err := c.FormCluster(ctx); err != nil {
+		b.Fatal(err)
+	}
+	return c
+}
+
+// rejoin waits until the cluster runs together again after a fault and
+// forgets the partitions it recorded, ready for the next round.
+func rejoin(b *testing.B, c *meshtest.Cluster) {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	all := seq(c.Len())
+	if err := c.WaitRunning(ctx, all...); err != nil {
+		b.Fatal(err)
+	}
+	for _, i := range all {
+		for _, p := range c.Node(i).Info().Partitions {
+			c.Node(i).ClearPartition(p)
+		}
+	}
+}
+
+// BenchmarkFormMesh: n nodes in this process start at once with a static
+// seed list of every name and no Join call; the clock runs from the first
+// start until every node sees all n running (a full mesh of n(n-1)/2 links,
+// three TCP connections each). Direct links.
+func BenchmarkFormMesh(b *testing.B) {
+	for _, n := range []int{10, 50} {
+		b.Run(fmt.Sprintf("nodes=%d", n), func(b *testing.B) {
+			// Both ends of three connections per link, plus listeners and
+			// links dropped as duplicates on the way.
+			raiseFDLimit(b, uint64(n*(n-1)*3*2+4096))
+			var names []string
+			for i := range n {
+				names = append(names, meshtest.Name(i))
+			}
+			var total, worst time.Duration
+			for range b.N {
+				d := reserveDirect(b, n, func(i int, cfg *mesh.Config) {
+					s, err := static.New(names)
+					if err != nil {
+						b.Fatal(err)
+					}
+					cfg.Discovery = s
+					cfg.AutoclusterInterval = 100 * time.Millisecond
+					cfg.HeartbeatInterval = time.Second
+					cfg.HeartbeatTimeout = 5 * time.Second
+					cfg.HandshakeTimeout = 5 * time.Second
+				})
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+				t0 := time.Now()
+				for i := range n {
+					d.start(b, i)
+				}
+				err := d.waitRunning(ctx, 2*time.Millisecond, seq(n)...)
+				dt := time.Since(t0)
+				cancel()
+				if err != nil {
+					d.stopAll(b)
+					b.Fatal(err)
+				}
+				total += dt
+				worst = max(worst, dt)
+				d.stopAll(b)
+			}
+			b.ReportMetric(0, "ns/op")
+			b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms/form")
+			b.ReportMetric(float64(worst.Milliseconds()), "ms-worst")
+			b.ReportMetric(float64(n*(n-1)/2), "links")
+		})
+	}
+}
+
+// raiseFDLimit raises the soft limit on open files to need (at most the
+// hard limit) and restores it when b ends.
+func raiseFDLimit(b *testing.B, need uint64) {
+	b.Helper()
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		b.Fatalf("getrlimit: %v", err)
+	}
+	if lim.Cur >= need {
+		return
+	}
+	old := lim
+	lim.Cur = min(need, lim.Max)
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		b.Fatalf("setrlimit %d: %v", lim.Cur, err)
+	}
+	if lim.Cur < need {
+		b.Logf("open files limited to %d (hard limit), want %d", lim.Cur, need)
+	}
+	b.Cleanup(func() { syscall.Setrlimit(syscall.RLIMIT_NOFILE, &old) })
+}
