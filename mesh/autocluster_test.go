@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
+	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -30,27 +34,45 @@ type direct struct {
 	nodes []*mesh.Node
 }
 
-// reserveDirect picks a free loopback port for each of n node names.
+// reserveDirect picks a free loopback port for each of n node names. The
+// ports lie below the kernel's ephemeral range, so that no outgoing
+// connection (the nodes dial each other as they start) takes one of them
+// before its node listens on it.
 func reserveDirect(tb testing.TB, n int, tweak func(i int, cfg *mesh.Config)) *direct {
 	tb.Helper()
 	d := &direct{addrs: make(map[string]string, n), tweak: tweak, nodes: make([]*mesh.Node, n)}
-	lns := make([]net.Listener, 0, n)
-	for i := range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
+	lo := ephemeralLow()
+	span := min(lo-1024, 16384)
+	start := rand.IntN(span)
+	for k := 0; k < span && len(d.names) < n; k++ {
+		port := lo - 1 - (start+k)%span
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		ln, err := net.Listen("tcp", addr)
 		if err != nil {
-			for _, l := range lns {
-				l.Close()
-			}
-			tb.Fatalf("reserve a port for node %d: %v", i, err)
+			continue // taken
 		}
-		lns = append(lns, ln)
-		d.names = append(d.names, meshtest.Name(i))
-		d.addrs[meshtest.Name(i)] = ln.Addr().String()
+		ln.Close()
+		d.names = append(d.names, meshtest.Name(len(d.names)))
+		d.addrs[d.names[len(d.names)-1]] = addr
 	}
-	for _, l := range lns {
-		l.Close()
+	if len(d.names) < n {
+		tb.Fatalf("found %d free ports below %d, want %d", len(d.names), lo, n)
 	}
 	return d
+}
+
+// ephemeralLow is the first port of the kernel's ephemeral range (Linux;
+// elsewhere the IANA default).
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if lo, err := strconv.Atoi(f[0]); err == nil && lo > 2048 {
+				return lo
+			}
+		}
+	}
+	return 49152
 }
 
 // startDirect starts n nodes on direct links and stops them when tb ends.
