@@ -8,9 +8,7 @@ require (
 	github.com/stretchr/testify v1.12.1
 	github.com/xtaci/smux v1.5.58
 	go.uber.org/goleak v1.3.0
+	golang.org/x/sys v0.49.0
 )
 
-require (
-	go.yaml.in/yaml/v3 v3.0.5 // indirect
-	golang.org/x/sys v0.49.0 // indirect
-)
+require go.yaml.in/yaml/v3 v3.0.5 // indirect

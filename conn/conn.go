@@ -35,6 +35,13 @@ const (
 	chunkSize = 256 << 10
 	// DefaultMaxMessage bounds a reassembled (or decompressed) message.
 	DefaultMaxMessage = 256 << 20
+	// Read buffers: every lane starts with a small one for the handshake;
+	// the data lane, which carries many small frames, grows to 64 KiB so a
+	// burst arrives in few reads; the large lane grows with its frames
+	// (wire.Reader does that on its own). A link that carries little costs
+	// little memory: 50 nodes in one process hold 2450 link ends.
+	handshakeReadBuffer = 4 << 10
+	dataReadBuffer      = 64 << 10
 	// maxPending is how many bytes may queue on a lane before senders wait.
 	maxPending = 4 << 20
 	// writeTimeout fails a lane whose writes cannot make progress (a peer that
@@ -75,7 +82,8 @@ type Conn struct {
 	chunkID atomic.Uint64 // ids for chunked casts
 
 	stats   Stats
-	lifeMu  sync.Mutex // orders Start against fail
+	closing atomic.Bool // Close or Abort has sent the goodbyes
+	lifeMu  sync.Mutex  // orders Start against fail
 	started bool
 
 	closeOnce sync.Once
@@ -94,7 +102,7 @@ func newConn(cfg *Config, peer Peer, linkID uint64, dialer bool, tcp [3]net.Conn
 		closed:  make(chan struct{}),
 		done:    make(chan struct{}),
 	}
-	c.readers[wire.LaneControl] = wire.NewReader(ctrl, cfg.maxPayload(), 16<<10)
+	c.readers[wire.LaneControl] = wire.NewReader(ctrl, cfg.maxPayload(), handshakeReadBuffer)
 	c.lanes[wire.LaneControl] = newLaneWriter(ctrl, nil, 0, maxPending, &c.stats, c.closed)
 	c.lanes[wire.LaneData] = newLaneWriter(tcp[wire.LaneData], tcp[wire.LaneData], writeTimeout, maxPending, &c.stats, c.closed)
 	c.lanes[wire.LaneLarge] = newLaneWriter(tcp[wire.LaneLarge], tcp[wire.LaneLarge], writeTimeout, maxPending, &c.stats, c.closed)
@@ -278,6 +286,11 @@ func (c *Conn) readLoop(lane uint8, h Handler) {
 	for {
 		hdr, body, err := r.ReadFrame()
 		if err != nil {
+			if c.closing.Load() {
+				// We said goodbye and the peer closed its end: done.
+				c.fail(ErrClosed)
+				return
+			}
 			if lane != wire.LaneControl {
 				// Whatever ended this lane (an orderly end, or a reset
 				// because the peer closed with unread data), the control
@@ -327,6 +340,13 @@ func (c *Conn) readLoop(lane uint8, h Handler) {
 			if cap(scratch) > maxRetainedBuffer {
 				scratch = nil
 			}
+		}
+		if c.closing.Load() {
+			if hdr.Type == wire.TypeGoodbye {
+				c.fail(ErrClosed) // both ends said goodbye
+				return
+			}
+			continue // closing: nothing more is handled, the lane only drains
 		}
 		hdr.Flags = 0
 		hdr.Length = uint32(len(body))
@@ -435,13 +455,52 @@ func (c *Conn) AcceptStream(ctx context.Context) (net.Conn, error) {
 	}
 }
 
-// Close sends a goodbye with reason (best effort, bounded by a short
-// deadline) and closes every lane. It does not wait for the reader
-// goroutines; Done is closed when they have returned.
+// closeGrace bounds how long Close waits for the peer to close its end
+// after the goodbye.
+const closeGrace = 2 * time.Second
+
+// Close closes the link in order: it sends a goodbye with code and reason on
+// every lane (so whichever lane the peer reads first tells it why), stops
+// sending, and closes the sockets once the peer has closed its end in answer,
+// or after a grace period. Waiting for the peer keeps the goodbye, and any
+// message sent just before it, from being lost to a reset. Close does not
+// block; Closed and Done tell when it is over, and Err is ErrClosed.
 func (c *Conn) Close(code wire.Code, reason string) error {
+	if !c.sayGoodbye(code, reason) {
+		return nil
+	}
+	c.lifeMu.Lock()
+	started := c.started
+	c.lifeMu.Unlock()
+	if !started {
+		c.fail(ErrClosed)
+		return nil
+	}
+	t := time.AfterFunc(closeGrace, func() { c.fail(ErrClosed) })
+	go func() {
+		<-c.closed
+		t.Stop()
+	}()
+	return nil
+}
+
+// Abort sends a goodbye (best effort) and closes the sockets at once, for a
+// peer that is not expected to answer (a silent one, say).
+func (c *Conn) Abort(code wire.Code, reason string) error {
+	c.sayGoodbye(code, reason)
+	c.fail(ErrClosed)
+	return nil
+}
+
+// sayGoodbye sends the goodbyes and stops every lane for senders. It
+// reports false when the connection was already closing.
+func (c *Conn) sayGoodbye(code wire.Code, reason string) bool {
+	if !c.closing.CompareAndSwap(false, true) {
+		return false
+	}
 	select {
 	case <-c.closed:
-		return nil
+		return false
 	default:
 	}
 	if code == 0 {
@@ -450,16 +509,14 @@ func (c *Conn) Close(code wire.Code, reason string) error {
 	var b [256]byte
 	g := wire.Reject{T: wire.TypeGoodbye, Code: code, Reason: []byte(reason)}
 	body := g.Append(b[:0])
-	// Every lane carries the goodbye, so whichever lane the peer reads first
-	// tells it why, before it sees the end of the stream.
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	c.ctrl.SetWriteDeadline(time.Now().Add(200 * time.Millisecond))
 	for _, l := range c.lanes {
 		l.send(ctx, wire.TypeGoodbye, 0, 0, body, nil, false)
+		l.fail(ErrClosed)
 	}
 	cancel()
-	c.fail(ErrClosed)
-	return nil
+	return true
 }
 
 // fail closes the connection with err as its cause (the first cause wins).

@@ -41,7 +41,7 @@ func Dial(ctx context.Context, cfg *Config, target, addr string) (*Conn, error) 
 			closeAll()
 			return nil, fmt.Errorf("conn: dial %s at %s: %w", target, addr, err)
 		}
-		r := wire.NewReader(nc, cfg.maxPayload(), 0)
+		r := wire.NewReader(nc, cfg.maxPayload(), handshakeReadBuffer)
 		p, err := clientHandshake(ctx, nc, r, cfg, target, uint8(lane), linkID)
 		if err != nil {
 			nc.Close()
@@ -54,6 +54,9 @@ func Dial(ctx context.Context, cfg *Config, target, addr string) (*Conn, error) 
 			return nil, fmt.Errorf("conn: %s restarted while the link was being set up", target)
 		}
 		peer = p
+		if lane == int(wire.LaneData) {
+			r.Grow(dataReadBuffer)
+		}
 		tcp[lane], readers[lane] = nc, r
 	}
 	if readers[wire.LaneControl].Buffered() != 0 {

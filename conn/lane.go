@@ -62,8 +62,6 @@ func newLaneWriter(w io.Writer, nc net.Conn, writeTimeout time.Duration, maxPend
 		nc:           nc,
 		writeTimeout: writeTimeout,
 		maxPending:   maxPending,
-		pending:      make([]byte, 0, 64<<10),
-		spare:        make([]byte, 0, 64<<10),
 		kick:         make(chan struct{}, 1),
 		closed:       closed,
 		stats:        stats,

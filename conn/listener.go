@@ -162,7 +162,7 @@ func (l *Listener) handle(raw net.Conn) {
 		raw.Close()
 		return
 	}
-	r := wire.NewReader(nc, l.cfg.maxPayload(), 0)
+	r := wire.NewReader(nc, l.cfg.maxPayload(), handshakeReadBuffer)
 	peer, lane, linkID, err := serverHandshake(ctx, nc, r, l.cfg)
 	if err != nil {
 		nc.Close()
@@ -172,6 +172,9 @@ func (l *Listener) handle(raw net.Conn) {
 		l.cfg.logger().Warn("peer asked for an unknown lane", "peer", peer.Name, "lane", lane)
 		nc.Close()
 		return
+	}
+	if lane == wire.LaneData {
+		r.Grow(dataReadBuffer)
 	}
 	l.attach(peer, lane, linkID, nc, r)
 }

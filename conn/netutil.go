@@ -41,6 +41,7 @@ func dialTCP(ctx context.Context, cfg *Config, addr string) (net.Conn, error) {
 		var d net.Dialer
 		if cfg.LocalIP != nil {
 			d.LocalAddr = &net.TCPAddr{IP: cfg.LocalIP}
+			d.Control = bindNoPort
 		}
 		nc, err = d.DialContext(dctx, "tcp", addr)
 	}

@@ -502,7 +502,7 @@ func (n *Node) maintain() {
 		for _, lk := range silent {
 			lk.downReason = fmt.Sprintf("heartbeat timeout: nothing heard for %v", n.cfg.HeartbeatTimeout)
 			n.log.Warn("peer silent; closing its link", "peer", lk.peer, "timeout", n.cfg.HeartbeatTimeout)
-			lk.c.Close(wire.CodeTimeout, lk.downReason)
+			lk.c.Abort(wire.CodeTimeout, lk.downReason)
 		}
 		for _, node := range dials {
 			n.wg.Add(1)

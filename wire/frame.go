@@ -181,6 +181,21 @@ func (r *Reader) SetMaxPayload(n uint32) {
 	r.maxPayload = n
 }
 
+// Grow makes the buffer at least n bytes long (within the limit), keeping
+// what is buffered. Readers start small and grow for large frames on their
+// own; Grow is for a stream known to carry many frames, where a larger
+// buffer means fewer reads.
+func (r *Reader) Grow(n int) {
+	n = min(n, HeaderSize+int(r.maxPayload))
+	if len(r.buf) >= n {
+		return
+	}
+	nb := make([]byte, n)
+	r.end = copy(nb, r.buf[r.start:r.end])
+	r.start = 0
+	r.buf = nb
+}
+
 // Buffered reports how many bytes are buffered but not yet returned.
 func (r *Reader) Buffered() int { return r.end - r.start }
 
