@@ -35,7 +35,9 @@ type laneWriter struct {
 	drained chan struct{}
 	iov     net.Buffers // the owner's vectored write, built on iovArr
 	iovArr  [3][]byte
-	iovHead [wire.HeaderSize + 64]byte
+	// deadlineSet is when the owner last moved the write deadline (unix ns).
+	deadlineSet int64
+	iovHead     [wire.HeaderSize + 64]byte
 
 	kick   chan struct{} // wakes the flusher; capacity 1
 	closed chan struct{}
@@ -198,19 +200,30 @@ func (l *laneWriter) afterWrite(free []byte, err error) error {
 	}
 }
 
-func (l *laneWriter) write(b []byte) error {
-	if l.nc != nil && l.writeTimeout > 0 {
-		l.nc.SetWriteDeadline(time.Now().Add(l.writeTimeout))
+// armDeadline keeps a write deadline writeTimeout ahead, but moves it only
+// when it is a second old: setting it costs a timer update, which showed in
+// the profile of the 64-byte ping-pong when done on every write.
+func (l *laneWriter) armDeadline() {
+	if l.nc == nil || l.writeTimeout <= 0 {
+		return
 	}
+	now := time.Now()
+	if now.UnixNano()-l.deadlineSet < int64(time.Second) {
+		return
+	}
+	l.deadlineSet = now.UnixNano()
+	l.nc.SetWriteDeadline(now.Add(l.writeTimeout))
+}
+
+func (l *laneWriter) write(b []byte) error {
+	l.armDeadline()
 	_, err := l.w.Write(b)
 	l.stats.Writes.Add(1)
 	return err
 }
 
 func (l *laneWriter) writeVec() error {
-	if l.writeTimeout > 0 {
-		l.nc.SetWriteDeadline(time.Now().Add(l.writeTimeout))
-	}
+	l.armDeadline()
 	_, err := l.iov.WriteTo(l.nc) // consumes l.iov; it is rebuilt from iovArr each time
 	l.iov = nil
 	l.stats.Writes.Add(1)
