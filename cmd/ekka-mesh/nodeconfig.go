@@ -8,7 +8,6 @@ import (
 	"os"
 
 	"github.com/ekka-mesh/ekka-mesh/config"
-	"github.com/ekka-mesh/ekka-mesh/discovery/static"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 )
 
@@ -39,7 +38,7 @@ func meshConfig(s config.Settings) (mesh.Config, error) {
 	}
 	cfg.TLS = tc
 
-	d, err := discovery(s.Cluster)
+	d, err := discovery(s)
 	if err != nil {
 		return mesh.Config{}, err
 	}
@@ -51,26 +50,36 @@ func meshConfig(s config.Settings) (mesh.Config, error) {
 	return cfg, nil
 }
 
-// discovery returns the strategy cluster.discovery names; nil for manual.
-func discovery(c config.ClusterSettings) (mesh.Discovery, error) {
-	switch c.Discovery {
-	case config.DiscoveryManual, "":
-		return nil, nil
-	case config.DiscoveryStatic:
-		seeds := make([]string, len(c.Static.Seeds))
-		for i, s := range c.Static.Seeds {
-			seeds[i] = s.String()
-		}
-		st, err := static.New(seeds)
-		if err != nil {
-			return nil, fmt.Errorf("cluster.static.seeds: %w", err)
-		}
-		return st, nil
-	case config.DiscoveryMcast, config.DiscoveryDNS, config.DiscoveryEtcd, config.DiscoveryK8s:
-		return nil, fmt.Errorf("cluster.discovery = %s is %w (see README); use manual or static", c.Discovery, errNotBuilt)
-	default:
-		return nil, fmt.Errorf("cluster.discovery = %s: want one of manual, static, mcast, dns, etcd, k8s", c.Discovery)
+// discoveryBuilder builds the strategy for one value of cluster.discovery
+// from the node's settings (its name, cookie and cluster are there too).
+type discoveryBuilder func(s config.Settings) (mesh.Discovery, error)
+
+// discoveryBuilders holds a builder per strategy; each strategy's file
+// registers itself (discovery_<kind>.go), so that adding one touches no
+// other file.
+var discoveryBuilders = map[config.Discovery]discoveryBuilder{}
+
+func registerDiscovery(kind config.Discovery, b discoveryBuilder) {
+	if _, dup := discoveryBuilders[kind]; dup {
+		panic("ekka-mesh: discovery " + string(kind) + " registered twice")
 	}
+	discoveryBuilders[kind] = b
+}
+
+// discovery returns the strategy cluster.discovery names; nil for manual.
+func discovery(s config.Settings) (mesh.Discovery, error) {
+	kind := s.Cluster.Discovery
+	if kind == config.DiscoveryManual || kind == "" {
+		return nil, nil
+	}
+	if b, ok := discoveryBuilders[kind]; ok {
+		return b(s)
+	}
+	switch kind {
+	case config.DiscoveryStatic, config.DiscoveryMcast, config.DiscoveryDNS, config.DiscoveryEtcd, config.DiscoveryK8s:
+		return nil, fmt.Errorf("cluster.discovery = %s is %w (see README); use manual or static", kind, errNotBuilt)
+	}
+	return nil, fmt.Errorf("cluster.discovery = %s: want one of manual, static, mcast, dns, etcd, k8s", kind)
 }
 
 // tlsConfig builds the TLS configuration of node.tls.*, used both to accept
