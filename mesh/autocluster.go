@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -16,14 +17,21 @@ import (
 // start at once end in one cluster whatever order they find each other in.
 func (n *Node) autocluster() {
 	defer n.wg.Done()
-	registered := false
+	var st autoclusterState
 	for attempt := 1; ; attempt++ {
-		done, why := n.autoclusterPass(&registered)
+		done, why := n.autoclusterPass(&st)
 		if done {
 			n.log.Info("autocluster: done", "passes", attempt, "result", why)
 			return
 		}
-		n.log.Info("autocluster: will retry", "in", n.cfg.AutoclusterInterval, "why", why)
+		// The same reason pass after pass (a lone node, a seed that is
+		// down for a while) is logged once at info, then at debug.
+		level := slog.LevelInfo
+		if why == st.lastWhy {
+			level = slog.LevelDebug
+		}
+		st.lastWhy = why
+		n.log.Log(n.ctx, level, "autocluster: will retry", "in", n.cfg.AutoclusterInterval, "why", why, "pass", attempt)
 		select {
 		case <-n.ctx.Done():
 			return
@@ -32,7 +40,15 @@ func (n *Node) autocluster() {
 	}
 }
 
-func (n *Node) autoclusterPass(registered *bool) (bool, string) {
+// autoclusterState is what the loop remembers between passes.
+type autoclusterState struct {
+	registered bool
+	lastWhy    string // the last reason to retry, logged at info only when it changes
+	lastFound  string // the last discovery result, likewise
+}
+
+func (n *Node) autoclusterPass(st *autoclusterState) (bool, string) {
+	registered := &st.registered
 	d := n.cfg.Discovery
 	ctx, cancel := context.WithTimeout(n.ctx, max(n.cfg.AutoclusterInterval, 2*n.cfg.HandshakeTimeout))
 	defer cancel()
@@ -66,7 +82,19 @@ func (n *Node) autoclusterPass(registered *bool) (bool, string) {
 		}
 		return false, "discovered no nodes"
 	}
-	n.log.Info("autocluster: discovered", "nodes", strings.Join(found, ","))
+	if list := strings.Join(found, ","); list != st.lastFound {
+		st.lastFound = list
+		n.log.Info("autocluster: discovered", "nodes", list)
+	}
+	if len(others) == 0 {
+		// Only this node: with DNS or Kubernetes the others may not be
+		// published yet. Keep looking rather than settle as a cluster of
+		// one that the others might never find.
+		if err := n.register(ctx, registered); err != nil {
+			return false, err.Error()
+		}
+		return false, "only this node was discovered"
+	}
 	var failed []string
 	for _, node := range others {
 		if _, err := n.linkTo(node); err == nil {

@@ -533,3 +533,45 @@ func quietEvents(s *mesh.Subscription, quiet time.Duration) []mesh.Event {
 		}
 	}
 }
+
+func TestAutoclusterOnlySelfKeepsLookingUntilOthersAppear(t *testing.T) {
+	ctx := ctxT(t, 15*time.Second)
+	other, err := mesh.Start(ctx, func() mesh.Config {
+		cfg := mesh.DefaultConfig()
+		cfg.Name = "solo2@127.0.0.1"
+		cfg.Cookie = "c"
+		cfg.ListenAddr = "127.0.0.1:0"
+		return cfg
+	}())
+	require.NoError(t, err)
+	defer other.Stop(context.Background())
+	addr := other.Addr().String()
+	// The first passes find only this node (the others are not published
+	// yet, as with DNS or Kubernetes early in a rollout); then the other
+	// node appears.
+	f := &fakeDiscovery{discover: func(call int) ([]string, error) {
+		if call < 4 {
+			return []string{"solo1@127.0.0.1"}, nil
+		}
+		return []string{"solo1@127.0.0.1", "solo2@127.0.0.1"}, nil
+	}}
+	cfg := mesh.DefaultConfig()
+	cfg.Name = "solo1@127.0.0.1"
+	cfg.Cookie = "c"
+	cfg.ListenAddr = "127.0.0.1:0"
+	cfg.Discovery = f
+	cfg.AutoclusterInterval = 20 * time.Millisecond
+	cfg.Resolve = func(node string) (string, error) {
+		if node == "solo2@127.0.0.1" {
+			return addr, nil
+		}
+		return "", fmt.Errorf("unknown node %s", node)
+	}
+	nd, err := mesh.Start(ctx, cfg)
+	require.NoError(t, err)
+	defer nd.Stop(context.Background())
+	require.Eventually(t, func() bool {
+		return slices.Equal(nd.Info().RunningNodes, []string{"solo1@127.0.0.1", "solo2@127.0.0.1"})
+	}, 10*time.Second, 10*time.Millisecond, "a node that found only itself kept looking and joined the node that appeared")
+	require.GreaterOrEqual(t, f.count(&f.discovers), 4)
+}
