@@ -99,8 +99,9 @@ func echoServer(c *Conn, h wire.Header, body []byte) {
 	}
 }
 
-// rpcPair links a client and an echo server.
-func rpcPair(b *testing.B) *rpcClient {
+// benchLink links a client a and a server s over loopback, compression off,
+// starts them with the given handlers and closes both when b ends.
+func benchLink(b *testing.B, client, server Handler) (a, s *Conn) {
 	ca, cb := testConfig("a@127.0.0.1"), testConfig("b@127.0.0.1")
 	ca.Compression, cb.Compression = false, false
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -112,21 +113,29 @@ func rpcPair(b *testing.B) *rpcClient {
 	defer l.Close()
 	ch := make(chan *Conn, 1)
 	go func() { c, _ := l.Accept(ctx); ch <- c }()
-	a, err := Dial(ctx, ca, cb.Name, l.Addr().String())
+	a, err = Dial(ctx, ca, cb.Name, l.Addr().String())
 	if err != nil {
 		b.Fatal(err)
 	}
-	s := <-ch
-	r := newRPCClient()
-	r.c = a
-	a.Start(r.handle)
-	s.Start(echoServer)
+	s = <-ch
+	if s == nil {
+		b.Fatal("the listener accepted no link")
+	}
+	a.Start(client)
+	s.Start(server)
 	b.Cleanup(func() {
 		a.Close(0, "")
 		s.Close(0, "")
 		<-a.Done()
 		<-s.Done()
 	})
+	return a, s
+}
+
+// rpcPair links a client and an echo server.
+func rpcPair(b *testing.B) *rpcClient {
+	r := newRPCClient()
+	r.c, _ = benchLink(b, r.handle, echoServer)
 	return r
 }
 
@@ -267,37 +276,14 @@ func BenchmarkOneWay64K(b *testing.B) {
 }
 
 func oneWay(b *testing.B, size int) {
-	ca, cb := testConfig("a@127.0.0.1"), testConfig("b@127.0.0.1")
-	ca.Compression, cb.Compression = false, false
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	l, err := Listen(ctx, cb, "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer l.Close()
-	ch := make(chan *Conn, 1)
-	go func() { c, _ := l.Accept(ctx); ch <- c }()
-	a, err := Dial(ctx, ca, cb.Name, l.Addr().String())
-	if err != nil {
-		b.Fatal(err)
-	}
-	s := <-ch
 	var got atomic.Int64
 	done := make(chan struct{})
 	want := int64(b.N)
-	s.Start(func(c *Conn, h wire.Header, body []byte) {
+	a, _ := benchLink(b, func(*Conn, wire.Header, []byte) {}, func(c *Conn, h wire.Header, body []byte) {
 		if got.Add(1) == want {
 			close(done)
 		}
 	})
-	a.Start(func(*Conn, wire.Header, []byte) {})
-	defer func() {
-		a.Close(0, "")
-		s.Close(0, "")
-		<-a.Done()
-		<-s.Done()
-	}()
 	payload := make([]byte, size)
 	bg := context.Background()
 	before := a.Stats()
