@@ -66,6 +66,7 @@
 //	cluster.mcast.iface           IPv4 address (0.0.0.0)
 //	cluster.mcast.ttl             0-255 (255)
 //	cluster.mcast.loop            bool (on)
+//	cluster.mcast.window          duration (3s): how long discover collects answers
 //	cluster.dns.name              DNS name; required for dns
 //	cluster.dns.app               short name of the discovered nodes; required for dns
 //	cluster.dns.type              a | aaaa | srv (a)

@@ -122,6 +122,8 @@ var keyTable = []keyDef{
 		func(s *Settings) *int { return &s.Cluster.Mcast.TTL }, parseIntRange(0, 255), strconv.Itoa),
 	boolField("cluster.mcast.loop", "Deliver multicast to this host too (needed for several nodes on one host).",
 		func(s *Settings) *bool { return &s.Cluster.Mcast.Loop }),
+	durationField("cluster.mcast.window", "How long discovery collects the answers to an announcement.",
+		func(s *Settings) *time.Duration { return &s.Cluster.Mcast.Window }, parsePositiveDuration),
 	field("cluster.dns.name", "DNS name",
 		"The name whose records list the nodes. Required for dns discovery.",
 		func(s *Settings) *string { return &s.Cluster.DNS.Name }, parseOptionalHostname, str[string]),

@@ -76,7 +76,8 @@ var keyCases = map[string]struct {
 		good: map[string]string{"0": "0", "1": "1", "255": "255"},
 		bad:  map[string]string{"256": "want an integer from 0 to 255", "-1": "0 to 255", "": "0 to 255", "1.5": "0 to 255"},
 	},
-	"cluster.mcast.loop": boolCase(),
+	"cluster.mcast.loop":   boolCase(),
+	"cluster.mcast.window": positiveDurationCase(),
 	"cluster.dns.name": {
 		good: map[string]string{"": "", "emqx.example.com": "emqx.example.com", "localhost": "localhost"},
 		bad:  map[string]string{"10.0.0.1": "not an IP address", "a..b": "empty label", "a_b.com": "'_'", "a@b": "DNS name"},
@@ -238,7 +239,7 @@ func TestKeysDefaults(t *testing.T) {
 		"cluster.name": "ekka", "cluster.discovery": "manual", "cluster.autoheal": "15s", "cluster.autoclean": "5m",
 		"cluster.autocluster.interval": "5s", "cluster.static.seeds": "",
 		"cluster.mcast.addr": "239.192.0.1", "cluster.mcast.ports": "4369", "cluster.mcast.iface": "0.0.0.0",
-		"cluster.mcast.ttl": "255", "cluster.mcast.loop": "on", "cluster.dns.type": "a", "cluster.dns.server": "",
+		"cluster.mcast.ttl": "255", "cluster.mcast.loop": "on", "cluster.mcast.window": "3s", "cluster.dns.type": "a", "cluster.dns.server": "",
 		"cluster.etcd.prefix": "ekkacl", "cluster.etcd.node_ttl": "1m",
 		"cluster.k8s.address_type": "ip", "cluster.k8s.suffix": "svc.cluster.local", "cluster.k8s.namespace": "default",
 	}

@@ -78,11 +78,12 @@ type StaticSettings struct {
 
 // McastSettings are the cluster.mcast.* keys.
 type McastSettings struct {
-	Addr  netip.Addr // cluster.mcast.addr: an IPv4 multicast group
-	Ports []int      // cluster.mcast.ports
-	Iface netip.Addr // cluster.mcast.iface: IPv4 address of the interface
-	TTL   int        // cluster.mcast.ttl
-	Loop  bool       // cluster.mcast.loop
+	Addr   netip.Addr    // cluster.mcast.addr: an IPv4 multicast group
+	Ports  []int         // cluster.mcast.ports
+	Iface  netip.Addr    // cluster.mcast.iface: IPv4 address of the interface
+	TTL    int           // cluster.mcast.ttl
+	Loop   bool          // cluster.mcast.loop
+	Window time.Duration // cluster.mcast.window: how long discovery collects answers
 }
 
 // DNSSettings are the cluster.dns.* keys.
@@ -156,11 +157,12 @@ func Defaults() Settings {
 			Autoclean:           5 * time.Minute,
 			AutoclusterInterval: 5 * time.Second,
 			Mcast: McastSettings{
-				Addr:  netip.AddrFrom4([4]byte{239, 192, 0, 1}),
-				Ports: []int{4369},
-				Iface: netip.IPv4Unspecified(),
-				TTL:   255,
-				Loop:  true,
+				Addr:   netip.AddrFrom4([4]byte{239, 192, 0, 1}),
+				Ports:  []int{4369},
+				Iface:  netip.IPv4Unspecified(),
+				TTL:    255,
+				Loop:   true,
+				Window: 3 * time.Second,
 			},
 			DNS:  DNSSettings{Type: DNSTypeA},
 			Etcd: EtcdSettings{Prefix: "ekkacl", NodeTTL: time.Minute},
