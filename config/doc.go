@@ -82,7 +82,11 @@
 //	cluster.k8s.address_type      ip | dns | hostname (ip)
 //	cluster.k8s.app_name          short name of the discovered nodes; required for k8s
 //	cluster.k8s.suffix            DNS name (svc.cluster.local)
-//	cluster.k8s.namespace         DNS label (default)
+//	cluster.k8s.namespace         DNS label (empty: namespace_file's, else default)
+//	cluster.k8s.token_file        bearer token file (the service account's)
+//	cluster.k8s.cacert_file       PEM CA certificates (the service account's; missing: system roots)
+//	cluster.k8s.namespace_file    namespace file (the service account's)
+//	cluster.k8s.insecure_skip_verify bool (off)
 //
 // Keys returns the same list with types, defaults and descriptions, for help
 // output.

@@ -166,9 +166,17 @@ var keyTable = []keyDef{
 	field("cluster.k8s.suffix", "DNS name or empty",
 		"Appended to dns and hostname addresses.",
 		func(s *Settings) *string { return &s.Cluster.K8s.Suffix }, parseOptionalHostname, str[string]),
-	field("cluster.k8s.namespace", "DNS label",
-		"The namespace of the service.",
-		func(s *Settings) *string { return &s.Cluster.K8s.Namespace }, parseDNSLabel, str[string]),
+	field("cluster.k8s.namespace", "DNS label or empty",
+		"The namespace of the service. Empty: the one in cluster.k8s.namespace_file (the pod's own), else default.",
+		func(s *Settings) *string { return &s.Cluster.K8s.Namespace }, parseOptionalDNSLabel, str[string]),
+	textField("cluster.k8s.token_file", "The service-account bearer token, read before each request. Empty, missing or empty file: no Authorization header (a missing file is logged).",
+		func(s *Settings) *string { return &s.Cluster.K8s.TokenFile }),
+	textField("cluster.k8s.cacert_file", "PEM CA certificates for the API server's certificate. Empty or missing file: the system roots.",
+		func(s *Settings) *string { return &s.Cluster.K8s.CACertFile }),
+	textField("cluster.k8s.namespace_file", "Holds the namespace used when cluster.k8s.namespace is empty. Empty: not read.",
+		func(s *Settings) *string { return &s.Cluster.K8s.NamespaceFile }),
+	boolField("cluster.k8s.insecure_skip_verify", "Accept any API server certificate. Only for testing.",
+		func(s *Settings) *bool { return &s.Cluster.K8s.InsecureSkipVerify }),
 }
 
 // keyIndex maps a key to its definition.

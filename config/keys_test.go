@@ -124,9 +124,13 @@ var keyCases = map[string]struct {
 		bad:  map[string]string{".svc": "empty label", "svc.cluster.local.": "empty label", "a b": "' '"},
 	},
 	"cluster.k8s.namespace": {
-		good: map[string]string{"default": "default", "kube-system": "kube-system"},
-		bad:  map[string]string{"": "want a DNS label", "Default": "DNS label", "ns_1": "DNS label"},
+		good: map[string]string{"": "", "default": "default", "kube-system": "kube-system"},
+		bad:  map[string]string{"Default": "DNS label", "ns_1": "DNS label"},
 	},
+	"cluster.k8s.token_file":           fileCase(),
+	"cluster.k8s.cacert_file":          fileCase(),
+	"cluster.k8s.namespace_file":       fileCase(),
+	"cluster.k8s.insecure_skip_verify": boolCase(),
 }
 
 func boolCase() struct{ good, bad map[string]string } {
@@ -241,7 +245,11 @@ func TestKeysDefaults(t *testing.T) {
 		"cluster.mcast.addr": "239.192.0.1", "cluster.mcast.ports": "4369", "cluster.mcast.iface": "0.0.0.0",
 		"cluster.mcast.ttl": "255", "cluster.mcast.loop": "on", "cluster.mcast.window": "3s", "cluster.dns.type": "a", "cluster.dns.server": "",
 		"cluster.etcd.prefix": "ekkacl", "cluster.etcd.node_ttl": "1m",
-		"cluster.k8s.address_type": "ip", "cluster.k8s.suffix": "svc.cluster.local", "cluster.k8s.namespace": "default",
+		"cluster.k8s.address_type": "ip", "cluster.k8s.suffix": "svc.cluster.local", "cluster.k8s.namespace": "",
+		"cluster.k8s.token_file":           "/var/run/secrets/kubernetes.io/serviceaccount/token",
+		"cluster.k8s.cacert_file":          "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt",
+		"cluster.k8s.namespace_file":       "/var/run/secrets/kubernetes.io/serviceaccount/namespace",
+		"cluster.k8s.insecure_skip_verify": "off",
 	}
 	seen := map[string]bool{}
 	for _, k := range Keys() {

@@ -68,6 +68,9 @@ func TestLoadExampleFile(t *testing.T) {
 			K8s: K8sSettings{
 				APIServer: "https://kubernetes.default.svc:443", ServiceName: "emqx", AddressType: K8sAddressIP,
 				AppName: "emqx", Suffix: "svc.cluster.local", Namespace: "default",
+				TokenFile:     "/var/run/secrets/kubernetes.io/serviceaccount/token",
+				CACertFile:    "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt",
+				NamespaceFile: "/var/run/secrets/kubernetes.io/serviceaccount/namespace",
 			},
 		},
 	}

@@ -126,7 +126,13 @@ type K8sSettings struct {
 	AddressType K8sAddressType // cluster.k8s.address_type
 	AppName     string         // cluster.k8s.app_name: the short name of discovered nodes
 	Suffix      string         // cluster.k8s.suffix
-	Namespace   string         // cluster.k8s.namespace
+	Namespace   string         // cluster.k8s.namespace: "" means the namespace file's, else "default"
+	// cluster.k8s.token_file, cacert_file, namespace_file: the
+	// service-account files; "" means none.
+	TokenFile          string
+	CACertFile         string
+	NamespaceFile      string
+	InsecureSkipVerify bool // cluster.k8s.insecure_skip_verify
 }
 
 // K8sAddressType is the value of cluster.k8s.address_type.
@@ -167,9 +173,11 @@ func Defaults() Settings {
 			DNS:  DNSSettings{Type: DNSTypeA},
 			Etcd: EtcdSettings{Prefix: "ekkacl", NodeTTL: time.Minute},
 			K8s: K8sSettings{
-				AddressType: K8sAddressIP,
-				Suffix:      "svc.cluster.local",
-				Namespace:   "default",
+				AddressType:   K8sAddressIP,
+				Suffix:        "svc.cluster.local",
+				TokenFile:     "/var/run/secrets/kubernetes.io/serviceaccount/token",
+				CACertFile:    "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt",
+				NamespaceFile: "/var/run/secrets/kubernetes.io/serviceaccount/namespace",
 			},
 		},
 	}
