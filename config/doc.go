@@ -68,7 +68,7 @@
 //	cluster.mcast.loop            bool (on)
 //	cluster.mcast.window          duration (3s): how long discover collects answers
 //	cluster.dns.name              DNS name; required for dns
-//	cluster.dns.app               short name of the discovered nodes; required for dns
+//	cluster.dns.app               short name of the discovered nodes (this node's short name)
 //	cluster.dns.type              a | aaaa | srv (a)
 //	cluster.dns.server            host:port (empty: the system resolver)
 //	cluster.etcd.server           URLs, comma-separated; required for etcd

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -125,10 +126,10 @@ var keyTable = []keyDef{
 	durationField("cluster.mcast.window", "How long discovery collects the answers to an announcement.",
 		func(s *Settings) *time.Duration { return &s.Cluster.Mcast.Window }, parsePositiveDuration),
 	field("cluster.dns.name", "DNS name",
-		"The name whose records list the nodes. Required for dns discovery.",
-		func(s *Settings) *string { return &s.Cluster.DNS.Name }, parseOptionalHostname, str[string]),
+		"The name whose records list the nodes, such as emqx.example.com or, for srv, _emqx._tcp.example.com. Required for dns discovery.",
+		func(s *Settings) *string { return &s.Cluster.DNS.Name }, parseOptionalDNSName, str[string]),
 	field("cluster.dns.app", "short name",
-		"The short name of the discovered nodes: an address a becomes app@a. Required for dns discovery.",
+		"The short name of the discovered nodes: an address a becomes app@a. Empty: this node's short name.",
 		func(s *Settings) *string { return &s.Cluster.DNS.App }, parseShortName, str[string]),
 	field("cluster.dns.type", "one of a, aaaa, srv",
 		"The record type to look up.",
@@ -278,4 +279,32 @@ func displayValue(key, value string) string {
 		return "(hidden)"
 	}
 	return value
+}
+
+// parseOptionalDNSName accepts "" or a DNS name to look up: the host name
+// rules (checkHostname), except that labels may also hold '_', as SRV
+// names do (_emqx._tcp.example.com).
+func parseOptionalDNSName(v string) (string, error) {
+	if !strings.Contains(v, "_") {
+		return parseOptionalHostname(v)
+	}
+	if len(v) > 253 {
+		return "", fmt.Errorf("DNS name is %d characters long; want at most 253", len(v))
+	}
+	for i, label := range strings.Split(v, ".") {
+		switch {
+		case label == "":
+			return "", fmt.Errorf("DNS name %q has an empty label (label %d); want labels separated by single dots, no leading or trailing dot", v, i+1)
+		case len(label) > 63:
+			return "", fmt.Errorf("DNS name label %q is %d characters long; want at most 63", label, len(label))
+		case label[0] == '-' || label[len(label)-1] == '-':
+			return "", fmt.Errorf("DNS name label %q starts or ends with '-'", label)
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+				return "", fmt.Errorf("DNS name %q contains %q; want letters, digits, '-', '_' and '.', such as _emqx._tcp.example.com", v, r)
+			}
+		}
+	}
+	return v, nil
 }

@@ -130,9 +130,6 @@ func (s *Settings) Validate() error {
 		if c.DNS.Name == "" {
 			conflict("cluster.discovery = dns needs cluster.dns.name, the DNS name listing the nodes")
 		}
-		if c.DNS.App == "" {
-			conflict("cluster.discovery = dns needs cluster.dns.app, the short name of the nodes (app@address)")
-		}
 	case DiscoveryEtcd:
 		if len(c.Etcd.Servers) == 0 {
 			conflict("cluster.discovery = etcd needs cluster.etcd.server, such as http://127.0.0.1:2379")

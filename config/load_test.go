@@ -224,10 +224,15 @@ func TestLoadErrors(t *testing.T) {
 			kind:      ErrConflict,
 		},
 		{
-			name:      "dns needs name and app",
+			name:      "dns needs name",
 			overrides: []string{"cluster.discovery=dns"},
-			want:      []string{"cluster.discovery = dns needs cluster.dns.name", "cluster.discovery = dns needs cluster.dns.app"},
+			want:      []string{"cluster.discovery = dns needs cluster.dns.name"},
 			kind:      ErrConflict,
+		},
+		{
+			name:      "dns app defaults to the node's short name",
+			overrides: []string{"cluster.discovery=dns", "cluster.dns.name=emqx.example.com"},
+			want:      nil, // cluster.dns.app is optional
 		},
 		{
 			name:      "etcd needs servers",
