@@ -380,7 +380,6 @@ func TestMeshConfigErrors(t *testing.T) {
 		want      string
 	}{
 		{[]string{"cluster.discovery=mcast"}, "cluster.discovery = mcast is not available yet in this build (see README); use manual or static"},
-		{[]string{"cluster.discovery=dns", "cluster.dns.name=nodes.example.com", "cluster.dns.app=emqx"}, "cluster.discovery = dns is not available yet in this build (see README); use manual or static"},
 		{[]string{"cluster.discovery=etcd", "cluster.etcd.server=http://127.0.0.1:2379"}, "cluster.discovery = etcd is not available yet in this build"},
 		{[]string{"cluster.discovery=k8s", "cluster.k8s.apiserver=https://127.0.0.1:6443", "cluster.k8s.service_name=emqx", "cluster.k8s.app_name=emqx"}, "cluster.discovery = k8s is not available yet in this build"},
 		{append(slices.Clone(tlsOn[:2]), "node.tls.certfile="+missing, "node.tls.keyfile="+pki.keyFile),
@@ -443,8 +442,6 @@ func TestRunConfigErrors(t *testing.T) {
 		{env, []string{"--set", "nokey"}, []string{`ekka-mesh run: override "nokey": want key=value`}},
 		{env, []string{"--base-port", "x"}, []string{`ekka-mesh run: override "node.base_port=x": node.base_port = x: `}},
 		{env, []string{"--name", "bad"}, []string{`node.name = bad`}},
-		{env, []string{"--cookie", "s", "--set", "cluster.discovery=dns", "--set", "cluster.dns.name=n.example.com", "--set", "cluster.dns.app=a"},
-			[]string{"ekka-mesh run: cluster.discovery = dns is not available yet in this build (see README); use manual or static\n"}},
 		{env, []string{"--cookie", "s", "--set", "cluster.discovery=static"}, []string{"cluster.discovery = static needs cluster.static.seeds"}},
 		{env, []string{"--cookie", "s", "--set", "node.tls.enable=on", "--set", "node.tls.certfile=/nonexistent/c.pem", "--set", "node.tls.keyfile=/nonexistent/c.key"},
 			[]string{"ekka-mesh run: node.tls.certfile = /nonexistent/c.pem, node.tls.keyfile = /nonexistent/c.key: cannot load them"}},
