@@ -171,7 +171,11 @@ func TestAcceptCountsEveryOutcome(t *testing.T) {
 		{"oversized", make([]byte, maxPacketLen+1), typeAnnounce, nonce{}, false, func(s Stats) uint64 { return s.Malformed }},
 		{"other cluster", sign(with(func(p *packet) { p.Cluster = "other"; p.Nonce = seq(1) }), goldenCookie), typeAnnounce, nonce{}, false, func(s Stats) uint64 { return s.OtherCluster }},
 		{"wrong cookie", sign(with(func(p *packet) { p.Nonce = seq(2) }), "not-the-cookie"), typeAnnounce, nonce{}, false, func(s Stats) uint64 { return s.BadMAC }},
-		{"altered", func() []byte { b := sign(with(func(p *packet) { p.Nonce = seq(3) }), goldenCookie); b[20] ^= 1; return b }(), typeAnnounce, nonce{}, false, func(s Stats) uint64 { return s.BadMAC }},
+		{"altered", func() []byte {
+			b := sign(with(func(p *packet) { p.Nonce = seq(3) }), goldenCookie)
+			b[20] ^= 1
+			return b
+		}(), typeAnnounce, nonce{}, false, func(s Stats) uint64 { return s.BadMAC }},
 		{"answer on the group socket", mustHex(t, goldenAnswer), typeAnnounce, nonce{}, false, func(s Stats) uint64 { return s.Unsolicited }},
 		{"own announce", sign(with(func(p *packet) { p.Node = "n3@127.0.0.3"; p.Nonce = seq(4) }), goldenCookie), typeAnnounce, nonce{}, false, func(s Stats) uint64 { return s.Self }},
 		{"an hour old", sign(with(func(p *packet) { p.Time -= int64(time.Hour); p.Nonce = seq(5) }), goldenCookie), typeAnnounce, nonce{}, false, func(s Stats) uint64 { return s.Stale }},
