@@ -1,6 +1,8 @@
 package dns
 
 import (
+	"errors"
+	"fmt"
 	"net"
 	"strconv"
 	"strings"
@@ -23,11 +25,22 @@ type testServer struct {
 
 	udpQueries, tcpQueries atomic.Int64
 	udp, tcp               *mdns.Server
+	done                   chan struct{} // one value per server that stopped
 }
 
 // startServer starts a server stopped when the test ends.
 func startServer(t testing.TB) *testServer {
 	t.Helper()
+	s, err := newServer()
+	if err != nil {
+		t.Fatalf("test DNS server: %v", err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// newServer starts a server; Close stops it.
+func newServer() (*testServer, error) {
 	s := &testServer{records: map[string][]mdns.RR{}}
 	var pc net.PacketConn
 	var ln net.Listener
@@ -35,7 +48,7 @@ func startServer(t testing.TB) *testServer {
 		var err error
 		pc, err = net.ListenPacket("udp", "127.0.0.1:0")
 		if err != nil {
-			t.Fatalf("test DNS server: %v", err)
+			return nil, err
 		}
 		port := pc.LocalAddr().(*net.UDPAddr).Port
 		ln, err = net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
@@ -44,7 +57,7 @@ func startServer(t testing.TB) *testServer {
 		}
 		pc.Close()
 		if attempt == 50 {
-			t.Fatalf("test DNS server: no port free for both UDP and TCP: %v", err)
+			return nil, fmt.Errorf("no port free for both UDP and TCP: %w", err)
 		}
 	}
 	s.Addr = pc.LocalAddr().String()
@@ -52,10 +65,10 @@ func startServer(t testing.TB) *testServer {
 	notify := func() { started <- struct{}{} }
 	s.udp = &mdns.Server{PacketConn: pc, Handler: mdns.HandlerFunc(s.handle(&s.udpQueries, true)), NotifyStartedFunc: notify}
 	s.tcp = &mdns.Server{Listener: ln, Handler: mdns.HandlerFunc(s.handle(&s.tcpQueries, false)), NotifyStartedFunc: notify}
-	done := make(chan struct{}, 2)
+	s.done = make(chan struct{}, 2)
 	for _, srv := range []*mdns.Server{s.udp, s.tcp} {
 		go func() {
-			defer func() { done <- struct{}{} }()
+			defer func() { s.done <- struct{}{} }()
 			srv.ActivateAndServe()
 		}()
 	}
@@ -63,16 +76,19 @@ func startServer(t testing.TB) *testServer {
 		select {
 		case <-started:
 		case <-time.After(10 * time.Second):
-			t.Fatal("test DNS server did not start within 10s")
+			s.Close()
+			return nil, errors.New("not started within 10s")
 		}
 	}
-	t.Cleanup(func() {
-		s.udp.Shutdown()
-		s.tcp.Shutdown()
-		<-done
-		<-done
-	})
-	return s
+	return s, nil
+}
+
+// Close stops the server and waits for it.
+func (s *testServer) Close() {
+	s.udp.Shutdown()
+	s.tcp.Shutdown()
+	<-s.done
+	<-s.done
 }
 
 // Port returns the server's port.
@@ -86,11 +102,17 @@ func (s *testServer) Port() int {
 // RR is written in zone-file syntax, such as "nodes.test. 0 IN A 127.0.0.1".
 func (s *testServer) Set(t testing.TB, rrs ...string) {
 	t.Helper()
+	if err := s.set(rrs...); err != nil {
+		t.Fatalf("test DNS server: %v", err)
+	}
+}
+
+func (s *testServer) set(rrs ...string) error {
 	parsed := map[string][]mdns.RR{}
 	for _, text := range rrs {
 		rr, err := mdns.NewRR(text)
 		if err != nil || rr == nil {
-			t.Fatalf("test DNS server: record %q: %v", text, err)
+			return fmt.Errorf("record %q: %v", text, err)
 		}
 		name := strings.ToLower(rr.Header().Name)
 		parsed[name] = append(parsed[name], rr)
@@ -100,6 +122,7 @@ func (s *testServer) Set(t testing.TB, rrs ...string) {
 	for name, list := range parsed {
 		s.records[name] = list
 	}
+	return nil
 }
 
 // Remove deletes every record of name (absolute, with the trailing dot).
@@ -151,4 +174,18 @@ func (s *testServer) handle(count *atomic.Int64, udp bool) func(mdns.ResponseWri
 		}
 		w.WriteMsg(resp)
 	}
+}
+
+// exampleServer starts a test DNS server with records for the package's
+// examples; it returns its address and a function that stops it.
+func exampleServer(rrs ...string) (addr string, stop func()) {
+	s, err := newServer()
+	if err != nil {
+		panic(err)
+	}
+	if err := s.set(rrs...); err != nil {
+		s.Close()
+		panic(err)
+	}
+	return s.Addr, s.Close
 }

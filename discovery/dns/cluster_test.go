@@ -1,0 +1,231 @@
+package dns
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/ekka-mesh/ekka-mesh/mesh"
+	"github.com/ekka-mesh/ekka-mesh/portmap"
+)
+
+// freeBase returns a base port free right now on every ip, below the
+// ephemeral range so that outgoing connections do not take it meanwhile.
+func freeBase(t testing.TB, ips ...string) int {
+	t.Helper()
+	for range 200 {
+		base := 10000 + rand.IntN(20000)
+		var lns []net.Listener
+		for _, ip := range ips {
+			ln, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(base)))
+			if err != nil {
+				break
+			}
+			lns = append(lns, ln)
+		}
+		for _, ln := range lns {
+			ln.Close()
+		}
+		if len(lns) == len(ips) {
+			return base
+		}
+	}
+	t.Fatalf("no base port free on all of %v", ips)
+	return 0
+}
+
+func loopbacks(n int) []string {
+	ips := make([]string, n)
+	for i := range ips {
+		ips[i] = "127.0.0." + strconv.Itoa(i+1)
+	}
+	return ips
+}
+
+// nodeSpec is one node of a test cluster.
+type nodeSpec struct {
+	name string
+	bind string // listen address; "" means the name's IP
+}
+
+// startNodes starts a mesh node per spec with DNS discovery built by
+// discovery, and stops them all when the test ends. It returns the nodes
+// and the time the last one started.
+func startNodes(t testing.TB, base int, specs []nodeSpec, discovery func(self string) Config, tune func(*mesh.Config)) ([]*mesh.Node, time.Time) {
+	t.Helper()
+	var nodes []*mesh.Node
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		for _, n := range nodes {
+			if err := n.Stop(ctx); err != nil {
+				t.Errorf("stop %s: %v", n.Name(), err)
+			}
+		}
+	})
+	var last time.Time
+	for _, spec := range specs {
+		d, err := New(discovery(spec.name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := mesh.DefaultConfig()
+		cfg.Name = spec.name
+		cfg.Cookie = "dns-test-cookie"
+		cfg.Cluster = "dnscl"
+		cfg.BasePort = base
+		cfg.Bind = spec.bind
+		cfg.Discovery = d
+		cfg.AutoclusterInterval = 100 * time.Millisecond
+		cfg.HeartbeatInterval = 200 * time.Millisecond
+		cfg.HeartbeatTimeout = 5 * time.Second
+		if tune != nil {
+			tune(&cfg)
+		}
+		n, err := mesh.Start(t.Context(), cfg)
+		if err != nil {
+			t.Fatalf("start %s: %v", spec.name, err)
+		}
+		last = time.Now()
+		nodes = append(nodes, n)
+	}
+	return nodes, last
+}
+
+// waitCluster waits until every node runs with all of them; it returns
+// when that happened.
+func waitCluster(t testing.TB, nodes []*mesh.Node, within time.Duration) time.Time {
+	t.Helper()
+	var want []string
+	for _, n := range nodes {
+		want = append(want, n.Name())
+	}
+	slices.Sort(want)
+	deadline := time.Now().Add(within)
+	for {
+		why := ""
+		for _, n := range nodes {
+			info := n.Info()
+			if !slices.Equal(info.RunningNodes, want) {
+				why = fmt.Sprintf("%s runs with %v", n.Name(), info.RunningNodes)
+				break
+			}
+		}
+		if why == "" {
+			return time.Now()
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v, not one cluster of %v: %s", within, want, why)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestClusterFromARecords starts n@127.0.0.1, n@127.0.0.2 and n@127.0.0.3
+// on one port before their A records exist: discovery finds nothing and the
+// nodes stay apart; once the records appear they form one cluster.
+func TestClusterFromARecords(t *testing.T) {
+	s := startServer(t)
+	ips := loopbacks(3)
+	base := freeBase(t, ips...)
+	var specs []nodeSpec
+	for _, ip := range ips {
+		specs = append(specs, nodeSpec{name: "n@" + ip})
+	}
+	nodes, _ := startNodes(t, base, specs, func(self string) Config {
+		return Config{Name: self, Domain: "nodes.cluster.test", Server: s.Addr} // app: the node's own short name, n
+	}, nil)
+
+	time.Sleep(500 * time.Millisecond) // several autocluster passes find nothing
+	for _, n := range nodes {
+		if running := n.Info().RunningNodes; len(running) != 1 {
+			t.Fatalf("%s runs with %v before any record exists; want itself only", n.Name(), running)
+		}
+	}
+	queries := s.udpQueries.Load()
+	if queries < 3 {
+		t.Fatalf("the DNS server got %d queries in 500ms from 3 nodes retrying every 100ms; want the nodes to keep asking", queries)
+	}
+
+	var rrs []string
+	for _, ip := range ips {
+		rrs = append(rrs, "nodes.cluster.test. 0 IN A "+ip)
+	}
+	s.Set(t, rrs...)
+	published := time.Now()
+	formed := waitCluster(t, nodes, 20*time.Second)
+	t.Logf("3 nodes: one cluster %v after the A records appeared", formed.Sub(published).Round(time.Millisecond))
+}
+
+// TestClusterFromSRVRecords forms a cluster of nodes named by host name,
+// listed by SRV records. The host names exist only in the test server, so
+// the nodes dial through mesh.Config.Resolve, which asks the same server
+// for their A records (a deployment's system resolver would do that).
+func TestClusterFromSRVRecords(t *testing.T) {
+	s := startServer(t)
+	ips := loopbacks(3)
+	base := freeBase(t, ips...)
+	var specs []nodeSpec
+	rrs := []string{}
+	for i, ip := range ips {
+		host := "node" + strconv.Itoa(i+1) + ".srv.test"
+		specs = append(specs, nodeSpec{name: "emqx@" + host, bind: ip})
+		rrs = append(rrs, "_emqx._tcp.srv.test. 0 IN SRV 0 10 "+strconv.Itoa(base)+" "+host+".", host+". 0 IN A "+ip)
+	}
+	s.Set(t, rrs...)
+	hosts := newResolver(s.Addr)
+	resolve := func(node string) (string, error) {
+		name, err := portmap.Parse(node)
+		if err != nil {
+			return "", err
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		addrs, err := hosts.LookupNetIP(ctx, "ip4", name.Host)
+		if err != nil {
+			return "", err
+		}
+		return net.JoinHostPort(addrs[0].Unmap().String(), strconv.Itoa(base)), nil
+	}
+	nodes, last := startNodes(t, base, specs, func(self string) Config {
+		return Config{Name: self, Domain: "_emqx._tcp.srv.test", Type: TypeSRV, Server: s.Addr}
+	}, func(cfg *mesh.Config) { cfg.Resolve = resolve })
+	formed := waitCluster(t, nodes, 20*time.Second)
+	t.Logf("3 nodes from SRV records: one cluster %v after the last start", formed.Sub(last).Round(time.Millisecond))
+	if got := nodes[0].Info().RunningNodes; !slices.Equal(got, []string{"emqx@node1.srv.test", "emqx@node2.srv.test", "emqx@node3.srv.test"}) {
+		t.Fatalf("running nodes %v; want the SRV targets as emqx@host", got)
+	}
+}
+
+// TestClusterFormationTime measures the time from the last node's start to
+// one full cluster, with the A records published beforehand, for 3 and 10
+// nodes on 127.0.0.1..10 sharing one port.
+func TestClusterFormationTime(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts 13 nodes")
+	}
+	for _, n := range []int{3, 10} {
+		t.Run(strconv.Itoa(n), func(t *testing.T) {
+			s := startServer(t)
+			ips := loopbacks(n)
+			base := freeBase(t, ips...)
+			var specs []nodeSpec
+			var rrs []string
+			for _, ip := range ips {
+				specs = append(specs, nodeSpec{name: "n@" + ip})
+				rrs = append(rrs, "nodes.cluster.test. 0 IN A "+ip)
+			}
+			s.Set(t, rrs...)
+			nodes, last := startNodes(t, base, specs, func(self string) Config {
+				return Config{Name: self, Domain: "nodes.cluster.test", Server: s.Addr}
+			}, nil)
+			formed := waitCluster(t, nodes, 30*time.Second)
+			t.Logf("%d nodes: one cluster %v after the last node started (autocluster interval 100ms)", n, formed.Sub(last).Round(time.Millisecond))
+		})
+	}
+}
