@@ -1,0 +1,182 @@
+package k8s_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/ekka-mesh/ekka-mesh/discovery/k8s"
+	"github.com/ekka-mesh/ekka-mesh/discovery/k8s/k8stest"
+	"github.com/ekka-mesh/ekka-mesh/mesh"
+)
+
+// freePort returns a port free on every host right now, below the
+// ephemeral range so outgoing connections do not take it meanwhile. Nodes
+// named n@<host> (no digits: offset 0) with this base port listen on it.
+func freePort(t *testing.T, hosts []string) int {
+	t.Helper()
+	for range 200 {
+		port := 10000 + rand.IntN(20000)
+		var lns []net.Listener
+		ok := true
+		for _, h := range hosts {
+			ln, err := net.Listen("tcp", net.JoinHostPort(h, strconv.Itoa(port)))
+			if err != nil {
+				ok = false
+				break
+			}
+			lns = append(lns, ln)
+		}
+		for _, ln := range lns {
+			ln.Close()
+		}
+		if ok {
+			return port
+		}
+	}
+	t.Fatalf("no port free on all of %v", hosts)
+	return 0
+}
+
+// formCluster starts one in-process node per host, n@<host>, each with its
+// own k8s discovery against api (namespace ns, service svc, app n,
+// address type ip), and waits until every node runs with all of them. It
+// returns the time from the last node's start to that full cluster.
+// afterStart, when set, runs once every node has started.
+func formCluster(t *testing.T, api *k8stest.Server, caFile, tokenFile, ns, svc string, hosts []string, interval time.Duration, afterStart func()) time.Duration {
+	t.Helper()
+	base := freePort(t, hosts)
+	var want []string
+	for _, h := range hosts {
+		want = append(want, "n@"+h)
+	}
+	slices.Sort(want)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var nodes []*mesh.Node
+	defer func() {
+		for _, n := range nodes {
+			sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+			require.NoError(t, n.Stop(sctx))
+			scancel()
+		}
+	}()
+	var lastStart time.Time
+	for _, h := range hosts {
+		d, err := k8s.New(k8s.Config{
+			APIServer: api.URL, ServiceName: svc, Namespace: ns, AppName: "n",
+			AddressType: k8s.AddressIP, TokenFile: tokenFile, CACertFile: caFile,
+		})
+		require.NoError(t, err)
+		cfg := mesh.DefaultConfig()
+		cfg.Name = "n@" + h
+		cfg.Cookie = "k8s-cluster-test"
+		cfg.BasePort = base
+		cfg.Discovery = d
+		cfg.AutoclusterInterval = interval
+		n, err := mesh.Start(ctx, cfg)
+		require.NoError(t, err)
+		nodes = append(nodes, n)
+		lastStart = time.Now()
+	}
+	if afterStart != nil {
+		afterStart()
+	}
+	for {
+		complete := true
+		for _, n := range nodes {
+			if !slices.Equal(n.Info().RunningNodes, want) {
+				complete = false
+				break
+			}
+		}
+		if complete {
+			return time.Since(lastStart)
+		}
+		if ctx.Err() != nil {
+			for _, n := range nodes {
+				t.Logf("%s runs with %v", n.Name(), n.Info().RunningNodes)
+			}
+			t.Fatalf("no full cluster of %d nodes after 60s", len(hosts))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func serviceAccount(t *testing.T, api *k8stest.Server, token string) (caFile, tokenFile string) {
+	t.Helper()
+	dir := t.TempDir()
+	caFile, tokenFile = filepath.Join(dir, "ca.crt"), filepath.Join(dir, "token")
+	require.NoError(t, os.WriteFile(caFile, api.CACertPEM(), 0o600))
+	require.NoError(t, os.WriteFile(tokenFile, []byte(token), 0o600))
+	return caFile, tokenFile
+}
+
+// TestThreeNodesFormOneCluster: three mesh nodes in this process, on
+// 127.0.0.1, 127.0.0.2 and 127.0.0.3 with one port, find each other through
+// the recorded EndpointSlices of service ekka-mesh over TLS.
+func TestThreeNodesFormOneCluster(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	api := k8stest.NewTLSServer("token-3")
+	defer api.Close()
+	api.SetEndpointSlices("ekka", k8stest.Fixture("endpointslices-local.json"))
+	caFile, tokenFile := serviceAccount(t, api, "token-3")
+	took := formCluster(t, api, caFile, tokenFile, "ekka", "ekka-mesh", []string{"127.0.0.1", "127.0.0.2", "127.0.0.3"}, time.Second, nil)
+	t.Logf("3 in-process nodes (autocluster interval 1s): full cluster %v after the last node's start", took.Round(time.Millisecond))
+	require.Zero(t, api.Unauthorized())
+}
+
+// TestEndpointsThatBecomeReadyLater: the nodes start while the service has
+// no ready endpoint yet (readiness probes not passed: an empty slice), so
+// every pass discovers nothing and retries; they form one cluster once the
+// service lists them all.
+func TestEndpointsThatBecomeReadyLater(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	api := k8stest.NewTLSServer("token-later")
+	defer api.Close()
+	hosts := []string{"127.0.0.1", "127.0.0.2", "127.0.0.3"}
+	api.SetEndpointSlices("ekka", k8stest.SliceList("ekka", "later"))
+	caFile, tokenFile := serviceAccount(t, api, "token-later")
+	took := formCluster(t, api, caFile, tokenFile, "ekka", "later", hosts, 200*time.Millisecond, func() {
+		time.Sleep(500 * time.Millisecond)
+		api.SetEndpointSlices("ekka", k8stest.SliceList("ekka", "later", hosts...))
+	})
+	t.Logf("full cluster %v after the last node's start; the endpoints became ready 500ms after it", took.Round(time.Millisecond))
+}
+
+// TestFormationTime measures the time from the last node's start to one
+// full cluster for 3 and 10 in-process nodes, with the default autocluster
+// interval (5s) and a short one (1s).
+//
+//	go test -race -run TestFormationTime -v ./discovery/k8s/
+func TestFormationTime(t *testing.T) {
+	if testing.Short() {
+		t.Skip("forms several clusters")
+	}
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	api := k8stest.NewTLSServer("token-n")
+	defer api.Close()
+	caFile, tokenFile := serviceAccount(t, api, "token-n")
+	for _, n := range []int{3, 10} {
+		for _, interval := range []time.Duration{5 * time.Second, time.Second} {
+			var hosts []string
+			for i := 1; i <= n; i++ {
+				hosts = append(hosts, fmt.Sprintf("127.0.0.%d", i))
+			}
+			svc := fmt.Sprintf("ekka-%d", n)
+			api.SetEndpointSlices("ekka", k8stest.SliceList("ekka", svc, hosts...))
+			took := formCluster(t, api, caFile, tokenFile, "ekka", svc, hosts, interval, nil)
+			t.Logf("%2d in-process nodes, autocluster interval %v: full cluster %v after the last node's start", n, interval, took.Round(time.Millisecond))
+		}
+	}
+}
