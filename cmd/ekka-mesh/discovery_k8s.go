@@ -1,0 +1,32 @@
+package main
+
+import (
+	"log/slog"
+	"os"
+
+	"github.com/ekka-mesh/ekka-mesh/config"
+	"github.com/ekka-mesh/ekka-mesh/discovery/k8s"
+	"github.com/ekka-mesh/ekka-mesh/mesh"
+)
+
+func init() {
+	registerDiscovery(config.DiscoveryK8s, func(s config.Settings) (mesh.Discovery, error) {
+		c := s.Cluster.K8s
+		return k8s.New(k8s.Config{
+			APIServer:          c.APIServer,
+			ServiceName:        c.ServiceName,
+			Namespace:          c.Namespace,
+			AddressType:        k8s.AddressType(c.AddressType),
+			AppName:            c.AppName,
+			Suffix:             c.Suffix,
+			TokenFile:          c.TokenFile,
+			CACertFile:         c.CACertFile,
+			NamespaceFile:      c.NamespaceFile,
+			InsecureSkipVerify: c.InsecureSkipVerify,
+			// The builder gets no logger: the strategy's warnings (token
+			// file missing, fallback to Endpoints, skipped addresses) go to
+			// stderr in the run command's format.
+			Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		})
+	})
+}
