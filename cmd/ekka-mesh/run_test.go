@@ -395,10 +395,6 @@ func TestMeshConfigErrors(t *testing.T) {
 			assert.Contains(t, err.Error(), tt.want, "%q", tt.overrides)
 		}
 	}
-	s, err := config.Load("", []string{"node.cookie=c", "cluster.discovery=mcast"}, nil)
-	require.NoError(t, err)
-	_, err = meshConfig(s)
-	assert.ErrorIs(t, err, errNotBuilt)
 }
 
 // ---- run: the command ----
