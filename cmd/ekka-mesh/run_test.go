@@ -379,7 +379,6 @@ func TestMeshConfigErrors(t *testing.T) {
 		overrides []string
 		want      string
 	}{
-		{[]string{"cluster.discovery=etcd", "cluster.etcd.server=http://127.0.0.1:2379"}, "cluster.discovery = etcd is not available yet in this build"},
 		{append(slices.Clone(tlsOn[:2]), "node.tls.certfile="+missing, "node.tls.keyfile="+pki.keyFile),
 			"node.tls.certfile = " + missing + ", node.tls.keyfile = " + pki.keyFile + ": cannot load them as a PEM certificate and its private key: open " + missing + ": no such file or directory"},
 		{append(slices.Clone(tlsOn[:2]), "node.tls.certfile="+pki.certFile, "node.tls.keyfile="+pki.certFile), "cannot load them as a PEM certificate and its private key"},

@@ -92,6 +92,7 @@ type Etcd struct {
 	session    *concurrency.Session
 	held       *concurrency.Mutex // the lock, between Lock and Unlock
 	registered bool               // between Register and Unregister
+	down       bool               // the last request failed: etcd did not answer
 }
 
 var _ mesh.Discovery = (*Etcd)(nil)
@@ -219,8 +220,9 @@ func (e *Etcd) Discover(ctx context.Context) ([]string, error) {
 	defer cancel()
 	resp, err := cli.Get(ctx, e.nodesPrefix, clientv3.WithPrefix(), clientv3.WithKeysOnly())
 	if err != nil {
-		return nil, e.fail("list "+e.nodesPrefix, err)
+		return nil, e.observe(ctx, e.fail("list "+e.nodesPrefix, err))
 	}
+	e.observe(ctx, nil)
 	nodes := make([]string, 0, len(resp.Kvs))
 	for _, kv := range resp.Kvs {
 		name := strings.TrimPrefix(string(kv.Key), e.nodesPrefix)
@@ -243,14 +245,15 @@ func (e *Etcd) Register(ctx context.Context) error {
 	defer cancel()
 	cli, id, err := e.ensureLease(ctx)
 	if err != nil {
-		return e.fail("register "+e.key, err)
+		return e.observe(ctx, e.fail("register "+e.key, err))
 	}
 	e.mu.Lock()
 	e.registered = true
 	e.mu.Unlock()
 	if _, err := cli.Put(ctx, e.key, e.cfg.Name, clientv3.WithLease(id)); err != nil {
-		return e.fail(fmt.Sprintf("register %s on lease %x", e.key, int64(id)), err)
+		return e.observe(ctx, e.fail(fmt.Sprintf("register %s on lease %x", e.key, int64(id)), err))
 	}
+	e.observe(ctx, nil)
 	e.mu.Lock()
 	lost := e.lease != id
 	e.mu.Unlock()
@@ -492,7 +495,7 @@ func (e *Etcd) Lock(ctx context.Context) error {
 	m, err := e.newMutex(ctx)
 	if err != nil {
 		<-e.lockSem
-		return e.fail(op, err)
+		return e.observe(ctx, e.fail(op, err))
 	}
 	result := make(chan error)
 	abandon := make(chan struct{})
@@ -590,6 +593,32 @@ func (e *Etcd) unlockUntilDone(m *concurrency.Mutex) {
 		case <-time.After(e.cfg.RetryInterval):
 		}
 	}
+}
+
+// observe logs, once per outage, that requests to etcd fail (a request
+// failed while its caller's ctx was still live) and that it answers again
+// (err nil). It returns err.
+func (e *Etcd) observe(ctx context.Context, err error) error {
+	if err != nil && (ctx.Err() == nil || errors.Is(ctx.Err(), context.DeadlineExceeded)) && e.ctx.Err() == nil {
+		e.mu.Lock()
+		was := e.down
+		e.down = true
+		e.mu.Unlock()
+		if !was {
+			e.log.Warn("etcd discovery: requests to etcd fail; retrying", "servers", e.endpoints, "err", err)
+		}
+		return err
+	}
+	if err == nil {
+		e.mu.Lock()
+		was := e.down
+		e.down = false
+		e.mu.Unlock()
+		if was {
+			e.log.Info("etcd discovery: etcd answers again", "servers", e.endpoints)
+		}
+	}
+	return err
 }
 
 // fail wraps err with the operation and the endpoints, and a hint when etcd

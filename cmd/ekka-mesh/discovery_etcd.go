@@ -1,0 +1,39 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/ekka-mesh/ekka-mesh/config"
+	"github.com/ekka-mesh/ekka-mesh/discovery/etcd"
+	"github.com/ekka-mesh/ekka-mesh/mesh"
+)
+
+func init() {
+	registerDiscovery(config.DiscoveryEtcd, func(s config.Settings) (mesh.Discovery, error) {
+		c := s.Cluster.Etcd
+		tc, err := etcd.LoadTLS(c.SSL.CertFile, c.SSL.KeyFile, c.SSL.CACertFile)
+		if err != nil {
+			return nil, fmt.Errorf("cluster.etcd.ssl: %w", err)
+		}
+		// The client is created on first use and closed by Unregister, which
+		// the node calls when it stops: a node that never starts leaves
+		// nothing running.
+		d, err := etcd.New(etcd.Config{
+			Name:    s.Node.Name.String(),
+			Cluster: s.Cluster.Name,
+			Servers: c.Servers,
+			Prefix:  c.Prefix,
+			NodeTTL: c.NodeTTL,
+			TLS:     tc,
+			// etcd going away and coming back, and the registration renewed
+			// after its lease was lost, are logged on stderr.
+			Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("cluster.etcd: %w", err)
+		}
+		return d, nil
+	})
+}
