@@ -69,6 +69,10 @@ type Config struct {
 	// several nodes on one host (DefaultConfig: true).
 	Loop bool
 	// Window is how long Discover collects answers (zero: DefaultWindow).
+	// Discover fails if its context ends first, so the window must be
+	// shorter than the caller's deadline (the mesh's autocluster pass allows
+	// the larger of its interval and twice the handshake timeout: 10 s by
+	// default).
 	Window time.Duration
 	// MaxSkew is how far a packet's timestamp may lie from this node's
 	// clock, either way, before the packet is dropped as stale (zero:
