@@ -143,6 +143,7 @@ func TestClusterDNS(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and runs node processes")
 	}
+	checkLeaks(t)
 	all := []string{"n@127.0.0.1", "n@127.0.0.2", "n@127.0.0.3"}
 	zone := startDNSZone(t)
 	h := &clusterHarness{
