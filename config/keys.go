@@ -126,7 +126,7 @@ var keyTable = []keyDef{
 	durationField("cluster.mcast.window", "How long discovery collects the answers to an announcement.",
 		func(s *Settings) *time.Duration { return &s.Cluster.Mcast.Window }, parsePositiveDuration),
 	field("cluster.dns.name", "DNS name",
-		"The name whose records list the nodes, such as emqx.example.com or, for srv, _emqx._tcp.example.com. Required for dns discovery.",
+		"The name whose records list the nodes, such as emqx.example.com or, for srv, _emqx._tcp.example.com; a trailing dot skips the search domains. Required for dns discovery.",
 		func(s *Settings) *string { return &s.Cluster.DNS.Name }, parseOptionalDNSName, str[string]),
 	field("cluster.dns.app", "short name",
 		"The short name of the discovered nodes: an address a becomes app@a. Empty: this node's short name.",
@@ -283,8 +283,15 @@ func displayValue(key, value string) string {
 
 // parseOptionalDNSName accepts "" or a DNS name to look up: the host name
 // rules (checkHostname), except that labels may also hold '_', as SRV
-// names do (_emqx._tcp.example.com).
+// names do (_emqx._tcp.example.com), and one trailing dot may make the
+// name absolute (no search domains).
 func parseOptionalDNSName(v string) (string, error) {
+	if name, rooted := strings.CutSuffix(v, "."); rooted && name != "" && !strings.HasSuffix(name, ".") {
+		if _, err := parseOptionalDNSName(name); err != nil {
+			return "", err
+		}
+		return v, nil
+	}
 	if !strings.Contains(v, "_") {
 		return parseOptionalHostname(v)
 	}

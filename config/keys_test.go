@@ -79,8 +79,9 @@ var keyCases = map[string]struct {
 	"cluster.mcast.loop":   boolCase(),
 	"cluster.mcast.window": positiveDurationCase(),
 	"cluster.dns.name": {
-		good: map[string]string{"": "", "emqx.example.com": "emqx.example.com", "localhost": "localhost", "_emqx._tcp.example.com": "_emqx._tcp.example.com", "a_b.com": "a_b.com"},
-		bad: map[string]string{"10.0.0.1": "not an IP address", "a..b": "empty label", "a@b": "DNS name", "_a..b": "empty label", "_a.b-": "starts or ends with '-'",
+		good: map[string]string{"": "", "emqx.example.com": "emqx.example.com", "localhost": "localhost", "_emqx._tcp.example.com": "_emqx._tcp.example.com", "a_b.com": "a_b.com",
+			"emqx.example.com.": "emqx.example.com.", "_emqx._tcp.example.com.": "_emqx._tcp.example.com."},
+		bad: map[string]string{"10.0.0.1": "not an IP address", "10.0.0.1.": "not an IP address", ".": "empty label", "a..": "empty label", "a..b": "empty label", "a@b": "DNS name", "_a..b": "empty label", "_a.b-": "starts or ends with '-'",
 			"_a.b c": "contains ' '", "_a." + strings.Repeat("x", 64): "at most 63", strings.Repeat("_abcdefgh.", 26) + "com": "at most 253"},
 	},
 	"cluster.dns.app": shortNameCase(),

@@ -20,12 +20,18 @@
 //		Server: "10.0.0.53:53",      // cluster.dns.server; empty: the system resolver
 //	})
 //
-// Lookups go through Go's own resolver (net.Resolver with PreferGo): with
-// Server set, every query, over UDP and over TCP when a UDP answer is
-// truncated, goes to that server instead of those in /etc/resolv.conf;
-// search domains, ndots and /etc/hosts still apply as for any Go lookup.
-// Nothing is cached, so a name that starts resolving later is seen by the
-// next Discover.
+// Without Server, lookups are the system's, like any other in the process
+// (and like the mesh's own when it dials a discovered host name). With
+// Server set, Go's own resolver (net.Resolver with PreferGo) sends every
+// query to that server instead of those in /etc/resolv.conf, over UDP, and
+// over TCP when a UDP answer is truncated; search domains and ndots from
+// /etc/resolv.conf still apply (end Domain with a dot to avoid them), and
+// for A and AAAA /etc/hosts is read first when /etc/nsswitch.conf says so.
+// Go's resolver checks every answer (ID, question, record syntax) and
+// drops what it cannot parse, so a broken or hostile server can delay a
+// lookup until its context ends but never crash it. Nothing is cached: a
+// name that starts resolving later is seen by the next Discover, which the
+// autocluster loop retries every few seconds while it finds no nodes.
 //
 // DNS has nothing to lock and no way to register: Lock, Unlock, Register and
 // Unregister return errors wrapping mesh.ErrNotSupported, which the
