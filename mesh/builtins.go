@@ -72,6 +72,7 @@ func (n *Node) registerBuiltins() {
 		}
 		return n.Call(ctx, req.Node, req.Method, req.Payload)
 	})
+	n.registerHealBuiltins()
 }
 
 func adminRequest(p []byte, needNode bool) (AdminRequest, error) {

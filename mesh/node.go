@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -526,6 +527,12 @@ func (n *Node) maintain() {
 
 // Join links this node to node and, through node's member table, to every
 // member of its cluster. It returns once the link to node is up.
+//
+// Joining a node this node is linked to does nothing, unless this node
+// records a partition with it: then Join heals that partition by hand, the
+// way autoheal heals a victim. This node rejoins node's cluster (Rejoin)
+// and announces itself up again. Run it on each node of the side that gives
+// way.
 func (n *Node) Join(ctx context.Context, node string) error {
 	if node == n.cfg.Name {
 		return fmt.Errorf("mesh: node %s cannot join itself", node)
@@ -539,7 +546,11 @@ func (n *Node) Join(ctx context.Context, node string) error {
 		return ErrStopped
 	}
 	if n.links[node] != nil {
+		partitioned := slices.Contains(n.table.partitions(), node)
 		n.mu.Unlock()
+		if partitioned {
+			return n.healByJoin(ctx, node)
+		}
 		return nil
 	}
 	w := make(chan struct{})
@@ -547,6 +558,12 @@ func (n *Node) Join(ctx context.Context, node string) error {
 	n.mu.Unlock()
 	n.setSelfStatus(StatusJoining)
 	defer n.setSelfStatus(StatusUp)
+	return n.awaitJoin(ctx, node, w)
+}
+
+// awaitJoin dials node until the link to it is up (w, registered in
+// joinWait, is closed) or ctx ends.
+func (n *Node) awaitJoin(ctx context.Context, node string, w chan struct{}) error {
 	for attempt := 0; ; attempt++ {
 		err := n.dial(ctx, node)
 		select {
