@@ -1,0 +1,38 @@
+// Package locker is ekka-mesh's lock service, after ekka_locker: named
+// lock services attached to a node, with local, leader, quorum and all
+// locks, leases and fencing tokens.
+//
+//	l, err := locker.New(node, locker.Config{Name: "sessions"})
+//	defer l.Close()
+//	res, err := l.Acquire(ctx, "client-42", locker.Options{Type: locker.Quorum})
+//	if res.OK {
+//		// act on the resource, passing res.Token so it can reject a stale holder;
+//		// stop when res.Lease.Lost() is closed
+//		l.Release(ctx, "client-42", locker.Options{Type: locker.Quorum})
+//	}
+//
+// A Locker serves its own node's lock table (a Table: a pure state
+// machine, requests and time in, grants out) to the other members through
+// the node's public RPC API, and takes locks from the tables of the nodes
+// its lock type names:
+//
+//   - Local: this node's table.
+//   - Leader: the table of the leader, the running member with the oldest
+//     GUID.
+//   - Quorum: a majority of the min(3, n/2+1) members that a
+//     consistent-hash ring (Ring) assigns to the resource, out of all n
+//     members including those that are down.
+//   - All: every running member; any refusal or silence fails the lock and
+//     releases what was granted.
+//
+// Owners are strings that identify a holder across nodes (Options.Owner;
+// Locker.Owner by default). Locks are re-entrant per owner. Every grant has
+// a lease (15 s by default) and ends unless renewed (Renew, or
+// Options.AutoRenew); a holder learns that its lease is lost from
+// Lease.Lost. A lock whose owner's node is down stays until its lease ends.
+//
+// Fencing tokens increase strictly per resource from grant to grant. What
+// holds for each type when all is well, on a crash and under a partition
+// is written down in GUARANTEES.md, and checked by this package's history
+// checker tests.
+package locker

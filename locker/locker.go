@@ -1,0 +1,772 @@
+package locker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ekka-mesh/ekka-mesh/mesh"
+)
+
+// Type is how widely a lock is taken.
+type Type string
+
+const (
+	// Local locks in this node's table only.
+	Local Type = "local"
+	// Leader locks in the leader's table: the running member with the
+	// oldest (smallest) GUID.
+	Leader Type = "leader"
+	// Quorum locks in a majority of the members a consistent-hash ring
+	// assigns to the resource: min(3, n/2+1) of the n members (ekka's rule),
+	// counting members that are down.
+	Quorum Type = "quorum"
+	// All locks in the table of every running member; a refusal or a
+	// member that does not answer releases what was granted and fails.
+	All Type = "all"
+)
+
+// Types lists the lock types.
+var Types = []Type{Local, Leader, Quorum, All}
+
+// ParseType parses a lock type name; "" is Quorum, the default.
+func ParseType(s string) (Type, error) {
+	if s == "" {
+		return Quorum, nil
+	}
+	t := Type(strings.ToLower(s))
+	if !slices.Contains(Types, t) {
+		return "", fmt.Errorf("locker: lock type %q, want local, leader, quorum or all", s)
+	}
+	return t, nil
+}
+
+// Defaults.
+const (
+	DefaultName        = "default"
+	DefaultLease       = 15 * time.Second
+	DefaultCallTimeout = 5 * time.Second
+	// MaxLease is the longest lease a grant can have.
+	MaxLease = time.Duration(math.MaxUint32) * time.Millisecond
+)
+
+// Config configures a Locker.
+type Config struct {
+	// Name names the lock service (default "default"). A node runs several
+	// lock services under different names; their tables are separate.
+	Name string
+	// Lease is the default lease of a grant (default 15 s).
+	Lease time.Duration
+	// CallTimeout bounds each call to another node when the caller's
+	// context has no deadline, and the release of grants after a failed
+	// acquire (default 5 s).
+	CallTimeout time.Duration
+	// SweepInterval is how often ended grants are swept from this node's
+	// table (default 1 s). An ended grant is free at once either way.
+	SweepInterval time.Duration
+	// Logger receives the locker's log (default: discard).
+	Logger *slog.Logger
+}
+
+// Errors.
+var (
+	// ErrClosed: the Locker was closed.
+	ErrClosed = errors.New("locker: closed")
+	// ErrLeaseLost: the lease ended without renewal, or a renewal was refused.
+	ErrLeaseLost = errors.New("locker: lease lost")
+	// ErrNotHeld: Renew of a lock this locker does not hold.
+	ErrNotHeld = errors.New("locker: not held")
+)
+
+// Locker is one named lock service attached to a node. It serves its table
+// to the other members through the node's RPC handlers and acquires locks
+// from their tables. Safe for concurrent use.
+type Locker struct {
+	node    *mesh.Node
+	cfg     Config
+	owner   string
+	methods [5]string
+	log     *slog.Logger
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu     sync.Mutex
+	table  *Table
+	held   map[heldKey]*Lease
+	closed bool
+
+	ringMu    sync.Mutex
+	ringNames []string
+	ring      *Ring
+}
+
+const (
+	mAcquire = iota
+	mRenew
+	mRelease
+	mFence
+	mCtl
+)
+
+var opNames = [...]string{mAcquire: "acquire", mRenew: "renew", mRelease: "release", mFence: "fence", mCtl: "ctl"}
+
+type heldKey struct {
+	typ      Type
+	resource string
+	owner    string
+}
+
+var (
+	registryMu sync.Mutex
+	registry   = map[*mesh.Node]map[string]bool{}
+)
+
+// Method returns the RPC method name a locker named name serves op under
+// ("acquire", "renew", "release", "fence" between lockers; "ctl" for
+// ekka-mesh ctl).
+func Method(name, op string) string { return "locker:" + name + ":" + op }
+
+// New attaches the lock service cfg.Name to node: it registers the
+// service's RPC handlers on the node. Close detaches it. A second locker of
+// the same name on the same node is an error.
+func New(node *mesh.Node, cfg Config) (*Locker, error) {
+	if node == nil {
+		return nil, errors.New("locker: New: node is nil, want a started *mesh.Node")
+	}
+	if cfg.Name == "" {
+		cfg.Name = DefaultName
+	}
+	if strings.ContainsAny(cfg.Name, ": \t\n") {
+		return nil, fmt.Errorf("locker: Name %q contains a colon or a space, want a plain name such as %q", cfg.Name, DefaultName)
+	}
+	if cfg.Lease == 0 {
+		cfg.Lease = DefaultLease
+	}
+	if err := checkLease(cfg.Lease); err != nil {
+		return nil, fmt.Errorf("locker: Config.Lease: %w", err)
+	}
+	if cfg.CallTimeout == 0 {
+		cfg.CallTimeout = DefaultCallTimeout
+	}
+	if cfg.CallTimeout < 0 {
+		return nil, fmt.Errorf("locker: Config.CallTimeout %v is negative, want a positive duration", cfg.CallTimeout)
+	}
+	if cfg.SweepInterval == 0 {
+		cfg.SweepInterval = time.Second
+	}
+	if cfg.SweepInterval < 0 {
+		return nil, fmt.Errorf("locker: Config.SweepInterval %v is negative, want a positive duration", cfg.SweepInterval)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	registryMu.Lock()
+	if registry[node][cfg.Name] {
+		registryMu.Unlock()
+		return nil, fmt.Errorf("locker: node %s already runs a lock service named %q", node.Name(), cfg.Name)
+	}
+	if registry[node] == nil {
+		registry[node] = map[string]bool{}
+	}
+	registry[node][cfg.Name] = true
+	registryMu.Unlock()
+
+	l := &Locker{
+		node:  node,
+		cfg:   cfg,
+		owner: node.Name() + "/" + cfg.Name + "/" + node.GUID().String(),
+		log:   cfg.Logger.With("locker", cfg.Name),
+		table: NewTable(),
+		held:  make(map[heldKey]*Lease),
+	}
+	l.ctx, l.cancel = context.WithCancel(context.Background())
+	for i, op := range opNames {
+		l.methods[i] = Method(cfg.Name, op)
+	}
+	handlers := [...]mesh.Handler{mAcquire: l.serveAcquire, mRenew: l.serveRenew, mRelease: l.serveRelease, mFence: l.serveFence, mCtl: l.serveCtl}
+	for i, h := range handlers {
+		if err := node.Handle(l.methods[i], h); err != nil {
+			l.unregister()
+			return nil, fmt.Errorf("locker: register %s: %w", l.methods[i], err)
+		}
+	}
+	l.wg.Add(1)
+	go l.sweep()
+	return l, nil
+}
+
+func checkLease(d time.Duration) error {
+	if d < time.Millisecond || d > MaxLease {
+		return fmt.Errorf("lease %v out of range, want 1ms..%v", d, MaxLease)
+	}
+	return nil
+}
+
+func (l *Locker) unregister() {
+	for _, m := range l.methods {
+		if m != "" {
+			l.node.Handle(m, nil)
+		}
+	}
+	registryMu.Lock()
+	delete(registry[l.node], l.cfg.Name)
+	if len(registry[l.node]) == 0 {
+		delete(registry, l.node)
+	}
+	registryMu.Unlock()
+}
+
+// Close detaches the locker from its node: its handlers go, its timers
+// stop, and every lease it holds is reported lost (ErrClosed); the grants
+// themselves stay in the tables until released elsewhere or their lease
+// ends. Close waits for the locker's goroutines.
+func (l *Locker) Close() error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return nil
+	}
+	l.closed = true
+	leases := make([]*Lease, 0, len(l.held))
+	for k, ls := range l.held {
+		leases = append(leases, ls)
+		delete(l.held, k)
+	}
+	l.mu.Unlock()
+	for _, ls := range leases {
+		ls.end(ErrClosed)
+	}
+	l.unregister()
+	l.cancel()
+	l.wg.Wait()
+	return nil
+}
+
+// Name is the lock service's name.
+func (l *Locker) Name() string { return l.cfg.Name }
+
+// Owner is this locker's default owner id: "<node>/<locker>/<node GUID>",
+// so a restarted node is a new owner.
+func (l *Locker) Owner() string { return l.owner }
+
+// Node is the node the locker is attached to.
+func (l *Locker) Node() *mesh.Node { return l.node }
+
+// Holder reports who holds resource in this node's own table.
+func (l *Locker) Holder(resource string) (owner string, token uint64, expires time.Time, ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.table.Holder(time.Now(), resource)
+}
+
+func (l *Locker) sweep() {
+	defer l.wg.Done()
+	t := time.NewTicker(l.cfg.SweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.ctx.Done():
+			return
+		case now := <-t.C:
+			l.mu.Lock()
+			ended := l.table.Expire(now)
+			l.mu.Unlock()
+			for _, e := range ended {
+				l.log.Debug("lease ended", "resource", e.Resource, "owner", e.Owner, "token", e.Token)
+			}
+		}
+	}
+}
+
+// Options are the options of one Acquire, Renew or Release.
+type Options struct {
+	// Type is the lock type (default Quorum).
+	Type Type
+	// Owner identifies the holder across nodes (default: Locker.Owner()).
+	// An owner that holds a lock acquires it again without waiting.
+	Owner string
+	// Lease is how long the grant lasts unless renewed (default: the
+	// Locker's Config.Lease).
+	Lease time.Duration
+	// AutoRenew renews the lease in the background, a third of a lease
+	// before it ends, until Release or until a renewal fails for good.
+	AutoRenew bool
+}
+
+// Result is the outcome of an Acquire, Renew or Release.
+type Result struct {
+	// OK: acquired, renewed or released.
+	OK       bool
+	Type     Type
+	Resource string
+	Owner    string
+	// Token is the fencing token of the grant (Acquire, Renew).
+	Token uint64
+	// Granted lists the nodes that granted (Acquire, Renew) or released
+	// (Release). When an Acquire fails, their grants were released again.
+	Granted []string
+	// Refused maps each node that refused or failed to why.
+	Refused map[string]string
+	// Lease is the holder's handle on the grant (Acquire, Renew when OK).
+	Lease *Lease
+}
+
+// Nodes lists every node asked, sorted: those that granted and those that
+// refused or failed.
+func (r Result) Nodes() []string {
+	out := slices.Clone(r.Granted)
+	for n := range r.Refused {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func (l *Locker) options(resource string, o Options) (Options, error) {
+	if resource == "" {
+		return o, errors.New("locker: resource is empty, want a name")
+	}
+	if len(resource) > maxStr {
+		return o, fmt.Errorf("locker: resource is %d bytes, want at most %d", len(resource), maxStr)
+	}
+	t, err := ParseType(string(o.Type))
+	if err != nil {
+		return o, err
+	}
+	o.Type = t
+	if o.Owner == "" {
+		o.Owner = l.owner
+	}
+	if len(o.Owner) > maxStr {
+		return o, fmt.Errorf("locker: owner is %d bytes, want at most %d", len(o.Owner), maxStr)
+	}
+	if o.Lease == 0 {
+		o.Lease = l.cfg.Lease
+	}
+	if err := checkLease(o.Lease); err != nil {
+		return o, fmt.Errorf("locker: %w", err)
+	}
+	return o, nil
+}
+
+// Targets returns the nodes a lock of type t on resource asks now, and
+// how many of them must grant it.
+func (l *Locker) Targets(t Type, resource string) (nodes []string, need int, err error) {
+	switch t {
+	case Local:
+		return []string{l.node.Name()}, 1, nil
+	case Leader:
+		var leader mesh.MemberInfo
+		for _, m := range l.node.Members() {
+			if m.Status == mesh.StatusDown {
+				continue
+			}
+			if leader.Node == "" || m.GUID.Compare(leader.GUID) < 0 {
+				leader = m
+			}
+		}
+		if leader.Node == "" {
+			return nil, 0, fmt.Errorf("locker: no running member to lead on %s", l.node.Name())
+		}
+		return []string{leader.Node}, 1, nil
+	case Quorum:
+		ms := l.node.Members()
+		names := make([]string, len(ms))
+		for i, m := range ms {
+			names[i] = m.Node
+		}
+		q := l.ringOf(names).Nodes(resource, QuorumSize(len(names)))
+		return q, len(q)/2 + 1, nil
+	case All:
+		running := l.node.Info().RunningNodes
+		return running, len(running), nil
+	}
+	return nil, 0, fmt.Errorf("locker: lock type %q, want local, leader, quorum or all", t)
+}
+
+// ringOf returns the ring of names, rebuilt only when they change.
+func (l *Locker) ringOf(names []string) *Ring {
+	l.ringMu.Lock()
+	defer l.ringMu.Unlock()
+	if l.ring == nil || !slices.Equal(l.ringNames, names) {
+		l.ring = NewRing(names)
+		l.ringNames = slices.Clone(names)
+	}
+	return l.ring
+}
+
+// answer is one node's reply to a request.
+type answer struct {
+	node  string
+	reply opReply
+	err   error
+}
+
+// fanout sends op with req to every node at once, this node's own table
+// directly, and returns the answers in nodes' order.
+func (l *Locker) fanout(ctx context.Context, nodes []string, op int, req opRequest) []answer {
+	out := make([]answer, len(nodes))
+	payload, err := req.encode()
+	if err != nil {
+		for i, n := range nodes {
+			out[i] = answer{node: n, err: err}
+		}
+		return out
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, l.cfg.CallTimeout)
+		defer cancel()
+	}
+	one := func(i int) {
+		n := nodes[i]
+		out[i].node = n
+		if n == l.node.Name() {
+			out[i].reply = l.apply(op, req)
+			return
+		}
+		b, err := l.node.Call(ctx, n, l.methods[op], payload)
+		if err != nil {
+			out[i].err = err
+			return
+		}
+		out[i].reply, out[i].err = decodeReply(b)
+	}
+	remote := 0
+	for _, n := range nodes {
+		if n != l.node.Name() {
+			remote++
+		}
+	}
+	if remote <= 1 {
+		for i := range nodes {
+			one(i)
+		}
+		return out
+	}
+	var wg sync.WaitGroup
+	for i := range nodes {
+		if nodes[i] == l.node.Name() {
+			continue
+		}
+		wg.Go(func() { one(i) })
+	}
+	for i := range nodes {
+		if nodes[i] == l.node.Name() {
+			one(i)
+		}
+	}
+	wg.Wait()
+	return out
+}
+
+// apply runs a request on this node's table.
+func (l *Locker) apply(op int, req opRequest) opReply {
+	now := time.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var d Decision
+	switch op {
+	case mAcquire:
+		d = l.table.Acquire(now, req.Resource, req.Owner, req.Lease)
+	case mRenew:
+		d = l.table.Renew(now, req.Resource, req.Owner, req.Lease)
+	case mRelease:
+		ok, holder := l.table.Release(now, req.Resource, req.Owner)
+		if ok {
+			return opReply{Status: stReleased}
+		}
+		return opReply{Status: stRefused, Holder: holder}
+	case mFence:
+		if l.table.Fence(now, req.Resource, req.Owner, req.Token) {
+			_, tok, exp, _ := l.table.Holder(now, req.Resource)
+			return opReply{Status: stGranted, Token: tok, Remaining: exp.Sub(now)}
+		}
+		owner, _, exp, _ := l.table.Holder(now, req.Resource)
+		return opReply{Status: stRefused, Holder: owner, Remaining: max(0, exp.Sub(now))}
+	}
+	r := opReply{Token: d.Token, Holder: d.Holder}
+	if !d.Expires.IsZero() {
+		r.Remaining = max(0, d.Expires.Sub(now))
+	}
+	switch {
+	case d.Granted && d.Reentry:
+		r.Status = stReentry
+	case d.Granted:
+		r.Status = stGranted
+	default:
+		r.Status = stRefused
+	}
+	return r
+}
+
+func (l *Locker) serve(op int) mesh.Handler {
+	return func(_ context.Context, from string, payload []byte) ([]byte, error) {
+		req, err := decodeRequest(payload)
+		if err != nil {
+			return nil, fmt.Errorf("%s from %s: %w", l.methods[op], from, err)
+		}
+		if (op == mAcquire || op == mRenew) && checkLease(req.Lease) != nil {
+			return nil, fmt.Errorf("%s from %s: %w", l.methods[op], from, checkLease(req.Lease))
+		}
+		r := l.apply(op, req)
+		return r.encode(), nil
+	}
+}
+
+func (l *Locker) serveAcquire(ctx context.Context, from string, p []byte) ([]byte, error) {
+	return l.serve(mAcquire)(ctx, from, p)
+}
+
+func (l *Locker) serveRenew(ctx context.Context, from string, p []byte) ([]byte, error) {
+	return l.serve(mRenew)(ctx, from, p)
+}
+
+func (l *Locker) serveRelease(ctx context.Context, from string, p []byte) ([]byte, error) {
+	return l.serve(mRelease)(ctx, from, p)
+}
+
+func (l *Locker) serveFence(ctx context.Context, from string, p []byte) ([]byte, error) {
+	return l.serve(mFence)(ctx, from, p)
+}
+
+func refusal(a answer) string {
+	if a.err != nil {
+		return a.err.Error()
+	}
+	if a.reply.Holder != "" {
+		return fmt.Sprintf("held by %s for %v more", a.reply.Holder, a.reply.Remaining)
+	}
+	return "not held by this owner"
+}
+
+// Acquire tries once to take the lock on resource and returns at once
+// with the outcome: Result.OK says whether it was granted, Result.Lease is
+// the holder's handle. A refusal is not an error; errors are bad options,
+// a closed locker, or no node to ask. A lock is granted when enough of its
+// type's nodes grant it (Targets); otherwise every grant obtained is
+// released again before Acquire returns (or, if ctx ends first, in the
+// background, within Config.CallTimeout). An owner that already holds the
+// lock gets it again: the same token, the lease extended.
+func (l *Locker) Acquire(ctx context.Context, resource string, opts Options) (Result, error) {
+	o, err := l.options(resource, opts)
+	if err != nil {
+		return Result{}, err
+	}
+	key := heldKey{o.Type, resource, o.Owner}
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return Result{}, ErrClosed
+	}
+	prev := l.held[key]
+	l.mu.Unlock()
+	var nodes []string
+	var need int
+	if prev != nil && !prev.isEnded() {
+		nodes, need = prev.nodes, prev.need
+	} else if nodes, need, err = l.Targets(o.Type, resource); err != nil {
+		return Result{}, err
+	}
+	res := Result{Type: o.Type, Resource: resource, Owner: o.Owner, Refused: map[string]string{}}
+	start := time.Now()
+	answers := l.fanout(ctx, nodes, mAcquire, opRequest{Lease: o.Lease, Resource: resource, Owner: o.Owner})
+	var token uint64
+	var granted []answer
+	var unknown []string // no answer: maybe granted
+	for _, a := range answers {
+		switch {
+		case a.err != nil:
+			res.Refused[a.node] = refusal(a)
+			unknown = append(unknown, a.node)
+		case a.reply.Status == stGranted || a.reply.Status == stReentry:
+			granted = append(granted, a)
+			token = max(token, a.reply.Token)
+		default:
+			res.Refused[a.node] = refusal(a)
+		}
+	}
+	// Every table that grants must count token as seen before the lock
+	// is ours: then any later grant by a majority that overlaps this one
+	// gets a larger token (see GUARANTEES.md).
+	var behind []string
+	fenced := 0
+	for _, a := range granted {
+		if a.reply.Token < token {
+			behind = append(behind, a.node)
+		} else {
+			fenced++
+		}
+	}
+	if len(granted) >= need && len(behind) > 0 && fenced < need {
+		for _, a := range l.fanout(ctx, behind, mFence, opRequest{Token: token, Resource: resource, Owner: o.Owner}) {
+			if a.err == nil && a.reply.Status == stGranted {
+				fenced++
+			} else {
+				res.Refused[a.node] = "fencing token not recorded: " + refusal(a)
+			}
+		}
+	}
+	for _, a := range granted {
+		res.Granted = append(res.Granted, a.node)
+	}
+	slices.Sort(res.Granted)
+	if len(granted) >= need && fenced >= need {
+		res.OK, res.Token = true, token
+		res.Lease = l.hold(key, o, nodes, need, token, start)
+		return res, nil
+	}
+	// Not granted: give back what was granted, and what may have been.
+	var undo []string
+	for _, a := range granted {
+		if a.reply.Status == stGranted || prev == nil {
+			undo = append(undo, a.node)
+		}
+	}
+	if prev == nil {
+		undo = append(undo, unknown...)
+	}
+	if len(undo) > 0 {
+		l.rollback(ctx, undo, resource, o.Owner)
+	}
+	return res, nil
+}
+
+// rollback releases owner's grants of resource on nodes, waiting for it
+// while ctx lasts; after that it goes on in the background, bounded by
+// Config.CallTimeout and Close.
+func (l *Locker) rollback(ctx context.Context, nodes []string, resource, owner string) {
+	done := make(chan struct{})
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return
+	}
+	l.wg.Add(1)
+	l.mu.Unlock()
+	go func() {
+		defer l.wg.Done()
+		defer close(done)
+		rctx, cancel := context.WithTimeout(l.ctx, l.cfg.CallTimeout)
+		defer cancel()
+		l.fanout(rctx, nodes, mRelease, opRequest{Resource: resource, Owner: owner})
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+}
+
+// Release releases owner's lock on resource on the nodes that granted it
+// (when this locker holds it) or else on the nodes its type asks now.
+// Result.OK says whether at least one node released it and none still
+// holds it for the owner as far as the answers tell.
+func (l *Locker) Release(ctx context.Context, resource string, opts Options) (Result, error) {
+	o, err := l.options(resource, opts)
+	if err != nil {
+		return Result{}, err
+	}
+	key := heldKey{o.Type, resource, o.Owner}
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return Result{}, ErrClosed
+	}
+	ls := l.held[key]
+	delete(l.held, key)
+	l.mu.Unlock()
+	var nodes []string
+	if ls != nil {
+		ls.end(nil)
+		nodes = ls.nodes
+	} else if nodes, _, err = l.Targets(o.Type, resource); err != nil {
+		return Result{}, err
+	}
+	if ls != nil {
+		// Asked too: members that joined since the grant, so that
+		// releasing by name works like ctl unlock.
+		if now, _, err := l.Targets(o.Type, resource); err == nil {
+			nodes = slices.Compact(slices.Sorted(slices.Values(append(slices.Clone(nodes), now...))))
+		}
+	}
+	res := Result{Type: o.Type, Resource: resource, Owner: o.Owner, Refused: map[string]string{}}
+	failed := false
+	for _, a := range l.fanout(ctx, nodes, mRelease, opRequest{Resource: resource, Owner: o.Owner}) {
+		switch {
+		case a.err == nil && a.reply.Status == stReleased:
+			res.Granted = append(res.Granted, a.node)
+		case a.err != nil:
+			res.Refused[a.node] = a.err.Error()
+			failed = true
+		case a.reply.Holder != "":
+			res.Refused[a.node] = "held by " + a.reply.Holder + ", not by " + o.Owner
+		default:
+			res.Refused[a.node] = "not held"
+		}
+	}
+	slices.Sort(res.Granted)
+	res.OK = len(res.Granted) > 0 && !failed
+	return res, nil
+}
+
+// Renew extends owner's lease on resource to Options.Lease from now on the
+// nodes that granted it. It succeeds when as many of them renew as the
+// grant needed; a lease that already ended, here or on too many nodes,
+// cannot be renewed (ErrLeaseLost is then reported on the Lease).
+func (l *Locker) Renew(ctx context.Context, resource string, opts Options) (Result, error) {
+	o, err := l.options(resource, opts)
+	if err != nil {
+		return Result{}, err
+	}
+	key := heldKey{o.Type, resource, o.Owner}
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return Result{}, ErrClosed
+	}
+	ls := l.held[key]
+	l.mu.Unlock()
+	if ls == nil {
+		return Result{}, fmt.Errorf("%w: %s lock on %q for owner %s: acquire it first", ErrNotHeld, o.Type, resource, o.Owner)
+	}
+	return ls.renew(ctx, o.Lease)
+}
+
+// hold records a grant and returns its Lease (the existing one on re-entry).
+func (l *Locker) hold(key heldKey, o Options, nodes []string, need int, token uint64, start time.Time) *Lease {
+	deadline := start.Add(o.Lease)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if ls := l.held[key]; ls != nil && !ls.isEnded() {
+		ls.mu.Lock()
+		ls.token = max(ls.token, token)
+		ls.lease, ls.autoRenew = o.Lease, ls.autoRenew || o.AutoRenew
+		if deadline.After(ls.deadline) {
+			ls.deadline = deadline
+		}
+		ls.scheduleLocked()
+		ls.mu.Unlock()
+		return ls
+	}
+	ls := &Lease{
+		l: l, key: key, token: token, nodes: slices.Clone(nodes), need: need,
+		lease: o.Lease, autoRenew: o.AutoRenew, deadline: deadline, lost: make(chan struct{}),
+	}
+	if l.closed {
+		ls.end(ErrClosed)
+		return ls
+	}
+	l.held[key] = ls
+	ls.mu.Lock()
+	ls.scheduleLocked()
+	ls.mu.Unlock()
+	return ls
+}

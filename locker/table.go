@@ -1,0 +1,216 @@
+package locker
+
+import (
+	"fmt"
+	"time"
+)
+
+// Table is one node's lock table: a pure state machine. Requests and the
+// time they happen go in, decisions come out. It does no I/O, reads no
+// clock and is not safe for concurrent use; a Locker serialises access.
+//
+// Rules:
+//   - A resource is held by at most one owner at a time. An owner that
+//     already holds it acquires it again (re-entry): same token, the lease
+//     extended. One Release frees it, however often it was acquired.
+//   - Every grant expires at now+lease unless renewed; an expired grant is
+//     free for anyone, whether or not Expire has swept it yet.
+//   - Release and Renew by an owner that does not hold the resource are
+//     refused and change nothing.
+//   - Fencing tokens: each resource has a counter, the highest token this
+//     table issued or was told about (Fence). A fresh grant gets counter+1.
+//     The counter of a resource this table has never seen (or forgot,
+//     ForgetAfter after its last use) starts at the grant time in
+//     microseconds since the Unix epoch, so tokens of a table that
+//     restarted, or of another table taking over, stay above the old ones
+//     as long as the clocks agree (see GUARANTEES.md).
+type Table struct {
+	// ForgetAfter is how long a free resource's counter is kept after its
+	// last use (default 10 minutes). Forgetting is safe under the clock
+	// rule above and keeps the table from growing without bound.
+	ForgetAfter time.Duration
+
+	res map[string]*resState
+}
+
+type resState struct {
+	counter uint64    // highest token issued or fenced
+	touched time.Time // last request about this resource
+	held    bool
+	owner   string
+	token   uint64
+	expires time.Time
+}
+
+// DefaultForgetAfter is Table.ForgetAfter's default.
+const DefaultForgetAfter = 10 * time.Minute
+
+// Decision is the table's answer to an Acquire or a Renew.
+type Decision struct {
+	// Granted says whether the owner holds the resource now.
+	Granted bool
+	// Reentry: the owner already held it (Acquire), or the lease was
+	// extended (Renew); Token is the one it had.
+	Reentry bool
+	// Token is the grant's fencing token (0 when refused).
+	Token uint64
+	// Expires is when the grant ends unless renewed; when refused, when
+	// the current holder's lease ends (zero when nobody holds it).
+	Expires time.Time
+	// Holder is the owner that holds the resource when refused ("" when
+	// nobody does: a Renew of a lease that already ended).
+	Holder string
+}
+
+// NewTable returns an empty table.
+func NewTable() *Table { return &Table{ForgetAfter: DefaultForgetAfter, res: make(map[string]*resState)} }
+
+// state returns the resource's state, creating it, and drops an expired
+// grant.
+func (t *Table) state(now time.Time, resource string) *resState {
+	s := t.res[resource]
+	if s == nil {
+		s = &resState{}
+		if us := now.UnixMicro(); us > 0 {
+			s.counter = uint64(us) - 1
+		}
+		t.res[resource] = s
+	}
+	if s.held && !now.Before(s.expires) {
+		s.held, s.owner, s.token = false, "", 0
+	}
+	s.touched = now
+	return s
+}
+
+// Acquire grants resource to owner for lease, or refuses it when another
+// owner holds it. lease must be positive.
+func (t *Table) Acquire(now time.Time, resource, owner string, lease time.Duration) Decision {
+	s := t.state(now, resource)
+	switch {
+	case s.held && s.owner == owner:
+		s.expires = later(s.expires, now.Add(lease))
+		return Decision{Granted: true, Reentry: true, Token: s.token, Expires: s.expires}
+	case s.held:
+		return Decision{Holder: s.owner, Expires: s.expires}
+	}
+	s.counter++
+	s.held, s.owner, s.token, s.expires = true, owner, s.counter, now.Add(lease)
+	return Decision{Granted: true, Token: s.token, Expires: s.expires}
+}
+
+// Renew extends owner's grant of resource to now+lease (never shortens
+// it). It is refused when owner does not hold it, including when its lease
+// already ended.
+func (t *Table) Renew(now time.Time, resource, owner string, lease time.Duration) Decision {
+	s := t.state(now, resource)
+	if !s.held || s.owner != owner {
+		return Decision{Holder: s.owner, Expires: s.expires}
+	}
+	s.expires = later(s.expires, now.Add(lease))
+	return Decision{Granted: true, Reentry: true, Token: s.token, Expires: s.expires}
+}
+
+// Release frees resource if owner holds it. It returns whether it did and,
+// when it did not, who holds it ("" when nobody does).
+func (t *Table) Release(now time.Time, resource, owner string) (released bool, holder string) {
+	s := t.state(now, resource)
+	if !s.held {
+		return false, ""
+	}
+	if s.owner != owner {
+		return false, s.owner
+	}
+	s.held, s.owner, s.token = false, "", 0
+	return true, ""
+}
+
+// Fence tells the table that token was issued for resource elsewhere (a
+// lock granted by several tables carries the highest of their tokens): the
+// counter rises to at least token, and if owner holds the resource here
+// its grant takes token as its own. It returns whether owner holds the
+// resource here.
+func (t *Table) Fence(now time.Time, resource, owner string, token uint64) (held bool) {
+	s := t.state(now, resource)
+	s.counter = max(s.counter, token)
+	if !s.held || s.owner != owner {
+		return false
+	}
+	s.token = max(s.token, token)
+	return true
+}
+
+// Holder reports who holds resource at now.
+func (t *Table) Holder(now time.Time, resource string) (owner string, token uint64, expires time.Time, ok bool) {
+	s := t.res[resource]
+	if s == nil || !s.held || !now.Before(s.expires) {
+		return "", 0, time.Time{}, false
+	}
+	return s.owner, s.token, s.expires, true
+}
+
+// Counter returns resource's token counter (0 when the table has none).
+func (t *Table) Counter(resource string) uint64 {
+	if s := t.res[resource]; s != nil {
+		return s.counter
+	}
+	return 0
+}
+
+// Expired is a grant that Expire found ended.
+type Expired struct {
+	Resource, Owner string
+	Token           uint64
+	Expires         time.Time
+}
+
+// Expire drops the grants that ended by now, and forgets the counters of
+// resources free for longer than ForgetAfter. It returns the grants dropped.
+func (t *Table) Expire(now time.Time) []Expired {
+	var out []Expired
+	forget := t.ForgetAfter
+	if forget <= 0 {
+		forget = DefaultForgetAfter
+	}
+	for r, s := range t.res {
+		if s.held && !now.Before(s.expires) {
+			out = append(out, Expired{Resource: r, Owner: s.owner, Token: s.token, Expires: s.expires})
+			s.held, s.owner, s.token = false, "", 0
+		}
+		if !s.held && now.Sub(s.touched) >= forget {
+			delete(t.res, r)
+		}
+	}
+	return out
+}
+
+// Len is the number of resources held at now.
+func (t *Table) Len(now time.Time) int {
+	n := 0
+	for _, s := range t.res {
+		if s.held && now.Before(s.expires) {
+			n++
+		}
+	}
+	return n
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// String describes the grant of a decision, for logs and errors.
+func (d Decision) String() string {
+	switch {
+	case d.Granted && d.Reentry:
+		return fmt.Sprintf("granted again (token %d, until %s)", d.Token, d.Expires.Format(time.RFC3339Nano))
+	case d.Granted:
+		return fmt.Sprintf("granted (token %d, until %s)", d.Token, d.Expires.Format(time.RFC3339Nano))
+	case d.Holder != "":
+		return fmt.Sprintf("refused: held by %s until %s", d.Holder, d.Expires.Format(time.RFC3339Nano))
+	}
+	return "refused: not held"
+}
