@@ -13,8 +13,38 @@ import (
 	"time"
 
 	mdns "github.com/miekg/dns"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ekka-mesh/ekka-mesh/config"
+	"github.com/ekka-mesh/ekka-mesh/discovery/dns"
 )
+
+// TestDNSDiscoveryFromSettings checks that cluster.dns.* reach the
+// strategy, and that an empty cluster.dns.app means this node's short name.
+func TestDNSDiscoveryFromSettings(t *testing.T) {
+	for _, tt := range []struct {
+		overrides []string
+		app       string
+		typ       dns.Type
+	}{
+		{[]string{"cluster.dns.app=emqx"}, "emqx", dns.TypeA},
+		{nil, "node7", dns.TypeA},
+		{[]string{"cluster.dns.type=srv", "cluster.dns.name=_emqx._tcp.example.com."}, "node7", dns.TypeSRV},
+		{[]string{"cluster.dns.type=aaaa", "cluster.dns.server=[::1]:5353"}, "node7", dns.TypeAAAA},
+	} {
+		overrides := append([]string{"node.cookie=c", "node.name=node7@127.0.0.1", "cluster.discovery=dns", "cluster.dns.name=nodes.example.com"}, tt.overrides...)
+		s, err := config.Load("", overrides, nil)
+		require.NoError(t, err, "%q", overrides)
+		cfg, err := meshConfig(s)
+		require.NoError(t, err, "%q", overrides)
+		d, ok := cfg.Discovery.(*dns.DNS)
+		require.True(t, ok, "%q: discovery is %T; want *dns.DNS", overrides, cfg.Discovery)
+		assert.Equal(t, tt.app, d.App(), "%q", overrides)
+		assert.Equal(t, tt.typ, d.Type(), "%q", overrides)
+		assert.Equal(t, s.Cluster.DNS.Name, d.Domain(), "%q", overrides)
+	}
+}
 
 // dnsZone is a DNS server on 127.0.0.1, UDP and TCP on one free port,
 // answering A records from a map the test changes while it runs; names
