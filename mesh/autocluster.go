@@ -11,7 +11,7 @@ import (
 )
 
 // autocluster runs the discovery loop (after ekka_autocluster): lock,
-// discover, link to every discovered node, register, unlock; retry every
+// register, discover, link to every discovered node, unlock; retry every
 // AutoclusterInterval until this node is linked to every discovered node
 // and registered. Linking to one member merges member tables, so nodes that
 // start at once end in one cluster whatever order they find each other in.
@@ -47,8 +47,11 @@ type autoclusterState struct {
 	lastFound  string // the last discovery result, likewise
 }
 
+// autoclusterPass is one pass: lock, register (once), discover, link to
+// every discovered node, unlock. Registering before discovering means nodes
+// that start together see each other on their first pass: a registry
+// (etcd) lists the node, a multicast responder answers.
 func (n *Node) autoclusterPass(st *autoclusterState) (bool, string) {
-	registered := &st.registered
 	d := n.cfg.Discovery
 	ctx, cancel := context.WithTimeout(n.ctx, max(n.cfg.AutoclusterInterval, 2*n.cfg.HandshakeTimeout))
 	defer cancel()
@@ -62,9 +65,19 @@ func (n *Node) autoclusterPass(st *autoclusterState) (bool, string) {
 			n.log.Warn("autocluster: discovery unlock failed", "err", err)
 		}
 	}()
+	if err := n.register(ctx, &st.registered); err != nil {
+		return false, err.Error()
+	}
 	found, err := d.Discover(ctx)
 	if err != nil {
 		return false, fmt.Sprintf("discover failed: %v", err)
+	}
+	if len(found) == 0 {
+		return false, "discovered no nodes"
+	}
+	if list := strings.Join(found, ","); list != st.lastFound {
+		st.lastFound = list
+		n.log.Info("autocluster: discovered", "nodes", list)
 	}
 	var others []string
 	for _, node := range found {
@@ -73,26 +86,10 @@ func (n *Node) autoclusterPass(st *autoclusterState) (bool, string) {
 		}
 	}
 	slices.Sort(others)
-	if len(found) == 0 {
-		// Register anyway: with a registry (etcd, k8s...) the first node
-		// finds nobody, and if it never registered no node would ever
-		// find another.
-		if err := n.register(ctx, registered); err != nil {
-			return false, err.Error()
-		}
-		return false, "discovered no nodes"
-	}
-	if list := strings.Join(found, ","); list != st.lastFound {
-		st.lastFound = list
-		n.log.Info("autocluster: discovered", "nodes", list)
-	}
 	if len(others) == 0 {
 		// Only this node: with DNS or Kubernetes the others may not be
 		// published yet. Keep looking rather than settle as a cluster of
 		// one that the others might never find.
-		if err := n.register(ctx, registered); err != nil {
-			return false, err.Error()
-		}
 		return false, "only this node was discovered"
 	}
 	var failed []string
@@ -110,9 +107,6 @@ func (n *Node) autoclusterPass(st *autoclusterState) (bool, string) {
 		if _, err := n.linkTo(node); err != nil && !slices.ContainsFunc(failed, func(f string) bool { return strings.HasPrefix(f, node+" ") }) {
 			failed = append(failed, fmt.Sprintf("%s (not linked yet)", node))
 		}
-	}
-	if err := n.register(ctx, registered); err != nil {
-		return false, err.Error()
 	}
 	if len(failed) > 0 {
 		return false, "discovered nodes did not answer: " + strings.Join(failed, "; ")
