@@ -63,9 +63,9 @@ type Config struct {
 	Name string
 	// Lease is the default lease of a grant (default 15 s).
 	Lease time.Duration
-	// CallTimeout bounds each call to another node when the caller's
-	// context has no deadline, and the release of grants after a failed
-	// acquire (default 5 s).
+	// CallTimeout bounds each round of calls to other nodes (within the
+	// caller's context), and the release of grants after a failed acquire
+	// (default 5 s).
 	CallTimeout time.Duration
 	// SweepInterval is how often ended grants are swept from this node's
 	// table (default 1 s). An ended grant is free at once either way.
@@ -421,11 +421,8 @@ func (l *Locker) fanout(ctx context.Context, nodes []string, op int, req opReque
 		}
 		return out
 	}
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, l.cfg.CallTimeout)
-		defer cancel()
-	}
+	ctx, cancel := context.WithTimeout(ctx, l.cfg.CallTimeout)
+	defer cancel()
 	one := func(i int) {
 		n := nodes[i]
 		out[i].node = n

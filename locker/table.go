@@ -63,7 +63,9 @@ type Decision struct {
 }
 
 // NewTable returns an empty table.
-func NewTable() *Table { return &Table{ForgetAfter: DefaultForgetAfter, res: make(map[string]*resState)} }
+func NewTable() *Table {
+	return &Table{ForgetAfter: DefaultForgetAfter, res: make(map[string]*resState)}
+}
 
 // state returns the resource's state, creating it, and drops an expired
 // grant.
