@@ -18,6 +18,8 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 )
@@ -345,6 +347,13 @@ func (e *Etcd) getClient() (*clientv3.Client, error) {
 		TLS:                  e.cfg.TLS,
 		Context:              e.ctx,
 		Logger:               zap.NewNop(),
+		// gRPC's default reconnect backoff grows to 2 minutes: after an
+		// outage the keepalives would miss the lease's deadline although
+		// etcd is back. Reconnect at least every second instead.
+		DialOptions: []grpc.DialOption{grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: time.Second},
+			MinConnectTimeout: e.cfg.DialTimeout,
+		})},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating the client: %w", err)
@@ -387,9 +396,10 @@ func (e *Etcd) ensureLease(ctx context.Context) (*clientv3.Client, clientv3.Leas
 		return nil, 0, errClosed
 	}
 	e.lease = id
-	e.wg.Add(1)
 	e.mu.Unlock()
-	go e.keep(id, ch)
+	if !e.spawn(func() { e.keep(id, ch) }) {
+		return nil, 0, errClosed
+	}
 	return cli, id, nil
 }
 
@@ -398,7 +408,6 @@ func (e *Etcd) ensureLease(ctx context.Context) (*clientv3.Client, clientv3.Leas
 // the TTL, or the strategy is closing), it forgets the lease and, if the
 // node is registered, registers again until it succeeds.
 func (e *Etcd) keep(id clientv3.LeaseID, ch <-chan *clientv3.LeaseKeepAliveResponse) {
-	defer e.wg.Done()
 	for range ch {
 	}
 	e.mu.Lock()
@@ -499,9 +508,7 @@ func (e *Etcd) Lock(ctx context.Context) error {
 	}
 	result := make(chan error)
 	abandon := make(chan struct{})
-	e.wg.Add(1)
-	go func() {
-		defer e.wg.Done()
+	started := e.spawn(func() {
 		err := m.Lock(ctx)
 		select {
 		case result <- err:
@@ -514,7 +521,11 @@ func (e *Etcd) Lock(ctx context.Context) error {
 			return
 		}
 		<-e.lockSem
-	}()
+	})
+	if !started {
+		<-e.lockSem
+		return e.fail(op, errClosed)
+	}
 	select {
 	case err := <-result:
 		if err != nil {
@@ -564,12 +575,27 @@ func (e *Etcd) Unlock(ctx context.Context) error {
 		<-e.lockSem
 		return nil
 	}
+	if !e.spawn(func() { e.unlockUntilDone(m) }) {
+		<-e.lockSem
+		return e.fail("unlock "+e.lockPrefix, err)
+	}
+	return e.fail("unlock "+e.lockPrefix+" (retrying in the background)", err)
+}
+
+// spawn runs f in a goroutine that Close waits for, unless the strategy is
+// closed already (then it returns false and f does not run).
+func (e *Etcd) spawn(f func()) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return false
+	}
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
-		e.unlockUntilDone(m)
+		f()
 	}()
-	return e.fail("unlock "+e.lockPrefix+" (retrying in the background)", err)
+	return true
 }
 
 // unlockUntilDone releases m, retrying until it succeeds or the strategy
