@@ -1,0 +1,457 @@
+package autoheal_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/ekka-mesh/ekka-mesh/autoheal"
+	"github.com/ekka-mesh/ekka-mesh/mesh"
+	"github.com/ekka-mesh/ekka-mesh/mesh/meshtest"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// testDelay is the autoheal delay of these tests: long enough for every
+// link to come back after the network does, short enough for quick tests.
+const testDelay = 500 * time.Millisecond
+
+// healWait bounds every wait for a heal (a loaded machine is slow).
+const healWait = 45 * time.Second
+
+// hookCalls counts the hooks each node ran.
+type hookCalls struct {
+	mu      sync.Mutex
+	prepare map[string]int
+	reboot  map[string]int
+	reasons []string
+}
+
+func (h *hookCalls) count(m map[string]int) map[string]int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return maps(m)
+}
+
+func maps(m map[string]int) map[string]int {
+	out := make(map[string]int, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// syncBuf is a log buffer shared by the nodes of a test.
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// healCluster is a formed cluster with autoheal attached to every node.
+type healCluster struct {
+	*meshtest.Cluster
+	hooks *hookCalls
+	ahs   []*autoheal.Autoheal
+	log   *syncBuf
+}
+
+// options adjust one node's autoheal Config.
+type options func(i int, name string, cfg *autoheal.Config)
+
+func startHealing(t *testing.T, n int, opts options) *healCluster {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := meshtest.Start(ctx, n, nil)
+	require.NoError(t, err)
+	hc := &healCluster{Cluster: c, hooks: &hookCalls{prepare: map[string]int{}, reboot: map[string]int{}}, log: &syncBuf{}}
+	t.Cleanup(func() {
+		for _, ah := range hc.ahs {
+			ah.Close()
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		require.NoError(t, c.Stop(ctx))
+		if t.Failed() {
+			t.Logf("autoheal log:\n%s", hc.log.String())
+		}
+	})
+	require.NoError(t, c.FormCluster(ctx))
+	logger := slog.New(slog.NewTextHandler(hc.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	for i := 0; i < n; i++ {
+		name := c.Name(i)
+		cfg := autoheal.Config{
+			Delay:       testDelay,
+			HealTimeout: 5 * time.Second,
+			CallTimeout: 2 * time.Second,
+			Logger:      logger,
+			Hooks: autoheal.Hooks{
+				Prepare: func(ctx context.Context, reason string) error {
+					hc.hooks.mu.Lock()
+					defer hc.hooks.mu.Unlock()
+					hc.hooks.prepare[name]++
+					hc.hooks.reasons = append(hc.hooks.reasons, reason)
+					return nil
+				},
+				Reboot: func(ctx context.Context, reason string) error {
+					hc.hooks.mu.Lock()
+					defer hc.hooks.mu.Unlock()
+					hc.hooks.reboot[name]++
+					return nil
+				},
+			},
+		}
+		if opts != nil {
+			opts(i, name, &cfg)
+		}
+		ah, err := autoheal.Attach(c.Node(i), cfg)
+		require.NoError(t, err)
+		hc.ahs = append(hc.ahs, ah)
+	}
+	return hc
+}
+
+func idx(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}
+
+// waitSplit waits until each group runs on its own.
+func (hc *healCluster) waitSplit(t *testing.T, groups ...[]int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), healWait)
+	defer cancel()
+	for _, g := range groups {
+		require.NoError(t, hc.WaitRunning(ctx, g...))
+	}
+}
+
+// healed is the end state of every scenario: one cluster, every member up
+// everywhere, no partition recorded.
+func (hc *healCluster) healed() (bool, string) {
+	names := hc.Names()
+	for i := 0; i < hc.Len(); i++ {
+		info := hc.Node(i).Info()
+		if !slices.Equal(info.RunningNodes, names) {
+			return false, fmt.Sprintf("%s runs with %v", hc.Name(i), info.RunningNodes)
+		}
+		if len(info.Partitions) != 0 {
+			return false, fmt.Sprintf("%s records partitions with %v", hc.Name(i), info.Partitions)
+		}
+		for _, m := range info.Members {
+			if m.Status != mesh.StatusUp {
+				return false, fmt.Sprintf("%s sees %s %s", hc.Name(i), m.Node, m.Status)
+			}
+		}
+	}
+	return true, ""
+}
+
+func (hc *healCluster) waitHealed(t *testing.T) time.Duration {
+	t.Helper()
+	t0 := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), healWait)
+	defer cancel()
+	var why string
+	err := hc.Wait(ctx, "one cluster, all up, no partition", func() bool {
+		var ok bool
+		ok, why = hc.healed()
+		return ok
+	})
+	require.NoError(t, err, "last: %s", why)
+	return time.Since(t0)
+}
+
+// requireHooksOn checks that prepare and reboot ran exactly once on each
+// victim and nowhere else.
+func (hc *healCluster) requireHooksOn(t *testing.T, victims ...int) {
+	t.Helper()
+	want := map[string]int{}
+	for _, v := range victims {
+		want[hc.Name(v)] = 1
+	}
+	require.Equal(t, want, hc.hooks.count(hc.hooks.prepare), "prepare hooks")
+	require.Equal(t, want, hc.hooks.count(hc.hooks.reboot), "reboot hooks")
+}
+
+// requireStable checks that, healed, the cluster stays so for a while and
+// no further hook runs.
+func (hc *healCluster) requireStable(t *testing.T) {
+	t.Helper()
+	before := hc.hooks.count(hc.hooks.prepare)
+	time.Sleep(3 * testDelay)
+	ok, why := hc.healed()
+	require.True(t, ok, why)
+	require.Equal(t, before, hc.hooks.count(hc.hooks.prepare), "no heal after the heal")
+}
+
+func TestHealThreeNodesOneMinority(t *testing.T) {
+	hc := startHealing(t, 3, nil)
+	sub := hc.Node(0).Subscribe()
+	defer sub.Close()
+	hc.Partition([]int{0, 1}, []int{2})
+	hc.waitSplit(t, []int{0, 1}, []int{2})
+	hc.HealAll()
+	hc.waitHealed(t)
+	hc.requireHooksOn(t, 2)
+	hc.requireStable(t)
+
+	// n1 saw n3 heal: healing, then the partition healed.
+	var kinds []mesh.EventKind
+	for !slices.Contains(kinds, mesh.EventPartitionHealed) {
+		select {
+		case ev := <-sub.C():
+			if ev.Node == hc.Name(2) {
+				kinds = append(kinds, ev.Kind)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("events of n1 about n3: %v; want a partition-healed", kinds)
+		}
+	}
+	require.Contains(t, kinds, mesh.EventNodeHealing)
+	require.Contains(t, kinds, mesh.EventPartitionOccurred)
+	require.Contains(t, kinds, mesh.EventPartitionHealed)
+	hc.hooks.mu.Lock()
+	require.Contains(t, hc.hooks.reasons[0], "n3@127.0.0.1 is on a minority side of a partition and rejoins the cluster of n1@127.0.0.1")
+	hc.hooks.mu.Unlock()
+}
+
+func TestHealFiveNodesLeaderOnMinority(t *testing.T) {
+	hc := startHealing(t, 5, nil)
+	// Node 0 started first: it is the oldest, the leader.
+	require.Equal(t, hc.Name(0), autoheal.Leader(hc.Node(3).Members()))
+	hc.Partition([]int{0, 1}, []int{2, 3, 4})
+	hc.waitSplit(t, []int{0, 1}, []int{2, 3, 4})
+	hc.HealAll()
+	hc.waitHealed(t)
+	hc.requireHooksOn(t, 0, 1)
+	hc.requireStable(t)
+}
+
+func TestHealFourWaySplit(t *testing.T) {
+	hc := startHealing(t, 4, nil)
+	hc.Partition([]int{0}, []int{1}, []int{2}, []int{3})
+	hc.waitSplit(t, []int{0}, []int{1}, []int{2}, []int{3})
+	hc.HealAll()
+	hc.waitHealed(t)
+	// Four sides of one: the tie goes to the oldest node's side.
+	hc.requireHooksOn(t, 1, 2, 3)
+	hc.requireStable(t)
+}
+
+func TestHealAsymmetricSplit(t *testing.T) {
+	stopped := func(hc *healCluster, on, of int) func() bool {
+		return func() bool { return slices.Contains(hc.Node(on).Info().StoppedNodes, hc.Name(of)) }
+	}
+	t.Run("cut", func(t *testing.T) {
+		// n1 sees n2, n2 sees n3, n1 does not see n3.
+		hc := startHealing(t, 3, nil)
+		hc.Cut(0, 2)
+		ctx, cancel := context.WithTimeout(context.Background(), healWait)
+		defer cancel()
+		require.NoError(t, hc.Wait(ctx, "n1 and n3 to see each other down", func() bool {
+			return stopped(hc, 0, 2)() && stopped(hc, 2, 0)()
+		}))
+		require.Equal(t, hc.Names(), hc.Node(1).Info().RunningNodes)
+		// While the cut lasts there is nothing autoheal could do.
+		time.Sleep(3 * testDelay)
+		require.Empty(t, hc.hooks.count(hc.hooks.prepare))
+		hc.HealAll()
+		hc.waitHealed(t)
+		hc.requireHooksOn(t, 2)
+		hc.requireStable(t)
+	})
+	t.Run("one-way blackholes", func(t *testing.T) {
+		// n1 -> n3 and n2 -> n4 are dropped, the other way works: silence
+		// marks the links down; n1 and n3, n2 and n4 lose each other.
+		hc := startHealing(t, 4, nil)
+		hc.Blackhole(0, 2)
+		hc.Blackhole(1, 3)
+		ctx, cancel := context.WithTimeout(context.Background(), healWait)
+		defer cancel()
+		require.NoError(t, hc.Wait(ctx, "the blackholed pairs to see each other down", func() bool {
+			return stopped(hc, 0, 2)() && stopped(hc, 2, 0)() && stopped(hc, 1, 3)() && stopped(hc, 3, 1)()
+		}))
+		hc.HealAll()
+		hc.waitHealed(t)
+		// Sides {n1,n2} (the oldest pair that runs together) and {n3,n4}.
+		hc.requireHooksOn(t, 2, 3)
+		hc.requireStable(t)
+	})
+}
+
+func TestHealFlappingNetwork(t *testing.T) {
+	hc := startHealing(t, 3, func(_ int, _ string, cfg *autoheal.Config) { cfg.Delay = time.Second })
+	// Cut and restored every 150-350 ms for 4 s: each restore records the
+	// partition again, so reports never stop for the delay.
+	flapUntil := time.Now().Add(4 * time.Second)
+	for i := 0; time.Now().Before(flapUntil); i++ {
+		hc.Partition([]int{0, 1}, []int{2})
+		time.Sleep(time.Duration(150+(i*73)%200) * time.Millisecond)
+		hc.HealAll()
+		time.Sleep(time.Duration(150+(i*41)%200) * time.Millisecond)
+	}
+	during := hc.hooks.count(hc.hooks.prepare)
+	require.LessOrEqual(t, during[hc.Name(2)], 1, "a heal storm while the network flaps: %v", during)
+	hc.waitHealed(t)
+	prep := hc.hooks.count(hc.hooks.prepare)
+	require.Equal(t, []string{hc.Name(2)}, keys(prep), "only the minority heals: %v", prep)
+	require.LessOrEqual(t, prep[hc.Name(2)], 2, "no storm of heals: %v", prep)
+	hc.requireStable(t)
+}
+
+func keys(m map[string]int) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestHealPartitionDuringAHeal(t *testing.T) {
+	inPrepare := make(chan struct{}, 4)
+	release := make(chan struct{})
+	var once sync.Once
+	hc := startHealing(t, 3, func(i int, name string, cfg *autoheal.Config) {
+		prep := cfg.Hooks.Prepare
+		cfg.HealTimeout = 2 * time.Second
+		cfg.Hooks.Prepare = func(ctx context.Context, reason string) error {
+			err := prep(ctx, reason)
+			first := false
+			once.Do(func() { first = true })
+			if first {
+				inPrepare <- struct{}{}
+				select {
+				case <-release:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+			return err
+		}
+	})
+	hc.Partition([]int{0, 1}, []int{2})
+	hc.waitSplit(t, []int{0, 1}, []int{2})
+	hc.HealAll()
+	select {
+	case <-inPrepare:
+	case <-time.After(healWait):
+		t.Fatal("no heal started")
+	}
+	// The network splits again while the victim prepares: its rejoin fails.
+	hc.Partition([]int{0, 1}, []int{2})
+	close(release)
+	time.Sleep(3 * time.Second) // the heal times out (HealTimeout 2s)
+	hc.HealAll()
+	hc.waitHealed(t)
+	prep := hc.hooks.count(hc.hooks.prepare)
+	require.Equal(t, []string{hc.Name(2)}, keys(prep), "only the minority heals: %v", prep)
+	require.GreaterOrEqual(t, prep[hc.Name(2)], 2, "the interrupted heal was retried")
+	require.Equal(t, map[string]int{hc.Name(2): 1}, hc.hooks.count(hc.hooks.reboot), "reboot runs once, after the heal that worked")
+	hc.requireStable(t)
+}
+
+func TestHealRetriesAfterAFailedPrepare(t *testing.T) {
+	var mu sync.Mutex
+	failures := 1
+	hc := startHealing(t, 3, func(i int, name string, cfg *autoheal.Config) {
+		prep := cfg.Hooks.Prepare
+		cfg.Hooks.Prepare = func(ctx context.Context, reason string) error {
+			_ = prep(ctx, reason)
+			mu.Lock()
+			defer mu.Unlock()
+			if failures > 0 {
+				failures--
+				return errors.New("state store busy")
+			}
+			return nil
+		}
+		if i == 2 {
+			cfg.Hooks.Reboot = func(context.Context, string) error { panic("reboot hook bug") }
+		}
+	})
+	hc.Partition([]int{0, 1}, []int{2})
+	hc.waitSplit(t, []int{0, 1}, []int{2})
+	hc.HealAll()
+	hc.waitHealed(t)
+	require.Equal(t, map[string]int{hc.Name(2): 2}, hc.hooks.count(hc.hooks.prepare))
+	require.Contains(t, hc.log.String(), "autoheal: prepare hook: state store busy")
+	require.Contains(t, hc.log.String(), "autoheal: reboot hook panicked: reboot hook bug")
+	hc.requireStable(t)
+}
+
+func TestNoSplitNoHeal(t *testing.T) {
+	hc := startHealing(t, 3, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), healWait)
+	defer cancel()
+	// A crash and a restart are no partition.
+	hc.Isolate(2)
+	require.NoError(t, hc.Kill(ctx, 2))
+	require.NoError(t, hc.WaitRunning(ctx, 0, 1))
+	hc.HealAll()
+	require.NoError(t, hc.Restart(ctx, 2))
+	require.NoError(t, hc.WaitRunning(ctx, 0, 1, 2))
+	time.Sleep(4 * testDelay)
+	require.Empty(t, hc.hooks.count(hc.hooks.prepare))
+	for i := 0; i < 3; i++ {
+		require.Empty(t, hc.Node(i).Info().Partitions)
+	}
+}
+
+func TestAttachErrors(t *testing.T) {
+	_, err := autoheal.Attach(nil, autoheal.Config{})
+	require.ErrorContains(t, err, "node is nil")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := meshtest.Start(ctx, 1, nil)
+	require.NoError(t, err)
+	defer c.Stop(ctx)
+	nd := c.Node(0)
+	for _, cfg := range []autoheal.Config{{Delay: -1}, {HealTimeout: -time.Second}, {CallTimeout: -time.Millisecond}} {
+		_, err := autoheal.Attach(nd, cfg)
+		require.ErrorContains(t, err, "want a positive duration")
+	}
+	ah, err := autoheal.Attach(nd, autoheal.Config{})
+	require.NoError(t, err)
+	_, err = autoheal.Attach(nd, autoheal.Config{})
+	require.ErrorContains(t, err, "autoheal already runs on node n1@127.0.0.1")
+	_, err = nd.Call(ctx, nd.Name(), "autoheal.view", nil)
+	require.NoError(t, err)
+	ah.Close()
+	ah.Close()
+	_, err = nd.Call(ctx, nd.Name(), "autoheal.view", nil)
+	require.ErrorIs(t, err, mesh.ErrNoHandler, "Close unregisters the methods")
+	ah, err = autoheal.Attach(nd, autoheal.Config{})
+	require.NoError(t, err, "attach again after Close")
+	// Closing after the node stopped works too.
+	require.NoError(t, c.Stop(ctx))
+	ah.Close()
+}
