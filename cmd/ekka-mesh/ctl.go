@@ -23,7 +23,7 @@ import (
 )
 
 func init() {
-	register("ctl", "control a running node: status, ping, join, leave, force-leave, call (ctl --node NAME COMMAND)", runCtl)
+	register("ctl", "control a running node: status, ping, join, leave, force-leave, call, lock, unlock (ctl --node NAME COMMAND)", runCtl)
 }
 
 const ctlSynopsis = "ctl --node NAME [--cookie C] [--base-port N] [--cluster NAME] [--config FILE] [--timeout D] [--json] COMMAND [ARGS]"
@@ -44,20 +44,23 @@ var ctlCommands = map[string]ctlCommand{
 	"leave":       {"", 0, 0, "the node leaves its cluster and keeps running alone", (*ctlRun).leave},
 	"force-leave": {"NODE2", 1, 1, "the node removes NODE2 (possibly dead) from the cluster, everywhere", (*ctlRun).forceLeave},
 	"call":        {"NODE2 METHOD [PAYLOAD]", 2, 3, "the node calls METHOD on NODE2 with PAYLOAD and the reply bytes are printed as they are", (*ctlRun).call},
+	"lock":        {"RESOURCE", 1, 1, "the node acquires a lock on RESOURCE ([--type T] [--owner ID] [--lease D] [--locker NAME]); prints {\"acquired\",\"nodes\",\"token\",...}, exit 1 when refused", (*ctlRun).lock},
+	"unlock":      {"RESOURCE", 1, 1, "the node releases the lock on RESOURCE held by --owner ID ([--type T] [--locker NAME]); prints {\"released\",\"nodes\",...}, exit 1 when not released", (*ctlRun).unlock},
 }
 
 // ctlOrder lists the commands for help.
-var ctlOrder = []string{"status", "ping", "join", "leave", "force-leave", "call"}
+var ctlOrder = []string{"status", "ping", "join", "leave", "force-leave", "call", "lock", "unlock"}
 
 // ctlRun is one ctl invocation connected to its node.
 type ctlRun struct {
-	ctx     context.Context
-	timeout time.Duration
-	cl      *mesh.Client
-	node    string
-	json    bool
-	stdout  io.Writer
-	stderr  io.Writer
+	ctx      context.Context
+	timeout  time.Duration
+	cl       *mesh.Client
+	node     string
+	json     bool
+	stdout   io.Writer
+	stderr   io.Writer
+	lockOpts *lockFlags // the flags of lock and unlock
 }
 
 func runCtl(args []string, stdout, stderr io.Writer) int {
@@ -76,6 +79,7 @@ func ctlMain(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	configPath := fset.String("config", "", "read node.cookie, node.base_port and node.tls.* from this node configuration `file`")
 	timeout := fset.Duration("timeout", 10*time.Second, "bounds the whole command: connecting and the operation")
 	asJSON := fset.Bool("json", false, "print results as JSON (status: the node's Info object)")
+	lockOpts := addLockFlags(fset)
 	positional, err := parseArgs(fset, args)
 	if isHelp(err) {
 		ctlHelp(stdout, fset)
@@ -142,7 +146,7 @@ func ctlMain(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		return exitUsage
 	}
 	defer cl.Close()
-	c := &ctlRun{ctx: ctx, timeout: *timeout, cl: cl, node: *node, json: *asJSON, stdout: stdout, stderr: stderr}
+	c := &ctlRun{ctx: ctx, timeout: *timeout, cl: cl, node: *node, json: *asJSON, stdout: stdout, stderr: stderr, lockOpts: lockOpts}
 	return cmd.run(c, cmdArgs)
 }
 

@@ -14,7 +14,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ekka-mesh/ekka-mesh/autoheal"
 	"github.com/ekka-mesh/ekka-mesh/config"
+	"github.com/ekka-mesh/ekka-mesh/locker"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 )
 
@@ -151,14 +153,18 @@ func runNode(ctx context.Context, opts runOptions, stderr io.Writer, hooks runHo
 	}
 	mcfg.Logger = slog.New(minLevelHandler{Handler: handler, min: meshMin})
 
-	if s.Cluster.Autoheal > 0 {
-		log.Warn("autoheal is not built yet in this build: partitions are recorded and shown by ekka-mesh ctl status, but not healed automatically",
-			"cluster.autoheal", s.Cluster.Autoheal.String())
-	}
-
 	node, err := mesh.Start(ctx, mcfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "ekka-mesh run: %v\n", err)
+		return exitFail
+	}
+	// The default lock service, so that ekka-mesh ctl lock and unlock work.
+	lk, err := locker.New(node, locker.Config{Logger: mcfg.Logger})
+	if err != nil {
+		fmt.Fprintf(stderr, "ekka-mesh run: %v\n", err)
+		sctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+		defer cancel()
+		node.Stop(sctx)
 		return exitFail
 	}
 	sub := node.Subscribe()
@@ -172,6 +178,17 @@ func runNode(ctx context.Context, opts runOptions, stderr io.Writer, hooks runHo
 	started := []any{
 		"name", node.Name(), "addr", node.Addr().String(), "guid", node.GUID().String(),
 		"cluster", node.Cluster(), "base_port", s.Node.BasePort, "discovery", string(s.Cluster.Discovery),
+	}
+	// Autoheal heals recorded partitions after cluster.autoheal; its heal
+	// rounds are logged at warn level, its retries at info.
+	var heal *autoheal.Autoheal
+	if acfg, on := autohealConfig(s, log); on {
+		if heal, err = autoheal.Attach(node, acfg); err != nil {
+			log.Error("autoheal could not start; partitions are recorded but not healed", "err", err)
+		}
+		started = append(started, "autoheal", acfg.Delay.String())
+	} else {
+		started = append(started, "autoheal", "off")
 	}
 	if s.Cluster.Discovery == config.DiscoveryStatic {
 		seeds := make([]string, len(s.Cluster.Static.Seeds))
@@ -199,6 +216,10 @@ func runNode(ctx context.Context, opts runOptions, stderr io.Writer, hooks runHo
 	log.Info("stopping", "name", node.Name(), "reason", reason.Error())
 	sctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
 	defer cancel()
+	lk.Close()
+	if heal != nil {
+		heal.Close()
+	}
 	err = node.Stop(sctx)
 	sub.Close()
 	<-eventsDone
