@@ -5,8 +5,10 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 
+	"github.com/ekka-mesh/ekka-mesh/autoheal"
 	"github.com/ekka-mesh/ekka-mesh/config"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 )
@@ -48,6 +50,16 @@ func meshConfig(s config.Settings) (mesh.Config, error) {
 		return mesh.Config{}, err
 	}
 	return cfg, nil
+}
+
+// autohealConfig maps cluster.autoheal to autoheal's Config: on reports
+// whether autoheal runs (cluster.autoheal is not off), and the delay is its
+// value. The binary has no replicated state of its own, so no hooks.
+func autohealConfig(s config.Settings, log *slog.Logger) (cfg autoheal.Config, on bool) {
+	if s.Cluster.Autoheal <= 0 {
+		return autoheal.Config{}, false
+	}
+	return autoheal.Config{Delay: s.Cluster.Autoheal, Logger: log}, true
 }
 
 // discoveryBuilder builds the strategy for one value of cluster.discovery
