@@ -80,7 +80,8 @@ func (n *Node) SetStatus(s Status) error {
 //  1. It announces StatusHealing, then drops every link to a member and
 //     forgets its member table, with the partitions it recorded, without
 //     announcing a leave: its peers see it down while healing, so its return
-//     is no new partition. Hidden links (ekka-mesh ctl) stay.
+//     is no new partition. Each partition it forgets is published as
+//     partition-healed. Hidden links (ekka-mesh ctl) stay.
 //  2. It joins coordinator and links to every member coordinator runs with.
 //  3. It has each of them forget the partition it recorded with this node
 //     (MethodClearPartition: they publish partition-healed), and announces
@@ -116,6 +117,10 @@ func (n *Node) Rejoin(ctx context.Context, coordinator string) error {
 	clear(n.links)
 	clear(n.redial)
 	clear(n.superseded)
+	for _, node := range n.table.partitions() {
+		m, _ := n.table.get(node)
+		n.publishLocked(EventPartitionHealed, node, m.GUID, "healing: this node rejoins the cluster of "+coordinator)
+	}
 	now := time.Now()
 	n.table = newMemberTable(n.cfg.Name, n.guid, now)
 	n.table.setStatus(n.cfg.Name, StatusHealing, now)

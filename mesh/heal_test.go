@@ -99,9 +99,15 @@ func TestRejoinHealsAPartition(t *testing.T) {
 	}
 	victim := c.Node(2)
 	guid := victim.GUID()
+	vsub := victim.Subscribe()
+	defer vsub.Close()
 
 	ctx := ctxT(t, 20*time.Second)
 	require.NoError(t, victim.Rejoin(ctx, c.Name(0)))
+	for i := 0; i < 2; i++ {
+		ev := nextEvent(t, vsub, mesh.EventPartitionHealed, c.Name(i), 10*time.Second)
+		require.Contains(t, ev.Reason, "rejoins the cluster of "+c.Name(0))
+	}
 
 	require.Equal(t, mesh.StatusHealing, victim.Status(), "Rejoin leaves the node healing")
 	require.Empty(t, victim.Info().Partitions)
