@@ -9,9 +9,11 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
+	"github.com/ekka-mesh/ekka-mesh/autoheal"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 	"github.com/ekka-mesh/ekka-mesh/mesh/meshtest"
 )
@@ -33,6 +35,9 @@ const (
 	demoSettle = 3 * time.Second
 	// demoMethod is the method every demo node serves.
 	demoMethod = "greet"
+	// demoHealDelay is the demo's autoheal delay (cluster.autoheal; 15s
+	// by default): long enough to show the partition recorded first.
+	demoHealDelay = time.Second
 )
 
 // runDemo starts a cluster of real nodes on loopback in this process and
@@ -75,6 +80,10 @@ type demo struct {
 	c        *meshtest.Cluster
 	subs     []*mesh.Subscription // one per node, subscribed before the joins
 	failures int
+
+	heals  []*autoheal.Autoheal // attached in the partition step
+	hookMu sync.Mutex
+	hooked map[string][]string // node -> hooks it ran, in order
 }
 
 func (d *demo) say(format string, a ...any) {
@@ -326,6 +335,14 @@ func (d *demo) partition() bool {
 		namesB = append(namesB, d.name(b))
 	}
 	n1 := d.name(0)
+	d.say("Autoheal runs on every node, with a delay of %v (cluster.autoheal; 15s by", demoHealDelay)
+	d.say("default), and the application's prepare and reboot hooks.")
+	for _, i := range demoRange(0, d.n-1) {
+		if err := d.attachAutoheal(i); err != nil {
+			d.fail("expected autoheal to attach to %s; got: %v", d.name(i), err)
+			return false
+		}
+	}
 	d.say("The fault-injection network cuts every link between %s and %s:", n1, demoList(namesB))
 	d.say("their connections close and new dials are refused, while every node keeps running.")
 	t0 := time.Now()
@@ -406,24 +423,65 @@ func (d *demo) partition() bool {
 		d.say("  Info of %s: partitions %s", d.name(i), demoList(d.c.Node(i).Info().Partitions))
 	}
 
-	d.say("Autoheal (a later feature) would act on these records and heal the cluster.")
-	d.say("Here we clear them as an operator would, with ClearPartition on each side:")
-	for _, b := range sideB {
-		if !d.c.Node(0).ClearPartition(d.name(b)) {
-			d.fail("expected %s to have a partition with %s to clear", n1, d.name(b))
-		}
-		if !d.c.Node(b).ClearPartition(n1) {
-			d.fail("expected %s to have a partition with %s to clear", d.name(b), n1)
-		}
+	leader := autoheal.Leader(d.c.Node(0).Members())
+	d.say("Every node reports its partitions to the leader, %s, the oldest node.", leader)
+	d.say("Once the reports have stopped for %v, the leader gathers every node's view", demoHealDelay)
+	d.say("and splits them into sides; the oldest node of the largest side (the oldest")
+	d.say("side on a tie) heals the others one at a time: each runs the prepare hook,")
+	d.say("drops its links and member table, rejoins, and runs the reboot hook. Every")
+	d.say("node sees each partition it recorded healed:")
+	if leader != n1 {
+		d.fail("expected the leader to be %s, the oldest node; got %q", n1, leader)
 	}
-	if !d.showEvents(0, mesh.EventPartitionHealed, namesB, time.Time{}, "") {
+	if !d.showEvents(0, mesh.EventPartitionHealed, namesB, t1, "the network healed") {
 		return false
 	}
 	for _, b := range sideB {
-		if !d.showEvents(b, mesh.EventPartitionHealed, []string{n1}, time.Time{}, "") {
+		if !d.showEvents(b, mesh.EventPartitionHealed, []string{n1}, t1, "the network healed") {
 			return false
 		}
 	}
+	// The larger side stays; on a tie (one node each) the side of the
+	// oldest node, n1, does.
+	victims := []string{n1}
+	if len(sideB) == 1 {
+		victims = namesB
+	}
+	if err := d.waitFor("every node up and the hooks run on "+demoList(victims), func() bool {
+		for _, i := range rest {
+			for _, m := range d.c.Node(i).Members() {
+				if m.Status != mesh.StatusUp && m.Node != d.name(d.n-1) {
+					return false
+				}
+			}
+		}
+		d.hookMu.Lock()
+		defer d.hookMu.Unlock()
+		return len(d.hooked) == len(victims)
+	}); err != nil {
+		d.fail("expected the victims %s to heal and every node to be up; %v", demoList(victims), err)
+	}
+	d.hookMu.Lock()
+	for _, name := range d.c.Names(rest...) {
+		if hooks, ok := d.hooked[name]; ok {
+			d.say("  %s ran the hooks %s.", name, strings.Join(hooks, ", then "))
+		}
+	}
+	var ran []string
+	for _, name := range victims {
+		if hooks := d.hooked[name]; !slices.Equal(hooks, []string{"prepare", "reboot"}) {
+			d.fail("expected %s to run prepare, then reboot; it ran %v", name, hooks)
+		}
+	}
+	for name := range d.hooked {
+		ran = append(ran, name)
+	}
+	d.hookMu.Unlock()
+	slices.Sort(ran)
+	if !slices.Equal(ran, slices.Sorted(slices.Values(victims))) {
+		d.fail("expected the hooks to run on exactly %s; they ran on %v", demoList(victims), ran)
+	}
+	d.say("The cluster is one again, %s after the network healed: every node is up.", demoDur(time.Since(t1)))
 	clean := true
 	for _, i := range rest {
 		if p := d.c.Node(i).Info().Partitions; len(p) != 0 {
@@ -446,6 +504,9 @@ func (d *demo) stop(baseline int) {
 	}
 	for _, s := range d.subs {
 		s.Close()
+	}
+	for _, h := range d.heals {
+		h.Close()
 	}
 	ctx, cancel := demoContext()
 	defer cancel()
@@ -474,6 +535,32 @@ func (d *demo) stop(baseline int) {
 	}
 	d.say("Goroutines in this process: %d before the demo, %d now: every goroutine the", baseline, after)
 	d.say("nodes and the network started has finished.")
+}
+
+// attachAutoheal attaches autoheal to node i, with hooks that note what
+// ran.
+func (d *demo) attachAutoheal(i int) error {
+	name := d.name(i)
+	note := func(hook string) func(context.Context, string) error {
+		return func(context.Context, string) error {
+			d.hookMu.Lock()
+			defer d.hookMu.Unlock()
+			if d.hooked == nil {
+				d.hooked = map[string][]string{}
+			}
+			d.hooked[name] = append(d.hooked[name], hook)
+			return nil
+		}
+	}
+	h, err := autoheal.Attach(d.c.Node(i), autoheal.Config{
+		Delay: demoHealDelay,
+		Hooks: autoheal.Hooks{Prepare: note("prepare"), Reboot: note("reboot")},
+	})
+	if err != nil {
+		return err
+	}
+	d.heals = append(d.heals, h)
+	return nil
 }
 
 // showEvents waits on node i's subscription for an event of kind about

@@ -86,9 +86,22 @@ func demoCheckOutput(t *testing.T, out string, n int) {
 			fmt.Sprintf("A call across the split fails: %s -> %s: mesh: node %s: mesh: node is down", name(0), name(1), name(1)),
 			"Calls flow again: ",
 			"Info of "+name(0)+": partitions "+side+"\n",
-			"Autoheal (a later feature) would act on these records",
+			"Autoheal runs on every node, with a delay of 1s",
+			"Every node reports its partitions to the leader, "+name(0)+", the oldest node.",
 			"No node records a partition any more.",
 		)
+		// The larger side stays; 1|1 is a tie, which the oldest node's side wins.
+		victim := name(0)
+		if n == 3 {
+			victim = name(1)
+		}
+		want = append(want,
+			"  "+victim+" ran the hooks prepare, then reboot.\n",
+			"The cluster is one again, ",
+		)
+		if strings.Count(out, " ran the hooks ") != 1 {
+			t.Errorf("the hooks ran on more than the one victim %s", victim)
+		}
 		for _, o := range others {
 			want = append(want,
 				fmt.Sprintf("%s received: node-down %s", name(0), o),
