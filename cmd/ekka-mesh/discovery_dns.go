@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
 
 	"github.com/ekka-mesh/ekka-mesh/config"
 	"github.com/ekka-mesh/ekka-mesh/discovery/dns"
@@ -9,7 +10,7 @@ import (
 )
 
 func init() {
-	registerDiscovery(config.DiscoveryDNS, func(s config.Settings) (mesh.Discovery, error) {
+	registerDiscovery(config.DiscoveryDNS, func(s config.Settings, log *slog.Logger) (mesh.Discovery, error) {
 		// An empty cluster.dns.app means this node's short name.
 		d, err := dns.New(dns.Config{
 			Name:   s.Node.Name.String(),

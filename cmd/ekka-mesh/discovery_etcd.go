@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"log/slog"
-	"os"
 
 	"github.com/ekka-mesh/ekka-mesh/config"
 	"github.com/ekka-mesh/ekka-mesh/discovery/etcd"
@@ -11,7 +10,7 @@ import (
 )
 
 func init() {
-	registerDiscovery(config.DiscoveryEtcd, func(s config.Settings) (mesh.Discovery, error) {
+	registerDiscovery(config.DiscoveryEtcd, func(s config.Settings, log *slog.Logger) (mesh.Discovery, error) {
 		c := s.Cluster.Etcd
 		tc, err := etcd.LoadTLS(c.SSL.CertFile, c.SSL.KeyFile, c.SSL.CACertFile)
 		if err != nil {
@@ -29,7 +28,7 @@ func init() {
 			TLS:     tc,
 			// etcd going away and coming back, and the registration renewed
 			// after its lease was lost, are logged on stderr.
-			Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
+			Logger: log,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("cluster.etcd: %w", err)

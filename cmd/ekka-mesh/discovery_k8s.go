@@ -2,7 +2,6 @@ package main
 
 import (
 	"log/slog"
-	"os"
 
 	"github.com/ekka-mesh/ekka-mesh/config"
 	"github.com/ekka-mesh/ekka-mesh/discovery/k8s"
@@ -10,7 +9,7 @@ import (
 )
 
 func init() {
-	registerDiscovery(config.DiscoveryK8s, func(s config.Settings) (mesh.Discovery, error) {
+	registerDiscovery(config.DiscoveryK8s, func(s config.Settings, log *slog.Logger) (mesh.Discovery, error) {
 		c := s.Cluster.K8s
 		return k8s.New(k8s.Config{
 			APIServer:          c.APIServer,
@@ -26,7 +25,7 @@ func init() {
 			// The builder gets no logger: the strategy's warnings (token
 			// file missing, fallback to Endpoints, skipped addresses) go to
 			// stderr in the run command's format.
-			Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+			Logger: log,
 		})
 	})
 }

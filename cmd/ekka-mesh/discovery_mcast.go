@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"log/slog"
-	"os"
 
 	"github.com/ekka-mesh/ekka-mesh/config"
 	"github.com/ekka-mesh/ekka-mesh/discovery/mcast"
@@ -11,7 +10,7 @@ import (
 )
 
 func init() {
-	registerDiscovery(config.DiscoveryMcast, func(s config.Settings) (mesh.Discovery, error) {
+	registerDiscovery(config.DiscoveryMcast, func(s config.Settings, log *slog.Logger) (mesh.Discovery, error) {
 		m := s.Cluster.Mcast
 		d, err := mcast.New(mcast.Config{
 			Name:    s.Node.Name.String(),
@@ -25,7 +24,7 @@ func init() {
 			Window:  m.Window,
 			// Dropped packets (forgeries, other clusters, replays) are
 			// warned about on stderr, at most once a minute per kind.
-			Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+			Logger: log,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("cluster.mcast: %w", err)

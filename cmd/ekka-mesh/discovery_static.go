@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
 
 	"github.com/ekka-mesh/ekka-mesh/config"
 	"github.com/ekka-mesh/ekka-mesh/discovery/static"
@@ -9,7 +10,7 @@ import (
 )
 
 func init() {
-	registerDiscovery(config.DiscoveryStatic, func(s config.Settings) (mesh.Discovery, error) {
+	registerDiscovery(config.DiscoveryStatic, func(s config.Settings, log *slog.Logger) (mesh.Discovery, error) {
 		seeds := make([]string, len(s.Cluster.Static.Seeds))
 		for i, seed := range s.Cluster.Static.Seeds {
 			seeds[i] = seed.String()

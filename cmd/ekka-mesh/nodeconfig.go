@@ -21,6 +21,12 @@ var errNotBuilt = errors.New("not available yet in this build")
 // the key concerned, its value and what was expected; a discovery strategy
 // that is not built yet is an error matching errNotBuilt.
 func meshConfig(s config.Settings) (mesh.Config, error) {
+	return meshConfigLog(s, slog.New(slog.DiscardHandler))
+}
+
+// meshConfigLog is meshConfig with the logger the discovery strategy logs
+// to (its outages, dropped packets...).
+func meshConfigLog(s config.Settings, log *slog.Logger) (mesh.Config, error) {
 	cfg := mesh.DefaultConfig()
 	cfg.Name = s.Node.Name.String()
 	cfg.Cookie = s.Node.Cookie
@@ -40,7 +46,7 @@ func meshConfig(s config.Settings) (mesh.Config, error) {
 	}
 	cfg.TLS = tc
 
-	d, err := discovery(s)
+	d, err := discovery(s, log)
 	if err != nil {
 		return mesh.Config{}, err
 	}
@@ -64,7 +70,7 @@ func autohealConfig(s config.Settings, log *slog.Logger) (cfg autoheal.Config, o
 
 // discoveryBuilder builds the strategy for one value of cluster.discovery
 // from the node's settings (its name, cookie and cluster are there too).
-type discoveryBuilder func(s config.Settings) (mesh.Discovery, error)
+type discoveryBuilder func(s config.Settings, log *slog.Logger) (mesh.Discovery, error)
 
 // discoveryBuilders holds a builder per strategy; each strategy's file
 // registers itself (discovery_<kind>.go), so that adding one touches no
@@ -79,13 +85,13 @@ func registerDiscovery(kind config.Discovery, b discoveryBuilder) {
 }
 
 // discovery returns the strategy cluster.discovery names; nil for manual.
-func discovery(s config.Settings) (mesh.Discovery, error) {
+func discovery(s config.Settings, log *slog.Logger) (mesh.Discovery, error) {
 	kind := s.Cluster.Discovery
 	if kind == config.DiscoveryManual || kind == "" {
 		return nil, nil
 	}
 	if b, ok := discoveryBuilders[kind]; ok {
-		return b(s)
+		return b(s, log.With("discovery", string(kind)))
 	}
 	switch kind {
 	case config.DiscoveryStatic, config.DiscoveryMcast, config.DiscoveryDNS, config.DiscoveryEtcd, config.DiscoveryK8s:

@@ -146,7 +146,7 @@ func runNode(ctx context.Context, opts runOptions, stderr io.Writer, hooks runHo
 		log.Info("created a new cookie file; every node of the cluster needs the same cookie", "path", filepath.Join(home, config.CookieFile))
 	}
 
-	mcfg, err := meshConfig(s)
+	mcfg, err := meshConfigLog(s, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "ekka-mesh run: %v\n", err)
 		return exitUsage
