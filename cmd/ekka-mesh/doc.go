@@ -33,8 +33,10 @@
 // (EKKA_MESH_NODE__NAME sets node.name), then --name, --cookie and
 // --base-port, then each --set in order. Discovery: manual (join with ctl)
 // or static (cluster.static.seeds); mcast, dns, etcd and k8s are not built
-// yet and are refused. Autoheal is not built yet either: partitions are
-// recorded and shown by ctl status, and a note says so at start.
+// yet and are refused. Autoheal runs unless cluster.autoheal is off (on: a
+// 15s delay): recorded partitions heal on their own. With it off they stay
+// recorded (ctl status) until ctl join, run on each node of the side that
+// gives way, heals them by hand.
 //
 // Without a cookie anywhere, run reads ~/.ekka-mesh.cookie, creating it
 // (20 random letters, mode 0400) on first use and logging that it did.
