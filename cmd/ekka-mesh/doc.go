@@ -31,9 +31,9 @@
 // keys of package config: the defaults (name ekka@127.0.0.1, manual
 // discovery), then the file, then EKKA_MESH_* environment variables
 // (EKKA_MESH_NODE__NAME sets node.name), then --name, --cookie and
-// --base-port, then each --set in order. Discovery: manual (join with ctl)
-// or static (cluster.static.seeds); mcast, dns, etcd and k8s are not built
-// yet and are refused. Autoheal runs unless cluster.autoheal is off (on: a
+// --base-port, then each --set in order. Discovery: manual (join with ctl),
+// static (cluster.static.seeds), mcast (cluster.mcast.*), dns
+// (cluster.dns.*), etcd (cluster.etcd.*) or k8s (cluster.k8s.*). Autoheal runs unless cluster.autoheal is off (on: a
 // 15s delay): recorded partitions heal on their own. With it off they stay
 // recorded (ctl status) until ctl join, run on each node of the side that
 // gives way, heals them by hand.

@@ -13,13 +13,9 @@ import (
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 )
 
-// errNotBuilt marks a configured feature that this build does not have yet.
-var errNotBuilt = errors.New("not available yet in this build")
-
 // meshConfig maps a node's settings to the mesh.Config it starts with. The
 // cookie must be resolved already (config.ResolveCookie). Every error names
-// the key concerned, its value and what was expected; a discovery strategy
-// that is not built yet is an error matching errNotBuilt.
+// the key concerned, its value and what was expected.
 func meshConfig(s config.Settings) (mesh.Config, error) {
 	return meshConfigLog(s, slog.New(slog.DiscardHandler))
 }
@@ -92,10 +88,6 @@ func discovery(s config.Settings, log *slog.Logger) (mesh.Discovery, error) {
 	}
 	if b, ok := discoveryBuilders[kind]; ok {
 		return b(s, log.With("discovery", string(kind)))
-	}
-	switch kind {
-	case config.DiscoveryStatic, config.DiscoveryMcast, config.DiscoveryDNS, config.DiscoveryEtcd, config.DiscoveryK8s:
-		return nil, fmt.Errorf("cluster.discovery = %s is %w (see README); use manual or static", kind, errNotBuilt)
 	}
 	return nil, fmt.Errorf("cluster.discovery = %s: want one of manual, static, mcast, dns, etcd, k8s", kind)
 }
