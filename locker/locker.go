@@ -548,7 +548,7 @@ func refusal(a answer) string {
 		return a.err.Error()
 	}
 	if a.reply.Holder != "" {
-		return fmt.Sprintf("held by %s for %v more", a.reply.Holder, a.reply.Remaining)
+		return fmt.Sprintf("held by %s for %v more", a.reply.Holder, a.reply.Remaining.Round(time.Millisecond))
 	}
 	return "not held by this owner"
 }

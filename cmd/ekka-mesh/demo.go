@@ -27,7 +27,7 @@ const (
 	demoDefaultNodes = 3
 	demoMinNodes     = 2
 	demoMaxNodes     = 20
-	demoSteps        = 6
+	demoSteps        = 7
 	// demoWait bounds every wait of the demo: each step finishes in well
 	// under a second on a healthy machine.
 	demoWait = 10 * time.Second
@@ -110,7 +110,7 @@ func (d *demo) run() int {
 	d.say("cut the network. Nodes send a heartbeat every 100ms and call a silent peer down")
 	d.say("after 600ms (the defaults are 1s and 5s), so the demo finishes in about a second.")
 
-	steps := []func() bool{d.formation, d.call, d.multicall, d.crash, d.partition}
+	steps := []func() bool{d.formation, d.call, d.multicall, d.lockContention, d.crash, d.partition}
 	for _, s := range steps {
 		if !s() {
 			d.say("The demo cannot go on after this failure; it stops the nodes.")
@@ -262,7 +262,7 @@ func (d *demo) multicall() bool {
 
 // crash is step 4: the last node stops without leaving; node 1 sees it down.
 func (d *demo) crash() bool {
-	d.step(4, "A node crash")
+	d.step(5, "A node crash")
 	victim := d.n - 1
 	vname := d.name(victim)
 	guid := d.c.Node(victim).GUID()
@@ -322,7 +322,7 @@ func (d *demo) crash() bool {
 // partition is step 5: node 1 is cut off from the other running nodes, the
 // network heals, both sides record the partition, and an operator clears it.
 func (d *demo) partition() bool {
-	d.step(5, "A network partition")
+	d.step(6, "A network partition")
 	if d.n < 3 {
 		d.say("Skipped: after the crash only %s is running, and a partition needs at", d.name(0))
 		d.say("least two running nodes. Run \"ekka-mesh demo --nodes 3\" or more to see one.")
@@ -497,7 +497,7 @@ func (d *demo) partition() bool {
 
 // stop is step 6: stop every node and check that their goroutines finished.
 func (d *demo) stop(baseline int) {
-	d.step(6, "A clean stop")
+	d.step(7, "A clean stop")
 	if d.c == nil {
 		d.say("No node was started, so there is nothing to stop.")
 		return

@@ -18,12 +18,13 @@ import (
 )
 
 var demoHeadings = []string{
-	"[1/6] Cluster formation",
-	"[2/6] A call",
-	"[3/6] Multicall",
-	"[4/6] A node crash",
-	"[5/6] A network partition",
-	"[6/6] A clean stop",
+	"[1/7] Cluster formation",
+	"[2/7] A call",
+	"[3/7] Multicall",
+	"[4/7] Two nodes contend for a lock",
+	"[5/7] A node crash",
+	"[6/7] A network partition",
+	"[7/7] A clean stop",
 }
 
 func TestDemo(t *testing.T) {
@@ -59,6 +60,12 @@ func demoCheckOutput(t *testing.T, out string, n int) {
 		"  NODE          STATUS  GUID",
 		fmt.Sprintf("%s calls \"greet\" on %s and gets the reply \"hello %s, this is %s\"", name(0), name(1), name(0), name(1)),
 		"No node failed.",
+		fmt.Sprintf("  worker-on-%s: granted by [", name(0)),
+		fmt.Sprintf("  worker-on-%s: refused by ", name(1)),
+		fmt.Sprintf(": held by worker-on-%s for ", name(0)),
+		fmt.Sprintf("  worker-on-%s released it on [", name(0)),
+		fmt.Sprintf("  worker-on-%s: granted by [", name(1)),
+		"The second token is larger",
 		fmt.Sprintf("%s received: node-down %s", name(0), last),
 		"stopped_nodes: [" + last + "]",
 		fmt.Sprintf("%s -> %s: mesh: node %s: mesh: node is down", name(0), last, last),
