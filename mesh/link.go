@@ -37,6 +37,20 @@ type link struct {
 	cancel context.CancelFunc
 
 	downReason string // set by the maintainer before it closes a silent link
+
+	// retired: a duplicate link draining before it closes (guarded by n.mu).
+	retired bool
+	// active counts the peer's calls whose handlers are running.
+	active atomic.Int64
+}
+
+// idle reports whether nothing is in flight on the link: no call of ours
+// waiting for a reply and no handler running for a call of the peer's.
+func (lk *link) idle() bool {
+	lk.mu.Lock()
+	waiting := len(lk.pending)
+	lk.mu.Unlock()
+	return waiting == 0 && lk.active.Load() == 0
 }
 
 type callResult struct {

@@ -34,6 +34,7 @@ type Node struct {
 	table    *memberTable
 	links    map[string]*link
 	hidden   map[*link]struct{}
+	retired  map[*link]struct{} // duplicate links draining before they close
 	dialing  map[string]bool
 	redial   map[string]*redialState
 	stopped  bool
@@ -72,6 +73,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		log:      cfg.Logger.With("node", cfg.Name),
 		links:    make(map[string]*link),
 		hidden:   make(map[*link]struct{}),
+		retired:  make(map[*link]struct{}),
 		dialing:  make(map[string]bool),
 		redial:   make(map[string]*redialState),
 		joinWait: make(map[string][]chan struct{}),
@@ -187,6 +189,9 @@ func (n *Node) allLinksLocked() []*link {
 		out = append(out, lk)
 	}
 	for lk := range n.hidden {
+		out = append(out, lk)
+	}
+	for lk := range n.retired {
 		out = append(out, lk)
 	}
 	return out
@@ -305,12 +310,22 @@ func (n *Node) adopt(c *conn.Conn) {
 	}
 	old := n.links[p.Name]
 	if old != nil && old.guid == lk.guid && !n.prefer(lk, old) {
+		// The peer may already be sending calls on this link (it may have
+		// had no other when it dialed): serve it until it falls idle.
+		n.log.Debug("retiring duplicate link", "peer", p.Name)
+		n.retireLocked(lk, "a link between "+n.cfg.Name+" and "+p.Name+" already exists", true)
 		n.mu.Unlock()
-		n.log.Debug("dropping duplicate link", "peer", p.Name)
-		c.Close(wire.CodeDuplicateLink, "a link between "+n.cfg.Name+" and "+p.Name+" already exists")
+		lk.start()
+		go lk.watch()
 		return
 	}
 	n.links[p.Name] = lk
+	if old != nil && old.guid == lk.guid {
+		// Calls may be in flight on the old link, both ways: it retires
+		// once idle instead of failing them.
+		n.retireLocked(old, "replaced by a newer link", false)
+		old = nil
+	}
 	delete(n.redial, p.Name)
 	delete(n.superseded, p.Name)
 	now := time.Now()
@@ -326,9 +341,54 @@ func (n *Node) adopt(c *conn.Conn) {
 	lk.start()
 	go lk.watch()
 	if old != nil {
-		old.c.Close(wire.CodeDuplicateLink, "replaced by a newer link")
+		// The old link led to an earlier incarnation of the peer.
+		old.c.Close(wire.CodeDuplicateLink, "replaced by a link to the restarted node")
 	}
 	lk.sendMemberTable()
+}
+
+// Retiring links: a duplicate link is not closed at once, since calls may be
+// in flight on it in either direction; it stops being anyone's choice for
+// new calls, and closes once it has been idle (no call of ours waiting, no
+// handler of the peer's call running) after drainGrace, or after
+// drainLimit whatever.
+const (
+	drainGrace = 300 * time.Millisecond
+	drainLimit = 10 * time.Second
+)
+
+// retireLocked takes lk out of service and closes it once it is idle. The
+// caller holds n.mu. A fresh link has not been started yet: n.wg gets its
+// two goroutines (cast runner and watch) here and the caller starts them.
+func (n *Node) retireLocked(lk *link, reason string, fresh bool) {
+	if lk.retired {
+		return
+	}
+	if fresh {
+		n.wg.Add(2)
+	}
+	lk.retired = true
+	n.retired[lk] = struct{}{}
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		start := time.Now()
+		t := time.NewTicker(20 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-lk.c.Closed():
+				return
+			case <-n.ctx.Done():
+				return
+			case now := <-t.C:
+				if now.Sub(start) >= drainGrace && lk.idle() || now.Sub(start) >= drainLimit {
+					lk.c.Close(wire.CodeDuplicateLink, reason)
+					return
+				}
+			}
+		}
+	}()
 }
 
 // prefer reports whether the new link should replace the old one to the
@@ -355,6 +415,11 @@ func (n *Node) linkDown(lk *link) {
 	n.mu.Lock()
 	if lk.hidden {
 		delete(n.hidden, lk)
+		n.mu.Unlock()
+		return
+	}
+	if lk.retired {
+		delete(n.retired, lk)
 		n.mu.Unlock()
 		return
 	}

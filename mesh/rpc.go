@@ -242,8 +242,10 @@ func (n *Node) serveCall(lk *link, id uint64, body []byte) {
 	payload := clone(m.Payload)
 	timeout := time.Duration(m.TimeoutMillis) * time.Millisecond
 	n.wg.Add(1)
+	lk.active.Add(1)
 	go func() {
 		defer n.wg.Done()
+		defer lk.active.Add(-1)
 		ctx, cancel := lk.ctx, context.CancelFunc(func() {})
 		if timeout > 0 {
 			ctx, cancel = context.WithTimeout(lk.ctx, timeout)
