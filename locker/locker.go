@@ -330,6 +330,26 @@ func (r Result) Nodes() []string {
 	return slices.Compact(out)
 }
 
+// lookup validates the options and returns them with the key and the lease
+// this locker holds for them (nil if none), forgetting it when forget is set.
+func (l *Locker) lookup(resource string, opts Options, forget bool) (Options, heldKey, *Lease, error) {
+	o, err := l.options(resource, opts)
+	if err != nil {
+		return o, heldKey{}, nil, err
+	}
+	key := heldKey{o.Type, resource, o.Owner}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return o, key, nil, ErrClosed
+	}
+	ls := l.held[key]
+	if forget {
+		delete(l.held, key)
+	}
+	return o, key, ls, nil
+}
+
 func (l *Locker) options(resource string, o Options) (Options, error) {
 	if resource == "" {
 		return o, errors.New("locker: resource is empty, want a name")
@@ -562,18 +582,10 @@ func refusal(a answer) string {
 // background, within Config.CallTimeout). An owner that already holds the
 // lock gets it again: the same token, the lease extended.
 func (l *Locker) Acquire(ctx context.Context, resource string, opts Options) (Result, error) {
-	o, err := l.options(resource, opts)
+	o, key, prev, err := l.lookup(resource, opts, false)
 	if err != nil {
 		return Result{}, err
 	}
-	key := heldKey{o.Type, resource, o.Owner}
-	l.mu.Lock()
-	if l.closed {
-		l.mu.Unlock()
-		return Result{}, ErrClosed
-	}
-	prev := l.held[key]
-	l.mu.Unlock()
 	var nodes []string
 	var need int
 	if prev != nil && !prev.isEnded() {
@@ -675,19 +687,10 @@ func (l *Locker) rollback(ctx context.Context, nodes []string, resource, owner s
 // Result.OK says whether at least one node released it and none still
 // holds it for the owner as far as the answers tell.
 func (l *Locker) Release(ctx context.Context, resource string, opts Options) (Result, error) {
-	o, err := l.options(resource, opts)
+	o, _, ls, err := l.lookup(resource, opts, true)
 	if err != nil {
 		return Result{}, err
 	}
-	key := heldKey{o.Type, resource, o.Owner}
-	l.mu.Lock()
-	if l.closed {
-		l.mu.Unlock()
-		return Result{}, ErrClosed
-	}
-	ls := l.held[key]
-	delete(l.held, key)
-	l.mu.Unlock()
 	var nodes []string
 	if ls != nil {
 		ls.end(nil)
@@ -727,18 +730,10 @@ func (l *Locker) Release(ctx context.Context, resource string, opts Options) (Re
 // grant needed; a lease that already ended, here or on too many nodes,
 // cannot be renewed (ErrLeaseLost is then reported on the Lease).
 func (l *Locker) Renew(ctx context.Context, resource string, opts Options) (Result, error) {
-	o, err := l.options(resource, opts)
+	o, _, ls, err := l.lookup(resource, opts, false)
 	if err != nil {
 		return Result{}, err
 	}
-	key := heldKey{o.Type, resource, o.Owner}
-	l.mu.Lock()
-	if l.closed {
-		l.mu.Unlock()
-		return Result{}, ErrClosed
-	}
-	ls := l.held[key]
-	l.mu.Unlock()
 	if ls == nil {
 		return Result{}, fmt.Errorf("%w: %s lock on %q for owner %s: acquire it first", ErrNotHeld, o.Type, resource, o.Owner)
 	}
