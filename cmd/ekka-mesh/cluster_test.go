@@ -60,13 +60,21 @@ func buildBinary(t *testing.T) string {
 	return bin
 }
 
-// start runs `ekka-mesh run` for name in its own process group. It is
-// killed (SIGKILL to the group) when the whole test ends, whatever happened.
+// start runs `ekka-mesh run` for name with testdata/cluster.conf and the
+// harness's base port and cookie.
 func (h *clusterHarness) start(t *testing.T, name string) *nodeProc {
 	t.Helper()
-	p := &nodeProc{name: name, log: &syncBuffer{}, done: make(chan struct{})}
-	p.cmd = exec.CommandContext(h.ctx, h.bin, "run", "--config", filepath.Join("testdata", "cluster.conf"),
+	return h.run(t, name, "--config", filepath.Join("testdata", "cluster.conf"),
 		"--name", name, "--base-port", strconv.Itoa(h.base), "--cookie", h.cookie)
+}
+
+// run runs `ekka-mesh run args...` for the node name in its own process
+// group. It is killed (SIGKILL to the group) when the whole test ends,
+// whatever happened, and its log is shown if the test failed.
+func (h *clusterHarness) run(t *testing.T, name string, args ...string) *nodeProc {
+	t.Helper()
+	p := &nodeProc{name: name, log: &syncBuffer{}, done: make(chan struct{})}
+	p.cmd = exec.CommandContext(h.ctx, h.bin, append([]string{"run"}, args...)...)
 	p.cmd.Env = h.env
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

@@ -4,11 +4,9 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -141,26 +139,7 @@ func (z *dnsZone) ServeDNS(w mdns.ResponseWriter, req *mdns.Msg) {
 // clusterHarness.start, the process is killed when the test ends.
 func (h *clusterHarness) startFromFile(t *testing.T, name, conf string) *nodeProc {
 	t.Helper()
-	p := &nodeProc{name: name, log: &syncBuffer{}, done: make(chan struct{})}
-	p.cmd = exec.CommandContext(h.ctx, h.bin, "run", "--config", conf, "--log-level", "debug")
-	p.cmd.Env = h.env
-	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	p.cmd.Cancel = func() error { return syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL) }
-	require.NoError(t, p.cmd.Start())
-	go func() {
-		p.cmd.Wait()
-		p.code = p.cmd.ProcessState.ExitCode()
-		close(p.done)
-	}()
-	h.t.Cleanup(func() {
-		p.signal(syscall.SIGKILL)
-		<-p.done
-		if h.t.Failed() {
-			h.t.Logf("log of %s:\n%s", p.name, p.log.String())
-		}
-	})
-	return p
+	return h.run(t, name, "--config", conf, "--log-level", "debug")
 }
 
 // TestClusterDNS runs three `ekka-mesh run` processes, n@127.0.0.1,

@@ -4,10 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -61,26 +59,7 @@ func TestEtcdDiscoveryFromSettings(t *testing.T) {
 // file alone, in its own process group killed when the test ends.
 func (h *clusterHarness) startConf(t *testing.T, name, conf string) *nodeProc {
 	t.Helper()
-	p := &nodeProc{name: name, log: &syncBuffer{}, done: make(chan struct{})}
-	p.cmd = exec.CommandContext(h.ctx, h.bin, "run", "--config", conf)
-	p.cmd.Env = h.env
-	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	p.cmd.Cancel = func() error { return syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL) }
-	require.NoError(t, p.cmd.Start())
-	go func() {
-		p.cmd.Wait()
-		p.code = p.cmd.ProcessState.ExitCode()
-		close(p.done)
-	}()
-	h.t.Cleanup(func() {
-		p.signal(syscall.SIGKILL)
-		<-p.done
-		if h.t.Failed() {
-			h.t.Logf("log of %s:\n%s", p.name, p.log.String())
-		}
-	})
-	return p
+	return h.run(t, name, "--config", conf)
 }
 
 // TestEtcdCluster runs three `ekka-mesh run` processes configured only by a

@@ -2,11 +2,9 @@ package main
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -46,33 +44,6 @@ func TestK8sDiscoveryConfig(t *testing.T) {
 	require.NoError(t, err)
 	_, err = meshConfig(s)
 	assert.ErrorContains(t, err, "k8s discovery: CA file "+notPEM+": no PEM certificate in it")
-}
-
-// startConfigured runs `ekka-mesh run --config conf` and nothing else: the
-// file holds the node's name, cookie and base port too. Killed when the
-// test ends, like clusterHarness.start.
-func (h *clusterHarness) startConfigured(t *testing.T, name, conf string) *nodeProc {
-	t.Helper()
-	p := &nodeProc{name: name, log: &syncBuffer{}, done: make(chan struct{})}
-	p.cmd = exec.CommandContext(h.ctx, h.bin, "run", "--config", conf)
-	p.cmd.Env = h.env
-	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	p.cmd.Cancel = func() error { return syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL) }
-	require.NoError(t, p.cmd.Start())
-	go func() {
-		p.cmd.Wait()
-		p.code = p.cmd.ProcessState.ExitCode()
-		close(p.done)
-	}()
-	h.t.Cleanup(func() {
-		p.signal(syscall.SIGKILL)
-		<-p.done
-		if h.t.Failed() {
-			h.t.Logf("log of %s:\n%s", p.name, p.log.String())
-		}
-	})
-	return p
 }
 
 // TestK8sCluster runs three `ekka-mesh run` processes, n@127.0.0.1,
@@ -128,7 +99,7 @@ func TestK8sCluster(t *testing.T) {
 			"cluster.k8s.cacert_file = " + filepath.Join(sa, "ca.crt"),
 			"cluster.k8s.namespace_file = " + filepath.Join(sa, "namespace"),
 		}, "\n")+"\n"), 0o600))
-		procs[name] = h.startConfigured(t, name, conf)
+		procs[name] = h.startConf(t, name, conf)
 		lastStart = time.Now()
 	}
 	waitFor(t, 30*time.Second, "every node running all three", h.view(t, all, all, all, []string{}))
