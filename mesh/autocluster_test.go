@@ -221,7 +221,7 @@ func TestAutoclusterStaticSeedsFormOneCluster(t *testing.T) {
 }
 
 func TestAutoclusterTenNodesStartingAtOnce(t *testing.T) {
-	ctx := ctxT(t, 30*time.Second)
+	ctx := ctxT(t, 60*time.Second)
 	var all []string
 	for i := range 10 {
 		all = append(all, meshtest.Name(i))
@@ -229,6 +229,20 @@ func TestAutoclusterTenNodesStartingAtOnce(t *testing.T) {
 	c, err := meshtest.Start(ctx, 10, withStatic(t, all, 100*time.Millisecond))
 	require.NoError(t, err)
 	defer c.Stop(context.Background())
+	defer func() {
+		if t.Failed() { // what each node saw, and the connections per pair
+			for i := range 10 {
+				if nd := c.Node(i); nd != nil {
+					t.Logf("%s: %+v", c.Name(i), nd.Info())
+				}
+				for j := i + 1; j < 10; j++ {
+					if n := c.Net.Conns(c.Name(i), c.Name(j)); n != 3 {
+						t.Logf("%s - %s: %d connections", c.Name(i), c.Name(j), n)
+					}
+				}
+			}
+		}
+	}()
 	require.NoError(t, c.WaitRunning(ctx, seq(10)...))
 	// Every pair dialed each other at about the same time; exactly one link
 	// (three lanes) per pair survives.
