@@ -41,6 +41,10 @@ func TestDNSDiscoveryFromSettings(t *testing.T) {
 		assert.Equal(t, tt.app, d.App(), "%q", overrides)
 		assert.Equal(t, tt.typ, d.Type(), "%q", overrides)
 		assert.Equal(t, s.Cluster.DNS.Name, d.Domain(), "%q", overrides)
+		require.NotNil(t, cfg.Resolve, "%q: the node dials the names it discovered through the same resolver", overrides)
+		addr, err := cfg.Resolve("node7@127.0.0.1")
+		require.NoError(t, err)
+		assert.Equal(t, "127.0.0.1:4377", addr, "the port rule still decides the port")
 	}
 }
 

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/ekka-mesh/ekka-mesh/autoheal"
 	"github.com/ekka-mesh/ekka-mesh/config"
@@ -47,6 +49,16 @@ func meshConfigLog(s config.Settings, log *slog.Logger) (mesh.Config, error) {
 		return mesh.Config{}, err
 	}
 	cfg.Discovery = d
+	if a, ok := d.(addresser); ok {
+		// Names the strategy found may be host names only its own server
+		// knows (DNS SRV targets with cluster.dns.server): dial through it.
+		base := cfg.BasePort
+		cfg.Resolve = func(node string) (string, error) {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			return a.Addr(ctx, node, base)
+		}
+	}
 
 	if err := cfg.Validate(); err != nil {
 		return mesh.Config{}, err
@@ -62,6 +74,11 @@ func autohealConfig(s config.Settings, log *slog.Logger) (cfg autoheal.Config, o
 		return autoheal.Config{}, false
 	}
 	return autoheal.Config{Delay: s.Cluster.Autoheal, Logger: log}, true
+}
+
+// addresser is a strategy that also says where to dial the nodes it names.
+type addresser interface {
+	Addr(ctx context.Context, node string, basePort int) (string, error)
 }
 
 // discoveryBuilder builds the strategy for one value of cluster.discovery

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/ekka-mesh/ekka-mesh/mesh"
-	"github.com/ekka-mesh/ekka-mesh/portmap"
 )
 
 // freeBase returns a base port free right now on every ip, below the
@@ -178,19 +177,16 @@ func TestClusterFromSRVRecords(t *testing.T) {
 		rrs = append(rrs, "_emqx._tcp.srv.test. 0 IN SRV 0 10 "+strconv.Itoa(base)+" "+host+".", host+". 0 IN A "+ip)
 	}
 	s.Set(t, rrs...)
-	hosts := newResolver(s.Addr)
+	// The nodes dial the SRV targets through the DNS server too, as
+	// ekka-mesh run arranges when cluster.dns.server is set.
+	asker, err := New(Config{Name: "emqx@asker.srv.test", Domain: "_emqx._tcp.srv.test", Type: TypeSRV, Server: s.Addr})
+	if err != nil {
+		t.Fatal(err)
+	}
 	resolve := func(node string) (string, error) {
-		name, err := portmap.Parse(node)
-		if err != nil {
-			return "", err
-		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		addrs, err := hosts.LookupNetIP(ctx, "ip4", name.Host)
-		if err != nil {
-			return "", err
-		}
-		return net.JoinHostPort(addrs[0].Unmap().String(), strconv.Itoa(base)), nil
+		return asker.Addr(ctx, node, base)
 	}
 	nodes, last := startNodes(t, base, specs, func(self string) Config {
 		return Config{Name: self, Domain: "_emqx._tcp.srv.test", Type: TypeSRV, Server: s.Addr}

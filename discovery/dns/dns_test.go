@@ -388,3 +388,32 @@ func TestLockAndRegisterAreNotSupported(t *testing.T) {
 		}
 	}
 }
+
+func TestAddrResolvesThroughTheConfiguredServer(t *testing.T) {
+	s := startServer(t)
+	s.Set(t, "a.srv.test. 0 IN A 127.0.0.7", "b.srv.test. 0 IN AAAA fd00::2", "c.srv.test. 0 IN A 127.0.0.8", "c.srv.test. 0 IN AAAA fd00::3")
+	d, err := New(Config{Name: "emqx@x.srv.test", Domain: "_emqx._tcp.srv.test", Type: TypeSRV, Server: s.Addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for node, want := range map[string]string{
+		"emqx@a.srv.test":   "127.0.0.7:4370",
+		"emqx12@a.srv.test": "127.0.0.7:4382",
+		"emqx@b.srv.test":   "[fd00::2]:4370",
+		"emqx@c.srv.test":   "127.0.0.8:4370", // IPv4 first
+		"emqx@127.0.0.9":    "127.0.0.9:4370", // an IP needs no lookup
+	} {
+		got, err := d.Addr(ctx, node, 0)
+		if err != nil || got != want {
+			t.Errorf("Addr(%s) = %q, %v; want %q", node, got, err, want)
+		}
+	}
+	if _, err := d.Addr(ctx, "emqx@nowhere.srv.test", 0); err == nil || !strings.Contains(err.Error(), "nowhere.srv.test") {
+		t.Errorf("Addr of an unknown host: %v; want an error naming the host", err)
+	}
+	if _, err := d.Addr(ctx, "bad name", 0); err == nil {
+		t.Error("Addr of a malformed name: want an error")
+	}
+}
