@@ -136,45 +136,68 @@ func (n *Node) awaitLink(ctx context.Context, node string) (*link, error) {
 
 // call sends a call on the link and waits for its reply.
 func (lk *link) call(ctx context.Context, method string, payload []byte) ([]byte, error) {
-	if err := ctx.Err(); err != nil {
+	o, err := lk.send(ctx, method, payload)
+	if err != nil {
 		return nil, err
 	}
+	return o.wait(ctx)
+}
+
+// outgoing is a call sent on a link whose reply has not been taken yet.
+type outgoing struct {
+	lk     *link
+	id     uint64
+	ch     chan callResult
+	method string
+}
+
+// send sends a call and returns at once; wait takes its reply. Sending
+// several calls before waiting for any is how Multicall reaches every node
+// without a goroutine per node.
+func (lk *link) send(ctx context.Context, method string, payload []byte) (outgoing, error) {
+	if err := ctx.Err(); err != nil {
+		return outgoing{}, err
+	}
 	if len(method) > 0xffff {
-		return nil, fmt.Errorf("mesh: call %s: method name is %d bytes, want at most 65535", lk.peer, len(method))
+		return outgoing{}, fmt.Errorf("mesh: call %s: method name is %d bytes, want at most 65535", lk.peer, len(method))
 	}
 	var timeout uint32
 	if dl, ok := ctx.Deadline(); ok {
 		ms := time.Until(dl).Milliseconds()
 		timeout = uint32(max(1, min(ms, 1<<32-1)))
 	}
-	id := lk.nextID.Add(1)
-	ch := make(chan callResult, 1)
-	if !lk.register(id, ch) {
-		return nil, &NodeError{Node: lk.peer, Err: ErrNodeDown}
+	o := outgoing{lk: lk, id: lk.nextID.Add(1), ch: make(chan callResult, 1), method: method}
+	if !lk.register(o.id, o.ch) {
+		return outgoing{}, &NodeError{Node: lk.peer, Err: ErrNodeDown}
 	}
 	var hb [256]byte
 	head := (&wire.Call{TimeoutMillis: timeout, Method: []byte(method)}).Append(hb[:0])
-	if err := lk.c.Send(ctx, wire.TypeCall, id, head, payload); err != nil {
-		lk.forget(id)
+	if err := lk.c.Send(ctx, wire.TypeCall, o.id, head, payload); err != nil {
+		lk.forget(o.id)
 		if errors.Is(err, conn.ErrClosed) {
-			return nil, &NodeError{Node: lk.peer, Err: fmt.Errorf("%w: %v", ErrNodeDown, err)}
+			return outgoing{}, &NodeError{Node: lk.peer, Err: fmt.Errorf("%w: %v", ErrNodeDown, err)}
 		}
-		return nil, fmt.Errorf("mesh: call %s on %s: %w", method, lk.peer, err)
+		return outgoing{}, fmt.Errorf("mesh: call %s on %s: %w", method, lk.peer, err)
 	}
+	return o, nil
+}
+
+// wait takes the reply of a sent call, or gives up when ctx ends.
+func (o outgoing) wait(ctx context.Context) ([]byte, error) {
 	select {
-	case r := <-ch:
+	case r := <-o.ch:
 		if r.err != nil {
 			var re *RemoteError
 			if errors.As(r.err, &re) {
-				re.Method = method
+				re.Method = o.method
 				return nil, re
 			}
-			return nil, &NodeError{Node: lk.peer, Err: fmt.Errorf("call %s: %w", method, r.err)}
+			return nil, &NodeError{Node: o.lk.peer, Err: fmt.Errorf("call %s: %w", o.method, r.err)}
 		}
 		return r.payload, nil
 	case <-ctx.Done():
-		lk.forget(id)
-		return nil, fmt.Errorf("mesh: call %s on %s: %w", method, lk.peer, ctx.Err())
+		o.lk.forget(o.id)
+		return nil, fmt.Errorf("mesh: call %s on %s: %w", o.method, o.lk.peer, ctx.Err())
 	}
 }
 
@@ -318,30 +341,57 @@ type MulticallResult struct {
 
 // Multicall calls method on every node in nodes at once and waits for all
 // of them (bounded by ctx). A nil nodes means every running member,
-// including this node.
+// including this node. The calls are all sent before any reply is awaited,
+// from the caller's goroutine: the time is about the slowest node's, with
+// no goroutine per node.
 func (n *Node) Multicall(ctx context.Context, nodes []string, method string, payload []byte) MulticallResult {
 	if nodes == nil {
 		nodes = n.Info().RunningNodes
 	}
 	res := MulticallResult{Replies: make(map[string][]byte), Errors: make(map[string]error), Failed: []string{}}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for _, node := range slices.Compact(slices.Sorted(slices.Values(nodes))) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			b, err := n.Call(ctx, node, method, payload)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				res.Errors[node] = err
-				res.Failed = append(res.Failed, node)
-				return
-			}
-			res.Replies[node] = b
-		}()
+	record := func(node string, b []byte, err error) {
+		if err != nil {
+			res.Errors[node] = err
+			res.Failed = append(res.Failed, node)
+			return
+		}
+		res.Replies[node] = b
 	}
-	wg.Wait()
+	type localResult struct {
+		b   []byte
+		err error
+	}
+	var local chan localResult
+	var sent []outgoing
+	for _, node := range slices.Compact(slices.Sorted(slices.Values(nodes))) {
+		if node == n.cfg.Name {
+			local = make(chan localResult, 1)
+			go func() {
+				b, err := n.callLocal(ctx, method, payload)
+				local <- localResult{b, err}
+			}()
+			continue
+		}
+		lk, err := n.awaitLink(ctx, node)
+		if err != nil {
+			record(node, nil, err)
+			continue
+		}
+		o, err := lk.send(ctx, method, payload)
+		if err != nil {
+			record(node, nil, err)
+			continue
+		}
+		sent = append(sent, o)
+	}
+	for _, o := range sent {
+		b, err := o.wait(ctx)
+		record(o.lk.peer, b, err)
+	}
+	if local != nil {
+		r := <-local
+		record(n.cfg.Name, r.b, r.err)
+	}
 	slices.Sort(res.Failed)
 	return res
 }
