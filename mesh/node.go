@@ -197,8 +197,10 @@ func (n *Node) allLinksLocked() []*link {
 	return out
 }
 
-// Subscribe returns a subscription to the node's events, in order. A slow
-// subscriber only grows its own queue; Close it when done.
+// Subscribe returns a subscription to the node's events from now on, in
+// order. A slow subscriber only grows its own queue; Close it when done.
+// Events before the subscription are not replayed (as with Erlang's
+// monitor_nodes): read Info after subscribing for the state so far.
 func (n *Node) Subscribe() *Subscription { return n.events.subscribe() }
 
 // Info returns the node's view of the cluster.
