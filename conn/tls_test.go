@@ -1,71 +1,34 @@
 package conn
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"math/big"
 	"net"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ekka-mesh/ekka-mesh/internal/testpki"
 )
 
-// tlsTestPKI is a throwaway CA with a server and a client certificate, made
-// at run time so no key material lives in the repository.
+// tlsTestPKI is a throwaway CA with a server and a client certificate for
+// 127.0.0.1.
 type tlsTestPKI struct {
-	pool   *x509.CertPool
-	server tls.Certificate
-	client tls.Certificate
+	pool           *x509.CertPool
+	server, client tls.Certificate
 }
 
 func newTLSTestPKI(t *testing.T, cn string) *tlsTestPKI {
 	t.Helper()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := testpki.NewCA(cn)
 	require.NoError(t, err)
-	now := time.Now()
-	caTmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: cn},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	require.NoError(t, err)
-	ca, err := x509.ParseCertificate(caDER)
-	require.NoError(t, err)
-	pool := x509.NewCertPool()
-	pool.AddCert(ca)
-
-	leaf := func(serial int64, name string, usage x509.ExtKeyUsage) tls.Certificate {
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	leaf := func(name string) tls.Certificate {
+		c, err := ca.Issue(testpki.Leaf{CommonName: name, IPs: []net.IP{net.IPv4(127, 0, 0, 1)}})
 		require.NoError(t, err)
-		tmpl := &x509.Certificate{
-			SerialNumber: big.NewInt(serial),
-			Subject:      pkix.Name{CommonName: name},
-			NotBefore:    now.Add(-time.Hour),
-			NotAfter:     now.Add(time.Hour),
-			KeyUsage:     x509.KeyUsageDigitalSignature,
-			ExtKeyUsage:  []x509.ExtKeyUsage{usage},
-			IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-		require.NoError(t, err)
-		return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+		return c.TLS
 	}
-	return &tlsTestPKI{
-		pool:   pool,
-		server: leaf(2, "b@127.0.0.1", x509.ExtKeyUsageServerAuth),
-		client: leaf(3, "a@127.0.0.1", x509.ExtKeyUsageClientAuth),
-	}
+	return &tlsTestPKI{pool: ca.Pool(), server: leaf("b@127.0.0.1"), client: leaf("a@127.0.0.1")}
 }
 
 // configs returns dialer and acceptor configs using TLS from this PKI.

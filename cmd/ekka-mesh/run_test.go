@@ -3,17 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
-	"math/big"
 	mrand "math/rand/v2"
 	"net"
 	"os"
@@ -32,6 +26,7 @@ import (
 
 	"github.com/ekka-mesh/ekka-mesh/config"
 	"github.com/ekka-mesh/ekka-mesh/discovery/static"
+	"github.com/ekka-mesh/ekka-mesh/internal/testpki"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 	"github.com/ekka-mesh/ekka-mesh/portmap"
 )
@@ -130,8 +125,7 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() string) {
 }
 
 // testPKI writes a throwaway CA and one node certificate (server and client
-// use, valid for 127.0.0.1-127.0.0.3) as PEM files into dir, made at run time
-// so no key material lives in the repository.
+// use, valid for 127.0.0.1-127.0.0.3) as PEM files into dir.
 type testPKI struct {
 	caFile, certFile, keyFile string
 	pool                      *x509.CertPool
@@ -139,46 +133,13 @@ type testPKI struct {
 
 func newTestPKI(t *testing.T, dir string) testPKI {
 	t.Helper()
-	now := time.Now()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := testpki.NewCA("ekka-mesh test CA")
 	require.NoError(t, err)
-	caTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "ekka-mesh test CA"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	node, err := ca.Issue(testpki.Leaf{CommonName: "ekka-mesh test node", IPs: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv4(127, 0, 0, 2), net.IPv4(127, 0, 0, 3)}})
 	require.NoError(t, err)
-	ca, err := x509.ParseCertificate(caDER)
+	f, err := ca.WriteFiles(dir, "node", node)
 	require.NoError(t, err)
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	leafTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "ekka-mesh test node"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
-		KeyUsage:    x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv4(127, 0, 0, 2), net.IPv4(127, 0, 0, 3)},
-	}
-	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, ca, &key.PublicKey, caKey)
-	require.NoError(t, err)
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	require.NoError(t, err)
-	p := testPKI{
-		caFile:   filepath.Join(dir, "ca.pem"),
-		certFile: filepath.Join(dir, "node.pem"),
-		keyFile:  filepath.Join(dir, "node.key"),
-		pool:     x509.NewCertPool(),
-	}
-	p.pool.AddCert(ca)
-	write := func(path, typ string, der []byte) {
-		require.NoError(t, os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600))
-	}
-	write(p.caFile, "CERTIFICATE", caDER)
-	write(p.certFile, "CERTIFICATE", leafDER)
-	write(p.keyFile, "EC PRIVATE KEY", keyDER)
-	return p
+	return testPKI{caFile: f.CA, certFile: f.Cert, keyFile: f.Key, pool: ca.Pool()}
 }
 
 // inprocNode is runNode running in a goroutine of the test.

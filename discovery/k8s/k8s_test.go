@@ -3,16 +3,9 @@ package k8s
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"log/slog"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -27,6 +20,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/ekka-mesh/ekka-mesh/discovery/k8s/k8stest"
+	"github.com/ekka-mesh/ekka-mesh/internal/testpki"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 )
 
@@ -255,7 +249,7 @@ func TestTLSVerification(t *testing.T) {
 
 	t.Run("another CA", func(t *testing.T) {
 		otherCA := filepath.Join(f.dir, "other-ca.crt")
-		require.NoError(t, os.WriteFile(otherCA, unrelatedCAPEM(t), 0o600))
+		require.NoError(t, os.WriteFile(otherCA, testpki.Must(testpki.NewCA("unrelated test CA")).CertPEM, 0o600))
 		cfg := f.config()
 		cfg.CACertFile = otherCA
 		_, err := discover(t, cfg)
@@ -602,20 +596,4 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
-}
-
-// unrelatedCAPEM is a self-signed CA certificate, made at run time, that
-// signed nothing the test servers use.
-func unrelatedCAPEM(t *testing.T) []byte {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "unrelated test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	require.NoError(t, err)
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 }
