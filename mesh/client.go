@@ -116,12 +116,12 @@ func (cl *Client) onFrame(c *conn.Conn, h wire.Header, body []byte) {
 	case wire.TypeReply:
 		r.payload = clone(body)
 	case wire.TypeErrorReply:
-		var e wire.ErrorReply
-		if err := e.Decode(body); err != nil {
+		re, err := decodeErrorReply(cl.node, body)
+		if err != nil {
 			c.Close(wire.CodeMalformed, err.Error())
 			return
 		}
-		r.err = &RemoteError{Node: cl.node, Code: uint16(e.Code), Message: string(e.Message), Panic: e.Code == wire.CodeHandlerPanic}
+		r.err = re
 	case wire.TypePing:
 		c.Send(context.Background(), wire.TypePong, h.ID, body, nil)
 		return
@@ -153,11 +153,7 @@ func (cl *Client) Call(ctx context.Context, method string, payload []byte) ([]by
 		delete(cl.pending, id)
 		cl.mu.Unlock()
 	}
-	var timeout uint32
-	if dl, ok := ctx.Deadline(); ok {
-		timeout = uint32(max(1, min(time.Until(dl).Milliseconds(), 1<<32-1)))
-	}
-	head := (&wire.Call{TimeoutMillis: timeout, Method: []byte(method)}).Append(nil)
+	head := appendCallHead(ctx, nil, method)
 	if err := cl.c.Send(ctx, wire.TypeCall, id, head, payload); err != nil {
 		forget()
 		return nil, &NodeError{Node: cl.node, Err: err}

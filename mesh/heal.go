@@ -110,20 +110,12 @@ func (n *Node) Rejoin(ctx context.Context, coordinator string) error {
 		n.mu.Unlock()
 		return ErrStopped
 	}
-	links := make([]*link, 0, len(n.links))
-	for _, lk := range n.links {
-		links = append(links, lk)
-	}
-	clear(n.links)
-	clear(n.redial)
-	clear(n.superseded)
 	for _, node := range n.table.partitions() {
 		m, _ := n.table.get(node)
 		n.publishLocked(EventPartitionHealed, node, m.GUID, "healing: this node rejoins the cluster of "+coordinator)
 	}
-	now := time.Now()
-	n.table = newMemberTable(n.cfg.Name, n.guid, now)
-	n.table.setStatus(n.cfg.Name, StatusHealing, now)
+	links := n.forgetClusterLocked()
+	n.table.setStatus(n.cfg.Name, StatusHealing, time.Now())
 	w := make(chan struct{})
 	n.joinWait[coordinator] = append(n.joinWait[coordinator], w)
 	n.mu.Unlock()

@@ -133,12 +133,12 @@ func (lk *link) onFrame(c *conn.Conn, h wire.Header, body []byte) {
 	case wire.TypeReply:
 		lk.deliver(h.ID, callResult{payload: clone(body)})
 	case wire.TypeErrorReply:
-		var e wire.ErrorReply
-		if err := e.Decode(body); err != nil {
+		re, err := decodeErrorReply(lk.peer, body)
+		if err != nil {
 			lk.protocolError(err)
 			return
 		}
-		lk.deliver(h.ID, callResult{err: &RemoteError{Node: lk.peer, Code: uint16(e.Code), Message: string(e.Message), Panic: e.Code == wire.CodeHandlerPanic}})
+		lk.deliver(h.ID, callResult{err: re})
 	case wire.TypeCast:
 		var m wire.Cast
 		if err := m.Decode(body); err != nil {

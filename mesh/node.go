@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"slices"
@@ -662,16 +663,38 @@ func (n *Node) awaitJoin(ctx context.Context, node string, w chan struct{}) erro
 func (n *Node) setSelfStatus(s Status) {
 	n.mu.Lock()
 	n.table.setStatus(n.cfg.Name, s, time.Now())
-	links := make([]*link, 0, len(n.links))
-	for _, lk := range n.links {
-		links = append(links, lk)
-	}
+	links := n.memberLinksLocked()
 	n.mu.Unlock()
 	m := wire.MemberStatus{Node: []byte(n.cfg.Name), GUID: n.guid, Status: wire.Status(s)}
-	body := m.Append(nil)
+	tellAll(n.ctx, links, wire.TypeMemberStatus, m.Append(nil))
+}
+
+// memberLinksLocked returns the current links to members.
+func (n *Node) memberLinksLocked() []*link { return slices.Collect(maps.Values(n.links)) }
+
+// tellAll sends one control message on each link. It gives up only when
+// ctx ends: a link whose send fails is going down and has nothing more to
+// learn.
+func tellAll(ctx context.Context, links []*link, t wire.Type, body []byte) error {
 	for _, lk := range links {
-		lk.c.Send(n.ctx, wire.TypeMemberStatus, 0, body, nil)
+		if err := lk.c.Send(ctx, t, 0, body, nil); err != nil && ctx.Err() != nil {
+			return ctx.Err()
+		}
 	}
+	return nil
+}
+
+// forgetClusterLocked drops every member link, the member table and the
+// redial state, for a node that leaves, is forced out or gives way to heal.
+// It returns the dropped links for the caller to close once n.mu is
+// released.
+func (n *Node) forgetClusterLocked() []*link {
+	links := n.memberLinksLocked()
+	clear(n.links)
+	clear(n.redial)
+	clear(n.superseded)
+	n.table = newMemberTable(n.cfg.Name, n.guid, time.Now())
+	return links
 }
 
 // Leave announces that this node leaves the cluster, drops every link and
@@ -683,26 +706,14 @@ func (n *Node) Leave(ctx context.Context) error {
 		n.mu.Unlock()
 		return ErrStopped
 	}
-	links := make([]*link, 0, len(n.links))
-	for _, lk := range n.links {
-		links = append(links, lk)
-	}
+	links := n.memberLinksLocked()
 	n.mu.Unlock()
 	m := wire.Leave{Node: []byte(n.cfg.Name), GUID: n.guid}
-	body := m.Append(nil)
-	for _, lk := range links {
-		if err := lk.c.Send(ctx, wire.TypeLeave, 0, body, nil); err != nil && ctx.Err() != nil {
-			return fmt.Errorf("mesh: leave: %w", ctx.Err())
-		}
+	if err := tellAll(ctx, links, wire.TypeLeave, m.Append(nil)); err != nil {
+		return fmt.Errorf("mesh: leave: %w", err)
 	}
 	n.mu.Lock()
-	for _, lk := range links {
-		if n.links[lk.peer] == lk {
-			delete(n.links, lk.peer)
-		}
-	}
-	n.table = newMemberTable(n.cfg.Name, n.guid, time.Now())
-	clear(n.redial)
+	links = n.forgetClusterLocked()
 	n.mu.Unlock()
 	for _, lk := range links {
 		lk.c.Close(wire.CodeShutdown, n.cfg.Name+" left the cluster")
@@ -727,17 +738,11 @@ func (n *Node) ForceLeave(ctx context.Context, node string) error {
 		n.mu.Unlock()
 		return &NodeError{Node: node, Err: fmt.Errorf("%w: force-leave: not a member", ErrNotMember)}
 	}
-	links := make([]*link, 0, len(n.links))
-	for _, lk := range n.links {
-		links = append(links, lk)
-	}
+	links := n.memberLinksLocked()
 	n.mu.Unlock()
 	m := wire.ForceLeave{Node: []byte(node), By: []byte(n.cfg.Name)}
-	body := m.Append(nil)
-	for _, lk := range links {
-		if err := lk.c.Send(ctx, wire.TypeForceLeave, 0, body, nil); err != nil && ctx.Err() != nil {
-			return fmt.Errorf("mesh: force-leave %s: %w", node, ctx.Err())
-		}
+	if err := tellAll(ctx, links, wire.TypeForceLeave, m.Append(nil)); err != nil {
+		return fmt.Errorf("mesh: force-leave %s: %w", node, err)
 	}
 	n.removeMember(node, "forced out by "+n.cfg.Name)
 	return nil
@@ -769,13 +774,7 @@ func (n *Node) removeMember(node, reason string) {
 func (n *Node) forcedOut(by string) {
 	n.log.Warn("this node was forced out of the cluster", "by", by)
 	n.mu.Lock()
-	links := make([]*link, 0, len(n.links))
-	for name, lk := range n.links {
-		links = append(links, lk)
-		delete(n.links, name)
-	}
-	n.table = newMemberTable(n.cfg.Name, n.guid, time.Now())
-	clear(n.redial)
+	links := n.forgetClusterLocked()
 	n.mu.Unlock()
 	for _, lk := range links {
 		lk.c.Close(wire.CodeRefused, n.cfg.Name+" was forced out by "+by)

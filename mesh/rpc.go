@@ -161,17 +161,12 @@ func (lk *link) send(ctx context.Context, method string, payload []byte) (outgoi
 	if len(method) > 0xffff {
 		return outgoing{}, fmt.Errorf("mesh: call %s: method name is %d bytes, want at most 65535", lk.peer, len(method))
 	}
-	var timeout uint32
-	if dl, ok := ctx.Deadline(); ok {
-		ms := time.Until(dl).Milliseconds()
-		timeout = uint32(max(1, min(ms, 1<<32-1)))
-	}
 	o := outgoing{lk: lk, id: lk.nextID.Add(1), ch: make(chan callResult, 1), method: method}
 	if !lk.register(o.id, o.ch) {
 		return outgoing{}, &NodeError{Node: lk.peer, Err: ErrNodeDown}
 	}
 	var hb [256]byte
-	head := (&wire.Call{TimeoutMillis: timeout, Method: []byte(method)}).Append(hb[:0])
+	head := appendCallHead(ctx, hb[:0], method)
 	if err := lk.c.Send(ctx, wire.TypeCall, o.id, head, payload); err != nil {
 		lk.forget(o.id)
 		if errors.Is(err, conn.ErrClosed) {
@@ -180,6 +175,25 @@ func (lk *link) send(ctx context.Context, method string, payload []byte) (outgoi
 		return outgoing{}, fmt.Errorf("mesh: call %s on %s: %w", method, lk.peer, err)
 	}
 	return o, nil
+}
+
+// appendCallHead appends the head of a Call body: the time ctx leaves the
+// callee (0: no deadline) and the method.
+func appendCallHead(ctx context.Context, dst []byte, method string) []byte {
+	var timeout uint32
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = uint32(max(1, min(time.Until(dl).Milliseconds(), 1<<32-1)))
+	}
+	return (&wire.Call{TimeoutMillis: timeout, Method: []byte(method)}).Append(dst)
+}
+
+// decodeErrorReply turns an error reply from node into a RemoteError.
+func decodeErrorReply(node string, body []byte) (*RemoteError, error) {
+	var e wire.ErrorReply
+	if err := e.Decode(body); err != nil {
+		return nil, err
+	}
+	return &RemoteError{Node: node, Code: uint16(e.Code), Message: string(e.Message), Panic: e.Code == wire.CodeHandlerPanic}, nil
 }
 
 // wait takes the reply of a sent call, or gives up when ctx ends.
