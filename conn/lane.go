@@ -99,9 +99,7 @@ func (l *laneWriter) send(ctx context.Context, t wire.Type, flags uint8, id uint
 	if !l.busy && size >= directThreshold && l.nc != nil {
 		// Vectored write straight from the caller's buffers.
 		l.busy = true
-		batch := l.pending
-		l.pending = l.spare[:0]
-		l.spare = nil
+		batch := l.takeBatchLocked()
 		hdr := l.iovHead[:0]
 		hdr, s := wire.BeginFrame(hdr, t, flags, id)
 		hdr = append(hdr, head...)
@@ -130,11 +128,18 @@ func (l *laneWriter) send(ctx context.Context, t wire.Type, flags uint8, id uint
 		}
 		return nil
 	}
+	batch := l.takeBatchLocked()
+	l.mu.Unlock()
+	return l.afterWrite(batch[:0], l.write(batch))
+}
+
+// takeBatchLocked hands the queued frames to the lane's owner for writing
+// and queues new frames in the spare buffer meanwhile.
+func (l *laneWriter) takeBatchLocked() []byte {
 	batch := l.pending
 	l.pending = l.spare[:0]
 	l.spare = nil
-	l.mu.Unlock()
-	return l.afterWrite(batch[:0], l.write(batch))
+	return batch
 }
 
 func appendFrame(dst []byte, t wire.Type, flags uint8, id uint64, head, payload []byte) ([]byte, int) {
@@ -239,9 +244,7 @@ func (l *laneWriter) run() {
 			return
 		}
 		l.mu.Lock()
-		batch := l.pending
-		l.pending = l.spare[:0]
-		l.spare = nil
+		batch := l.takeBatchLocked()
 		l.mu.Unlock()
 		l.afterWrite(batch[:0], l.write(batch))
 	}
