@@ -303,7 +303,7 @@ func (c *Conn) readLoop(lane uint8, h Handler) {
 			return
 		}
 		c.stats.FramesRecv.Add(1)
-		if hdr.Flags&wire.FlagMore != 0 || partial != nil && len(partial) > 0 {
+		if hdr.Flags&wire.FlagMore != 0 || len(partial) > 0 {
 			k := key{hdr.Type, hdr.ID}
 			buf, ok := partial[k]
 			if hdr.Flags&wire.FlagMore != 0 || ok {
