@@ -49,6 +49,11 @@ type Node struct {
 	events   eventBus
 	handlers handlerTable
 	kick     chan struct{} // wakes the maintainer (e.g. new members learned)
+
+	// statusMu orders this node's announcements of its own status: a link
+	// adopted while SetStatus runs must not receive an older status after
+	// the newer one.
+	statusMu sync.Mutex
 }
 
 type redialState struct {
@@ -348,6 +353,23 @@ func (n *Node) adopt(c *conn.Conn) {
 		old.c.Close(wire.CodeDuplicateLink, "replaced by a link to the restarted node")
 	}
 	lk.sendMemberTable()
+	n.announceStatusTo(lk)
+}
+
+// announceStatusTo tells a newly adopted link this node's own status when it
+// is not up (joining, healing, leaving): the peer records the node up when
+// the link comes up, and must not keep seeing it so while it heals.
+func (n *Node) announceStatusTo(lk *link) {
+	n.statusMu.Lock()
+	defer n.statusMu.Unlock()
+	n.mu.Lock()
+	self, _ := n.table.get(n.cfg.Name)
+	n.mu.Unlock()
+	if self.Status == StatusUp {
+		return
+	}
+	m := wire.MemberStatus{Node: []byte(n.cfg.Name), GUID: n.guid, Status: wire.Status(self.Status)}
+	lk.c.Send(lk.ctx, wire.TypeMemberStatus, 0, m.Append(nil), nil)
 }
 
 // Retiring links: a duplicate link is not closed at once, since calls may be
@@ -661,6 +683,8 @@ func (n *Node) awaitJoin(ctx context.Context, node string, w chan struct{}) erro
 
 // setSelfStatus records and announces this node's own status.
 func (n *Node) setSelfStatus(s Status) {
+	n.statusMu.Lock()
+	defer n.statusMu.Unlock()
 	n.mu.Lock()
 	n.table.setStatus(n.cfg.Name, s, time.Now())
 	links := n.memberLinksLocked()
