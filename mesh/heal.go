@@ -122,6 +122,16 @@ func (n *Node) Rejoin(ctx context.Context, coordinator string) error {
 	for _, lk := range links {
 		lk.c.Close(wire.CodeShutdown, n.cfg.Name+" is healing: it rejoins the cluster of "+coordinator)
 	}
+	// Wait for each peer's answer to the goodbye (bounded by the close
+	// grace): a peer that still held the old link when the new one came
+	// might otherwise keep the old one, then see this node go down.
+	for _, lk := range links {
+		select {
+		case <-lk.c.Closed():
+		case <-ctx.Done():
+		case <-n.ctx.Done():
+		}
+	}
 	n.log.Info("healing: dropped every link and the member table; rejoining", "coordinator", coordinator, "links", len(links))
 
 	if err := n.awaitJoin(ctx, coordinator, w); err != nil {

@@ -317,6 +317,12 @@ func (n *Node) adopt(c *conn.Conn) {
 		return
 	}
 	old := n.links[p.Name]
+	if old != nil && old.guid == lk.guid && old.c.Err() != nil {
+		// The old link has closed and its linkDown has not run yet: the
+		// new link takes its place (linkDown then finds it replaced), and
+		// the member never counts as down.
+		old = nil
+	}
 	if old != nil && old.guid == lk.guid && !n.prefer(lk, old) {
 		// The peer may already be sending calls on this link (it may have
 		// had no other when it dialed): serve it until it falls idle.
