@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
@@ -95,6 +96,12 @@ type Etcd struct {
 	held       *concurrency.Mutex // the lock, between Lock and Unlock
 	registered bool               // between Register and Unregister
 	down       bool               // the last request failed: etcd did not answer
+
+	// keepAnswers counts the keepalive answers received, on any lease.
+	// Until the first one, etcd's client reaps a silent lease after its
+	// first-keepalive timeout (DialTimeout + 1s), not after the TTL;
+	// tests wait for it.
+	keepAnswers atomic.Int64
 }
 
 var _ mesh.Discovery = (*Etcd)(nil)
@@ -409,6 +416,7 @@ func (e *Etcd) ensureLease(ctx context.Context) (*clientv3.Client, clientv3.Leas
 // node is registered, registers again until it succeeds.
 func (e *Etcd) keep(id clientv3.LeaseID, ch <-chan *clientv3.LeaseKeepAliveResponse) {
 	for range ch {
+		e.keepAnswers.Add(1)
 	}
 	e.mu.Lock()
 	var sess *concurrency.Session

@@ -323,6 +323,16 @@ func TestEtcdDownAndBack(t *testing.T) {
 	e.mu.Lock()
 	firstLease := e.lease
 	e.mu.Unlock()
+	// Until the lease's first keepalive is answered, the client gives it
+	// DialTimeout + 1s, not the 2s TTL, before reaping it: with etcd stopped before
+	// that answer, the lease could outlive the outage below in the client
+	// (etcd restores it on restart) and nothing would be lost.
+	eventually(t, 10*time.Second, "the first keepalive answered", func() string {
+		if e.keepAnswers.Load() == 0 {
+			return "no keepalive answer yet"
+		}
+		return ""
+	})
 
 	srv.Stop()
 	start := time.Now()
