@@ -50,6 +50,13 @@ type Node struct {
 	handlers handlerTable
 	kick     chan struct{} // wakes the maintainer (e.g. new members learned)
 
+	// leftFrom holds the members of the cluster this node left (Leave, or
+	// forced out), until it joins again (Join, Rejoin). A link with one of
+	// them, a redial of ours that was under way or one of a member that
+	// missed the leave, is not adopted: the peer is told this node left.
+	// Guarded by mu.
+	leftFrom map[string]struct{}
+
 	// statusMu orders this node's announcements of its own status: a link
 	// adopted while SetStatus runs must not receive an older status after
 	// the newer one.
@@ -316,6 +323,12 @@ func (n *Node) adopt(c *conn.Conn) {
 		c.Close(wire.CodeRefused, "a node cannot link to itself")
 		return
 	}
+	if _, left := n.leftFrom[p.Name]; left {
+		n.wg.Add(1)
+		n.mu.Unlock()
+		n.sayLeft(c)
+		return
+	}
 	old := n.links[p.Name]
 	if old != nil && old.guid == lk.guid && old.c.Err() != nil {
 		// The old link has closed and its linkDown has not run yet: the
@@ -376,6 +389,24 @@ func (n *Node) announceStatusTo(lk *link) {
 	}
 	m := wire.MemberStatus{Node: []byte(n.cfg.Name), GUID: n.guid, Status: wire.Status(self.Status)}
 	lk.c.Send(lk.ctx, wire.TypeMemberStatus, 0, m.Append(nil), nil)
+}
+
+// sayLeft tells the peer of a new link that this node left the cluster
+// they shared, then closes the link. The peer adopted the link and would
+// otherwise keep this node as a member. It calls n.wg.Done once the
+// connection is closed.
+func (n *Node) sayLeft(c *conn.Conn) {
+	// Read (and ignore) what the peer sends, so the orderly close is not
+	// turned into a reset that could swallow the leave.
+	c.Start(func(*conn.Conn, wire.Header, []byte) {})
+	m := wire.Leave{Node: []byte(n.cfg.Name), GUID: n.guid}
+	c.Send(n.ctx, wire.TypeLeave, 0, m.Append(nil), nil)
+	c.Close(wire.CodeShutdown, n.cfg.Name+" left the cluster of "+c.Peer().Name)
+	n.log.Info("told a member of the cluster this node left that it left", "peer", c.Peer().Name)
+	go func() {
+		defer n.wg.Done()
+		<-c.Done()
+	}()
 }
 
 // Retiring links: a duplicate link is not closed at once, since calls may be
@@ -651,6 +682,7 @@ func (n *Node) Join(ctx context.Context, node string) error {
 	}
 	w := make(chan struct{})
 	n.joinWait[node] = append(n.joinWait[node], w)
+	clear(n.leftFrom)
 	n.mu.Unlock()
 	n.setSelfStatus(StatusJoining)
 	defer n.setSelfStatus(StatusUp)
@@ -727,8 +759,22 @@ func (n *Node) forgetClusterLocked() []*link {
 	return links
 }
 
+// leftFromLocked records the members of the cluster this node is leaving.
+func (n *Node) leftFromLocked() {
+	if n.leftFrom == nil {
+		n.leftFrom = make(map[string]struct{})
+	}
+	for _, m := range n.table.snapshot() {
+		if m.Node != n.cfg.Name {
+			n.leftFrom[m.Node] = struct{}{}
+		}
+	}
+}
+
 // Leave announces that this node leaves the cluster, drops every link and
 // forgets every member. The node keeps running alone and can Join again.
+// Until it does, a member of the cluster it left that links to it (one that
+// missed the leave, cut off at the time) is told it left, and drops it.
 func (n *Node) Leave(ctx context.Context) error {
 	n.setSelfStatus(StatusLeaving)
 	n.mu.Lock()
@@ -743,6 +789,7 @@ func (n *Node) Leave(ctx context.Context) error {
 		return fmt.Errorf("mesh: leave: %w", err)
 	}
 	n.mu.Lock()
+	n.leftFromLocked()
 	links = n.forgetClusterLocked()
 	n.mu.Unlock()
 	for _, lk := range links {
@@ -804,6 +851,7 @@ func (n *Node) removeMember(node, reason string) {
 func (n *Node) forcedOut(by string) {
 	n.log.Warn("this node was forced out of the cluster", "by", by)
 	n.mu.Lock()
+	n.leftFromLocked()
 	links := n.forgetClusterLocked()
 	n.mu.Unlock()
 	for _, lk := range links {

@@ -242,6 +242,37 @@ func TestLeaveAndRejoin(t *testing.T) {
 	require.NoError(t, c.WaitRunning(ctx, 0, 1, 2))
 }
 
+// A member that missed the leave (cut off at the time) redials the node
+// that left; it is told, and does not pull it back into the cluster.
+func TestLeaveMissedByAMember(t *testing.T) {
+	c := startCluster(t, 2, nil)
+	ctx := ctxT(t, 15*time.Second)
+	c.Cut(0, 1)
+	require.NoError(t, c.WaitRunning(ctx, 0))
+	require.NoError(t, c.WaitRunning(ctx, 1))
+	require.NoError(t, c.Node(0).Leave(ctx))
+	require.Contains(t, c.Node(1).Info().StoppedNodes, c.Name(0), "the member missed the leave")
+	sub := c.Node(1).Subscribe()
+	defer sub.Close()
+
+	c.HealAll()
+	ev := nextEvent(t, sub, mesh.EventNodeLeaving, c.Name(0), 10*time.Second)
+	require.Contains(t, ev.Reason, "left the cluster")
+	for i := range 2 {
+		info := c.Node(i).Info()
+		require.Equal(t, c.Names(i), info.RunningNodes, "on %s", c.Name(i))
+		require.Empty(t, info.StoppedNodes, "on %s", c.Name(i))
+	}
+	time.Sleep(300 * time.Millisecond)
+	for i := range 2 {
+		require.Equal(t, c.Names(i), c.Node(i).Info().RunningNodes, "still alone, on %s", c.Name(i))
+	}
+
+	// Joining again is what brings it back.
+	require.NoError(t, c.Node(0).Join(ctx, c.Name(1)))
+	require.NoError(t, c.WaitRunning(ctx, 0, 1))
+}
+
 func TestSimultaneousJoinsKeepOneLinkPerPair(t *testing.T) {
 	ctx := ctxT(t, 20*time.Second)
 	c, err := meshtest.Start(ctx, 4, nil)
