@@ -56,8 +56,8 @@ func (n *Node) Status() Status {
 // it has a link to: each shows it in Info and publishes node-joining,
 // node-up or node-healing. Only joining, up and healing can be announced:
 // Leave announces leaving, and down is what peers observe, never announced.
-// A member that links to this node later is told the status too, when it
-// is not up.
+// A member that links to this node later is told the status too when it
+// is healing; otherwise it sees the node up until the next SetStatus.
 func (n *Node) SetStatus(s Status) error {
 	switch s {
 	case StatusJoining, StatusUp, StatusHealing:

@@ -376,15 +376,17 @@ func (n *Node) adopt(c *conn.Conn) {
 }
 
 // announceStatusTo tells a newly adopted link this node's own status when it
-// is not up (joining, healing, leaving): the peer records the node up when
-// the link comes up, and must not keep seeing it so while it heals.
+// is healing or leaving: the peer records the node up when the link comes
+// up, and must not keep seeing it so while it heals. Joining is not told:
+// Join links to the members while it runs and announces up at its end, so
+// a member would only see a moment of joining before up.
 func (n *Node) announceStatusTo(lk *link) {
 	n.statusMu.Lock()
 	defer n.statusMu.Unlock()
 	n.mu.Lock()
 	self, _ := n.table.get(n.cfg.Name)
 	n.mu.Unlock()
-	if self.Status == StatusUp {
+	if self.Status != StatusHealing && self.Status != StatusLeaving {
 		return
 	}
 	m := wire.MemberStatus{Node: []byte(n.cfg.Name), GUID: n.guid, Status: wire.Status(self.Status)}
