@@ -114,8 +114,7 @@ func (n *Node) Rejoin(ctx context.Context, coordinator string) error {
 		m, _ := n.table.get(node)
 		n.publishLocked(EventPartitionHealed, node, m.GUID, "healing: this node rejoins the cluster of "+coordinator)
 	}
-	links := n.forgetClusterLocked()
-	clear(n.leftFrom)
+	links := n.forgetClusterLocked(false)
 	n.table.setStatus(n.cfg.Name, StatusHealing, time.Now())
 	w := make(chan struct{})
 	n.joinWait[coordinator] = append(n.joinWait[coordinator], w)

@@ -389,8 +389,7 @@ func (n *Node) announceStatusTo(lk *link) {
 	if self.Status != StatusHealing && self.Status != StatusLeaving {
 		return
 	}
-	m := wire.MemberStatus{Node: []byte(n.cfg.Name), GUID: n.guid, Status: wire.Status(self.Status)}
-	lk.c.Send(lk.ctx, wire.TypeMemberStatus, 0, m.Append(nil), nil)
+	lk.c.Send(lk.ctx, wire.TypeMemberStatus, 0, n.statusMessage(self.Status), nil)
 }
 
 // sayLeft tells the peer of a new link that this node left the cluster
@@ -729,8 +728,13 @@ func (n *Node) setSelfStatus(s Status) {
 	n.table.setStatus(n.cfg.Name, s, time.Now())
 	links := n.memberLinksLocked()
 	n.mu.Unlock()
+	tellAll(n.ctx, links, wire.TypeMemberStatus, n.statusMessage(s))
+}
+
+// statusMessage is the body announcing this node's own status s.
+func (n *Node) statusMessage(s Status) []byte {
 	m := wire.MemberStatus{Node: []byte(n.cfg.Name), GUID: n.guid, Status: wire.Status(s)}
-	tellAll(n.ctx, links, wire.TypeMemberStatus, m.Append(nil))
+	return m.Append(nil)
 }
 
 // memberLinksLocked returns the current links to members.
@@ -749,28 +753,29 @@ func tellAll(ctx context.Context, links []*link, t wire.Type, body []byte) error
 }
 
 // forgetClusterLocked drops every member link, the member table and the
-// redial state, for a node that leaves, is forced out or gives way to heal.
-// It returns the dropped links for the caller to close once n.mu is
-// released.
-func (n *Node) forgetClusterLocked() []*link {
+// redial state, for a node that leaves or is forced out (left: its members
+// are recorded in leftFrom) or gives way to heal (it rejoins: leftFrom is
+// cleared). It returns the dropped links for the caller to close once n.mu
+// is released.
+func (n *Node) forgetClusterLocked(left bool) []*link {
+	if left {
+		if n.leftFrom == nil {
+			n.leftFrom = make(map[string]struct{})
+		}
+		for _, m := range n.table.snapshot() {
+			if m.Node != n.cfg.Name {
+				n.leftFrom[m.Node] = struct{}{}
+			}
+		}
+	} else {
+		clear(n.leftFrom)
+	}
 	links := n.memberLinksLocked()
 	clear(n.links)
 	clear(n.redial)
 	clear(n.superseded)
 	n.table = newMemberTable(n.cfg.Name, n.guid, time.Now())
 	return links
-}
-
-// leftFromLocked records the members of the cluster this node is leaving.
-func (n *Node) leftFromLocked() {
-	if n.leftFrom == nil {
-		n.leftFrom = make(map[string]struct{})
-	}
-	for _, m := range n.table.snapshot() {
-		if m.Node != n.cfg.Name {
-			n.leftFrom[m.Node] = struct{}{}
-		}
-	}
 }
 
 // Leave announces that this node leaves the cluster, drops every link and
@@ -791,8 +796,7 @@ func (n *Node) Leave(ctx context.Context) error {
 		return fmt.Errorf("mesh: leave: %w", err)
 	}
 	n.mu.Lock()
-	n.leftFromLocked()
-	links = n.forgetClusterLocked()
+	links = n.forgetClusterLocked(true)
 	n.mu.Unlock()
 	for _, lk := range links {
 		lk.c.Close(wire.CodeShutdown, n.cfg.Name+" left the cluster")
@@ -853,8 +857,7 @@ func (n *Node) removeMember(node, reason string) {
 func (n *Node) forcedOut(by string) {
 	n.log.Warn("this node was forced out of the cluster", "by", by)
 	n.mu.Lock()
-	n.leftFromLocked()
-	links := n.forgetClusterLocked()
+	links := n.forgetClusterLocked(true)
 	n.mu.Unlock()
 	for _, lk := range links {
 		lk.c.Close(wire.CodeRefused, n.cfg.Name+" was forced out by "+by)
