@@ -112,16 +112,10 @@ func (n *Node) memberLeft(node string, guid GUID) {
 	}
 }
 
-// memberStatus records a status a member announced for itself on lk. Only
-// the current link counts: the member announces on its current link, which
-// both ends agree on, while a duplicate link being retired may still carry
-// an older announcement, read after the newer one on the other link.
-func (n *Node) memberStatus(lk *link, s Status) {
+// memberStatus records a status a member announced for itself.
+func (n *Node) memberStatus(node string, s Status) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if n.links[lk.peer] != lk {
-		return
-	}
-	ch := n.table.setStatus(lk.peer, s, time.Now())
+	ch := n.table.setStatus(node, s, time.Now())
 	n.applyChangeLocked(ch, "announced by the member")
 }

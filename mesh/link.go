@@ -200,7 +200,7 @@ func (lk *link) onFrame(c *conn.Conn, h wire.Header, body []byte) {
 			return
 		}
 		if string(m.Node) == lk.peer && GUID(m.GUID) == lk.guid {
-			n.memberStatus(lk, Status(m.Status))
+			n.memberStatus(lk.peer, Status(m.Status))
 		}
 	default:
 		// Partition, autoheal and lock messages are handled by the services
