@@ -727,6 +727,14 @@ func (n *Node) setSelfStatus(s Status) {
 	n.mu.Lock()
 	n.table.setStatus(n.cfg.Name, s, time.Now())
 	links := n.memberLinksLocked()
+	// Duplicate links still draining hear it too. A peer reads each link in
+	// its own goroutine, and one of them may carry an older announcement
+	// (told when the link was adopted, before it lost to its duplicate):
+	// when every link to the peer ends with the newest status, the peer
+	// applies the newest status last, whatever order it reads them in.
+	for lk := range n.retired {
+		links = append(links, lk)
+	}
 	n.mu.Unlock()
 	tellAll(n.ctx, links, wire.TypeMemberStatus, n.statusMessage(s))
 }
