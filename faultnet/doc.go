@@ -26,6 +26,9 @@
 //     good: see Blackhole for why that is what a heartbeat-driven protocol
 //     wants to be tested against.
 //   - Delay(from, to, d) delivers each chunk d late, in order, at full speed.
+//   - Rate(from, to, bytesPerSec) paces from's bytes to a bandwidth, with a
+//     token bucket that lets RateBurst(bytesPerSec) through at once after a
+//     quiet spell; the writer feels TCP's push-back, as behind a slow link.
 //   - Heal(a, b) and HealAll remove rules.
 //
 // Half-closes pass through (a CloseWrite on one end is a FIN at the other),
@@ -44,4 +47,12 @@
 //	fn.Partition([]string{"n1@127.0.0.1", "n2@127.0.0.1"}, []string{"n3@127.0.0.1"})
 //	// assert what the nodes see, then
 //	fn.HealAll()
+//
+// A link of 100 Mbit/s with 5 ms of latency each way, to see how a protocol
+// behaves when the network, not the CPU, is the bottleneck:
+//
+//	for _, p := range [][2]string{{"n1@127.0.0.1", "n2@127.0.0.1"}, {"n2@127.0.0.1", "n1@127.0.0.1"}} {
+//		fn.Rate(p[0], p[1], 100e6/8)
+//		fn.Delay(p[0], p[1], 5*time.Millisecond)
+//	}
 package faultnet

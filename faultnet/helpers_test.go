@@ -30,7 +30,7 @@ type server struct {
 // startServer listens on a free loopback port. With echo, every connection
 // echoes what it reads and half-closes on EOF; otherwise accepted
 // connections are delivered on s.accepted.
-func startServer(t *testing.T, echo bool) *server {
+func startServer(t testing.TB, echo bool) *server {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -83,7 +83,7 @@ func (s *server) stop() {
 }
 
 // nextConn returns the next connection the (non-echo) server accepted.
-func (s *server) nextConn(t *testing.T) net.Conn {
+func (s *server) nextConn(t testing.TB) net.Conn {
 	t.Helper()
 	select {
 	case c := <-s.accepted:

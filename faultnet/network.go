@@ -186,6 +186,34 @@ func (n *Network) Delay(from, to string, d time.Duration) {
 	}, nil)
 }
 
+// Rate paces the direction from -> to to bytesPerSec bytes per second, on
+// existing and new connections, like a link of that bandwidth: the proxy
+// reads from's bytes no faster than the rate, so TCP's flow control pushes
+// back on the writer as it would behind a slow link. A token bucket lets a
+// burst through after a quiet spell (the larger of RateBurst(bytesPerSec)
+// bytes and one chunk) and holds large flows to the rate over time. A
+// waiting chunk sleeps on a timer; no CPU is spent while it waits. A
+// bytesPerSec of zero or less removes the limit, as does Heal. Rate
+// combines with Delay (a slow, far link: paced first, then delayed); a
+// blackholed direction still reads at the rate and drops what it reads.
+//
+// For example, 100 Mbit/s each way between two nodes:
+//
+//	fn.Rate("n1@127.0.0.1", "n2@127.0.0.1", 100e6/8)
+//	fn.Rate("n2@127.0.0.1", "n1@127.0.0.1", 100e6/8)
+func (n *Network) Rate(from, to string, bytesPerSec int64) {
+	bytesPerSec = max(bytesPerSec, 0)
+	n.update(func(m map[pair]rule) {
+		r := m[pair{from, to}]
+		r.rate = bytesPerSec
+		if r == (rule{}) {
+			delete(m, pair{from, to})
+		} else {
+			m[pair{from, to}] = r
+		}
+	}, nil)
+}
+
 // Heal removes every rule between a and b, in both directions. Connections
 // closed by a Cut stay closed; blackholed bytes stay lost; delivery on
 // connections that survived resumes with the next chunk.

@@ -69,15 +69,17 @@ func (c *proxyConn) close(reset bool) {
 	})
 }
 
-// direction pumps one way. The reader writes straight through while the link
-// has no delay and nothing is queued; otherwise chunks go through queue to
-// the writer, which delivers each at its due time, so order is preserved.
+// direction pumps one way. The reader waits for the rate (if any) before it
+// handles a chunk, then writes straight through while the link has no delay
+// and nothing is queued; otherwise chunks go through queue to the writer,
+// which delivers each at its due time, so order is preserved.
 type direction struct {
 	c        *proxyConn
 	from, to string
 	src, dst *net.TCPConn
 	queue    chan chunk
 	queued   atomic.Int64 // chunks handed to the writer and not yet delivered
+	pacer    pacer        // the Rate rule's token bucket, used by the reader only
 }
 
 type chunk struct {
@@ -91,9 +93,9 @@ func (d *direction) read() {
 	defer d.c.n.wg.Done()
 	for {
 		buf := chunkPool.Get().(*[]byte)
-		k, err := d.src.Read(*buf)
+		k, err := d.src.Read((*buf)[:d.readSize()])
 		if k > 0 {
-			if !d.pass(buf, k) {
+			if !d.forward(buf, k) {
 				return
 			}
 		} else {
@@ -108,6 +110,43 @@ func (d *direction) read() {
 			return
 		}
 	}
+}
+
+// forward paces one chunk and passes it on, taking ownership of buf. A
+// chunk read before a Rate rule came into force may be larger than the
+// rate's chunk: it goes piece by piece, so that the rate holds from the
+// rule on. It reports false once the connection is closed.
+func (d *direction) forward(buf *[]byte, k int) bool {
+	size := d.readSize()
+	if k <= size {
+		if !d.pace(k) {
+			chunkPool.Put(buf)
+			return false
+		}
+		return d.pass(buf, k)
+	}
+	defer chunkPool.Put(buf)
+	for off := 0; off < k; off += size {
+		piece := chunkPool.Get().(*[]byte)
+		m := copy(*piece, (*buf)[off:min(off+size, k)])
+		if !d.pace(m) {
+			chunkPool.Put(piece)
+			return false
+		}
+		if !d.pass(piece, m) {
+			return false
+		}
+	}
+	return true
+}
+
+// readSize is how much the reader takes at once: a whole chunk, or less on
+// a rate-limited link so that each read is worth at most its burst.
+func (d *direction) readSize() int {
+	if rate := d.c.n.rules.Load().get(d.from, d.to).rate; rate > 0 {
+		return paceChunk(rate)
+	}
+	return chunkSize
 }
 
 // pass applies the current rule to one chunk and takes ownership of buf. It

@@ -10,6 +10,7 @@ type rule struct {
 	cut       bool          // new dials refused; existing connections were closed when it was set
 	blackhole bool          // bytes are read and discarded; new dials hang
 	delay     time.Duration // each chunk is delivered this much later, order preserved
+	rate      int64         // bytes per second the link carries; 0 is unlimited
 }
 
 // ruleSet is an immutable snapshot of every rule. Pumps load it lock-free per
