@@ -34,7 +34,9 @@
 //     streams EchoStream (every message echoed) and AckStream (every
 //     message answered with an empty one); client stream Push (the reply is
 //     16 bytes, messages and bytes received, as raw TCP's count).
-//   - ekka-mesh: methods bench.echo (reply = payload), bench.sink (empty
-//     reply), bench.cast (a cast: counts messages and bytes) and bench.count
-//     (reply: big-endian uint64 casts and uint64 cast bytes received).
+//   - ekka-mesh: a node with mesh's defaults serving package load's bench
+//     methods (load.Serve, as ekka-mesh bench serve): bench.echo (reply =
+//     payload), bench.sink (empty reply), bench.cast (a cast: counted) and
+//     bench.count (reply: big-endian uint64 casts and uint64 cast bytes
+//     received).
 package baseline

@@ -75,7 +75,7 @@ int(S) -> list_to_integer(S).
 now_ns() -> erlang:monotonic_time(nanosecond).
 
 calls(Srv, F, K, Size, N) ->
-    Bin = binary:copy(<<0>>, Size),
+    Bin = rand:bytes(Size),
     Next = atomics:new(1, []),
     Parent = self(),
     T0 = now_ns(),
@@ -105,7 +105,7 @@ pct(T, _Q) when tuple_size(T) =:= 0 -> 0;
 pct(T, Q) -> element(min(tuple_size(T), tuple_size(T) * Q div 100 + 1), T).
 
 cast(Srv, Size, N) ->
-    Bin = binary:copy(<<0>>, Size),
+    Bin = rand:bytes(Size),
     Dest = {ekka_bench_sink, Srv},
     {M0, _} = count(Dest),
     T0 = now_ns(),
