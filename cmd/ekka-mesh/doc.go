@@ -10,6 +10,7 @@
 //	run      run a node from a configuration file
 //	ctl      control a running node (join, leave, status, ...)
 //	demo     start a local demo cluster
+//	bench    measure calls, casts and bulk transfer between two nodes
 //	version  print the version
 //	help     print this help, or a command's help
 //
@@ -87,4 +88,56 @@
 //	ekka-mesh ctl --node n2@127.0.0.2 join n1@127.0.0.1
 //	ekka-mesh ctl --node n1@127.0.0.1 force-leave n3@127.0.0.3
 //	ekka-mesh ctl --node n1@127.0.0.1 --json status | jq .running_nodes
+//
+// # bench
+//
+//	ekka-mesh bench serve [--config FILE] [--name NAME] [--cookie C] [--base-port N] [--set KEY=VALUE ...] [--log-level LEVEL]
+//	ekka-mesh bench run --target NAME --workload call|cast|bulk [--concurrency K] [--size BYTES] [--duration D]
+//	    [--warmup D] [--payload zeros|random] [--json] [--timeout D] [--config FILE] [--name NAME] [--cookie C]
+//	    [--base-port N] [--set KEY=VALUE ...] [--log-level LEVEL]
+//
+// bench measures ekka-mesh between two processes or two machines (package
+// bench/load holds the workloads). bench serve runs a node exactly as run
+// does, same settings and exit statuses, that also serves the bench methods:
+// bench.echo (the reply is the request), bench.sink (empty reply),
+// bench.cast (counted) and bench.count (the casts and cast bytes received).
+// When it stops it logs what it served.
+//
+// bench run starts a node of its own, joins the target, drives one workload
+// for --duration (5s), leaves and stops:
+//
+//	call  --concurrency callers (1), each with one call of bench.echo in flight, --size bytes (64) each way
+//	cast  --concurrency goroutines cast --size bytes (64) to bench.cast as fast as Cast returns; the run
+//	      ends when the target has counted every cast, and the rate is casts received over that time
+//	bulk  --concurrency callers, each with one call of bench.sink in flight carrying --size bytes (1MiB),
+//	      with an empty reply: one-way bulk data acknowledged per message
+//
+// It prints operations, operations per second, p50 and p99 latency (a
+// call's round trip; for cast, the time Cast took to return) and the payload
+// MB/s (10^6 bytes) it sent, requests only for call. With --json the last
+// line of stdout is one JSON object with the keys workload, concurrency,
+// size, ops, ops_per_sec, p50_us, p99_us, mb_per_sec (then max_us,
+// elapsed_sec, payload, target). When stderr is a terminal a progress line
+// shows there while the run lasts. --payload zeros (the default) compresses
+// to nothing, random not at all: compare compression settings with both.
+//
+// The bench node reads the same settings as run (file, environment, flags,
+// --set), so TLS and compression settings can be compared by giving both
+// sides the same ones; it joins the target only (cluster.discovery does not
+// apply), and like ctl it reads ~/.ekka-mesh.cookie but never creates it.
+// Unless --name is given it is named benchrun@ADDR, ADDR being the address
+// that reaches the target, and listens on a free port. --timeout (10s)
+// bounds the join. Run one cast workload at a time per target: the cast
+// count is the target's.
+//
+// Exit status of bench run: 0 after the run; 1 when the target cannot be
+// reached (the message says so, and why: not running, wrong base port,
+// cookie refused), does not serve the bench methods, or fails during the
+// run; 2 for a usage error, naming the flag, its value and what was
+// expected.
+//
+//	ekka-mesh bench serve --name bench1@10.0.0.1 --cookie secret
+//	ekka-mesh bench run --target bench1@10.0.0.1 --cookie secret --workload call --concurrency 64
+//	ekka-mesh bench run --target bench1@10.0.0.1 --cookie secret --workload bulk --size 64KiB --json | tail -1
+//	ekka-mesh bench run --target bench1@10.0.0.1 --cookie secret --workload cast --set node.compression=off
 package main
