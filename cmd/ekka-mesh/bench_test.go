@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -266,4 +268,55 @@ func TestParseBytes(t *testing.T) {
 		_, err := parseBytes(in)
 		assert.Error(t, err, in)
 	}
+}
+
+func TestBenchBinary(t *testing.T) {
+	// The real thing: bench serve and bench run as two processes.
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	const target = "bs6@127.0.0.1"
+	base := strconv.Itoa(freeBase(t, target))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	h := &clusterHarness{t: t, ctx: ctx, bin: buildBinary(t), env: append(os.Environ(), "HOME="+t.TempDir())}
+
+	serve := &nodeProc{name: target, log: &syncBuffer{}, done: make(chan struct{})}
+	serve.cmd = exec.CommandContext(ctx, h.bin, "bench", "serve", "--name", target, "--cookie", "bincookie", "--base-port", base)
+	serve.cmd.Env = h.env
+	serve.cmd.Stdout, serve.cmd.Stderr = serve.log, serve.log
+	serve.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	serve.cmd.Cancel = func() error { return syscall.Kill(-serve.cmd.Process.Pid, syscall.SIGKILL) }
+	require.NoError(t, serve.cmd.Start())
+	go func() {
+		serve.cmd.Wait()
+		serve.code = serve.cmd.ProcessState.ExitCode()
+		close(serve.done)
+	}()
+	t.Cleanup(func() {
+		serve.signal(syscall.SIGKILL)
+		<-serve.done
+		if t.Failed() {
+			t.Logf("log of bench serve:\n%s", serve.log.String())
+		}
+	})
+	waitFor(t, 20*time.Second, "bench serve up", func() string {
+		if !strings.Contains(serve.log.String(), "serving the bench methods") {
+			return "no \"serving the bench methods\" in its log yet"
+		}
+		return ""
+	})
+
+	code, stdout, stderr := h.exec(t, "bench", "run", "--target", target, "--cookie", "bincookie", "--base-port", base,
+		"--workload", "bulk", "--size", "64KiB", "--concurrency", "2", "--duration", "200ms", "--json")
+	require.Equal(t, exitOK, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	keys, obj := lastJSON(t, stdout)
+	assert.Equal(t, benchJSONKeys, keys[:len(benchJSONKeys)])
+	assert.Equal(t, "bulk", obj["workload"])
+	assert.Equal(t, float64(64<<10), obj["size"])
+	assert.Positive(t, obj["ops"])
+	assert.Empty(t, stderr, "stderr is not a terminal: no progress line")
+
+	assert.Equal(t, exitOK, serve.term(t))
+	assert.Contains(t, serve.log.String(), "msg=served ")
 }
