@@ -120,8 +120,7 @@ func TestBenchServeAndRun(t *testing.T) {
 		code, stdout, stderr := benchRun(t, env, true, "--target", target, "--cookie", "benchcookie", "--base-port", base,
 			"--workload", "call", "--concurrency", "4", "--duration", "1100ms")
 		require.Equal(t, exitOK, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
-		assert.Contains(t, stderr, "\rcall run 0.5s of 1.1s: ")
-		assert.Contains(t, stderr, " ops/s\x1b[K")
+		assert.Regexp(t, `\rcall run \d+\.\ds of 1\.1s: [1-9]\d* ops, [1-9]\d* ops/s\x1b\[K`, stderr)
 		assert.True(t, strings.HasSuffix(stderr, "\r\x1b[K"), "the progress line is erased at the end: %q", stderr)
 		assert.NotContains(t, stdout, "{", "no JSON without --json")
 		assert.Contains(t, stdout, "4 in flight")
