@@ -43,8 +43,8 @@ const (
 	// MaxSize is the largest payload: a message the receiver reassembles
 	// must not exceed conn.DefaultMaxMessage.
 	MaxSize = conn.DefaultMaxMessage - 1024
-	// MaxConcurrency bounds the workers (each holds a 18 KiB histogram).
-	MaxConcurrency = 65536
+	// MaxConcurrency bounds the workers: each holds an 18 KiB histogram.
+	MaxConcurrency = 4096
 )
 
 // ProgressInterval is about how often Options.Progress is called.

@@ -230,7 +230,7 @@ func TestOptionsValidate(t *testing.T) {
 	}{
 		{load.Options{}, "Options.Workload is empty: want call, cast or bulk"},
 		{load.Options{Workload: "ping"}, `Options.Workload = "ping": want call, cast or bulk`},
-		{load.Options{Workload: "call", Concurrency: -1}, "Options.Concurrency = -1: want 1 to 65536"},
+		{load.Options{Workload: "call", Concurrency: -1}, "Options.Concurrency = -1: want 1 to 4096"},
 		{load.Options{Workload: "call", Size: -5}, "Options.Size = -5: want 1 to"},
 		{load.Options{Workload: "bulk", Size: 1 << 30}, "Options.Size = 1073741824: want 1 to"},
 		{load.Options{Workload: "cast", Duration: -time.Second}, "Options.Duration = -1s: want a positive duration"},

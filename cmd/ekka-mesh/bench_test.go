@@ -210,7 +210,7 @@ func TestBenchUsageErrors(t *testing.T) {
 		{[]string{"run", "--target", "nohost@", "--workload", "call"}, `--target "nohost@": want a node name, short@host`},
 		{append([]string{"run"}, ok...), "--workload is required: want call, cast or bulk"},
 		{append([]string{"run", "--workload", "stream"}, ok...), `--workload "stream": want call, cast or bulk`},
-		{append([]string{"run", "--workload", "call", "--concurrency", "0"}, ok...), `--concurrency "0": want a whole number from 1 to 65536`},
+		{append([]string{"run", "--workload", "call", "--concurrency", "0"}, ok...), `--concurrency "0": want a whole number from 1 to 4096`},
 		{append([]string{"run", "--workload", "call", "--concurrency", "many"}, ok...), `--concurrency "many": want a whole number`},
 		{append([]string{"run", "--workload", "bulk", "--size", "1GiB"}, ok...), `--size "1GiB": want a number of bytes from 1 to`},
 		{append([]string{"run", "--workload", "bulk", "--size", "0"}, ok...), `--size "0": want a number of bytes from 1 to`},
