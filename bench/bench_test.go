@@ -13,6 +13,8 @@
 //	ekka         an ekka-mesh node with mesh.DefaultConfig in the child
 //	             (package load's bench methods, as ekka-mesh bench serve),
 //	             a node in this process joined to it
+//	ekka-off     the same with compression off on both nodes (bulk
+//	             workloads only: the default must never be slower)
 //	rawtcp       raw TCP, the physical limit (package baseline's protocol)
 //	netrpc       net/rpc over one connection (gob)
 //	grpc-unary   gRPC-go unary calls over one connection, raw bytes codec
@@ -81,6 +83,7 @@ import (
 // The implementations a workload can run on.
 const (
 	implEkka       = "ekka"
+	implEkkaOff    = "ekka-off" // ekka with compression off on both nodes
 	implRawTCP     = "rawtcp"
 	implNetRPC     = "netrpc"
 	implGRPCUnary  = "grpc-unary"
@@ -109,9 +112,10 @@ func startChild(b *testing.B, kind string, env ...string) *baseline.Child {
 }
 
 // ekkaPair starts an ekka-mesh node in a child process and a node in this
-// process joined to it (both with mesh.DefaultConfig); both stop when b
-// ends. It returns the local node and the child's node name.
-func ekkaPair(b *testing.B) (*mesh.Node, string) {
+// process joined to it (both with mesh.DefaultConfig, and compression off
+// on both for implEkkaOff); both stop when b ends. It returns the local
+// node and the child's node name.
+func ekkaPair(b *testing.B, impl string) (*mesh.Node, string) {
 	b.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
 	defer cancel()
@@ -122,6 +126,11 @@ func ekkaPair(b *testing.B) (*mesh.Node, string) {
 	cfg.Name = "bcli1@127.0.0.1"
 	cfg.Cookie = cookie
 	cfg.ListenAddr = "127.0.0.1:0"
+	compression := "default"
+	if impl == implEkkaOff {
+		cfg.DisableCompression = true
+		compression = "off"
+	}
 	cfg.Resolve = func(node string) (string, error) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -144,7 +153,8 @@ func ekkaPair(b *testing.B) (*mesh.Node, string) {
 	c := startChild(b, baseline.KindEkka,
 		baseline.EnvNodeName+"=bsrv1@127.0.0.1",
 		baseline.EnvCookie+"="+cookie,
-		baseline.EnvPeer+"="+cfg.Name+"="+node.Addr().String())
+		baseline.EnvPeer+"="+cfg.Name+"="+node.Addr().String(),
+		baseline.EnvCompression+"="+compression)
 	mu.Lock()
 	srvName, srvAddr = c.Name, c.Addr
 	mu.Unlock()

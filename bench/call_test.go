@@ -39,7 +39,11 @@ func benchCalls(b *testing.B, k, size int, echo bool) {
 	if echo {
 		mb = 0
 	}
-	for _, impl := range callImpls {
+	impls := callImpls
+	if !echo {
+		impls = withEkkaOff(impls)
+	}
+	for _, impl := range impls {
 		b.Run(impl, func(b *testing.B) {
 			if impl == implErlang {
 				e := erlangPair(b)
@@ -61,6 +65,19 @@ func benchCalls(b *testing.B, k, size int, echo bool) {
 			runCallers(b, cs, mb)
 		})
 	}
+}
+
+// withEkkaOff returns impls with implEkkaOff after implEkka: the bulk
+// workloads, where compression could apply, run with it off as well.
+func withEkkaOff(impls []string) []string {
+	out := []string{}
+	for _, impl := range impls {
+		out = append(out, impl)
+		if impl == implEkka {
+			out = append(out, implEkkaOff)
+		}
+	}
+	return out
 }
 
 // benchContext is the context of a benchmark's calls; it ends with b.
@@ -96,8 +113,8 @@ func callers(b *testing.B, impl string, k, size int, echo bool) []func() error {
 	}
 	cs := make([]func() error, k)
 	switch impl {
-	case implEkka:
-		node, srv := ekkaPair(b)
+	case implEkka, implEkkaOff:
+		node, srv := ekkaPair(b, impl)
 		method := baseline.MethodSink
 		if echo {
 			method = baseline.MethodEcho

@@ -31,7 +31,11 @@ func BenchmarkBulkCast1M(b *testing.B) { benchCasts(b, 1<<20) }
 // implementation. The clock stops when the receiver has counted them all:
 // the rate is what the receiver got.
 func benchCasts(b *testing.B, size int) {
-	for _, impl := range castImpls {
+	impls := castImpls
+	if size >= 64<<10 {
+		impls = withEkkaOff(impls)
+	}
+	for _, impl := range impls {
 		b.Run(impl, func(b *testing.B) {
 			if impl == implErlang {
 				runErlang(b, erlangPair(b), fmt.Sprintf("cast %d %%d", size), size)
@@ -81,8 +85,8 @@ func casters(b *testing.B, impl string, size int) (send func() error, count func
 	ctx := benchContext(b)
 	p := randomBytes(size)
 	switch impl {
-	case implEkka:
-		node, srv := ekkaPair(b)
+	case implEkka, implEkkaOff:
+		node, srv := ekkaPair(b, impl)
 		send = func() error { return node.Cast(srv, baseline.MethodCast, p) }
 		count = func(want uint64) (uint64, error) { return awaitCount(ctx, node, srv, want, want*uint64(size)) }
 		return send, count

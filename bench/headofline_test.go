@@ -19,7 +19,7 @@ import (
 // workload's figure).
 func BenchmarkHeadOfLine(b *testing.B) {
 	b.Run(implEkka, func(b *testing.B) {
-		node, srv := ekkaPair(b)
+		node, srv := ekkaPair(b, implEkka)
 		ctx := benchContext(b)
 		small := randomBytes(64)
 		n := max(b.N, 1000)

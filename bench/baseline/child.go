@@ -23,6 +23,9 @@ const (
 	EnvNodeName = "EKKA_BENCH_NAME"   // the child node's name
 	EnvCookie   = "EKKA_BENCH_COOKIE" // the cluster cookie
 	EnvPeer     = "EKKA_BENCH_PEER"   // name=addr of the client node, so the child can dial it back
+	// EnvCompression is "off" to run the child node with compression off
+	// (mesh.Config.DisableCompression); empty or "default" keeps the default.
+	EnvCompression = "EKKA_BENCH_COMPRESSION"
 )
 
 // The kinds of server a child can run.

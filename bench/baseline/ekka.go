@@ -36,6 +36,13 @@ func serveEkka(ctx context.Context, getenv func(string) string, ready func(addr,
 	cfg.Name = getenv(EnvNodeName)
 	cfg.Cookie = getenv(EnvCookie)
 	cfg.ListenAddr = "127.0.0.1:0"
+	switch c := getenv(EnvCompression); c {
+	case "", "default":
+	case "off":
+		cfg.DisableCompression = true
+	default:
+		return fmt.Errorf("%s=%q, want off or default", EnvCompression, c)
+	}
 	if p := getenv(EnvPeer); p != "" {
 		peer, addr, err := ParsePeer(p)
 		if err != nil {
