@@ -305,3 +305,17 @@ func TestErlang(t *testing.T) {
 		t.Error("an unknown command succeeded")
 	}
 }
+
+func TestEkkaChildSettings(t *testing.T) {
+	env := map[string]string{EnvNodeName: "bsrv1@127.0.0.1", EnvCookie: "c", EnvCompression: "sometimes"}
+	err := Serve(t.Context(), KindEkka, func(k string) string { return env[k] }, func(string, string) {})
+	if err == nil || !strings.Contains(err.Error(), EnvCompression) || !strings.Contains(err.Error(), "sometimes") {
+		t.Errorf("compression %q: %v, want an error naming %s and the value", env[EnvCompression], err, EnvCompression)
+	}
+	env[EnvCompression] = "off"
+	env[EnvPeer] = "nobody"
+	err = Serve(t.Context(), KindEkka, func(k string) string { return env[k] }, func(string, string) {})
+	if err == nil || !strings.Contains(err.Error(), EnvPeer) {
+		t.Errorf("peer %q: %v, want an error naming %s", env[EnvPeer], err, EnvPeer)
+	}
+}
