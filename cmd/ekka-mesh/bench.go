@@ -138,10 +138,33 @@ func (f *nodeFlags) named() bool {
 	return named
 }
 
+// signalContext returns a context that SIGINT or SIGTERM cancels, with
+// "received signal S" as its cause (run logs the same reason when it
+// stops), and the function that releases it.
+func signalContext() (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigc := make(chan os.Signal, 1)
+	signal.Notify(sigc, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		select {
+		case sig := <-sigc:
+			cancel(fmt.Errorf("received signal %v", sig))
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(sigc)
+		cancel(nil)
+		<-done
+	}
+}
+
 // ---- bench serve ----
 
 func runBenchServe(args []string, stdout, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signalContext()
 	defer stop()
 	return benchServeMain(ctx, args, stdout, stderr, runHooks{getenv: os.Getenv})
 }
@@ -217,7 +240,7 @@ type benchRunHooks struct {
 }
 
 func runBenchRun(args []string, stdout, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signalContext()
 	defer stop()
 	return benchRunMain(ctx, args, stdout, stderr, benchRunHooks{getenv: os.Getenv, terminal: isTerminal(os.Stderr)})
 }
