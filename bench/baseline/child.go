@@ -3,7 +3,6 @@ package baseline
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -281,10 +280,4 @@ func (t *tailBuffer) String() string {
 		return "(empty)"
 	}
 	return s
-}
-
-// errClosed reports whether err only says the connection or listener was
-// closed, which is how servers here learn to stop.
-func errClosed(err error) bool {
-	return errors.Is(err, net.ErrClosed) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }

@@ -4,10 +4,13 @@ import (
 	"bufio"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sync"
+	"syscall"
 )
 
 // The modes of a raw TCP connection: its first byte.
@@ -56,7 +59,10 @@ func serveConns(ctx context.Context, ln net.Listener, serve func(net.Conn) error
 		conns[c] = true
 		mu.Unlock()
 		wg.Go(func() {
-			serve(c)
+			if err := serve(c); err != nil && !errClosed(err) {
+				// The child's stderr reaches the parent's error messages.
+				fmt.Fprintf(os.Stderr, "bench server: connection from %s: %v\n", c.RemoteAddr(), err)
+			}
 			c.Close()
 			mu.Lock()
 			delete(conns, c)
@@ -242,4 +248,11 @@ func (rc *RawConn) Call(p []byte) error {
 	}
 	_, err := io.ReadFull(rc.c, rc.hdr[:1])
 	return err
+}
+
+// errClosed reports whether err only says that the peer went away or the
+// connection was closed: how connections here end.
+func errClosed(err error) bool {
+	return errors.Is(err, net.ErrClosed) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
