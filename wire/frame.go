@@ -253,25 +253,88 @@ func (r *Reader) fill(n int) error {
 // a stream that ends inside a frame yields a *FrameError with CodeTruncated.
 // The returned payload is valid until the next call.
 func (r *Reader) ReadFrame() (Header, []byte, error) {
-	if err := r.fill(HeaderSize); err != nil {
-		return Header{}, nil, err
-	}
-	h, err := ParseHeader(r.buf[r.start:r.start+HeaderSize], r.maxPayload)
+	h, err := r.ReadHeader()
 	if err != nil {
 		return h, nil, err
 	}
-	n := HeaderSize + int(h.Length)
+	p, err := r.ReadBody(h)
+	return h, p, err
+}
+
+// ReadHeader reads and checks the next frame header without its payload; the
+// payload must be taken next, with ReadBody or AppendBody, before another
+// header is read. ReadFrame is ReadHeader and ReadBody in one call. The two
+// steps let a receiver decide where a payload goes once it knows its type and
+// length: a large payload can be read straight into a buffer the receiver
+// keeps, without passing through the Reader's buffer.
+func (r *Reader) ReadHeader() (Header, error) {
+	if err := r.fill(HeaderSize); err != nil {
+		return Header{}, err
+	}
+	h, err := ParseHeader(r.buf[r.start:r.start+HeaderSize], r.maxPayload)
+	if err != nil {
+		return h, err
+	}
+	r.start += HeaderSize
+	return h, nil
+}
+
+// ReadBody reads the payload of the header ReadHeader returned into the
+// Reader's buffer; it is valid until the next read.
+func (r *Reader) ReadBody(h Header) ([]byte, error) {
+	n := int(h.Length)
 	if err := r.fill(n); err != nil {
+		if err == io.EOF {
+			// The header was read: an end of stream here is inside a frame.
+			return nil, &FrameError{Code: CodeTruncated, Type: h.Type, Msg: fmt.Sprintf("stream ended %d bytes into a payload of %d", r.end-r.start, n)}
+		}
 		var fe *FrameError
 		if errors.As(err, &fe) {
 			fe.Type = h.Type
 		}
-		return h, nil, err
+		return nil, err
 	}
-	p := r.buf[r.start+HeaderSize : r.start+n : r.start+n]
+	p := r.buf[r.start : r.start+n : r.start+n]
 	r.start += n
 	if r.start == r.end {
 		r.start, r.end = 0, 0
 	}
-	return h, p, nil
+	return p, nil
+}
+
+// AppendBody appends the payload of the header ReadHeader returned to dst
+// and returns the extended slice. What the Reader has buffered is copied;
+// the rest is read from the underlying reader straight into dst's spare
+// capacity, so a large payload is copied once, from the socket to dst. dst
+// grows as append would when its capacity is short.
+func (r *Reader) AppendBody(dst []byte, h Header) ([]byte, error) {
+	n := int(h.Length)
+	if cap(dst)-len(dst) < n {
+		dst = append(dst[:cap(dst)], make([]byte, len(dst)+n-cap(dst))...)[:len(dst)]
+	}
+	buffered := min(n, r.end-r.start)
+	dst = append(dst, r.buf[r.start:r.start+buffered]...)
+	r.start += buffered
+	if r.start == r.end {
+		r.start, r.end = 0, 0
+	}
+	want := len(dst) + n - buffered
+	for empty := 0; len(dst) < want; {
+		m, err := r.r.Read(dst[len(dst):want])
+		dst = dst[:len(dst)+m]
+		if m == 0 && err == nil {
+			if empty++; empty >= maxEmptyReads {
+				return dst, io.ErrNoProgress
+			}
+			continue
+		}
+		empty = 0
+		if err != nil && len(dst) < want {
+			if errors.Is(err, io.EOF) {
+				return dst, &FrameError{Code: CodeTruncated, Type: h.Type, Msg: fmt.Sprintf("stream ended %d bytes into a payload of %d", n-(want-len(dst)), n)}
+			}
+			return dst, err
+		}
+	}
+	return dst, nil
 }
