@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -318,4 +319,28 @@ func TestBenchBinary(t *testing.T) {
 
 	assert.Equal(t, exitOK, serve.term(t))
 	assert.Contains(t, serve.log.String(), "msg=served ")
+}
+
+func TestBenchRunInterrupted(t *testing.T) {
+	checkLeaks(t)
+	const target = "bs8@127.0.0.1"
+	base := strconv.Itoa(freeBase(t, target))
+	srv := startBenchServe(t, map[string]string{"HOME": t.TempDir()}, "--name", target, "--cookie", "c", "--base-port", base)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	var out, errOut bytes.Buffer
+	code := benchRunMain(ctx, []string{"--target", target, "--cookie", "c", "--base-port", base, "--workload", "cast", "--duration", "1m"},
+		&out, &errOut, benchRunHooks{getenv: envFunc(nil), started: func(*mesh.Node) {
+			cancel(errors.New("received signal interrupt"))
+		}})
+	assert.Equal(t, exitFail, code)
+	assert.Contains(t, errOut.String(), "ekka-mesh bench run: interrupted (received signal interrupt)")
+	assert.Empty(t, out.String())
+	// The target no longer counts it running.
+	waitFor(t, 10*time.Second, "the server alone", func() string {
+		if running := srv.node.Info().RunningNodes; len(running) != 1 {
+			return "running: " + strings.Join(running, ",")
+		}
+		return ""
+	})
 }
