@@ -164,25 +164,25 @@ func (d *driver) measure(ctx context.Context, phase Phase, dur time.Duration) (m
 		base = [2]uint64{c, b}
 	}
 	start := time.Now()
-	workers, err := d.drive(ctx, phase, start, dur)
-	var m measurement
+	workers, end, err := d.drive(ctx, phase, start, dur)
+	m := measurement{elapsed: end.Sub(start)}
 	for _, w := range workers {
 		m.ops += w.ops.Load()
 		m.hist.Merge(&w.hist)
 	}
-	m.elapsed = time.Since(start)
 	if err != nil || d.o.Workload != WorkloadCast {
 		return m, err
 	}
 	sent := uint64(m.ops)
-	end, err := d.drain(ctx, base, sent, sent*uint64(d.o.Size))
+	end, err = d.drain(ctx, base, sent, sent*uint64(d.o.Size))
 	m.elapsed = end.Sub(start)
 	return m, err
 }
 
 // drive runs the workers until dur has passed since start, ctx ends or an
-// operation fails, reporting progress meanwhile.
-func (d *driver) drive(ctx context.Context, phase Phase, start time.Time, dur time.Duration) ([]*worker, error) {
+// operation fails, reporting progress meanwhile. end is when the last
+// worker stopped.
+func (d *driver) drive(ctx context.Context, phase Phase, start time.Time, dur time.Duration) (workers []*worker, end time.Time, err error) {
 	var stop atomic.Bool
 	var mu sync.Mutex
 	var firstErr error
@@ -199,7 +199,7 @@ func (d *driver) drive(ctx context.Context, phase Phase, start time.Time, dur ti
 	unhook := context.AfterFunc(ctx, func() { stop.Store(true) })
 	defer unhook()
 
-	workers := make([]*worker, d.o.Concurrency)
+	workers = make([]*worker, d.o.Concurrency)
 	var wg sync.WaitGroup
 	for i := range workers {
 		w := &worker{}
@@ -218,11 +218,12 @@ func (d *driver) drive(ctx context.Context, phase Phase, start time.Time, dur ti
 		return ops
 	})
 	wg.Wait()
+	end = time.Now()
 	reporting()
 	if firstErr == nil && ctx.Err() != nil {
 		firstErr = context.Cause(ctx)
 	}
-	return workers, firstErr
+	return workers, end, firstErr
 }
 
 // loop runs operations until stop is set; it returns the error that ended
