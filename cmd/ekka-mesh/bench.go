@@ -114,11 +114,11 @@ func (f *nodeFlags) runOptions() (runOptions, error) {
 		v    *string
 	}{{"config", f.config}, {"name", f.name}, {"cookie", f.cookie}, {"base-port", f.basePort}, {"log-level", f.logLevel}} {
 		if given[fl.name] || fl.name == "log-level" {
-			args = append(args, "--"+fl.name, *fl.v)
+			args = append(args, "--"+fl.name+"="+*fl.v) // one argument: a value may start with "-"
 		}
 	}
 	for _, s := range f.sets {
-		args = append(args, "--set", s)
+		args = append(args, "--set="+s)
 	}
 	var out bytes.Buffer
 	opts, _, done := parseRunArgs(args, io.Discard, &out)

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -343,4 +345,21 @@ func TestBenchRunInterrupted(t *testing.T) {
 		}
 		return ""
 	})
+}
+
+func TestBenchNodeFlagsApplyAsRun(t *testing.T) {
+	// The same flags give the same settings, in the same order, as run's.
+	args := []string{"--set", "cluster.name=a", "--cookie=-starts-with-a-dash", "--base-port", "5000",
+		"--config", "x.conf", "--name", "n1@127.0.0.1", "--set", "node.name=n2@127.0.0.1", "--log-level", "debug"}
+	want, code, done := parseRunArgs(args, io.Discard, io.Discard)
+	require.False(t, done, "run's parser ended with %d", code)
+	fs := flag.NewFlagSet("bench serve", flag.ContinueOnError)
+	nf := addNodeFlags(fs, "name", "info")
+	_, err := parseArgs(fs, args)
+	require.NoError(t, err)
+	got, err := nf.runOptions()
+	require.NoError(t, err)
+	assert.Equal(t, want, got)
+	assert.Equal(t, []string{"node.name=n1@127.0.0.1", "node.cookie=-starts-with-a-dash", "node.base_port=5000", "cluster.name=a", "node.name=n2@127.0.0.1"}, got.overrides)
+	assert.True(t, nf.named())
 }
