@@ -128,7 +128,7 @@ func ekkaPair(b *testing.B, impl string) (*mesh.Node, string) {
 	cfg.ListenAddr = "127.0.0.1:0"
 	compression := "default"
 	if impl == implEkkaOff {
-		cfg.DisableCompression = true
+		cfg.Compression = mesh.CompressionOff
 		compression = "off"
 	}
 	cfg.Resolve = func(node string) (string, error) {

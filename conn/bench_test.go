@@ -60,7 +60,7 @@ func newRPCClient() *rpcClient {
 	return r
 }
 
-func (r *rpcClient) handle(c *Conn, h wire.Header, body []byte) {
+func (r *rpcClient) handle(c *Conn, h wire.Header, body []byte, _ bool) {
 	if h.Type != wire.TypeReply {
 		return
 	}
@@ -93,7 +93,7 @@ func (r *rpcClient) call(ctx context.Context, payload []byte) error {
 }
 
 // echoServer answers every call on the reader goroutine, with no hand-off.
-func echoServer(c *Conn, h wire.Header, body []byte) {
+func echoServer(c *Conn, h wire.Header, body []byte, _ bool) {
 	if h.Type == wire.TypeCall {
 		c.Send(context.Background(), wire.TypeReply, h.ID, nil, body)
 	}
@@ -103,7 +103,7 @@ func echoServer(c *Conn, h wire.Header, body []byte) {
 // starts them with the given handlers and closes both when b ends.
 func benchLink(b *testing.B, client, server Handler) (a, s *Conn) {
 	ca, cb := testConfig("a@127.0.0.1"), testConfig("b@127.0.0.1")
-	ca.Compression, cb.Compression = false, false
+	ca.Compression, cb.Compression = CompressOff, CompressOff
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	l, err := Listen(ctx, cb, "127.0.0.1:0")
@@ -279,7 +279,7 @@ func oneWay(b *testing.B, size int) {
 	var got atomic.Int64
 	done := make(chan struct{})
 	want := int64(b.N)
-	a, _ := benchLink(b, func(*Conn, wire.Header, []byte) {}, func(c *Conn, h wire.Header, body []byte) {
+	a, _ := benchLink(b, func(*Conn, wire.Header, []byte, bool) {}, func(c *Conn, h wire.Header, body []byte, _ bool) {
 		if got.Add(1) == want {
 			close(done)
 		}

@@ -33,10 +33,11 @@ type Config struct {
 	// Certificates as usual. The cookie is checked inside TLS all the same.
 	TLS *tls.Config
 
-	// Compression offers S2 compression to peers; it is used on a link only
-	// when both sides offer it. Payloads shorter than CompressThreshold bytes
-	// are sent as they are.
-	Compression       bool
+	// Compression says when to compress (S2): CompressAuto (the zero
+	// value: only where it pays), CompressOn or CompressOff. It is used on a
+	// link only when both sides offer it (any mode but off). Payloads
+	// shorter than CompressThreshold bytes are always sent as they are.
+	Compression       Compression
 	CompressThreshold int
 
 	// MaxPayload is the largest frame payload this side accepts; larger
@@ -62,7 +63,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Cluster:           "ekka",
-		Compression:       true,
+		Compression:       CompressAuto,
 		CompressThreshold: 4096,
 		MaxPayload:        wire.DefaultMaxPayload,
 		HandshakeTimeout:  5 * time.Second,
@@ -80,6 +81,8 @@ func (c *Config) Validate() error {
 		return errors.New("conn config: Cookie is empty, want the cluster's shared secret")
 	case c.MaxPayload != 0 && (c.MaxPayload < wire.MinPayloadLimit || c.MaxPayload > wire.MaxPayloadLimit):
 		return fmt.Errorf("conn config: MaxPayload %d out of range, want %d..%d", c.MaxPayload, wire.MinPayloadLimit, wire.MaxPayloadLimit)
+	case c.Compression > CompressOn:
+		return fmt.Errorf("conn config: Compression %v unknown, want CompressAuto, CompressOff or CompressOn", c.Compression)
 	case c.CompressThreshold < 0:
 		return fmt.Errorf("conn config: CompressThreshold %d is negative, want >= 0", c.CompressThreshold)
 	case c.HandshakeTimeout < 0:

@@ -20,10 +20,13 @@ import (
 var ErrClosed = errors.New("conn: connection closed")
 
 // Handler receives every complete message of a connection, on the reader
-// goroutine of the lane it arrived on. body is reassembled and decompressed,
-// and valid only until the handler returns. Handlers must not block for
-// long: a blocked handler stalls its lane (hand long work to a goroutine).
-type Handler func(c *Conn, h wire.Header, body []byte)
+// goroutine of the lane it arrived on. body is reassembled and decompressed.
+// When owned is true, body is a buffer of its own that the handler may keep
+// (large calls, replies and casts are read straight into one, so they are
+// copied once, from the socket); otherwise it is valid only until the
+// handler returns. Handlers must not block for long: a blocked handler
+// stalls its lane (hand long work to a goroutine).
+type Handler func(c *Conn, h wire.Header, body []byte, owned bool)
 
 // Lane sizing. Control traffic rides an smux stream; ordinary calls, replies
 // and all casts ride the data lane; calls and replies of LargeThreshold bytes
@@ -31,8 +34,14 @@ type Handler func(c *Conn, h wire.Header, body []byte)
 const (
 	// LargeThreshold is the body size from which calls and replies use the large lane.
 	LargeThreshold = 64 << 10
-	// chunkSize is the largest frame payload a sender puts in one chunk.
+	// chunkSize is the largest frame payload a sender puts in one chunk on
+	// the data lane, so that small frames interleave with a large cast. The
+	// large lane carries nothing small: there a message is chunked only
+	// above the peer's frame limit.
 	chunkSize = 256 << 10
+	// ownedThreshold is the body size from which calls, replies and casts
+	// are read straight into a buffer the handler keeps.
+	ownedThreshold = 8 << 10
 	// DefaultMaxMessage bounds a reassembled (or decompressed) message.
 	DefaultMaxMessage = 256 << 20
 	// Read buffers: every lane starts with a small one for the handshake;
@@ -80,6 +89,7 @@ type Conn struct {
 	streams chan *smux.Stream
 
 	chunkID atomic.Uint64 // ids for chunked casts
+	zip     *compressor   // nil when the link does not compress
 
 	stats   Stats
 	closing atomic.Bool // Close or Abort has sent the goodbyes
@@ -106,6 +116,9 @@ func newConn(cfg *Config, peer Peer, linkID uint64, dialer bool, tcp [3]net.Conn
 	c.lanes[wire.LaneControl] = newLaneWriter(ctrl, nil, 0, maxPending, &c.stats, c.closed)
 	c.lanes[wire.LaneData] = newLaneWriter(tcp[wire.LaneData], tcp[wire.LaneData], writeTimeout, maxPending, &c.stats, c.closed)
 	c.lanes[wire.LaneLarge] = newLaneWriter(tcp[wire.LaneLarge], tcp[wire.LaneLarge], writeTimeout, maxPending, &c.stats, c.closed)
+	if peer.Compress && cfg.Compression != CompressOff {
+		c.zip = newCompressor(cfg.Compression, cfg.CompressThreshold)
+	}
 	return c
 }
 
@@ -128,6 +141,7 @@ func (c *Conn) Stats() StatsSnapshot {
 		Writes:     c.stats.Writes.Load(),
 		Handoffs:   c.stats.Handoffs.Load(),
 		FramesRecv: c.stats.FramesRecv.Load(),
+		Compressed: c.stats.Compressed.Load(),
 	}
 }
 
@@ -187,17 +201,25 @@ func controlType(t wire.Type) bool {
 // follows from the type and size (see LargeThreshold); casts are queued and
 // written by the lane's flusher when the lane is idle (batched, FIFO per
 // link), everything else is written by the caller when the lane is idle.
-// Bodies above the peer's frame limit are chunked; bodies of
+// Bodies above the frame limit are chunked. Bodies of
 // Config.CompressThreshold bytes or more are S2-compressed when both sides
-// agreed. head and payload are not retained. ctx bounds the wait for room in
-// a congested lane.
+// agreed and Config.Compression says it pays. head and payload are not
+// retained. ctx bounds the wait for room in a congested lane.
 func (c *Conn) Send(ctx context.Context, t wire.Type, id uint64, head, payload []byte) error {
+	return c.SendAs(ctx, "", t, id, head, payload)
+}
+
+// SendAs is Send for a message of a named kind (the method, for calls and
+// casts): with CompressAuto, what the compressor learns about how well
+// messages shrink is kept per kind.
+func (c *Conn) SendAs(ctx context.Context, kind string, t wire.Type, id uint64, head, payload []byte) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	size := len(head) + len(payload)
 	var lane uint8
 	async := false
+	limit := chunkSize
 	switch {
 	case controlType(t):
 		lane = wire.LaneControl
@@ -206,23 +228,21 @@ func (c *Conn) Send(ctx context.Context, t wire.Type, id uint64, head, payload [
 		async = true
 	case size >= LargeThreshold:
 		lane = wire.LaneLarge
+		limit = wire.DefaultMaxPayload
 	default:
 		lane = wire.LaneData
 	}
+	if c.peer.MaxPayload != 0 {
+		limit = min(limit, int(c.peer.MaxPayload))
+	}
 	l := c.lanes[lane]
 	var flags uint8
-	if c.peer.Compress && c.cfg.Compression && size >= c.cfg.CompressThreshold && size >= 64 {
-		body := make([]byte, 0, size)
-		body = append(append(body, head...), payload...)
-		enc := s2.Encode(nil, body)
-		if len(enc) < size {
-			head, payload, size = nil, enc, len(enc)
+	if c.zip != nil && size >= c.zip.threshold {
+		if enc := c.compress(l, kind, head, payload); enc != nil {
+			defer putBuf(enc)
+			head, payload, size = nil, *enc, len(*enc)
 			flags |= wire.FlagCompressed
 		}
-	}
-	limit := int(min(c.peer.MaxPayload, chunkSize))
-	if c.peer.MaxPayload == 0 {
-		limit = chunkSize
 	}
 	if size <= limit {
 		err := l.send(ctx, t, flags, id, head, payload, async)
@@ -257,6 +277,29 @@ func (c *Conn) Send(ctx context.Context, t wire.Type, id uint64, head, payload [
 	return nil
 }
 
+// compress returns the compressed body (a pooled buffer) when the policy
+// says to send this message compressed and it shrank, else nil.
+func (c *Conn) compress(l *laneWriter, kind string, head, payload []byte) *[]byte {
+	size := len(head) + len(payload)
+	now := time.Now()
+	drain := l.meter.drain()
+	use, sample := c.zip.plan(kind, size, drain, now)
+	if !use && !sample {
+		return nil
+	}
+	enc := encode(head, payload)
+	c.zip.learn(kind, size, len(*enc), time.Since(now), now)
+	if sample {
+		use = c.zip.worth(kind, drain)
+	}
+	if !use || len(*enc) >= size {
+		putBuf(enc)
+		return nil
+	}
+	c.stats.Compressed.Add(1)
+	return enc
+}
+
 func (c *Conn) sendErr(err error) error {
 	if err == nil {
 		return nil
@@ -275,17 +318,14 @@ func (c *Conn) sendErr(err error) error {
 // decompressing bodies before handing them to h.
 func (c *Conn) readLoop(lane uint8, h Handler) {
 	defer c.wg.Done()
-	r := c.readers[lane]
-	type key struct {
-		t  wire.Type
-		id uint64
-	}
-	var partial map[key][]byte
-	var scratch []byte
-	maxMsg := DefaultMaxMessage
+	rd := messageReader{r: c.readers[lane], maxMsg: DefaultMaxMessage}
 	for {
-		hdr, body, err := r.ReadFrame()
+		hdr, body, owned, err := rd.next()
 		if err != nil {
+			if pe, ok := err.(messageError); ok {
+				c.fail(pe.error) // a message that breaks the rules: no grace
+				return
+			}
 			if c.closing.Load() {
 				// We said goodbye and the peer closed its end: done.
 				c.fail(ErrClosed)
@@ -302,44 +342,9 @@ func (c *Conn) readLoop(lane uint8, h Handler) {
 			c.fail(readErr(err))
 			return
 		}
-		c.stats.FramesRecv.Add(1)
-		if hdr.Flags&wire.FlagMore != 0 || len(partial) > 0 {
-			k := key{hdr.Type, hdr.ID}
-			buf, ok := partial[k]
-			if hdr.Flags&wire.FlagMore != 0 || ok {
-				if len(buf)+len(body) > maxMsg {
-					c.fail(&wire.FrameError{Code: wire.CodeTooLarge, Type: hdr.Type, Msg: fmt.Sprintf("chunked message above %d bytes", maxMsg)})
-					return
-				}
-				if partial == nil {
-					partial = make(map[key][]byte)
-				}
-				buf = append(buf, body...)
-				if hdr.Flags&wire.FlagMore != 0 {
-					partial[k] = buf
-					continue
-				}
-				delete(partial, k)
-				body = buf
-			}
-		}
-		if hdr.Flags&wire.FlagCompressed != 0 {
-			n, err := s2.DecodedLen(body)
-			if err != nil || n > maxMsg {
-				c.fail(&wire.FrameError{Code: wire.CodeMalformed, Type: hdr.Type, Msg: fmt.Sprintf("bad compressed body (decoded length %d, limit %d): %v", n, maxMsg, err)})
-				return
-			}
-			if cap(scratch) < n {
-				scratch = make([]byte, n)
-			}
-			body, err = s2.Decode(scratch[:cap(scratch)], body)
-			if err != nil {
-				c.fail(&wire.FrameError{Code: wire.CodeMalformed, Type: hdr.Type, Msg: "compressed body does not decode: " + err.Error()})
-				return
-			}
-			if cap(scratch) > maxRetainedBuffer {
-				scratch = nil
-			}
+		c.stats.FramesRecv.Add(rd.frames)
+		if body == nil {
+			continue // a chunk of a message not complete yet
 		}
 		if c.closing.Load() {
 			if hdr.Type == wire.TypeGoodbye {
@@ -348,8 +353,6 @@ func (c *Conn) readLoop(lane uint8, h Handler) {
 			}
 			continue // closing: nothing more is handled, the lane only drains
 		}
-		hdr.Flags = 0
-		hdr.Length = uint32(len(body))
 		switch {
 		case hdr.Type == wire.TypeGoodbye:
 			var g wire.Reject
@@ -374,8 +377,96 @@ func (c *Conn) readLoop(lane uint8, h Handler) {
 			}
 			continue // optional type from a newer peer: skip
 		}
-		h(c, hdr, body)
+		h(c, hdr, body, owned)
 	}
+}
+
+// messageReader turns a lane's frames into messages: it reassembles chunks,
+// decompresses, and reads large application bodies straight into buffers
+// of their own.
+type messageReader struct {
+	r       *wire.Reader
+	maxMsg  int
+	partial map[chunkKey][]byte
+	frames  uint64 // frames read by the last next
+}
+
+type chunkKey struct {
+	t  wire.Type
+	id uint64
+}
+
+// ownedType reports whether bodies of type t are handed to the handler to
+// keep (the application's payloads), so reading them into a buffer of their
+// own saves the handler a copy.
+func ownedType(t wire.Type) bool {
+	return t == wire.TypeCall || t == wire.TypeReply || t == wire.TypeCast
+}
+
+// messageError is a message the peer should not have sent (a chunked
+// message above the limit, a compressed body that does not decode), as
+// opposed to a lane that failed while reading.
+type messageError struct{ error }
+
+// next reads frames until a message is complete, or one frame of a message
+// that is not: then body is nil. The header returned has Flags 0 and the
+// Length of the whole message.
+func (m *messageReader) next() (hdr wire.Header, body []byte, owned bool, err error) {
+	m.frames = 0
+	hdr, err = m.r.ReadHeader()
+	if err != nil {
+		return hdr, nil, false, err
+	}
+	m.frames = 1
+	k := chunkKey{hdr.Type, hdr.ID}
+	buf, chunked := m.partial[k]
+	more := hdr.Flags&wire.FlagMore != 0
+	switch {
+	case more || chunked:
+		if len(buf)+int(hdr.Length) > m.maxMsg {
+			return hdr, nil, false, messageError{&wire.FrameError{Code: wire.CodeTooLarge, Type: hdr.Type, Msg: fmt.Sprintf("chunked message above %d bytes", m.maxMsg)}}
+		}
+		if buf == nil {
+			// The first chunk: room for a few more like it, so that a
+			// message of a few chunks is read in place without regrowing.
+			buf = make([]byte, 0, min(4*int(hdr.Length), m.maxMsg))
+		}
+		if buf, err = m.r.AppendBody(buf, hdr); err != nil {
+			return hdr, nil, false, err
+		}
+		if more {
+			if m.partial == nil {
+				m.partial = make(map[chunkKey][]byte)
+			}
+			m.partial[k] = buf
+			return hdr, nil, false, nil
+		}
+		delete(m.partial, k)
+		body, owned = buf, true
+	case hdr.Flags&wire.FlagCompressed == 0 && ownedType(hdr.Type) && hdr.Length >= ownedThreshold:
+		if body, err = m.r.AppendBody(make([]byte, 0, hdr.Length), hdr); err != nil {
+			return hdr, nil, false, err
+		}
+		owned = true
+	default:
+		if body, err = m.r.ReadBody(hdr); err != nil {
+			return hdr, nil, false, err
+		}
+	}
+	if hdr.Flags&wire.FlagCompressed != 0 {
+		n, derr := s2.DecodedLen(body)
+		if derr != nil || n > m.maxMsg {
+			return hdr, nil, false, messageError{&wire.FrameError{Code: wire.CodeMalformed, Type: hdr.Type, Msg: fmt.Sprintf("bad compressed body (decoded length %d, limit %d): %v", n, m.maxMsg, derr)}}
+		}
+		dec, derr := s2.Decode(make([]byte, n), body)
+		if derr != nil {
+			return hdr, nil, false, messageError{&wire.FrameError{Code: wire.CodeMalformed, Type: hdr.Type, Msg: "compressed body does not decode: " + derr.Error()}}
+		}
+		body, owned = dec, true
+	}
+	hdr.Flags = 0
+	hdr.Length = uint32(len(body))
+	return hdr, body, owned, nil
 }
 
 // laneEndGrace is how long a data or large lane that ended waits for the

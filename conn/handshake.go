@@ -257,7 +257,7 @@ func (t *transcript) proof(cookie, label string) [wire.ProofSize]byte {
 
 func localCaps(cfg *Config) uint32 {
 	var caps uint32
-	if cfg.Compression {
+	if cfg.Compression != CompressOff {
 		caps |= wire.CapCompressS2
 	}
 	if cfg.Hidden {

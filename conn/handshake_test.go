@@ -229,7 +229,7 @@ func TestHandshakeSuccess(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			d := hsConfig("ctl@127.0.0.1", 1)
 			a := hsConfig("b1@127.0.0.1", 2)
-			d.Compression, a.Compression = tc.dialerComp, tc.accComp
+			d.Compression, a.Compression = onOff(tc.dialerComp), onOff(tc.accComp)
 			d.Hidden = tc.hidden
 			d.MaxPayload, a.MaxPayload = tc.dialerMax, tc.acceptorMax
 

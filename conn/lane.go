@@ -39,6 +39,8 @@ type laneWriter struct {
 	deadlineSet int64
 	iovHead     [wire.HeaderSize + 64]byte
 
+	meter drainMeter // how fast writes drain, for the compression policy
+
 	kick   chan struct{} // wakes the flusher; capacity 1
 	closed chan struct{}
 
@@ -51,11 +53,12 @@ type Stats struct {
 	Writes     atomic.Uint64 // write system calls (vectored writes count one)
 	Handoffs   atomic.Uint64 // wake-ups of another goroutine: flusher kicks and reply deliveries to parked callers
 	FramesRecv atomic.Uint64
+	Compressed atomic.Uint64 // messages sent compressed
 }
 
 // StatsSnapshot is a copy of Stats at one moment.
 type StatsSnapshot struct {
-	FramesSent, Writes, Handoffs, FramesRecv uint64
+	FramesSent, Writes, Handoffs, FramesRecv, Compressed uint64
 }
 
 func newLaneWriter(w io.Writer, nc net.Conn, writeTimeout time.Duration, maxPending int, stats *Stats, closed chan struct{}) *laneWriter {
@@ -222,14 +225,23 @@ func (l *laneWriter) armDeadline() {
 
 func (l *laneWriter) write(b []byte) error {
 	l.armDeadline()
-	_, err := l.w.Write(b)
+	if len(b) < meterMinWrite {
+		_, err := l.w.Write(b)
+		l.stats.Writes.Add(1)
+		return err
+	}
+	t0 := time.Now()
+	n, err := l.w.Write(b)
+	l.meter.observe(n, time.Since(t0))
 	l.stats.Writes.Add(1)
 	return err
 }
 
 func (l *laneWriter) writeVec() error {
 	l.armDeadline()
-	_, err := l.iov.WriteTo(l.nc) // consumes l.iov; it is rebuilt from iovArr each time
+	t0 := time.Now()
+	n, err := l.iov.WriteTo(l.nc) // consumes l.iov; it is rebuilt from iovArr each time
+	l.meter.observe(int(n), time.Since(t0))
 	l.iov = nil
 	l.stats.Writes.Add(1)
 	return err

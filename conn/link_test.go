@@ -36,7 +36,7 @@ func testConfig(name string) *Config {
 }
 
 func collect(in chan msg) Handler {
-	return func(c *Conn, h wire.Header, body []byte) {
+	return func(c *Conn, h wire.Header, body []byte, _ bool) {
 		in <- msg{h, bytes.Clone(body)}
 	}
 }
@@ -118,7 +118,7 @@ func TestLinkEveryTypeRoundTrips(t *testing.T) {
 
 func TestLinkLargeAndChunkedMessages(t *testing.T) {
 	ca, cb := testConfig("a@127.0.0.1"), testConfig("b@127.0.0.1")
-	ca.Compression, cb.Compression = false, false
+	ca.Compression, cb.Compression = CompressOff, CompressOff
 	a, b := linkPair(t, ca, cb)
 	ctx := context.Background()
 	big := make([]byte, 3<<20+17)
@@ -140,7 +140,7 @@ func TestLinkLargeAndChunkedMessages(t *testing.T) {
 
 func TestLinkSmallCallsOvertakeALargeOne(t *testing.T) {
 	ca, cb := testConfig("a@127.0.0.1"), testConfig("b@127.0.0.1")
-	ca.Compression, cb.Compression = false, false
+	ca.Compression, cb.Compression = CompressOff, CompressOff
 	a, b := linkPair(t, ca, cb)
 	ctx := context.Background()
 	big := make([]byte, 64<<20)
@@ -159,6 +159,14 @@ func TestLinkSmallCallsOvertakeALargeOne(t *testing.T) {
 	require.Equal(t, uint64(1), order[len(order)-1], "the 64 MiB call should arrive after the small ones: %v", order)
 }
 
+// onOff maps a test case's bool to CompressOn or CompressOff.
+func onOff(on bool) Compression {
+	if on {
+		return CompressOn
+	}
+	return CompressOff
+}
+
 func TestLinkCompressionNegotiation(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
@@ -172,7 +180,7 @@ func TestLinkCompressionNegotiation(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ca, cb := testConfig("a@127.0.0.1"), testConfig("b@127.0.0.1")
-			ca.Compression, cb.Compression = tc.ca, tc.cb
+			ca.Compression, cb.Compression = onOff(tc.ca), onOff(tc.cb)
 			ca.CompressThreshold, cb.CompressThreshold = 128, 128
 			a, b := linkPair(t, ca, cb)
 			require.Equal(t, tc.want, a.c.Peer().Compress)

@@ -110,11 +110,11 @@ func Connect(ctx context.Context, cfg ClientConfig, node string) (*Client, error
 // Node is the node the client is connected to.
 func (cl *Client) Node() string { return cl.node }
 
-func (cl *Client) onFrame(c *conn.Conn, h wire.Header, body []byte) {
+func (cl *Client) onFrame(c *conn.Conn, h wire.Header, body []byte, owned bool) {
 	var r callResult
 	switch h.Type {
 	case wire.TypeReply:
-		r.payload = clone(body)
+		r.payload = keep(body, owned)
 	case wire.TypeErrorReply:
 		re, err := decodeErrorReply(cl.node, body)
 		if err != nil {

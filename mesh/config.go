@@ -53,9 +53,12 @@ type Config struct {
 	// AutoclusterInterval is the retry interval of the autocluster loop (default 5s).
 	AutoclusterInterval time.Duration
 
-	// DisableCompression turns S2 compression off on this node's links.
-	DisableCompression bool
-	// CompressThreshold is the body size from which payloads are compressed (default 4096).
+	// Compression says when this node compresses what it sends (S2):
+	// CompressionAuto (the default, the zero value) only where it pays,
+	// CompressionOn always, CompressionOff never (and it does not offer
+	// compression, so peers send it nothing compressed either).
+	Compression Compression
+	// CompressThreshold is the body size from which payloads may be compressed (default 4096).
 	CompressThreshold int
 	// HandshakeTimeout bounds each handshake step (default 5s).
 	HandshakeTimeout time.Duration
@@ -151,6 +154,9 @@ func (c Config) Validate() error {
 	}
 	if c.AutoclusterInterval < 0 {
 		return fmt.Errorf("mesh config: AutoclusterInterval %v is negative", c.AutoclusterInterval)
+	}
+	if c.Compression > CompressionOn {
+		return fmt.Errorf("mesh config: Compression %d unknown, want CompressionAuto, CompressionOff or CompressionOn", c.Compression)
 	}
 	if c.CompressThreshold < 0 {
 		return fmt.Errorf("mesh config: CompressThreshold %d is negative", c.CompressThreshold)

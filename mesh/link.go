@@ -124,14 +124,14 @@ func (lk *link) runCasts() {
 
 // onFrame dispatches every message of the link; it runs on the lane's
 // reader goroutine and must not block for long.
-func (lk *link) onFrame(c *conn.Conn, h wire.Header, body []byte) {
+func (lk *link) onFrame(c *conn.Conn, h wire.Header, body []byte, owned bool) {
 	lk.lastHeard.Store(time.Now().UnixNano())
 	n := lk.n
 	switch h.Type {
 	case wire.TypeCall:
-		n.serveCall(lk, h.ID, body)
+		n.serveCall(lk, h.ID, body, owned)
 	case wire.TypeReply:
-		lk.deliver(h.ID, callResult{payload: clone(body)})
+		lk.deliver(h.ID, callResult{payload: keep(body, owned)})
 	case wire.TypeErrorReply:
 		re, err := decodeErrorReply(lk.peer, body)
 		if err != nil {
@@ -146,7 +146,7 @@ func (lk *link) onFrame(c *conn.Conn, h wire.Header, body []byte) {
 			return
 		}
 		select {
-		case lk.casts <- castMsg{method: string(m.Method), payload: clone(m.Payload)}:
+		case lk.casts <- castMsg{method: string(m.Method), payload: keep(m.Payload, owned)}:
 		case <-lk.ctx.Done():
 		}
 	case wire.TypePing:
@@ -272,4 +272,13 @@ func clone(b []byte) []byte {
 		return []byte{}
 	}
 	return append([]byte(nil), b...)
+}
+
+// keep returns a payload the handler may keep: b itself when the
+// connection read it into a buffer of its own (owned), else a copy.
+func keep(b []byte, owned bool) []byte {
+	if owned && len(b) > 0 {
+		return b
+	}
+	return clone(b)
 }

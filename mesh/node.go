@@ -100,7 +100,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	cc.Cookie = cfg.Cookie
 	cc.GUID = guid
 	cc.TLS = cfg.TLS
-	cc.Compression = !cfg.DisableCompression
+	cc.Compression = cfg.Compression.conn()
 	cc.CompressThreshold = cfg.CompressThreshold
 	cc.HandshakeTimeout = cfg.HandshakeTimeout
 	cc.Dial = cfg.Dial
@@ -399,7 +399,7 @@ func (n *Node) announceStatusTo(lk *link) {
 func (n *Node) sayLeft(c *conn.Conn) {
 	// Read (and ignore) what the peer sends, so the orderly close is not
 	// turned into a reset that could swallow the leave.
-	c.Start(func(*conn.Conn, wire.Header, []byte) {})
+	c.Start(func(*conn.Conn, wire.Header, []byte, bool) {})
 	m := wire.Leave{Node: []byte(n.cfg.Name), GUID: n.guid}
 	c.Send(n.ctx, wire.TypeLeave, 0, m.Append(nil), nil)
 	c.Close(wire.CodeShutdown, n.cfg.Name+" left the cluster of "+c.Peer().Name)

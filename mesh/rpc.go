@@ -167,7 +167,7 @@ func (lk *link) send(ctx context.Context, method string, payload []byte) (outgoi
 	}
 	var hb [256]byte
 	head := appendCallHead(ctx, hb[:0], method)
-	if err := lk.c.Send(ctx, wire.TypeCall, o.id, head, payload); err != nil {
+	if err := lk.c.SendAs(ctx, method, wire.TypeCall, o.id, head, payload); err != nil {
 		lk.forget(o.id)
 		if errors.Is(err, conn.ErrClosed) {
 			return outgoing{}, &NodeError{Node: lk.peer, Err: fmt.Errorf("%w: %v", ErrNodeDown, err)}
@@ -262,7 +262,7 @@ func (n *Node) runHandler(ctx context.Context, h Handler, from, method string, p
 
 // serveCall runs an incoming call on its own goroutine, so a slow handler
 // blocks neither the link nor other calls.
-func (n *Node) serveCall(lk *link, id uint64, body []byte) {
+func (n *Node) serveCall(lk *link, id uint64, body []byte, owned bool) {
 	var m wire.Call
 	if err := m.Decode(body); err != nil {
 		lk.protocolError(err)
@@ -276,7 +276,7 @@ func (n *Node) serveCall(lk *link, id uint64, body []byte) {
 		lk.c.Send(lk.ctx, wire.TypeErrorReply, id, e.Append(b[:0]), nil)
 		return
 	}
-	payload := clone(m.Payload)
+	payload := keep(m.Payload, owned)
 	timeout := time.Duration(m.TimeoutMillis) * time.Millisecond
 	n.wg.Add(1)
 	lk.active.Add(1)
@@ -294,7 +294,7 @@ func (n *Node) serveCall(lk *link, id uint64, body []byte) {
 			lk.c.Send(lk.ctx, wire.TypeErrorReply, id, e.Append(nil), nil)
 			return
 		}
-		lk.c.Send(lk.ctx, wire.TypeReply, id, nil, reply)
+		lk.c.SendAs(lk.ctx, method, wire.TypeReply, id, nil, reply)
 	}()
 }
 
@@ -324,7 +324,7 @@ func (n *Node) Cast(node, method string, payload []byte) error {
 	}
 	var hb [256]byte
 	head := (&wire.Cast{Method: []byte(method)}).Append(hb[:0])
-	if err := lk.c.Send(lk.ctx, wire.TypeCast, 0, head, payload); err != nil {
+	if err := lk.c.SendAs(lk.ctx, method, wire.TypeCast, 0, head, payload); err != nil {
 		return &NodeError{Node: node, Err: fmt.Errorf("%w: %v", ErrNodeDown, err)}
 	}
 	return nil

@@ -23,7 +23,7 @@ const (
 	EnvCookie   = "EKKA_BENCH_COOKIE" // the cluster cookie
 	EnvPeer     = "EKKA_BENCH_PEER"   // name=addr of the client node, so the child can dial it back
 	// EnvCompression is "off" to run the child node with compression off
-	// (mesh.Config.DisableCompression); empty or "default" keeps the default.
+	// (mesh.Config.Compression: off, on or auto); empty or "default" keeps the default.
 	EnvCompression = "EKKA_BENCH_COMPRESSION"
 )
 

@@ -38,10 +38,12 @@ func serveEkka(ctx context.Context, getenv func(string) string, ready func(addr,
 	cfg.ListenAddr = "127.0.0.1:0"
 	switch c := getenv(EnvCompression); c {
 	case "", "default":
-	case "off":
-		cfg.DisableCompression = true
 	default:
-		return fmt.Errorf("%s=%q, want off or default", EnvCompression, c)
+		mode, err := mesh.ParseCompression(c)
+		if err != nil {
+			return fmt.Errorf("%s=%q, want default, off, on or auto", EnvCompression, c)
+		}
+		cfg.Compression = mode
 	}
 	if p := getenv(EnvPeer); p != "" {
 		peer, addr, err := ParsePeer(p)
