@@ -55,6 +55,7 @@
 //	node.tls.fail_if_no_peer_cert bool (off)
 //	node.heartbeat_interval       duration (1s)
 //	node.heartbeat_timeout        duration (5s); must exceed the interval
+//	node.compression              auto | off | on (auto: only where it pays, never slower than off)
 //	cluster.name                  1-64 of A-Z a-z 0-9 _ . - (ekka)
 //	cluster.discovery             manual | static | mcast | dns | etcd | k8s (manual)
 //	cluster.autoheal              on | off | duration (on = 15s)

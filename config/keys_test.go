@@ -39,6 +39,10 @@ var keyCases = map[string]struct {
 	},
 	"node.heartbeat_interval": positiveDurationCase(),
 	"node.heartbeat_timeout":  positiveDurationCase(),
+	"node.compression": {
+		good: map[string]string{"auto": "auto", "off": "off", "on": "on", "OFF": "off"},
+		bad:  map[string]string{"": "want one of auto, off, on", "s2": "want one of auto, off, on"},
+	},
 	"cluster.name": {
 		good: map[string]string{"ekka": "ekka", "emqx-cl_1.a": "emqx-cl_1.a", strings.Repeat("c", 64): strings.Repeat("c", 64)},
 		bad:  map[string]string{"": "want 1 to 64 characters", "my cluster": "A-Z a-z 0-9 _ . -", strings.Repeat("c", 65): "1 to 64"},
@@ -241,7 +245,7 @@ func TestKeysDefaults(t *testing.T) {
 	want := map[string]string{
 		"node.name": "ekka@127.0.0.1", "node.cookie": "", "node.base_port": "4370", "node.bind": "",
 		"node.tls.enable": "off", "node.tls.verify": "verify_peer", "node.tls.fail_if_no_peer_cert": "off",
-		"node.heartbeat_interval": "1s", "node.heartbeat_timeout": "5s",
+		"node.heartbeat_interval": "1s", "node.heartbeat_timeout": "5s", "node.compression": "auto",
 		"cluster.name": "ekka", "cluster.discovery": "manual", "cluster.autoheal": "15s", "cluster.autoclean": "5m",
 		"cluster.autocluster.interval": "5s", "cluster.static.seeds": "",
 		"cluster.mcast.addr": "239.192.0.1", "cluster.mcast.ports": "4369", "cluster.mcast.iface": "0.0.0.0",

@@ -43,6 +43,7 @@ func TestLoadExampleFile(t *testing.T) {
 			},
 			HeartbeatInterval: time.Second,
 			HeartbeatTimeout:  5 * time.Second,
+			Compression:       CompressionAuto,
 		},
 		Cluster: ClusterSettings{
 			Name:                "emqxcl",

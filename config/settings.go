@@ -23,6 +23,7 @@ type NodeSettings struct {
 	TLS               TLSSettings   // node.tls.*
 	HeartbeatInterval time.Duration // node.heartbeat_interval
 	HeartbeatTimeout  time.Duration // node.heartbeat_timeout
+	Compression       Compression   // node.compression
 }
 
 // TLSSettings are the node.tls.* keys.
@@ -34,6 +35,20 @@ type TLSSettings struct {
 	Verify           TLSVerify // node.tls.verify
 	FailIfNoPeerCert bool      // node.tls.fail_if_no_peer_cert
 }
+
+// Compression is the value of node.compression.
+type Compression string
+
+// The values of node.compression.
+const (
+	// CompressionAuto compresses only where it pays: a link slower than
+	// the compressor and payloads that shrink. Never slower than off.
+	CompressionAuto Compression = "auto"
+	// CompressionOff never compresses.
+	CompressionOff Compression = "off"
+	// CompressionOn compresses every payload of 4 KiB or more that shrinks.
+	CompressionOn Compression = "on"
+)
 
 // TLSVerify is the value of node.tls.verify.
 type TLSVerify string
@@ -155,6 +170,7 @@ func Defaults() Settings {
 			TLS:               TLSSettings{Verify: VerifyPeer},
 			HeartbeatInterval: time.Second,
 			HeartbeatTimeout:  5 * time.Second,
+			Compression:       CompressionAuto,
 		},
 		Cluster: ClusterSettings{
 			Name:                "ekka",

@@ -35,6 +35,11 @@ func meshConfigLog(s config.Settings, log *slog.Logger) (mesh.Config, error) {
 	}
 	cfg.HeartbeatInterval = s.Node.HeartbeatInterval
 	cfg.HeartbeatTimeout = s.Node.HeartbeatTimeout
+	comp, err := mesh.ParseCompression(string(s.Node.Compression))
+	if err != nil {
+		return mesh.Config{}, fmt.Errorf("node.compression: %w", err)
+	}
+	cfg.Compression = comp
 	cfg.Autoclean = s.Cluster.Autoclean
 	cfg.AutoclusterInterval = s.Cluster.AutoclusterInterval
 

@@ -254,6 +254,7 @@ node.tls.verify = verify_peer
 node.tls.fail_if_no_peer_cert = on
 node.heartbeat_interval = 250ms
 node.heartbeat_timeout = 2s
+node.compression = off
 cluster.name = prod
 cluster.discovery = static
 cluster.static.seeds = emqx1@10.0.0.1, emqx2@10.0.0.2
@@ -273,6 +274,7 @@ cluster.autocluster.interval = 3s
 	assert.Equal(t, "127.0.0.3", cfg.Bind)
 	assert.Equal(t, 250*time.Millisecond, cfg.HeartbeatInterval)
 	assert.Equal(t, 2*time.Second, cfg.HeartbeatTimeout)
+	assert.Equal(t, mesh.CompressionOff, cfg.Compression)
 	assert.Equal(t, time.Hour, cfg.Autoclean)
 	assert.Equal(t, 3*time.Second, cfg.AutoclusterInterval)
 	st, ok := cfg.Discovery.(*static.Static)
