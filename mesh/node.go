@@ -567,90 +567,180 @@ func (n *Node) applyChangeLocked(ch Change, reason string) {
 }
 
 // maintain is the node's housekeeping loop: heartbeats, silent-peer
-// detection, redials with backoff, and autoclean.
+// detection, redials with backoff, and autoclean. It sleeps until the next
+// of these is due, or a kick, rather than ticking.
+//
+// Beats fall on the multiples of HeartbeatInterval of the wall clock, so
+// the nodes of a cluster (whose clocks roughly agree) beat at about the
+// same moment: a node's heartbeat traffic, its own pings and its peers',
+// comes as one burst per interval instead of one per peer spread over it,
+// and an idle process woken once a second costs far less than one woken
+// once per peer. On each link one end pings and the other answers, and
+// not on every beat when the link is busy or the timeout leaves room (see
+// pingDue): with the defaults an idle pair exchanges one ping and one pong
+// every two seconds instead of two of each every second.
+// Silence is checked at each link's own deadline, not at beats, so a
+// silent peer is seen HeartbeatTimeout after it was last heard.
 func (n *Node) maintain() {
 	defer n.wg.Done()
-	tick := time.NewTicker(min(n.cfg.HeartbeatInterval, 100*time.Millisecond))
-	defer tick.Stop()
-	lastBeat := time.Time{}
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	var w maintenance
+	var nextBeat time.Time
 	for {
 		select {
 		case <-n.ctx.Done():
 			return
-		case <-tick.C:
+		case <-timer.C:
 		case <-n.kick:
 		}
 		now := time.Now()
-		n.mu.Lock()
-		var beat []*link
-		var silent []*link
-		if now.Sub(lastBeat) >= n.cfg.HeartbeatInterval {
-			lastBeat = now
-			for _, lk := range n.links {
-				beat = append(beat, lk)
-			}
+		beat := !now.Before(nextBeat)
+		if beat {
+			nextBeat = nextBeatAfter(now, n.cfg.HeartbeatInterval)
 		}
-		for _, lk := range n.links {
-			if now.Sub(lk.heard()) > n.cfg.HeartbeatTimeout {
-				silent = append(silent, lk)
-			}
-		}
-		var dials []string
-		for node, st := range n.redial {
-			if _, member := n.table.get(node); !member {
-				delete(n.redial, node)
-				continue
-			}
-			if n.links[node] == nil && !n.dialing[node] && !now.Before(st.next) {
-				dials = append(dials, node)
-			}
-		}
-		for node, since := range n.superseded {
-			switch {
-			case n.links[node] != nil:
-				delete(n.superseded, node)
-			case now.Sub(since) > n.cfg.HandshakeTimeout:
-				delete(n.superseded, node)
-				ch := n.table.observeDown(node, now)
-				n.applyChangeLocked(ch, "the peer closed a duplicate link and the link it kept never came")
-				if _, ok := n.table.get(node); ok {
-					n.scheduleRedialLocked(node, 0)
-				}
-			}
-		}
-		for _, node := range n.table.autoclean(now, n.cfg.Autoclean) {
-			delete(n.redial, node)
-			n.publishLocked(EventNodeLeaving, node, GUID{}, fmt.Sprintf("autoclean: down for longer than %v", n.cfg.Autoclean))
-			n.log.Info("autoclean removed a member that stayed down", "member", node, "after", n.cfg.Autoclean)
-		}
-		n.mu.Unlock()
+		wait := min(n.collectMaintenance(now, beat, &w), nextBeat.Sub(now))
+		n.runMaintenance(now, &w)
+		timer.Reset(wait - time.Since(now))
+	}
+}
 
-		for _, lk := range beat {
-			lk.ping(now)
+// maintenance is the work one pass of maintain found, gathered under n.mu
+// and done outside it. Its slices are reused from pass to pass.
+type maintenance struct {
+	ping   []*link  // links this node pings on this beat
+	silent []*link  // links silent for longer than the heartbeat timeout
+	dials  []string // down members whose redial is due
+}
+
+// nextBeatAfter is the first multiple of interval of the wall clock after
+// now, at least half an interval away (a timer that fired a hair before a
+// multiple, on a clock being slewed, must not beat twice), carried on now's
+// monotonic clock.
+func nextBeatAfter(now time.Time, interval time.Duration) time.Time {
+	untilNext := interval - now.Sub(now.Truncate(interval))
+	if untilNext < interval/2 {
+		untilNext += interval
+	}
+	return now.Add(untilNext)
+}
+
+// pingDue reports whether node self pings its member peer at a beat, given
+// how long ago it last heard from peer. Any frame heard counts, and a pong
+// refreshes the pinging end as its ping refreshed the other, so one end
+// pings and the other only answers while the link is healthy: the end whose
+// name sorts first. With room in the timeout (at least four intervals, as
+// with the defaults) that end also skips a beat when it heard the peer
+// within the interval, so an idle link exchanges one ping and one pong
+// every two intervals and a busy one none, and the answering end pings only
+// after two and a half intervals without a word. With less room the first
+// end pings every beat and the other after one and a half intervals of
+// silence; under two intervals both ping every beat. Silence is still timed
+// from the last frame heard, so no rule here delays detecting a silent peer.
+func pingDue(self, peer string, sinceHeard, interval, timeout time.Duration) bool {
+	roomy := timeout >= 4*interval
+	switch {
+	case timeout < 2*interval:
+		return true
+	case self > peer && roomy:
+		return sinceHeard >= 2*interval+interval/2
+	case self > peer:
+		return sinceHeard >= interval+interval/2
+	case roomy:
+		return sinceHeard >= interval
+	default:
+		return true
+	}
+}
+
+// collectMaintenance finds, under n.mu, the links to ping (on a beat) and to
+// close as silent and the redials that are due into w, applies the
+// superseded-link and autoclean rules, and returns how long until the next
+// silence or redial deadline (or an hour if there is none).
+func (n *Node) collectMaintenance(now time.Time, beat bool, w *maintenance) time.Duration {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	next := time.Hour
+	interval, timeout := n.cfg.HeartbeatInterval, n.cfg.HeartbeatTimeout
+	for _, lk := range n.links {
+		sinceHeard := now.Sub(lk.heard())
+		if sinceHeard > timeout {
+			w.silent = append(w.silent, lk)
+			continue
 		}
-		for _, lk := range silent {
-			lk.downReason = fmt.Sprintf("heartbeat timeout: nothing heard for %v", n.cfg.HeartbeatTimeout)
-			n.log.Warn("peer silent; closing its link", "peer", lk.peer, "timeout", n.cfg.HeartbeatTimeout)
-			lk.c.Abort(wire.CodeTimeout, lk.downReason)
-		}
-		for _, node := range dials {
-			n.wg.Add(1)
-			go func() {
-				defer n.wg.Done()
-				ctx, cancel := context.WithTimeout(n.ctx, 2*n.cfg.HandshakeTimeout)
-				err := n.dial(ctx, node)
-				cancel()
-				n.mu.Lock()
-				defer n.mu.Unlock()
-				if err != nil && n.links[node] == nil {
-					if st := n.redial[node]; st != nil {
-						n.scheduleRedialLocked(node, st.attempt+1)
-					}
-					n.log.Debug("redial failed", "member", node, "err", err)
-				}
-			}()
+		next = min(next, timeout-sinceHeard+time.Millisecond)
+		if beat && pingDue(n.cfg.Name, lk.peer, sinceHeard, interval, timeout) {
+			w.ping = append(w.ping, lk)
 		}
 	}
+	for node, st := range n.redial {
+		if _, member := n.table.get(node); !member {
+			delete(n.redial, node)
+			continue
+		}
+		if n.links[node] != nil || n.dialing[node] {
+			continue // a failed dial reschedules, and that wakes maintain
+		}
+		if due := st.next.Sub(now); due > 0 {
+			next = min(next, due)
+		} else {
+			w.dials = append(w.dials, node)
+		}
+	}
+	for node, since := range n.superseded {
+		switch {
+		case n.links[node] != nil:
+			delete(n.superseded, node)
+		case now.Sub(since) > n.cfg.HandshakeTimeout:
+			delete(n.superseded, node)
+			ch := n.table.observeDown(node, now)
+			n.applyChangeLocked(ch, "the peer closed a duplicate link and the link it kept never came")
+			if _, ok := n.table.get(node); ok {
+				n.scheduleRedialLocked(node, 0)
+			}
+		default:
+			next = min(next, n.cfg.HandshakeTimeout-now.Sub(since)+time.Millisecond)
+		}
+	}
+	for _, node := range n.table.autoclean(now, n.cfg.Autoclean) {
+		delete(n.redial, node)
+		n.publishLocked(EventNodeLeaving, node, GUID{}, fmt.Sprintf("autoclean: down for longer than %v", n.cfg.Autoclean))
+		n.log.Info("autoclean removed a member that stayed down", "member", node, "after", n.cfg.Autoclean)
+	}
+	return next
+}
+
+// runMaintenance pings, closes silent links and starts redials, outside
+// n.mu, and empties w for the next pass.
+func (n *Node) runMaintenance(now time.Time, w *maintenance) {
+	for _, lk := range w.ping {
+		lk.ping(now)
+	}
+	for _, lk := range w.silent {
+		lk.downReason = fmt.Sprintf("heartbeat timeout: nothing heard for %v", n.cfg.HeartbeatTimeout)
+		n.log.Warn("peer silent; closing its link", "peer", lk.peer, "timeout", n.cfg.HeartbeatTimeout)
+		lk.c.Abort(wire.CodeTimeout, lk.downReason)
+	}
+	for _, node := range w.dials {
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			ctx, cancel := context.WithTimeout(n.ctx, 2*n.cfg.HandshakeTimeout)
+			err := n.dial(ctx, node)
+			cancel()
+			n.mu.Lock()
+			defer n.mu.Unlock()
+			if err != nil && n.links[node] == nil {
+				if st := n.redial[node]; st != nil {
+					n.scheduleRedialLocked(node, st.attempt+1)
+				}
+				n.log.Debug("redial failed", "member", node, "err", err)
+			}
+		}()
+	}
+	clear(w.ping)
+	clear(w.silent)
+	w.ping, w.silent, w.dials = w.ping[:0], w.silent[:0], w.dials[:0]
 }
 
 // Join links this node to node and, through node's member table, to every

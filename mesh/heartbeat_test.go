@@ -1,0 +1,209 @@
+package mesh
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ekka-mesh/ekka-mesh/faultnet"
+)
+
+func TestPingDue(t *testing.T) {
+	const s = time.Second
+	const first, second = "a@127.0.0.1", "b@127.0.0.1"
+	for _, tc := range []struct {
+		name                string
+		self, peer          string
+		sinceHeard, timeout time.Duration
+		want                bool
+	}{
+		// Defaults (1 s / 5 s): the first end pings every other beat of an
+		// idle link, the second only when the first has gone quiet.
+		{"first end, idle link, pong of the last beat", first, second, s - 20*time.Millisecond, 5 * s, false},
+		{"first end, two beats since the last pong", first, second, 2*s - 20*time.Millisecond, 5 * s, true},
+		{"first end, heard exactly an interval ago", first, second, s, 5 * s, true},
+		{"first end, busy link", first, second, time.Millisecond, 5 * s, false},
+		{"second end hears the first end's pings", second, first, 2*s - 20*time.Millisecond, 5 * s, false},
+		{"second end after 2.5 quiet intervals", second, first, 2*s + s/2, 5 * s, true},
+		// A timeout of 2 to 4 intervals: the first end pings every beat.
+		{"first end, tighter timeout", first, second, time.Millisecond, 3 * s, true},
+		{"second end, tighter timeout, fresh", second, first, s - 20*time.Millisecond, 3 * s, false},
+		{"second end, tighter timeout, 1.5 quiet intervals", second, first, s + s/2, 3 * s, true},
+		// Under two intervals there is no room to skip: both ends, every beat.
+		{"first end, tight timeout", first, second, 0, s + s/2, true},
+		{"second end, tight timeout", second, first, 0, s + s/2, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := pingDue(tc.self, tc.peer, tc.sinceHeard, s, tc.timeout); got != tc.want {
+				t.Errorf("pingDue(%s, %s, heard %v ago, interval 1s, timeout %v) = %v, want %v",
+					tc.self, tc.peer, tc.sinceHeard, tc.timeout, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestPingDueKeepsEveryEndHeard plays an idle link beat by beat under the
+// rules of pingDue, for several timeouts, and checks that neither end ever
+// goes a timeout without hearing the other, and how many pings it took.
+func TestPingDueKeepsEveryEndHeard(t *testing.T) {
+	const interval = time.Second
+	const rtt = 30 * time.Millisecond // a ping's answer comes this much after the beat
+	for _, tc := range []struct {
+		timeout       time.Duration
+		pingsPer100   int // pings in 100 beats
+		longestSilent time.Duration
+	}{
+		{5 * time.Second, 50, 2 * interval},
+		{3 * time.Second, 100, interval},
+		{1500 * time.Millisecond, 200, interval},
+	} {
+		t.Run(tc.timeout.String(), func(t *testing.T) {
+			self, peer := "a@h", "b@h"
+			heardBySelf, heardByPeer := time.Duration(0), time.Duration(0) // when each end last heard the other
+			pings := 0
+			var longest time.Duration
+			for beat := 1; beat <= 100; beat++ {
+				now := time.Duration(beat) * interval
+				longest = max(longest, now-heardBySelf, now-heardByPeer)
+				selfPings := pingDue(self, peer, now-heardBySelf, interval, tc.timeout)
+				peerPings := pingDue(peer, self, now-heardByPeer, interval, tc.timeout)
+				if selfPings {
+					pings++
+					heardByPeer, heardBySelf = now+rtt/2, now+rtt
+				}
+				if peerPings {
+					pings++
+					heardBySelf, heardByPeer = now+rtt/2, now+rtt
+				}
+			}
+			if longest >= tc.timeout {
+				t.Errorf("an end went %v without hearing the other; the timeout is %v", longest, tc.timeout)
+			}
+			if pings != tc.pingsPer100 || longest > tc.longestSilent {
+				t.Errorf("%d pings in 100 beats, longest silence %v; want %d and at most %v",
+					pings, longest, tc.pingsPer100, tc.longestSilent)
+			}
+		})
+	}
+}
+
+func TestNextBeatAfter(t *testing.T) {
+	base := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		now      time.Duration // after base
+		interval time.Duration
+		want     time.Duration // after base
+	}{
+		{0, time.Second, time.Second},
+		{300 * time.Millisecond, time.Second, time.Second},
+		{999 * time.Millisecond, time.Second, 2 * time.Second}, // woke a hair before a multiple
+		{1000 * time.Millisecond, time.Second, 2 * time.Second},
+		{1001 * time.Millisecond, time.Second, 2 * time.Second},
+		{1040 * time.Millisecond, 100 * time.Millisecond, 1100 * time.Millisecond},
+		{1080 * time.Millisecond, 100 * time.Millisecond, 1200 * time.Millisecond},
+	} {
+		now := base.Add(tc.now)
+		if got := nextBeatAfter(now, tc.interval); !got.Equal(base.Add(tc.want)) {
+			t.Errorf("nextBeatAfter(base+%v, %v) = base+%v, want base+%v", tc.now, tc.interval, got.Sub(base), tc.want)
+		}
+	}
+	// Two nodes' clocks that agree give the same beats, whenever each asks.
+	a := nextBeatAfter(base.Add(1234*time.Millisecond), time.Second)
+	b := nextBeatAfter(base.Add(1456*time.Millisecond), time.Second)
+	if !a.Equal(b) {
+		t.Errorf("beats differ: %v and %v", a, b)
+	}
+}
+
+// TestEachEndSeesABlackholeWhicheverPings blackholes each direction of a
+// link in turn: the end that stops hearing must see its peer down through
+// the heartbeat timeout, whether it is the end that pings or the one that
+// answers.
+func TestEachEndSeesABlackholeWhicheverPings(t *testing.T) {
+	fn := faultnet.New()
+	defer fn.Close()
+	const first, second = "hb1@127.0.0.1", "hb2@127.0.0.1" // first pings, second answers
+	var mu sync.Mutex
+	addrs := map[string]string{}
+	resolve := func(node string) (string, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if a, ok := addrs[node]; ok {
+			return a, nil
+		}
+		return "", fmt.Errorf("no node %s in this test", node)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	nodes := map[string]*Node{}
+	for _, name := range []string{first, second} {
+		cfg := DefaultConfig()
+		cfg.Name, cfg.Cookie, cfg.ListenAddr = name, "hb-cookie", "127.0.0.1:0"
+		cfg.HeartbeatInterval, cfg.HeartbeatTimeout = 50*time.Millisecond, 300*time.Millisecond
+		cfg.HandshakeTimeout = time.Second
+		cfg.Redial = Backoff{Min: 20 * time.Millisecond, Max: 200 * time.Millisecond, Factor: 2, Jitter: 0.3}
+		cfg.Resolve, cfg.Dial = resolve, fn.Dialer(name)
+		nd, err := Start(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nd.Stop(context.Background())
+		nodes[name] = nd
+		mu.Lock()
+		addrs[name] = nd.Addr().String()
+		mu.Unlock()
+		fn.Register(name, nd.Addr().String())
+	}
+	if err := nodes[first].Join(ctx, second); err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []struct{ silent, observer string }{{first, second}, {second, first}} {
+		waitLinked(t, ctx, nodes[first], second)
+		waitLinked(t, ctx, nodes[second], first)
+		sub := nodes[dir.observer].Subscribe()
+		fn.Blackhole(dir.silent, dir.observer)
+		ev := waitDown(t, sub, dir.silent, 10*time.Second)
+		sub.Close()
+		if !strings.Contains(ev.Reason, "heartbeat") {
+			t.Errorf("%s saw %s down for %q, want the heartbeat timeout", dir.observer, dir.silent, ev.Reason)
+		}
+		fn.HealAll()
+	}
+}
+
+// waitLinked waits until nd sees peer running.
+func waitLinked(t *testing.T, ctx context.Context, nd *Node, peer string) {
+	t.Helper()
+	for {
+		for _, r := range nd.Info().RunningNodes {
+			if r == peer {
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%s never saw %s running: %v", nd.Name(), peer, ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// waitDown returns the next node-down event of node on s.
+func waitDown(t *testing.T, s *Subscription, node string, bound time.Duration) Event {
+	t.Helper()
+	timer := time.NewTimer(bound)
+	defer timer.Stop()
+	for {
+		select {
+		case ev := <-s.C():
+			if ev.Kind == EventNodeDown && ev.Node == node {
+				return ev
+			}
+		case <-timer.C:
+			t.Fatalf("no node-down event for %s within %v", node, bound)
+		}
+	}
+}
