@@ -32,11 +32,34 @@ import (
 //	go test -run '^$' -bench 'IdleCluster40' ./bench/                       # 10 s window
 //	go test -run '^$' -bench 'IdleCluster40' -benchtime 1x ./bench/          # 1 s window
 //	go test -run '^$' -bench 'IdleCluster40' ./bench/ -idle.window 30s       # any window
+//	go test -run '^$' -bench 'IdleCluster40' ./bench/ -idle.set cluster.autoheal=off
 //	go test -run '^$' -bench 'DetectBlackholeDefaults' -benchtime 3x ./bench/
 
 // idleWindow overrides the CPU sampling window of BenchmarkIdleCluster40.
 var idleWindow = flag.Duration("idle.window", 0,
 	"CPU sampling window of BenchmarkIdleCluster40 (default 10s, or 1s with -benchtime=1x)")
+
+// idleSets are extra `--set KEY=VALUE` settings for every node of
+// BenchmarkIdleCluster40, to see what a setting costs, for example
+// -idle.set cluster.autoheal=off -idle.set node.heartbeat_interval=2s.
+var idleSets settingsFlag
+
+func init() {
+	flag.Var(&idleSets, "idle.set", "a KEY=VALUE setting passed with --set to every node of BenchmarkIdleCluster40 (repeatable)")
+}
+
+// settingsFlag collects the values of a repeated flag.
+type settingsFlag []string
+
+func (f *settingsFlag) String() string { return strings.Join(*f, " ") }
+
+func (f *settingsFlag) Set(v string) error {
+	if !strings.Contains(v, "=") {
+		return fmt.Errorf("%q is not KEY=VALUE", v)
+	}
+	*f = append(*f, v)
+	return nil
+}
 
 const (
 	idleNodes  = 40
@@ -333,11 +356,15 @@ func startIdleProc(bin, logDir, name string, base int, seeds []string) (*idlePro
 		return nil, err
 	}
 	defer logf.Close() // the child holds its own descriptor
-	cmd := exec.Command(bin, "run",
+	args := []string{"run",
 		"--name", name, "--cookie", idleCookie, "--base-port", strconv.Itoa(base),
 		"--log-level", "warn",
 		"--set", "cluster.discovery=static",
-		"--set", "cluster.static.seeds="+strings.Join(seeds, ","))
+		"--set", "cluster.static.seeds=" + strings.Join(seeds, ",")}
+	for _, kv := range idleSets {
+		args = append(args, "--set", kv)
+	}
+	cmd := exec.Command(bin, args...)
 	cmd.Stdout = logf
 	cmd.Stderr = logf
 	if err := cmd.Start(); err != nil {
