@@ -190,8 +190,9 @@ func (n *Network) Delay(from, to string, d time.Duration) {
 // existing and new connections, like a link of that bandwidth: the proxy
 // reads from's bytes no faster than the rate, so TCP's flow control pushes
 // back on the writer as it would behind a slow link. A token bucket lets a
-// burst through after a quiet spell (the larger of RateBurst(bytesPerSec)
-// bytes and one chunk) and holds large flows to the rate over time. A
+// burst of RateBurst(bytesPerSec) bytes through after a quiet spell and
+// holds large flows to the rate over time (within about 1% over seconds at
+// 100 Mbit/s and 1 Gbit/s on loopback: BenchmarkRate). A
 // waiting chunk sleeps on a timer; no CPU is spent while it waits. A
 // bytesPerSec of zero or less removes the limit, as does Heal. Rate
 // combines with Delay (a slow, far link: paced first, then delayed); a
