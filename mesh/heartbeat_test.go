@@ -1,8 +1,11 @@
 package mesh
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -15,76 +18,129 @@ func TestPingDue(t *testing.T) {
 	const s = time.Second
 	const first, second = "a@127.0.0.1", "b@127.0.0.1"
 	for _, tc := range []struct {
-		name                string
-		self, peer          string
-		sinceHeard, timeout time.Duration
-		want                bool
+		name                           string
+		self, peer                     string
+		sinceHeard, sinceBeat, timeout time.Duration
+		want                           bool
 	}{
 		// Defaults (1 s / 5 s): the first end pings every other beat of an
 		// idle link, the second only when the first has gone quiet.
-		{"first end, idle link, pong of the last beat", first, second, s - 20*time.Millisecond, 5 * s, false},
-		{"first end, two beats since the last pong", first, second, 2*s - 20*time.Millisecond, 5 * s, true},
-		{"first end, heard exactly an interval ago", first, second, s, 5 * s, true},
-		{"first end, busy link", first, second, time.Millisecond, 5 * s, false},
-		{"second end hears the first end's pings", second, first, 2*s - 20*time.Millisecond, 5 * s, false},
-		{"second end after 2.5 quiet intervals", second, first, 2*s + s/2, 5 * s, true},
+		{"first end, pong of the previous beat's ping", first, second, s - 20*time.Millisecond, s, 5 * s, false},
+		{"first end, this beat late, the pong was not", first, second, s + 15*time.Millisecond, s + 20*time.Millisecond, 5 * s, false},
+		{"first end, nothing since the previous beat", first, second, 2*s - 20*time.Millisecond, s, 5 * s, true},
+		{"first end, busy link", first, second, time.Millisecond, s, 5 * s, false},
+		{"first end, first beat of a new link", first, second, s / 2, 2 * s, 5 * s, false},
+		{"second end hears the first end's pings", second, first, 2*s - 20*time.Millisecond, s, 5 * s, false},
+		{"second end after 2.5 quiet intervals", second, first, 2*s + s/2, s, 5 * s, true},
 		// A timeout of 2 to 4 intervals: the first end pings every beat.
-		{"first end, tighter timeout", first, second, time.Millisecond, 3 * s, true},
-		{"second end, tighter timeout, fresh", second, first, s - 20*time.Millisecond, 3 * s, false},
-		{"second end, tighter timeout, 1.5 quiet intervals", second, first, s + s/2, 3 * s, true},
+		{"first end, tighter timeout", first, second, time.Millisecond, s, 3 * s, true},
+		{"second end, tighter timeout, fresh", second, first, s - 20*time.Millisecond, s, 3 * s, false},
+		{"second end, tighter timeout, 1.5 quiet intervals", second, first, s + s/2, s, 3 * s, true},
 		// Under two intervals there is no room to skip: both ends, every beat.
-		{"first end, tight timeout", first, second, 0, s + s/2, true},
-		{"second end, tight timeout", second, first, 0, s + s/2, true},
+		{"first end, tight timeout", first, second, 0, s, s + s/2, true},
+		{"second end, tight timeout", second, first, 0, s, s + s/2, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := pingDue(tc.self, tc.peer, tc.sinceHeard, s, tc.timeout); got != tc.want {
-				t.Errorf("pingDue(%s, %s, heard %v ago, interval 1s, timeout %v) = %v, want %v",
-					tc.self, tc.peer, tc.sinceHeard, tc.timeout, got, tc.want)
+			if got := pingDue(tc.self, tc.peer, tc.sinceHeard, tc.sinceBeat, s, tc.timeout); got != tc.want {
+				t.Errorf("pingDue(%s, %s, heard %v ago, beat %v ago, interval 1s, timeout %v) = %v, want %v",
+					tc.self, tc.peer, tc.sinceHeard, tc.sinceBeat, tc.timeout, got, tc.want)
 			}
 		})
 	}
 }
 
+// heartbeatEnd is one end of a simulated link.
+type heartbeatEnd struct {
+	name     string
+	arrivals []time.Duration // when frames from the other end arrived
+	lastBeat time.Duration   // -1 before the first beat
+}
+
+// lastHeard is the latest arrival at or before t (0: the link came up).
+func (e *heartbeatEnd) lastHeard(t time.Duration) time.Duration {
+	var last time.Duration
+	for _, a := range e.arrivals {
+		if a <= t {
+			last = max(last, a)
+		}
+	}
+	return last
+}
+
+// longestSilence is the longest time, over [0, until], between frames
+// arriving at e.
+func (e *heartbeatEnd) longestSilence(until time.Duration) time.Duration {
+	arr := append(slices.Clone(e.arrivals), until)
+	slices.Sort(arr)
+	var prev, longest time.Duration
+	for _, a := range arr {
+		if a > until {
+			break
+		}
+		longest = max(longest, a-prev)
+		prev = a
+	}
+	return longest
+}
+
 // TestPingDueKeepsEveryEndHeard plays an idle link beat by beat under the
-// rules of pingDue, for several timeouts, and checks that neither end ever
-// goes a timeout without hearing the other, and how many pings it took.
+// rules of pingDue, each end's beat a little late by a random amount, for
+// several timeouts, and checks that neither end ever goes a timeout without
+// hearing the other, and how many pings it took.
 func TestPingDueKeepsEveryEndHeard(t *testing.T) {
 	const interval = time.Second
-	const rtt = 30 * time.Millisecond // a ping's answer comes this much after the beat
+	const beats = 100
 	for _, tc := range []struct {
-		timeout       time.Duration
-		pingsPer100   int // pings in 100 beats
-		longestSilent time.Duration
+		timeout    time.Duration
+		rtt        time.Duration
+		wantPings  int
+		maxSilence time.Duration
 	}{
-		{5 * time.Second, 50, 2 * interval},
-		{3 * time.Second, 100, interval},
-		{1500 * time.Millisecond, 200, interval},
+		{5 * time.Second, 30 * time.Millisecond, 50, 2*interval + 200*time.Millisecond},
+		{5 * time.Second, time.Millisecond, 50, 2*interval + 200*time.Millisecond},
+		{3 * time.Second, 30 * time.Millisecond, 100, interval + 200*time.Millisecond},
+		{1500 * time.Millisecond, 30 * time.Millisecond, 200, interval + 200*time.Millisecond},
 	} {
-		t.Run(tc.timeout.String(), func(t *testing.T) {
-			self, peer := "a@h", "b@h"
-			heardBySelf, heardByPeer := time.Duration(0), time.Duration(0) // when each end last heard the other
+		t.Run(fmt.Sprintf("timeout=%v/rtt=%v", tc.timeout, tc.rtt), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(1, 2))
+			a, b := &heartbeatEnd{name: "a@h", lastBeat: -1}, &heartbeatEnd{name: "b@h", lastBeat: -1}
 			pings := 0
-			var longest time.Duration
-			for beat := 1; beat <= 100; beat++ {
-				now := time.Duration(beat) * interval
-				longest = max(longest, now-heardBySelf, now-heardByPeer)
-				selfPings := pingDue(self, peer, now-heardBySelf, interval, tc.timeout)
-				peerPings := pingDue(peer, self, now-heardByPeer, interval, tc.timeout)
-				if selfPings {
-					pings++
-					heardByPeer, heardBySelf = now+rtt/2, now+rtt
+			for k := 1; k <= beats; k++ {
+				beat := time.Duration(k) * interval
+				// Each end's pass comes up to 100 ms late, in either order.
+				ends := []*heartbeatEnd{a, b}
+				at := map[*heartbeatEnd]time.Duration{
+					a: beat + time.Duration(rng.Int64N(int64(100*time.Millisecond))),
+					b: beat + time.Duration(rng.Int64N(int64(100*time.Millisecond))),
 				}
-				if peerPings {
-					pings++
-					heardBySelf, heardByPeer = now+rtt/2, now+rtt
+				slices.SortFunc(ends, func(x, y *heartbeatEnd) int { return cmp.Compare(at[x], at[y]) })
+				for _, e := range ends {
+					other := a
+					if e == a {
+						other = b
+					}
+					now := at[e]
+					sinceBeat := 2 * interval
+					if e.lastBeat >= 0 {
+						sinceBeat = min(now-e.lastBeat, sinceBeat)
+					}
+					e.lastBeat = now
+					if pingDue(e.name, other.name, now-e.lastHeard(now), sinceBeat, interval, tc.timeout) {
+						pings++
+						other.arrivals = append(other.arrivals, now+tc.rtt/2) // the ping
+						e.arrivals = append(e.arrivals, now+tc.rtt)           // its pong
+					}
 				}
 			}
-			if longest >= tc.timeout {
-				t.Errorf("an end went %v without hearing the other; the timeout is %v", longest, tc.timeout)
+			end := time.Duration(beats) * interval
+			for _, e := range []*heartbeatEnd{a, b} {
+				if s := e.longestSilence(end); s >= tc.timeout || s > tc.maxSilence {
+					t.Errorf("%s went %v without hearing the other end; want under %v (the timeout is %v)",
+						e.name, s, tc.maxSilence, tc.timeout)
+				}
 			}
-			if pings != tc.pingsPer100 || longest > tc.longestSilent {
-				t.Errorf("%d pings in 100 beats, longest silence %v; want %d and at most %v",
-					pings, longest, tc.pingsPer100, tc.longestSilent)
+			if pings != tc.wantPings {
+				t.Errorf("%d pings in %d beats, want %d", pings, beats, tc.wantPings)
 			}
 		})
 	}
@@ -103,7 +159,8 @@ func TestNextBeatAfter(t *testing.T) {
 		{1000 * time.Millisecond, time.Second, 2 * time.Second},
 		{1001 * time.Millisecond, time.Second, 2 * time.Second},
 		{1040 * time.Millisecond, 100 * time.Millisecond, 1100 * time.Millisecond},
-		{1080 * time.Millisecond, 100 * time.Millisecond, 1200 * time.Millisecond},
+		{1080 * time.Millisecond, 100 * time.Millisecond, 1100 * time.Millisecond}, // a late wake keeps the next beat
+		{1095 * time.Millisecond, 100 * time.Millisecond, 1200 * time.Millisecond},
 	} {
 		now := base.Add(tc.now)
 		if got := nextBeatAfter(now, tc.interval); !got.Equal(base.Add(tc.want)) {

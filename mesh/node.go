@@ -586,7 +586,7 @@ func (n *Node) maintain() {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	var w maintenance
-	var nextBeat time.Time
+	var lastBeat, nextBeat time.Time
 	for {
 		select {
 		case <-n.ctx.Done():
@@ -595,11 +595,15 @@ func (n *Node) maintain() {
 		case <-n.kick:
 		}
 		now := time.Now()
-		beat := !now.Before(nextBeat)
-		if beat {
-			nextBeat = nextBeatAfter(now, n.cfg.HeartbeatInterval)
+		sinceBeat := time.Duration(-1) // not a beat
+		if !now.Before(nextBeat) {
+			sinceBeat = 2 * n.cfg.HeartbeatInterval // the first beat, or one long overdue
+			if !lastBeat.IsZero() {
+				sinceBeat = min(now.Sub(lastBeat), sinceBeat)
+			}
+			lastBeat, nextBeat = now, nextBeatAfter(now, n.cfg.HeartbeatInterval)
 		}
-		wait := min(n.collectMaintenance(now, beat, &w), nextBeat.Sub(now))
+		wait := min(n.collectMaintenance(now, sinceBeat, &w), nextBeat.Sub(now))
 		n.runMaintenance(now, &w)
 		timer.Reset(wait - time.Since(now))
 	}
@@ -614,30 +618,32 @@ type maintenance struct {
 }
 
 // nextBeatAfter is the first multiple of interval of the wall clock after
-// now, at least half an interval away (a timer that fired a hair before a
-// multiple, on a clock being slewed, must not beat twice), carried on now's
-// monotonic clock.
+// now, at least a tenth of an interval away (a timer that fired a hair
+// before a multiple, on a clock being slewed, must not beat twice), carried
+// on now's monotonic clock.
 func nextBeatAfter(now time.Time, interval time.Duration) time.Time {
 	untilNext := interval - now.Sub(now.Truncate(interval))
-	if untilNext < interval/2 {
+	if untilNext < interval/10 {
 		untilNext += interval
 	}
 	return now.Add(untilNext)
 }
 
 // pingDue reports whether node self pings its member peer at a beat, given
-// how long ago it last heard from peer. Any frame heard counts, and a pong
-// refreshes the pinging end as its ping refreshed the other, so one end
-// pings and the other only answers while the link is healthy: the end whose
-// name sorts first. With room in the timeout (at least four intervals, as
-// with the defaults) that end also skips a beat when it heard the peer
-// within the interval, so an idle link exchanges one ping and one pong
-// every two intervals and a busy one none, and the answering end pings only
-// after two and a half intervals without a word. With less room the first
-// end pings every beat and the other after one and a half intervals of
-// silence; under two intervals both ping every beat. Silence is still timed
-// from the last frame heard, so no rule here delays detecting a silent peer.
-func pingDue(self, peer string, sinceHeard, interval, timeout time.Duration) bool {
+// how long ago it last heard from peer and how long ago its previous beat
+// was. Any frame heard counts, and a pong refreshes the pinging end as its
+// ping refreshed the other, so one end pings and the other only answers
+// while the link is healthy: the end whose name sorts first. With room in
+// the timeout (at least four intervals, as with the defaults) that end also
+// skips a beat when it heard the peer since its previous beat (the pong of
+// that beat's ping, or traffic), so an idle link exchanges one ping and one
+// pong every two intervals and a busy one none, and the answering end pings
+// only after two and a half intervals without a word. With less room the
+// first end pings every beat and the other after one and a half intervals
+// of silence; under two intervals both ping every beat. Silence is still
+// timed from the last frame heard, so no rule here delays detecting a
+// silent peer.
+func pingDue(self, peer string, sinceHeard, sinceBeat, interval, timeout time.Duration) bool {
 	roomy := timeout >= 4*interval
 	switch {
 	case timeout < 2*interval:
@@ -647,17 +653,19 @@ func pingDue(self, peer string, sinceHeard, interval, timeout time.Duration) boo
 	case self > peer:
 		return sinceHeard >= interval+interval/2
 	case roomy:
-		return sinceHeard >= interval
+		return sinceHeard >= sinceBeat
 	default:
 		return true
 	}
 }
 
-// collectMaintenance finds, under n.mu, the links to ping (on a beat) and to
-// close as silent and the redials that are due into w, applies the
-// superseded-link and autoclean rules, and returns how long until the next
-// silence or redial deadline (or an hour if there is none).
-func (n *Node) collectMaintenance(now time.Time, beat bool, w *maintenance) time.Duration {
+// collectMaintenance finds, under n.mu, the links to ping and to close as
+// silent and the redials that are due into w, applies the superseded-link
+// and autoclean rules, and returns how long until the next silence or
+// redial deadline (or an hour if there is none). sinceBeat is the time since
+// the previous beat if this pass is a beat (pings go out only on beats),
+// else negative.
+func (n *Node) collectMaintenance(now time.Time, sinceBeat time.Duration, w *maintenance) time.Duration {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	next := time.Hour
@@ -669,7 +677,7 @@ func (n *Node) collectMaintenance(now time.Time, beat bool, w *maintenance) time
 			continue
 		}
 		next = min(next, timeout-sinceHeard+time.Millisecond)
-		if beat && pingDue(n.cfg.Name, lk.peer, sinceHeard, interval, timeout) {
+		if sinceBeat >= 0 && pingDue(n.cfg.Name, lk.peer, sinceHeard, sinceBeat, interval, timeout) {
 			w.ping = append(w.ping, lk)
 		}
 	}
