@@ -470,7 +470,7 @@ func TestConcurrentRuleChangesUnderTraffic(t *testing.T) {
 			rng := rand.New(rand.NewPCG(uint64(w), 1))
 			for ctx.Err() == nil {
 				a, b := names[rng.IntN(3)], names[rng.IntN(3)]
-				switch rng.IntN(9) {
+				switch rng.IntN(10) {
 				case 0:
 					n.Cut(a, b)
 				case 1:
@@ -489,6 +489,8 @@ func TestConcurrentRuleChangesUnderTraffic(t *testing.T) {
 					n.HealAll()
 				case 8:
 					_ = n.Conns(a, b)
+				case 9:
+					n.Rate(a, b, int64(rng.IntN(3))<<10) // 0 (lifted), 1 or 2 KiB/s
 				}
 				time.Sleep(time.Millisecond)
 			}
