@@ -257,22 +257,24 @@ func (c *Conn) SendAs(ctx context.Context, kind string, t wire.Type, id uint64, 
 		// type never mix.
 		id = c.chunkID.Add(1)
 	}
-	// Chunk: the first chunk carries head; chunks are sent in order on one lane.
-	body := payload
-	if len(head) > 0 {
-		body = make([]byte, 0, size)
-		body = append(append(body, head...), payload...)
-	}
-	for off := 0; off < len(body); off += limit {
-		end := min(off+limit, len(body))
+	// Chunk: the first chunk carries head and the start of payload, every
+	// chunk but the last is limit bytes long, and chunks go in order on one
+	// lane. head and payload are never joined: a large payload is not copied.
+	for off, first := 0, true; off < len(payload) || first; first = false {
+		h := head
+		if !first {
+			h = nil
+		}
+		end := min(off+limit-len(h), len(payload))
 		f := flags
-		if end < len(body) {
+		if end < len(payload) {
 			f |= wire.FlagMore
 		}
-		if err := l.send(ctx, t, f, id, nil, body[off:end], async); err != nil {
+		if err := l.send(ctx, t, f, id, h, payload[off:end], async); err != nil {
 			return c.sendErr(err)
 		}
 		c.stats.FramesSent.Add(1)
+		off = end
 	}
 	return nil
 }
@@ -429,7 +431,9 @@ func (m *messageReader) next() (hdr wire.Header, body []byte, owned bool, err er
 		if buf == nil {
 			// The first chunk: room for a few more like it, so that a
 			// message of a few chunks is read in place without regrowing.
-			buf = make([]byte, 0, min(4*int(hdr.Length), m.maxMsg))
+			// (plus a little for a call's or cast's head before a payload
+			// of a round size).
+			buf = make([]byte, 0, min(4*int(hdr.Length)+4096, m.maxMsg))
 		}
 		if buf, err = m.r.AppendBody(buf, hdr); err != nil {
 			return hdr, nil, false, err

@@ -33,6 +33,7 @@ type laneWriter struct {
 	busy    bool   // a goroutine owns the lane and is writing
 	err     error  // sticky write error; the lane is dead
 	drained chan struct{}
+	idle    chan struct{} // closed when the owner gives up the lane; made by waiters
 	iov     net.Buffers // the owner's vectored write, built on iovArr
 	iovArr  [3][]byte
 	// deadlineSet is when the owner last moved the write deadline (unix ns).
@@ -78,6 +79,13 @@ func newLaneWriter(w io.Writer, nc net.Conn, writeTimeout time.Duration, maxPend
 // payload into the lane buffer.
 const directThreshold = 8 << 10
 
+// waitThreshold is the body size from which a sender that finds the lane
+// busy waits for it to be free and then writes its frame itself (vectored,
+// from its own buffer) rather than copying it into the batch: copying a
+// frame this large costs more than the wake-up, and a steady stream of them
+// would otherwise be copied whole whenever the flusher owns the lane.
+const waitThreshold = 64 << 10
+
 // maxRetainedBuffer caps the batch buffers a lane keeps between bursts.
 const maxRetainedBuffer = 1 << 20
 
@@ -99,6 +107,18 @@ func (l *laneWriter) send(ctx context.Context, t wire.Type, flags uint8, id uint
 		return err
 	}
 	size := len(head) + len(payload)
+	if l.nc != nil && size >= waitThreshold {
+		for l.err == nil && l.busy {
+			if err := l.waitIdle(ctx); err != nil {
+				return err // unlocked by waitIdle
+			}
+		}
+		if l.err != nil {
+			err := l.err
+			l.mu.Unlock()
+			return err
+		}
+	}
 	if !l.busy && size >= directThreshold && l.nc != nil {
 		// Vectored write straight from the caller's buffers.
 		l.busy = true
@@ -176,6 +196,29 @@ func (l *laneWriter) waitDrained(ctx context.Context) error {
 	}
 }
 
+// waitIdle waits, with l.mu held on entry, until the lane's owner gives it
+// up. It returns with l.mu held, or unlocked with an error when ctx is done.
+func (l *laneWriter) waitIdle(ctx context.Context) error {
+	if l.idle == nil {
+		l.idle = make(chan struct{})
+	}
+	ch := l.idle
+	l.mu.Unlock()
+	select {
+	case <-ch:
+		l.mu.Lock()
+		return nil
+	case <-l.closed:
+		l.mu.Lock()
+		if l.err == nil {
+			l.err = ErrClosed
+		}
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // afterWrite is called by the lane owner after a write: it keeps writing
 // whatever queued up meanwhile, then gives up ownership.
 func (l *laneWriter) afterWrite(free []byte, err error) error {
@@ -193,6 +236,10 @@ func (l *laneWriter) afterWrite(free []byte, err error) error {
 				l.spare = free
 			}
 			l.busy = false
+			if l.idle != nil {
+				close(l.idle)
+				l.idle = nil
+			}
 			e := l.err
 			l.mu.Unlock()
 			return e
@@ -271,6 +318,10 @@ func (l *laneWriter) fail(err error) {
 	if l.drained != nil {
 		close(l.drained)
 		l.drained = nil
+	}
+	if l.idle != nil {
+		close(l.idle)
+		l.idle = nil
 	}
 	l.mu.Unlock()
 }

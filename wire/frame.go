@@ -145,6 +145,10 @@ type Reader struct {
 	buf        []byte
 	start, end int
 	maxPayload uint32
+	// lean is set while payloads are taken with AppendBody straight from
+	// the stream: the next header is then read on its own, so that the
+	// payload behind it is not read into buf only to be copied out again.
+	lean bool
 }
 
 // DefaultReadBuffer is the initial buffer size of a Reader.
@@ -268,6 +272,11 @@ func (r *Reader) ReadFrame() (Header, []byte, error) {
 // length: a large payload can be read straight into a buffer the receiver
 // keeps, without passing through the Reader's buffer.
 func (r *Reader) ReadHeader() (Header, error) {
+	if r.lean && r.end-r.start < HeaderSize {
+		if err := r.fillExact(HeaderSize); err != nil {
+			return Header{}, err
+		}
+	}
 	if err := r.fill(HeaderSize); err != nil {
 		return Header{}, err
 	}
@@ -279,9 +288,44 @@ func (r *Reader) ReadHeader() (Header, error) {
 	return h, nil
 }
 
+// fillExact is fill that reads no further than n bytes past start, so that
+// what follows stays in the stream for AppendBody to read in place.
+func (r *Reader) fillExact(n int) error {
+	if len(r.buf)-r.start < n {
+		r.end = copy(r.buf, r.buf[r.start:r.end])
+		r.start = 0
+	}
+	lim := r.buf[:r.start+n]
+	for empty := 0; r.end-r.start < n; {
+		m, err := r.r.Read(lim[r.end:])
+		r.end += m
+		if m == 0 && err == nil {
+			if empty++; empty >= maxEmptyReads {
+				return io.ErrNoProgress
+			}
+			continue
+		}
+		empty = 0
+		if err != nil {
+			if r.end-r.start >= n {
+				return nil
+			}
+			if errors.Is(err, io.EOF) {
+				if r.end == r.start {
+					return io.EOF
+				}
+				return &FrameError{Code: CodeTruncated, Msg: fmt.Sprintf("stream ended %d bytes into a frame that needs %d", r.end-r.start, n)}
+			}
+			return err
+		}
+	}
+	return nil
+}
+
 // ReadBody reads the payload of the header ReadHeader returned into the
 // Reader's buffer; it is valid until the next read.
 func (r *Reader) ReadBody(h Header) ([]byte, error) {
+	r.lean = false
 	n := int(h.Length)
 	if err := r.fill(n); err != nil {
 		if err == io.EOF {
@@ -319,6 +363,9 @@ func (r *Reader) AppendBody(dst []byte, h Header) ([]byte, error) {
 		r.start, r.end = 0, 0
 	}
 	want := len(dst) + n - buffered
+	// Reading in place pays for a large remainder: keep doing it, and read
+	// the next header on its own, while payloads come this way.
+	r.lean = want-len(dst) >= 4<<10
 	for empty := 0; len(dst) < want; {
 		m, err := r.r.Read(dst[len(dst):want])
 		dst = dst[:len(dst)+m]
