@@ -34,7 +34,7 @@ type laneWriter struct {
 	err     error  // sticky write error; the lane is dead
 	drained chan struct{}
 	idle    chan struct{} // closed when the owner gives up the lane; made by waiters
-	iov     net.Buffers // the owner's vectored write, built on iovArr
+	iov     net.Buffers   // the owner's vectored write, built on iovArr
 	iovArr  [3][]byte
 	// deadlineSet is when the owner last moved the write deadline (unix ns).
 	deadlineSet int64
