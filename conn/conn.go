@@ -433,7 +433,7 @@ func (m *messageReader) next() (hdr wire.Header, body []byte, owned bool, err er
 			// message of a few chunks is read in place without regrowing.
 			// (plus a little for a call's or cast's head before a payload
 			// of a round size).
-			buf = make([]byte, 0, min(4*int(hdr.Length)+4096, m.maxMsg))
+			buf = newBody(min(4*int(hdr.Length)+4096, m.maxMsg))
 		}
 		if buf, err = m.r.AppendBody(buf, hdr); err != nil {
 			return hdr, nil, false, err
@@ -448,7 +448,7 @@ func (m *messageReader) next() (hdr wire.Header, body []byte, owned bool, err er
 		delete(m.partial, k)
 		body, owned = buf, true
 	case hdr.Flags&wire.FlagCompressed == 0 && ownedType(hdr.Type) && hdr.Length >= ownedThreshold:
-		if body, err = m.r.AppendBody(make([]byte, 0, hdr.Length), hdr); err != nil {
+		if body, err = m.r.AppendBody(newBody(int(hdr.Length)), hdr); err != nil {
 			return hdr, nil, false, err
 		}
 		owned = true
@@ -462,7 +462,10 @@ func (m *messageReader) next() (hdr wire.Header, body []byte, owned bool, err er
 		if derr != nil || n > m.maxMsg {
 			return hdr, nil, false, messageError{&wire.FrameError{Code: wire.CodeMalformed, Type: hdr.Type, Msg: fmt.Sprintf("bad compressed body (decoded length %d, limit %d): %v", n, m.maxMsg, derr)}}
 		}
-		dec, derr := s2.Decode(make([]byte, n), body)
+		dec, derr := s2.Decode(newBody(n)[:n], body)
+		if owned {
+			ReleaseBody(body) // the compressed form is not needed any more
+		}
 		if derr != nil {
 			return hdr, nil, false, messageError{&wire.FrameError{Code: wire.CodeMalformed, Type: hdr.Type, Msg: "compressed body does not decode: " + derr.Error()}}
 		}

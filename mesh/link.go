@@ -61,6 +61,7 @@ type callResult struct {
 type castMsg struct {
 	method  string
 	payload []byte
+	body    []byte // the buffer payload lies in, when the connection gave it to us
 }
 
 // castQueue is how many casts may wait for their handler per link before
@@ -145,8 +146,12 @@ func (lk *link) onFrame(c *conn.Conn, h wire.Header, body []byte, owned bool) {
 			lk.protocolError(err)
 			return
 		}
+		msg := castMsg{method: string(m.Method), payload: keep(m.Payload, owned)}
+		if owned {
+			msg.body = body
+		}
 		select {
-		case lk.casts <- castMsg{method: string(m.Method), payload: keep(m.Payload, owned)}:
+		case lk.casts <- msg:
 		case <-lk.ctx.Done():
 		}
 	case wire.TypePing:

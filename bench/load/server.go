@@ -61,17 +61,22 @@ func Serve(n *mesh.Node) error {
 // (ekka-mesh bench serve logs them when it stops).
 func NewServer(n *mesh.Node) (*Server, error) {
 	s := &Server{}
+	// echo, sink and cast use their payload in place and never keep it, as
+	// a service that streams data to a file or a socket would: they borrow
+	// it (mesh.Node.HandleBorrowed), so the node reads later messages into
+	// the same memory instead of allocating for each.
 	handlers := []struct {
 		method string
 		h      mesh.Handler
+		handle func(string, mesh.Handler) error
 	}{
-		{MethodEcho, s.echo},
-		{MethodSink, s.sink},
-		{MethodCast, s.cast},
-		{MethodCount, s.count},
+		{MethodEcho, s.echo, n.HandleBorrowed},
+		{MethodSink, s.sink, n.HandleBorrowed},
+		{MethodCast, s.cast, n.HandleBorrowed},
+		{MethodCount, s.count, n.Handle},
 	}
 	for _, m := range handlers {
-		if err := n.Handle(m.method, m.h); err != nil {
+		if err := m.handle(m.method, m.h); err != nil {
 			return nil, fmt.Errorf("load: serve %s: %w", m.method, err)
 		}
 	}
@@ -90,7 +95,7 @@ func (s *Server) Stats() Stats {
 func (s *Server) echo(_ context.Context, _ string, p []byte) ([]byte, error) {
 	s.echoCalls.Add(1)
 	s.echoBytes.Add(uint64(len(p)))
-	return p, nil // the payload is the handler's to keep
+	return p, nil // a borrowed payload may be the reply: it is sent before the node reuses it
 }
 
 func (s *Server) sink(_ context.Context, _ string, p []byte) ([]byte, error) {
