@@ -120,6 +120,7 @@ type Peer struct {
 	Hidden     bool
 	Version    uint8
 	Compress   bool   // both sides agreed on S2
+	ChunkSize  bool   // both sides announce the size of a chunked message up front
 	MaxPayload uint32 // the peer's receive limit: never send more in one frame
 }
 

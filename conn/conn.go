@@ -2,6 +2,7 @@ package conn
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -260,9 +261,16 @@ func (c *Conn) SendAs(ctx context.Context, kind string, t wire.Type, id uint64, 
 	// Chunk: the first chunk carries head and the start of payload, every
 	// chunk but the last is limit bytes long, and chunks go in order on one
 	// lane. head and payload are never joined: a large payload is not copied.
-	for off, first := 0, true; off < len(payload) || first; first = false {
-		h := head
-		if !first {
+	// Where the peer reads it, the first chunk opens with the body's size,
+	// so the peer reassembles into one buffer of the right size.
+	first := head
+	if c.peer.ChunkSize {
+		var hb [wire.ChunkSizeLen + 64]byte
+		first = append(binary.BigEndian.AppendUint64(hb[:0], uint64(size)), head...)
+	}
+	for off, isFirst := 0, true; off < len(payload) || isFirst; isFirst = false {
+		h := first
+		if !isFirst {
 			h = nil
 		}
 		end := min(off+limit-len(h), len(payload))
@@ -320,7 +328,7 @@ func (c *Conn) sendErr(err error) error {
 // decompressing bodies before handing them to h.
 func (c *Conn) readLoop(lane uint8, h Handler) {
 	defer c.wg.Done()
-	rd := messageReader{r: c.readers[lane], maxMsg: DefaultMaxMessage}
+	rd := messageReader{r: c.readers[lane], maxMsg: DefaultMaxMessage, sized: c.peer.ChunkSize}
 	for {
 		hdr, body, owned, err := rd.next()
 		if err != nil {
@@ -389,8 +397,15 @@ func (c *Conn) readLoop(lane uint8, h Handler) {
 type messageReader struct {
 	r       *wire.Reader
 	maxMsg  int
-	partial map[chunkKey][]byte
+	partial map[chunkKey]*partialMsg
 	frames  uint64 // frames read by the last next
+	sized   bool   // a first chunk opens with the body's size (CapChunkSize)
+}
+
+// partialMsg is a chunked message being reassembled.
+type partialMsg struct {
+	buf  []byte
+	size int // the announced size; -1 when the peer does not announce it
 }
 
 type chunkKey struct {
@@ -403,6 +418,31 @@ type chunkKey struct {
 // own saves the handler a copy.
 func ownedType(t wire.Type) bool {
 	return t == wire.TypeCall || t == wire.TypeReply || t == wire.TypeCast
+}
+
+// firstChunk starts the reassembly of a chunked message whose first frame
+// hdr is: it reads the size announcement when the peer makes one (and
+// takes it off hdr.Length), and returns an empty buffer with room for the
+// whole message, or, without an announcement, for a few chunks like this
+// one (plus a little for a call's or cast's head before a payload of a
+// round size).
+func (m *messageReader) firstChunk(hdr *wire.Header) (*partialMsg, error) {
+	if !m.sized {
+		return &partialMsg{buf: newBody(min(4*int(hdr.Length)+4096, m.maxMsg)), size: -1}, nil
+	}
+	if hdr.Length < wire.ChunkSizeLen {
+		return nil, messageError{&wire.FrameError{Code: wire.CodeMalformed, Type: hdr.Type, Msg: fmt.Sprintf("first chunk of %d bytes cannot hold the %d-byte size announcement", hdr.Length, wire.ChunkSizeLen)}}
+	}
+	b, err := m.r.ReadBody(wire.Header{Type: hdr.Type, Length: wire.ChunkSizeLen})
+	if err != nil {
+		return nil, err
+	}
+	size := binary.BigEndian.Uint64(b)
+	hdr.Length -= wire.ChunkSizeLen
+	if size > uint64(m.maxMsg) || size < uint64(hdr.Length) {
+		return nil, messageError{&wire.FrameError{Code: wire.CodeTooLarge, Type: hdr.Type, Msg: fmt.Sprintf("chunked message announced at %d bytes, want %d..%d", size, hdr.Length, m.maxMsg)}}
+	}
+	return &partialMsg{buf: newBody(int(size)), size: int(size)}, nil
 }
 
 // messageError is a message the peer should not have sent (a chunked
@@ -421,32 +461,33 @@ func (m *messageReader) next() (hdr wire.Header, body []byte, owned bool, err er
 	}
 	m.frames = 1
 	k := chunkKey{hdr.Type, hdr.ID}
-	buf, chunked := m.partial[k]
+	pm, chunked := m.partial[k]
 	more := hdr.Flags&wire.FlagMore != 0
 	switch {
 	case more || chunked:
-		if len(buf)+int(hdr.Length) > m.maxMsg {
-			return hdr, nil, false, messageError{&wire.FrameError{Code: wire.CodeTooLarge, Type: hdr.Type, Msg: fmt.Sprintf("chunked message above %d bytes", m.maxMsg)}}
+		if !chunked {
+			if pm, err = m.firstChunk(&hdr); err != nil {
+				return hdr, nil, false, err
+			}
 		}
-		if buf == nil {
-			// The first chunk: room for a few more like it, so that a
-			// message of a few chunks is read in place without regrowing.
-			// (plus a little for a call's or cast's head before a payload
-			// of a round size).
-			buf = newBody(min(4*int(hdr.Length)+4096, m.maxMsg))
+		if len(pm.buf)+int(hdr.Length) > m.maxMsg || (pm.size >= 0 && len(pm.buf)+int(hdr.Length) > pm.size) {
+			return hdr, nil, false, messageError{&wire.FrameError{Code: wire.CodeTooLarge, Type: hdr.Type, Msg: fmt.Sprintf("chunked message above its announced size %d or the limit %d", pm.size, m.maxMsg)}}
 		}
-		if buf, err = m.r.AppendBody(buf, hdr); err != nil {
+		if pm.buf, err = m.r.AppendBody(pm.buf, hdr); err != nil {
 			return hdr, nil, false, err
 		}
 		if more {
 			if m.partial == nil {
-				m.partial = make(map[chunkKey][]byte)
+				m.partial = make(map[chunkKey]*partialMsg)
 			}
-			m.partial[k] = buf
+			m.partial[k] = pm
 			return hdr, nil, false, nil
 		}
 		delete(m.partial, k)
-		body, owned = buf, true
+		if pm.size >= 0 && len(pm.buf) != pm.size {
+			return hdr, nil, false, messageError{&wire.FrameError{Code: wire.CodeMalformed, Type: hdr.Type, Msg: fmt.Sprintf("chunked message of %d bytes, announced %d", len(pm.buf), pm.size)}}
+		}
+		body, owned = pm.buf, true
 	case hdr.Flags&wire.FlagCompressed == 0 && ownedType(hdr.Type) && hdr.Length >= ownedThreshold:
 		if body, err = m.r.AppendBody(newBody(int(hdr.Length)), hdr); err != nil {
 			return hdr, nil, false, err

@@ -126,6 +126,7 @@ func clientHandshake(ctx context.Context, nc net.Conn, r *wire.Reader, cfg *Conf
 		GUID:       ch.GUID,
 		Version:    ch.Version,
 		Compress:   hello.Caps&ch.Caps&wire.CapCompressS2 != 0,
+		ChunkSize:  hello.Caps&ch.Caps&wire.CapChunkSize != 0,
 		MaxPayload: effectiveMaxPayload(ch.MaxPayload),
 	}
 	wantA := t.proof(cfg.Cookie, wire.LabelAcceptor)
@@ -214,6 +215,7 @@ func serverHandshake(ctx context.Context, nc net.Conn, r *wire.Reader, cfg *Conf
 		Hidden:     hello.Caps&wire.CapHidden != 0,
 		Version:    ch.Version,
 		Compress:   hello.Caps&ch.Caps&wire.CapCompressS2 != 0,
+		ChunkSize:  hello.Caps&ch.Caps&wire.CapChunkSize != 0,
 		MaxPayload: effectiveMaxPayload(hello.MaxPayload),
 	}
 	wantD := t.proof(cfg.Cookie, wire.LabelDialer)
@@ -256,7 +258,7 @@ func (t *transcript) proof(cookie, label string) [wire.ProofSize]byte {
 }
 
 func localCaps(cfg *Config) uint32 {
-	var caps uint32
+	caps := wire.CapChunkSize
 	if cfg.Compression != CompressOff {
 		caps |= wire.CapCompressS2
 	}

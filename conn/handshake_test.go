@@ -239,11 +239,11 @@ func TestHandshakeSuccess(t *testing.T) {
 
 			assert.Equal(t, Peer{
 				Name: a.Name, Cluster: "test", GUID: a.GUID, Version: wire.Version,
-				Compress: tc.wantCompress, MaxPayload: a.maxPayload(),
+				Compress: tc.wantCompress, ChunkSize: true, MaxPayload: a.maxPayload(),
 			}, client.peer)
 			assert.Equal(t, Peer{
 				Name: d.Name, Cluster: "test", GUID: d.GUID, Hidden: tc.hidden, Version: wire.Version,
-				Compress: tc.wantCompress, MaxPayload: d.maxPayload(),
+				Compress: tc.wantCompress, ChunkSize: true, MaxPayload: d.maxPayload(),
 			}, server.peer)
 			assert.Equal(t, wire.LaneData, server.lane)
 			assert.Equal(t, uint64(42), server.linkID)
@@ -794,7 +794,7 @@ func TestHandshakeLeavesReaderAfterLastFrame(t *testing.T) {
 					return err
 				}
 				proofA := hsSpecProof(a.Cookie, "ekka-mesh acceptor", wire.Version, nonceD[:], ch.Nonce[:], d.GUID[:], a.GUID[:],
-					d.Name, a.Name, "test", wire.LaneLarge, 99, wire.CapCompressS2, wire.CapCompressS2)
+					d.Name, a.Name, "test", wire.LaneLarge, 99, hello.Caps, wire.CapCompressS2)
 				out := wire.AppendMessage(nil, 0, 0, &wire.Proof{T: wire.TypeWelcome, MAC: proofA})
 				out = append(out, cast...)
 				if _, err := nc.Write(out); err != nil {

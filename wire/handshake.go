@@ -9,7 +9,16 @@ package wire
 const (
 	CapCompressS2 uint32 = 1 << 0 // sender can decode S2-compressed payloads
 	CapHidden     uint32 = 1 << 1 // sender is a hidden client (ctl): never a member
+	// CapChunkSize: the sender reads a size announcement at the start of
+	// the first chunk of a chunked message (PROTOCOL.md 4.2), so it can
+	// reassemble the message in one buffer of the right size.
+	CapChunkSize uint32 = 1 << 2
 )
+
+// ChunkSizeLen is the length of the size announcement that opens the first
+// chunk of a chunked message when both sides announced CapChunkSize: the
+// body's total length, big-endian.
+const ChunkSizeLen = 8
 
 // GUIDSize and NonceSize are the fixed sizes of those fields.
 const (
