@@ -29,10 +29,12 @@ type handlerTable struct {
 }
 
 // handlerEntry is a registered handler; borrowed says it only borrows its
-// payload (HandleBorrowed).
+// payload (HandleBorrowed); method is its name, kept so that serving a
+// call does not make a string of the name per call.
 type handlerEntry struct {
 	h        Handler
 	borrowed bool
+	method   string
 }
 
 func (t *handlerTable) get(method string) Handler { return t.entry(method).h }
@@ -41,6 +43,13 @@ func (t *handlerTable) entry(method string) handlerEntry {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	return t.m[method]
+}
+
+// entryOf is entry for a method name as it came off the wire.
+func (t *handlerTable) entryOf(method []byte) handlerEntry {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.m[string(method)] // no allocation: the compiler looks up without converting
 }
 
 func (t *handlerTable) set(method string, h Handler) { t.put(method, h, false) }
@@ -55,7 +64,7 @@ func (t *handlerTable) put(method string, h Handler, borrowed bool) {
 		delete(t.m, method)
 		return
 	}
-	t.m[method] = handlerEntry{h: h, borrowed: borrowed}
+	t.m[method] = handlerEntry{h: h, borrowed: borrowed, method: method}
 }
 
 // Handle registers h for method, replacing any earlier handler; a nil h
@@ -190,8 +199,9 @@ func (lk *link) send(ctx context.Context, method string, payload []byte) (outgoi
 	if len(method) > 0xffff {
 		return outgoing{}, fmt.Errorf("mesh: call %s: method name is %d bytes, want at most 65535", lk.peer, len(method))
 	}
-	o := outgoing{lk: lk, id: lk.nextID.Add(1), ch: make(chan callResult, 1), method: method}
+	o := outgoing{lk: lk, id: lk.nextID.Add(1), ch: getReplyChan(), method: method}
 	if !lk.register(o.id, o.ch) {
+		replyChans.Put(o.ch)
 		return outgoing{}, &NodeError{Node: lk.peer, Err: ErrNodeDown}
 	}
 	var hb [256]byte
@@ -205,6 +215,13 @@ func (lk *link) send(ctx context.Context, method string, payload []byte) (outgoi
 	}
 	return o, nil
 }
+
+// replyChans recycles the channels calls wait on for their reply. A channel
+// goes back only once its reply was received; one whose call gave up (ctx
+// done) may still get a late reply and is left to the garbage collector.
+var replyChans = sync.Pool{New: func() any { return make(chan callResult, 1) }}
+
+func getReplyChan() chan callResult { return replyChans.Get().(chan callResult) }
 
 // appendCallHead appends the head of a Call body: the time ctx leaves the
 // callee (0: no deadline) and the method.
@@ -229,6 +246,9 @@ func decodeErrorReply(node string, body []byte) (*RemoteError, error) {
 func (o outgoing) wait(ctx context.Context) ([]byte, error) {
 	select {
 	case r := <-o.ch:
+		// The reply was taken off the channel, and a call's channel gets
+		// one reply at most: it can serve another call.
+		replyChans.Put(o.ch)
 		if r.err != nil {
 			var re *RemoteError
 			if errors.As(r.err, &re) {
@@ -297,45 +317,59 @@ func (n *Node) serveCall(lk *link, id uint64, body []byte, owned bool) {
 		lk.protocolError(err)
 		return
 	}
-	method := string(m.Method)
-	e := n.handlers.entry(method)
-	h := e.h
-	if h == nil {
+	e := n.handlers.entryOf(m.Method)
+	if e.h == nil {
 		var b [128]byte
-		e := wire.ErrorReply{Code: wire.CodeNoHandler, Message: []byte("no handler for method " + method + " on " + n.cfg.Name)}
+		e := wire.ErrorReply{Code: wire.CodeNoHandler, Message: []byte("no handler for method " + string(m.Method) + " on " + n.cfg.Name)}
 		lk.c.Send(lk.ctx, wire.TypeErrorReply, id, e.Append(b[:0]), nil)
 		return
 	}
-	payload := keep(m.Payload, owned)
-	var lent []byte // the buffer to give back once the reply is sent
+	in := incoming{lk: lk, id: id, entry: e, payload: keep(m.Payload, owned)}
 	if e.borrowed && owned {
-		lent = body
+		in.lent = body
 	}
-	timeout := time.Duration(m.TimeoutMillis) * time.Millisecond
+	if m.TimeoutMillis > 0 {
+		in.deadline = time.Now().Add(time.Duration(m.TimeoutMillis) * time.Millisecond)
+	}
 	n.wg.Add(1)
 	lk.active.Add(1)
-	go func() {
-		defer n.wg.Done()
-		defer lk.active.Add(-1)
-		ctx, cancel := lk.ctx, context.CancelFunc(func() {})
-		if timeout > 0 {
-			ctx, cancel = context.WithTimeout(lk.ctx, timeout)
-		}
-		reply, code, msg := n.runHandler(ctx, h, lk.peer, method, payload)
-		cancel()
-		if code != 0 {
-			e := wire.ErrorReply{Code: code, Message: []byte(msg)}
-			lk.c.Send(lk.ctx, wire.TypeErrorReply, id, e.Append(nil), nil)
-			if lent != nil {
-				conn.ReleaseBody(lent)
-			}
-			return
-		}
-		lk.c.SendAs(lk.ctx, method, wire.TypeReply, id, nil, reply)
-		if lent != nil {
-			conn.ReleaseBody(lent)
-		}
-	}()
+	go n.runCall(in) // arguments are copied to the new goroutine: no closure to allocate
+}
+
+// incoming is a call being served.
+type incoming struct {
+	lk       *link
+	id       uint64
+	entry    handlerEntry
+	payload  []byte
+	lent     []byte    // the buffer to give back once the reply is sent (HandleBorrowed)
+	deadline time.Time // zero: the caller set none
+}
+
+func (n *Node) runCall(in incoming) {
+	defer n.wg.Done()
+	lk := in.lk
+	defer lk.active.Add(-1)
+	ctx := lk.ctx
+	var cc *callContext
+	if !in.deadline.IsZero() {
+		cc = newCallContext(lk.ctx, in.deadline)
+		ctx = cc
+	}
+	method := in.entry.method
+	reply, code, msg := n.runHandler(ctx, in.entry.h, lk.peer, method, in.payload)
+	if cc != nil {
+		cc.release()
+	}
+	if code != 0 {
+		e := wire.ErrorReply{Code: code, Message: []byte(msg)}
+		lk.c.Send(lk.ctx, wire.TypeErrorReply, in.id, e.Append(nil), nil)
+	} else {
+		lk.c.SendAs(lk.ctx, method, wire.TypeReply, in.id, nil, reply)
+	}
+	if in.lent != nil {
+		conn.ReleaseBody(in.lent)
+	}
 }
 
 // Cast sends method with payload to node and returns without waiting: fire
