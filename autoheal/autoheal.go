@@ -92,7 +92,8 @@ type Autoheal struct {
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 	sub       *mesh.Subscription
-	reportNow chan struct{}
+	reportNow chan struct{} // a partition occurred: report it fresh
+	wake      chan struct{} // a report came in, or the members changed
 
 	mu     sync.Mutex
 	closed bool
@@ -185,6 +186,7 @@ func Attach(node *mesh.Node, cfg Config) (*Autoheal, error) {
 		log:       cfg.Logger.With("node", node.Name()),
 		tick:      min(max(cfg.Delay/10, 10*time.Millisecond), 500*time.Millisecond),
 		reportNow: make(chan struct{}, 1),
+		wake:      make(chan struct{}, 1),
 	}
 	if _, dup := attached.LoadOrStore(node, a); dup {
 		return nil, fmt.Errorf("autoheal: Attach: autoheal already runs on node %s; Close it first", node.Name())
@@ -236,54 +238,91 @@ func (a *Autoheal) unhandle() {
 	}
 }
 
-// watchEvents turns partition-occurred events into reports.
+// watchEvents turns partition-occurred events into reports, and wakes run
+// on every other membership event: a member going down or coming back may
+// change the leader, which a pending decision must notice.
 func (a *Autoheal) watchEvents() {
 	defer a.wg.Done()
 	for ev := range a.sub.C() {
+		ch := a.wake
 		if ev.Kind == mesh.EventPartitionOccurred {
-			select {
-			case a.reportNow <- struct{}{}:
-			default:
-			}
+			ch = a.reportNow
+		}
+		select {
+		case ch <- struct{}{}:
+		default:
 		}
 	}
 }
 
-// run reports, reminds and, on the leader, decides.
+// run reports, reminds and, on the leader, decides. Between two passes it
+// sleeps until the earliest thing it waits for (schedule) or an event, so an
+// idle node, with no partition recorded and no decision pending, does no
+// work at all.
 func (a *Autoheal) run() {
 	defer a.wg.Done()
-	t := time.NewTicker(a.tick)
-	defer t.Stop()
+	// The first pass runs at once: it reminds the leader of partitions
+	// recorded before Attach.
+	timer := time.NewTimer(0)
+	defer timer.Stop()
 	var lastReminder time.Time
 	freshUnsent := false
+	mayRecord := true // partitions may be recorded: remind every Delay
 	for {
 		select {
 		case <-a.ctx.Done():
 			return
 		case <-a.reportNow:
-			freshUnsent = true
-		case <-t.C:
+			freshUnsent, mayRecord = true, true
+		case <-a.wake:
+		case <-timer.C:
 		}
 		now := time.Now()
 		if freshUnsent {
 			freshUnsent = !a.report(true)
 			lastReminder = now
-		} else if now.Sub(lastReminder) >= a.cfg.Delay {
+		} else if mayRecord && now.Sub(lastReminder) >= a.cfg.Delay {
 			lastReminder = now
-			a.report(false)
+			mayRecord = a.remind()
 		}
 		a.maybeDecide(now)
+
+		var s schedule
+		if freshUnsent {
+			s.retryFresh = now.Add(a.tick)
+		}
+		if mayRecord {
+			s.remind = lastReminder.Add(a.cfg.Delay)
+		}
+		a.mu.Lock()
+		s.decide = decisionAt(a.pending, a.lastFresh, a.nextTry, a.cfg.Delay)
+		a.mu.Unlock()
+		if at, ok := s.next(); ok {
+			timer.Reset(time.Until(at))
+		} else {
+			timer.Stop()
+		}
 	}
 }
 
-// report tells the leader what partitions this node records. A reminder
-// (not fresh) is sent only when there are some. It reports whether the
-// leader got it.
+// report tells the leader what partitions this node records, with the
+// fresh mark when one just occurred. It reports whether the leader got it.
 func (a *Autoheal) report(fresh bool) bool {
+	return a.send(a.node.Info(), fresh)
+}
+
+// remind reminds the leader of the partitions this node still records, if
+// any; it reports whether there were some.
+func (a *Autoheal) remind() (recorded bool) {
 	info := a.node.Info()
-	if !fresh && len(info.Partitions) == 0 {
-		return true
+	if len(info.Partitions) == 0 {
+		return false
 	}
+	a.send(info, false)
+	return true
+}
+
+func (a *Autoheal) send(info mesh.Info, fresh bool) bool {
 	r := report{Node: a.node.Name(), Partitions: info.Partitions, Fresh: fresh}
 	leader := Leader(info.Members)
 	if leader == a.node.Name() {
@@ -311,17 +350,29 @@ func (a *Autoheal) serveReport(_ context.Context, from string, p []byte) ([]byte
 
 func (a *Autoheal) onReport(r report) {
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	a.pending = true
 	if r.Fresh {
 		a.lastFresh = time.Now()
 	}
+	a.mu.Unlock()
 	a.log.Debug("autoheal: partition report", "from", r.Node, "partitions", r.Partitions, "fresh", r.Fresh)
+	// run schedules the decision.
+	select {
+	case a.wake <- struct{}{}:
+	default:
+	}
 }
 
 // maybeDecide runs a decision on the leader once reports have stopped for
-// the delay.
+// the delay. With no report pending it returns at once, without building
+// the node's Info.
 func (a *Autoheal) maybeDecide(now time.Time) {
+	a.mu.Lock()
+	pending := a.pending
+	a.mu.Unlock()
+	if !pending {
+		return
+	}
 	info := a.node.Info()
 	if Leader(info.Members) != a.node.Name() {
 		a.mu.Lock()
@@ -330,16 +381,18 @@ func (a *Autoheal) maybeDecide(now time.Time) {
 		return
 	}
 	a.mu.Lock()
-	due := a.pending && now.Sub(a.lastFresh) >= a.cfg.Delay && !now.Before(a.nextTry)
+	at := decisionAt(a.pending, a.lastFresh, a.nextTry, a.cfg.Delay)
+	due := !at.IsZero() && !now.Before(at)
 	if due {
 		a.pending = false
 		a.rounds++
 	}
-	round := fmt.Sprintf("%s#%d", a.node.Name(), a.rounds)
+	rounds := a.rounds
 	a.mu.Unlock()
 	if !due {
 		return
 	}
+	round := fmt.Sprintf("%s#%d", a.node.Name(), rounds)
 	plan := Decide(a.gather(info.RunningNodes))
 	retry := func() {
 		a.mu.Lock()

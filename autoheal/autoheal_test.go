@@ -81,7 +81,16 @@ type healCluster struct {
 // options adjust one node's autoheal Config.
 type options func(i int, name string, cfg *autoheal.Config)
 
+// startHealing forms a cluster of n nodes and attaches autoheal to each.
 func startHealing(t *testing.T, n int, opts options) *healCluster {
+	t.Helper()
+	hc := formCluster(t, n)
+	hc.attach(t, opts)
+	return hc
+}
+
+// formCluster forms a cluster of n nodes, without autoheal yet.
+func formCluster(t *testing.T, n int) *healCluster {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -100,8 +109,15 @@ func startHealing(t *testing.T, n int, opts options) *healCluster {
 		}
 	})
 	require.NoError(t, c.FormCluster(ctx))
+	return hc
+}
+
+// attach attaches autoheal to every node.
+func (hc *healCluster) attach(t *testing.T, opts options) {
+	t.Helper()
+	c := hc.Cluster
 	logger := slog.New(slog.NewTextHandler(hc.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	for i := 0; i < n; i++ {
+	for i := 0; i < c.Len(); i++ {
 		name := c.Name(i)
 		cfg := autoheal.Config{
 			Delay:       testDelay,
@@ -131,7 +147,6 @@ func startHealing(t *testing.T, n int, opts options) *healCluster {
 		require.NoError(t, err)
 		hc.ahs = append(hc.ahs, ah)
 	}
-	return hc
 }
 
 func idx(n int) []int {
@@ -240,6 +255,28 @@ func TestHealThreeNodesOneMinority(t *testing.T) {
 	hc.hooks.mu.Lock()
 	require.Contains(t, hc.hooks.reasons[0], "n3@127.0.0.1 is on a minority side of a partition and rejoins the cluster of n1@127.0.0.1")
 	hc.hooks.mu.Unlock()
+}
+
+func TestHealPartitionRecordedBeforeAttach(t *testing.T) {
+	hc := formCluster(t, 3)
+	hc.Partition([]int{0, 1}, []int{2})
+	hc.waitSplit(t, []int{0, 1}, []int{2})
+	hc.HealAll()
+	ctx, cancel := context.WithTimeout(context.Background(), healWait)
+	defer cancel()
+	require.NoError(t, hc.Wait(ctx, "every node to record the partition", func() bool {
+		for i := 0; i < hc.Len(); i++ {
+			if len(hc.Node(i).Info().Partitions) == 0 {
+				return false
+			}
+		}
+		return true
+	}))
+	// No partition-occurred event reaches autoheal: it finds the records.
+	hc.attach(t, nil)
+	hc.waitHealed(t)
+	hc.requireHooksOn(t, 2)
+	hc.requireStable(t)
 }
 
 func TestHealFiveNodesLeaderOnMinority(t *testing.T) {
