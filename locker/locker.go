@@ -67,8 +67,11 @@ type Config struct {
 	// caller's context), and the release of grants after a failed acquire
 	// (default 5 s).
 	CallTimeout time.Duration
-	// SweepInterval is how often ended grants are swept from this node's
-	// table (default 1 s). An ended grant is free at once either way.
+	// SweepInterval is the shortest time between two sweeps of ended
+	// grants from this node's table (default 1 s): a sweep runs when the
+	// next grant ends, but not sooner than SweepInterval after the
+	// previous one. A table with nothing to sweep sets no timer. An ended
+	// grant is free at once either way.
 	SweepInterval time.Duration
 	// Logger receives the locker's log (default: discard).
 	Logger *slog.Logger
@@ -102,6 +105,10 @@ type Locker struct {
 	table  *Table
 	held   map[heldKey]*Lease
 	closed bool
+	// sweepDue is the table's NextExpire when sweep last looked; a request
+	// that changes it wakes sweep through sweepSoon.
+	sweepDue  time.Time
+	sweepSoon chan struct{}
 
 	ringMu    sync.Mutex
 	ringNames []string
@@ -180,12 +187,13 @@ func New(node *mesh.Node, cfg Config) (*Locker, error) {
 	registryMu.Unlock()
 
 	l := &Locker{
-		node:  node,
-		cfg:   cfg,
-		owner: node.Name() + "/" + cfg.Name + "/" + node.GUID().String(),
-		log:   cfg.Logger.With("locker", cfg.Name),
-		table: NewTable(),
-		held:  make(map[heldKey]*Lease),
+		node:      node,
+		cfg:       cfg,
+		owner:     node.Name() + "/" + cfg.Name + "/" + node.GUID().String(),
+		log:       cfg.Logger.With("locker", cfg.Name),
+		table:     NewTable(),
+		held:      make(map[heldKey]*Lease),
+		sweepSoon: make(chan struct{}, 1),
 	}
 	l.ctx, l.cancel = context.WithCancel(context.Background())
 	for i, op := range opNames {
@@ -267,22 +275,53 @@ func (l *Locker) Holder(resource string) (owner string, token uint64, expires ti
 	return l.table.Holder(time.Now(), resource)
 }
 
+// sweep drops ended grants and forgotten counters from the table when the
+// table says the next is due (Table.NextExpire), at most once every
+// SweepInterval. With nothing to sweep it waits for a request, so an idle
+// node holding no lock spends nothing here.
 func (l *Locker) sweep() {
 	defer l.wg.Done()
-	t := time.NewTicker(l.cfg.SweepInterval)
-	defer t.Stop()
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	var last time.Time // the previous sweep
 	for {
+		l.mu.Lock()
+		due, ok := l.table.NextExpire()
+		l.sweepDue = due
+		l.mu.Unlock()
+		if ok {
+			timer.Reset(time.Until(later(due, last.Add(l.cfg.SweepInterval))))
+		} else {
+			timer.Stop()
+		}
 		select {
 		case <-l.ctx.Done():
 			return
-		case now := <-t.C:
+		case <-l.sweepSoon:
+		case <-timer.C:
+			last = time.Now()
 			l.mu.Lock()
-			ended := l.table.Expire(now)
+			ended := l.table.Expire(last)
 			l.mu.Unlock()
 			for _, e := range ended {
 				l.log.Debug("lease ended", "resource", e.Resource, "owner", e.Owner, "token", e.Token)
 			}
 		}
+	}
+}
+
+// wakeSweepLocked tells sweep when a request brought the table's next
+// sweep forward (a shorter lease, a first resource). l.mu is held.
+func (l *Locker) wakeSweepLocked() {
+	due, _ := l.table.NextExpire()
+	if due.Equal(l.sweepDue) {
+		return
+	}
+	l.sweepDue = due
+	select {
+	case l.sweepSoon <- struct{}{}:
+	default:
 	}
 }
 
@@ -498,6 +537,7 @@ func (l *Locker) apply(op int, req opRequest) opReply {
 	now := time.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	defer l.wakeSweepLocked()
 	var d Decision
 	switch op {
 	case mAcquire:

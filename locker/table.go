@@ -31,6 +31,9 @@ type Table struct {
 	ForgetAfter time.Duration
 
 	res map[string]*resState
+	// sweepAt is when Expire next has work, at the earliest: zero when the
+	// table is empty. Requests lower it, Expire sets it exactly.
+	sweepAt time.Time
 }
 
 type resState struct {
@@ -82,7 +85,31 @@ func (t *Table) state(now time.Time, resource string) *resState {
 		s.held, s.owner, s.token = false, "", 0
 	}
 	s.touched = now
+	t.sweepBy(now.Add(t.forgetAfter()))
 	return s
+}
+
+func (t *Table) forgetAfter() time.Duration {
+	if t.ForgetAfter <= 0 {
+		return DefaultForgetAfter
+	}
+	return t.ForgetAfter
+}
+
+// sweepBy records that Expire may have work at at.
+func (t *Table) sweepBy(at time.Time) {
+	if t.sweepAt.IsZero() || at.Before(t.sweepAt) {
+		t.sweepAt = at
+	}
+}
+
+// NextExpire returns when Expire next has work at the earliest: a grant
+// ends, or a free resource's counter is due to be forgotten. It is never
+// later than that (it may be earlier: Expire then finds nothing and sets it
+// exactly). ok is false when the table is empty: Expire has nothing to do
+// until the next request.
+func (t *Table) NextExpire() (at time.Time, ok bool) {
+	return t.sweepAt, !t.sweepAt.IsZero()
 }
 
 // Acquire grants resource to owner for lease, or refuses it when another
@@ -98,6 +125,7 @@ func (t *Table) Acquire(now time.Time, resource, owner string, lease time.Durati
 	}
 	s.counter++
 	s.held, s.owner, s.token, s.expires = true, owner, s.counter, now.Add(lease)
+	t.sweepBy(s.expires)
 	return Decision{Granted: true, Token: s.token, Expires: s.expires}
 }
 
@@ -170,17 +198,20 @@ type Expired struct {
 // resources free for longer than ForgetAfter. It returns the grants dropped.
 func (t *Table) Expire(now time.Time) []Expired {
 	var out []Expired
-	forget := t.ForgetAfter
-	if forget <= 0 {
-		forget = DefaultForgetAfter
-	}
+	forget := t.forgetAfter()
+	t.sweepAt = time.Time{}
 	for r, s := range t.res {
 		if s.held && !now.Before(s.expires) {
 			out = append(out, Expired{Resource: r, Owner: s.owner, Token: s.token, Expires: s.expires})
 			s.held, s.owner, s.token = false, "", 0
 		}
-		if !s.held && now.Sub(s.touched) >= forget {
+		switch {
+		case s.held:
+			t.sweepBy(s.expires)
+		case now.Sub(s.touched) >= forget:
 			delete(t.res, r)
+		default:
+			t.sweepBy(s.touched.Add(forget))
 		}
 	}
 	return out
