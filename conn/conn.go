@@ -92,10 +92,12 @@ type Conn struct {
 	chunkID atomic.Uint64 // ids for chunked casts
 	zip     *compressor   // nil when the link does not compress
 
-	stats   Stats
-	closing atomic.Bool // Close or Abort has sent the goodbyes
-	lifeMu  sync.Mutex  // orders Start against fail
-	started bool
+	stats Stats
+	// lastRead is when a lane last read bytes from the peer (unix ns).
+	lastRead atomic.Int64
+	closing  atomic.Bool // Close or Abort has sent the goodbyes
+	lifeMu   sync.Mutex  // orders Start against fail
+	started  bool
 
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -173,6 +175,15 @@ func (c *Conn) Start(h Handler) {
 	c.wg.Add(1)
 	go c.acceptStreams()
 	go func() { c.wg.Wait(); close(c.done) }()
+}
+
+// LastRead returns when the connection last read bytes from the peer, on
+// any lane; before the first read it is the zero time.
+func (c *Conn) LastRead() time.Time {
+	if ns := c.lastRead.Load(); ns != 0 {
+		return time.Unix(0, ns)
+	}
+	return time.Time{}
 }
 
 // Done is closed once the connection is closed and every goroutine it
@@ -329,8 +340,15 @@ func (c *Conn) sendErr(err error) error {
 func (c *Conn) readLoop(lane uint8, h Handler) {
 	defer c.wg.Done()
 	rd := messageReader{r: c.readers[lane], maxMsg: DefaultMaxMessage, sized: c.peer.ChunkSize}
+	var reads uint64
 	for {
 		hdr, body, owned, err := rd.next()
+		if n := rd.r.Reads(); n != reads {
+			// The clock is read once per read from the socket, not per
+			// frame: a read may bring hundreds of small frames.
+			reads = n
+			c.lastRead.Store(time.Now().UnixNano())
+		}
 		if err != nil {
 			if pe, ok := err.(messageError); ok {
 				c.fail(pe.error) // a message that breaks the rules: no grace

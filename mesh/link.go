@@ -20,8 +20,8 @@ type link struct {
 	guid   GUID
 	hidden bool
 
-	lastHeard atomic.Int64 // unix nanoseconds
-	nextID    atomic.Uint64
+	created time.Time // when the link was adopted: heard counts from it
+	nextID  atomic.Uint64
 
 	mu      sync.Mutex
 	pending map[uint64]chan callResult
@@ -30,7 +30,7 @@ type link struct {
 	// casts run in arrival order on one goroutine per link, so a slow cast
 	// handler delays later casts from the same peer but never the link's
 	// reader (until the queue is full, which pushes back on the sender).
-	casts chan castMsg
+	casts *castQueue
 
 	// ctx is cancelled when the link closes; handler contexts derive from it.
 	ctx    context.Context
@@ -59,14 +59,14 @@ type callResult struct {
 }
 
 type castMsg struct {
-	method  string
+	entry   handlerEntry
 	payload []byte
 	body    []byte // the buffer payload lies in, when the connection gave it to us
 }
 
-// castQueue is how many casts may wait for their handler per link before
+// castQueueLimit is how many casts may wait for their handler per link before
 // the link's reader stops reading (TCP then pushes back on the sender).
-const castQueue = 4096
+const castQueueLimit = 4096
 
 func newLink(n *Node, c *conn.Conn) *link {
 	p := c.Peer()
@@ -77,14 +77,21 @@ func newLink(n *Node, c *conn.Conn) *link {
 		guid:    GUID(p.GUID),
 		hidden:  p.Hidden,
 		pending: make(map[uint64]chan callResult),
-		casts:   make(chan castMsg, castQueue),
+		casts:   newCastQueue(castQueueLimit),
 	}
 	lk.ctx, lk.cancel = context.WithCancel(n.ctx)
-	lk.lastHeard.Store(time.Now().UnixNano())
+	lk.created = time.Now()
 	return lk
 }
 
-func (lk *link) heard() time.Time { return time.Unix(0, lk.lastHeard.Load()) }
+// heard is when something was last heard from the peer: the last read on
+// the link's connection, or the link's adoption if later.
+func (lk *link) heard() time.Time {
+	if t := lk.c.LastRead(); t.After(lk.created) {
+		return t
+	}
+	return lk.created
+}
 
 // start begins reading and the cast runner. The caller has added 2 to n.wg
 // (for the cast runner and watch).
@@ -114,11 +121,15 @@ func (lk *link) watch() {
 func (lk *link) runCasts() {
 	defer lk.n.wg.Done()
 	for {
-		select {
-		case m := <-lk.casts:
-			lk.n.runCast(lk, m)
-		case <-lk.ctx.Done():
+		batch := lk.casts.take(lk.ctx)
+		if batch == nil {
 			return
+		}
+		for _, m := range batch {
+			if lk.ctx.Err() != nil {
+				return
+			}
+			lk.n.runCast(lk, m)
 		}
 	}
 }
@@ -126,7 +137,6 @@ func (lk *link) runCasts() {
 // onFrame dispatches every message of the link; it runs on the lane's
 // reader goroutine and must not block for long.
 func (lk *link) onFrame(c *conn.Conn, h wire.Header, body []byte, owned bool) {
-	lk.lastHeard.Store(time.Now().UnixNano())
 	n := lk.n
 	switch h.Type {
 	case wire.TypeCall:
@@ -146,14 +156,16 @@ func (lk *link) onFrame(c *conn.Conn, h wire.Header, body []byte, owned bool) {
 			lk.protocolError(err)
 			return
 		}
-		msg := castMsg{method: string(m.Method), payload: keep(m.Payload, owned)}
+		e := n.handlers.entryOf(m.Method)
+		if e.h == nil {
+			n.log.Debug("cast for a method without handler dropped", "method", string(m.Method), "from", lk.peer)
+			return
+		}
+		msg := castMsg{entry: e, payload: keep(m.Payload, owned)}
 		if owned {
 			msg.body = body
 		}
-		select {
-		case lk.casts <- msg:
-		case <-lk.ctx.Done():
-		}
+		lk.casts.push(lk.ctx, msg)
 	case wire.TypePing:
 		lk.c.Send(lk.ctx, wire.TypePong, h.ID, body, nil)
 	case wire.TypePong:

@@ -405,13 +405,9 @@ func (n *Node) Cast(node, method string, payload []byte) error {
 }
 
 func (n *Node) runCast(lk *link, m castMsg) {
-	e := n.handlers.entry(m.method)
-	if e.h == nil {
-		n.log.Debug("cast for a method without handler dropped", "method", m.method, "from", lk.peer)
-		return
-	}
-	if _, code, msg := n.runHandler(lk.ctx, e.h, lk.peer, m.method, m.payload); code != 0 {
-		n.log.Warn("cast handler failed", "method", m.method, "from", lk.peer, "err", msg)
+	e := m.entry
+	if _, code, msg := n.runHandler(lk.ctx, e.h, lk.peer, e.method, m.payload); code != 0 {
+		n.log.Warn("cast handler failed", "method", e.method, "from", lk.peer, "err", msg)
 	}
 	if e.borrowed && m.body != nil {
 		conn.ReleaseBody(m.body)

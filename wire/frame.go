@@ -149,7 +149,14 @@ type Reader struct {
 	// the stream: the next header is then read on its own, so that the
 	// payload behind it is not read into buf only to be copied out again.
 	lean bool
+	// reads counts the Read calls made on the underlying reader.
+	reads uint64
 }
+
+// Reads reports how many times the Reader has read from its source. A
+// receiver that wants to know when it last heard from its peer can read
+// the clock when this changes, rather than for every frame.
+func (r *Reader) Reads() uint64 { return r.reads }
 
 // DefaultReadBuffer is the initial buffer size of a Reader.
 const DefaultReadBuffer = 64 << 10
@@ -229,6 +236,7 @@ func (r *Reader) fill(n int) error {
 	for empty := 0; r.end-r.start < n; {
 		m, err := r.r.Read(r.buf[r.end:])
 		r.end += m
+		r.reads++
 		if m == 0 && err == nil {
 			// A reader that keeps returning nothing would spin forever.
 			if empty++; empty >= maxEmptyReads {
@@ -299,6 +307,7 @@ func (r *Reader) fillExact(n int) error {
 	for empty := 0; r.end-r.start < n; {
 		m, err := r.r.Read(lim[r.end:])
 		r.end += m
+		r.reads++
 		if m == 0 && err == nil {
 			if empty++; empty >= maxEmptyReads {
 				return io.ErrNoProgress
@@ -369,6 +378,7 @@ func (r *Reader) AppendBody(dst []byte, h Header) ([]byte, error) {
 	for empty := 0; len(dst) < want; {
 		m, err := r.r.Read(dst[len(dst):want])
 		dst = dst[:len(dst)+m]
+		r.reads++
 		if m == 0 && err == nil {
 			if empty++; empty >= maxEmptyReads {
 				return dst, io.ErrNoProgress
