@@ -78,6 +78,14 @@ const (
 	meterWindow = 20 * time.Millisecond
 	// defaultSpeed is the compressor speed assumed before any measure (bytes/s).
 	defaultSpeed = 1e9
+	// maxWorthDrain: a lane that drains this fast (4 Gbit/s) is never
+	// compressed, whatever the figures say. Between two processes on one
+	// machine the socket drains at 2-3 GB/s and the receiver's CPU is what
+	// limits it; a compressor that looks fast enough on the sender's side
+	// would still cost the receiver its decoding (S2 decodes long runs of one
+	// byte at well under 1 GB/s). Real links of 1 Gbit/s and less stay far
+	// below it.
+	maxWorthDrain = 500e6
 	// maxClasses bounds the per-kind figures a link keeps.
 	maxClasses = 256
 )
@@ -86,7 +94,7 @@ const (
 // shrinks to ratio of its size, at speed bytes/s of compressor, should be
 // compressed on a link draining drain bytes/s (0: not measured yet).
 func compressWorth(drain, speed, ratio float64) bool {
-	if drain <= 0 || ratio >= worthRatio {
+	if drain <= 0 || drain >= maxWorthDrain || ratio >= worthRatio {
 		return false
 	}
 	return drain < speed*(1-ratio)/costFactor

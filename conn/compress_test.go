@@ -40,6 +40,9 @@ func TestCompressWorth(t *testing.T) {
 		{"100 Mbit/s, a compressor slower than the link", mbit100Drain, 10e6, 0.1, false},
 		{"link just slower than the compressor pays back", 0.44e9, 1e9, 0.1, true},
 		{"link just faster than the compressor pays back", 0.46e9, 1e9, 0.1, false},
+		{"two processes on one machine, zeros, a very fast compressor", 1.5e9, 20e9, 0.001, false},
+		{"just under the drain cap, a very fast compressor", maxWorthDrain - 1, 20e9, 0.1, true},
+		{"at the drain cap, a very fast compressor", maxWorthDrain, 20e9, 0.1, false},
 		{"drain not measured yet", 0, 1e9, 0.1, false},
 		{"drain not measured yet, perfect ratio", 0, 1e9, 0, false},
 	} {
