@@ -62,6 +62,20 @@
 //	AllocsCall/ekka   allocations per 64-byte call round trip and per
 //	AllocsCast/ekka   64-byte cast on a pair in this process, counting
 //	                  both ends (allocs/call, allocs/cast)
+//	Compression       one-way 64 KiB casts of text and of random bytes with
+//	                  compression off, on and auto, over loopback and over
+//	                  links paced by faultnet to 1 Gbit/s and 100 Mbit/s
+//	                  (two nodes in this process: the paced link, not the
+//	                  CPU, is the limit); MB/s received, compressed-%
+//	IdleCluster40     the CPU of 40 idle ekka-mesh run processes, from
+//	                  /proc (cpu-%-of-one-core); idle_test.go
+//	DetectBlackhole   how long a node with the default heartbeat settings
+//	Defaults          takes to see a blackholed peer down
+//
+// The ekka server's bench methods borrow their payloads
+// (mesh.Node.HandleBorrowed), as a sink that streams data on would; a
+// handler registered with Handle owns its payload, and the node allocates
+// one per large message.
 //
 // Child processes (and erl nodes) stop at the end of the benchmark that
 // started them.

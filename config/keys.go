@@ -87,7 +87,7 @@ var keyTable = []keyDef{
 		func(s *Settings) *TLSVerify { return &s.Node.TLS.Verify }, parseEnum(VerifyPeer, VerifyNone), str[TLSVerify]),
 	boolField("node.tls.fail_if_no_peer_cert", "Refuse peers that present no certificate (mutual TLS). Off, as in Erlang, by default.",
 		func(s *Settings) *bool { return &s.Node.TLS.FailIfNoPeerCert }),
-	durationField("node.heartbeat_interval", "How often a node sends a heartbeat to each peer.",
+	durationField("node.heartbeat_interval", "The heartbeat's beat, aligned to the wall clock. One end of each link pings, the other answers; an idle link carries one ping and pong every one or two beats.",
 		func(s *Settings) *time.Duration { return &s.Node.HeartbeatInterval }, parsePositiveDuration),
 	durationField("node.heartbeat_timeout", "Silence after which a peer is marked down. Must exceed node.heartbeat_interval.",
 		func(s *Settings) *time.Duration { return &s.Node.HeartbeatTimeout }, parsePositiveDuration),

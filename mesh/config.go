@@ -38,7 +38,12 @@ type Config struct {
 	// GUID identifies this incarnation; zero means NewGUID().
 	GUID GUID
 
-	// HeartbeatInterval is how often a ping goes to every peer (default 1s).
+	// HeartbeatInterval is the heartbeat's beat (default 1s), aligned to the
+	// wall clock so the nodes of a cluster beat together. One end of each
+	// link pings and the other answers; with a timeout of at least four
+	// intervals the pinging end skips a beat when it heard the peer since
+	// its last one, so an idle link carries one ping and pong per two
+	// intervals.
 	HeartbeatInterval time.Duration
 	// HeartbeatTimeout marks a silent peer down (default 5s; must exceed the interval).
 	HeartbeatTimeout time.Duration
