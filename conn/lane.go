@@ -175,37 +175,22 @@ func appendFrame(dst []byte, t wire.Type, flags uint8, id uint64, head, payload 
 // waitDrained waits, with l.mu held on entry, until the pending buffer has
 // been taken by the writer. It returns with l.mu held, or unlocked with an
 // error when ctx is done.
-func (l *laneWriter) waitDrained(ctx context.Context) error {
-	if l.drained == nil {
-		l.drained = make(chan struct{})
-	}
-	ch := l.drained
-	l.mu.Unlock()
-	select {
-	case <-ch:
-		l.mu.Lock()
-		return nil
-	case <-l.closed:
-		l.mu.Lock()
-		if l.err == nil {
-			l.err = ErrClosed
-		}
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func (l *laneWriter) waitDrained(ctx context.Context) error { return l.waitOn(ctx, &l.drained) }
 
 // waitIdle waits, with l.mu held on entry, until the lane's owner gives it
 // up. It returns with l.mu held, or unlocked with an error when ctx is done.
-func (l *laneWriter) waitIdle(ctx context.Context) error {
-	if l.idle == nil {
-		l.idle = make(chan struct{})
+func (l *laneWriter) waitIdle(ctx context.Context) error { return l.waitOn(ctx, &l.idle) }
+
+// waitOn waits for the channel *ch (made here if no one waits on it yet) to
+// be closed by the lane's owner, for the lane to close, or for ctx.
+func (l *laneWriter) waitOn(ctx context.Context, ch *chan struct{}) error {
+	if *ch == nil {
+		*ch = make(chan struct{})
 	}
-	ch := l.idle
+	c := *ch
 	l.mu.Unlock()
 	select {
-	case <-ch:
+	case <-c:
 		l.mu.Lock()
 		return nil
 	case <-l.closed:

@@ -233,8 +233,13 @@ func (r *Reader) fill(n int) error {
 		r.end = copy(r.buf, r.buf[r.start:r.end])
 		r.start = 0
 	}
+	return r.readUntil(n, len(r.buf))
+}
+
+// readUntil reads into buf[end:limit] until n bytes from start are buffered.
+func (r *Reader) readUntil(n, limit int) error {
 	for empty := 0; r.end-r.start < n; {
-		m, err := r.r.Read(r.buf[r.end:])
+		m, err := r.r.Read(r.buf[r.end:limit])
 		r.end += m
 		r.reads++
 		if m == 0 && err == nil {
@@ -303,32 +308,7 @@ func (r *Reader) fillExact(n int) error {
 		r.end = copy(r.buf, r.buf[r.start:r.end])
 		r.start = 0
 	}
-	lim := r.buf[:r.start+n]
-	for empty := 0; r.end-r.start < n; {
-		m, err := r.r.Read(lim[r.end:])
-		r.end += m
-		r.reads++
-		if m == 0 && err == nil {
-			if empty++; empty >= maxEmptyReads {
-				return io.ErrNoProgress
-			}
-			continue
-		}
-		empty = 0
-		if err != nil {
-			if r.end-r.start >= n {
-				return nil
-			}
-			if errors.Is(err, io.EOF) {
-				if r.end == r.start {
-					return io.EOF
-				}
-				return &FrameError{Code: CodeTruncated, Msg: fmt.Sprintf("stream ended %d bytes into a frame that needs %d", r.end-r.start, n)}
-			}
-			return err
-		}
-	}
-	return nil
+	return r.readUntil(n, r.start+n)
 }
 
 // ReadBody reads the payload of the header ReadHeader returned into the
