@@ -460,7 +460,12 @@ func (m *messageReader) firstChunk(hdr *wire.Header) (*partialMsg, error) {
 	if size > uint64(m.maxMsg) || size < uint64(hdr.Length) {
 		return nil, messageError{&wire.FrameError{Code: wire.CodeTooLarge, Type: hdr.Type, Msg: fmt.Sprintf("chunked message announced at %d bytes, want %d..%d", size, hdr.Length, m.maxMsg)}}
 	}
-	return &partialMsg{buf: newBody(int(size)), size: int(size)}, nil
+	// Trust the announcement only so far: room for the whole message, but
+	// at most sixteen times what the first chunk brings, so that a peer
+	// cannot make this node hold 256 MiB for a few bytes sent. Larger
+	// messages grow as their chunks come.
+	room := min(int(size), 16*int(hdr.Length)+64<<10)
+	return &partialMsg{buf: newBody(room), size: int(size)}, nil
 }
 
 // messageError is a message the peer should not have sent (a chunked
