@@ -279,6 +279,13 @@ func (c *Conn) SendAs(ctx context.Context, kind string, t wire.Type, id uint64, 
 		var hb [wire.ChunkSizeLen + 64]byte
 		first = append(binary.BigEndian.AppendUint64(hb[:0], uint64(size)), head...)
 	}
+	if len(first) >= limit/2 {
+		// A head too long to share a chunk with the payload (a method name
+		// near its 64 KiB limit, to a peer with a small frame limit): join
+		// them, and cut the whole.
+		payload = append(append(make([]byte, 0, len(first)+len(payload)), first...), payload...)
+		first = nil
+	}
 	for off, isFirst := 0, true; off < len(payload) || isFirst; isFirst = false {
 		h := first
 		if !isFirst {

@@ -306,3 +306,16 @@ func TestLinkHiddenClient(t *testing.T) {
 	require.NoError(t, a.c.Send(context.Background(), wire.TypeCall, 1, nil, []byte("status")))
 	require.Equal(t, []byte("status"), recv(t, b).body)
 }
+
+// TestChunkedLongHead: a message whose head is longer than half the peer's
+// frame limit (a method name near its 64 KiB limit) is still chunked and
+// reassembled whole.
+func TestChunkedLongHead(t *testing.T) {
+	ca, cb := testConfig("a@127.0.0.1"), testConfig("b@127.0.0.1")
+	ca.MaxPayload, cb.MaxPayload = wire.MinPayloadLimit, wire.MinPayloadLimit
+	a, b := linkPair(t, ca, cb)
+	head := bytes.Repeat([]byte("h"), wire.MinPayloadLimit)
+	payload := bytes.Repeat([]byte("p"), 3*wire.MinPayloadLimit)
+	require.NoError(t, a.c.Send(context.Background(), wire.TypeCast, 0, head, payload))
+	require.Equal(t, append(append([]byte(nil), head...), payload...), recv(t, b).body)
+}
