@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,10 +10,8 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/ekka-mesh/ekka-mesh/bench/load"
@@ -74,60 +71,6 @@ func benchHelp(w io.Writer) {
 	fmt.Fprintln(w, `Run "ekka-mesh bench serve --help" or "ekka-mesh bench run --help" for the flags.`)
 }
 
-// nodeFlags are the flags bench serve and bench run share with run: the
-// node's settings.
-type nodeFlags struct {
-	fs                                       *flag.FlagSet
-	config, name, cookie, basePort, logLevel *string
-	sets                                     []string
-}
-
-// addNodeFlags defines run's flags on fs; logLevel is the default of
-// --log-level and nameDoc the help of --name.
-func addNodeFlags(fs *flag.FlagSet, nameDoc, logLevel string) *nodeFlags {
-	f := &nodeFlags{fs: fs}
-	f.config = fs.String("config", "", "the configuration `file` (key = value lines, the same as run's)")
-	f.name = fs.String("name", "", nameDoc)
-	f.cookie = fs.String("cookie", "", "the cluster's `cookie` (node.cookie)")
-	f.basePort = fs.String("base-port", "", "the cluster's base `port` (node.base_port; default 4370); every node of a cluster must use the same one")
-	fs.Func("set", "set a configuration key, `KEY=VALUE`; repeatable, applied in order after the file, the environment and the flags above", func(v string) error {
-		f.sets = append(f.sets, v)
-		return nil
-	})
-	f.logLevel = fs.String("log-level", logLevel, "the least `level` logged: debug, info, warn or error")
-	return f
-}
-
-// runOptions turns the flags into run's options through run's own parser,
-// so that the settings apply in the same order as for run: file,
-// environment, --name, --cookie, --base-port, then each --set.
-func (f *nodeFlags) runOptions() (runOptions, error) {
-	var lvl slog.Level
-	if err := lvl.UnmarshalText([]byte(*f.logLevel)); err != nil {
-		return runOptions{}, fmt.Errorf("--log-level %q: want debug, info, warn or error", *f.logLevel)
-	}
-	given := map[string]bool{}
-	f.fs.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
-	var args []string
-	for _, fl := range []struct {
-		name string
-		v    *string
-	}{{"config", f.config}, {"name", f.name}, {"cookie", f.cookie}, {"base-port", f.basePort}, {"log-level", f.logLevel}} {
-		if given[fl.name] || fl.name == "log-level" {
-			args = append(args, "--"+fl.name+"="+*fl.v) // one argument: a value may start with "-"
-		}
-	}
-	for _, s := range f.sets {
-		args = append(args, "--set="+s)
-	}
-	var out bytes.Buffer
-	opts, _, done := parseRunArgs(args, io.Discard, &out)
-	if done {
-		return runOptions{}, errors.New(strings.TrimSpace(strings.TrimPrefix(strings.SplitN(out.String(), "\n", 2)[0], "ekka-mesh run: ")))
-	}
-	return opts, nil
-}
-
 // named reports whether the flags name the node (--name or --set node.name=).
 func (f *nodeFlags) named() bool {
 	named := false
@@ -136,29 +79,6 @@ func (f *nodeFlags) named() bool {
 		named = named || strings.HasPrefix(s, "node.name=")
 	}
 	return named
-}
-
-// signalContext returns a context that SIGINT or SIGTERM cancels, with
-// "received signal S" as its cause (run logs the same reason when it
-// stops), and the function that releases it.
-func signalContext() (context.Context, func()) {
-	ctx, cancel := context.WithCancelCause(context.Background())
-	sigc := make(chan os.Signal, 1)
-	signal.Notify(sigc, os.Interrupt, syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		select {
-		case sig := <-sigc:
-			cancel(fmt.Errorf("received signal %v", sig))
-		case <-ctx.Done():
-		}
-	}()
-	return ctx, func() {
-		signal.Stop(sigc)
-		cancel(nil)
-		<-done
-	}
 }
 
 // ---- bench serve ----
@@ -174,7 +94,8 @@ func runBenchServe(args []string, stdout, stderr io.Writer) int {
 // registered.
 func benchServeMain(ctx context.Context, args []string, stdout, stderr io.Writer, hooks runHooks) int {
 	fs := flag.NewFlagSet("bench serve", flag.ContinueOnError)
-	nf := addNodeFlags(fs, "this node's `name`, short@host (node.name; default ekka@127.0.0.1)", "info")
+	nf := addNodeFlags(fs, "this node's `name`, short@host (node.name; default ekka@127.0.0.1)",
+		"the cluster's `cookie` (node.cookie; default: read or create ~/.ekka-mesh.cookie)", "info")
 	positional, err := parseArgs(fs, args)
 	if isHelp(err) {
 		fmt.Fprintln(stdout, "Run a node, exactly as run does (same configuration file, environment and")
@@ -275,7 +196,8 @@ func parseBenchRunArgs(args []string, stdout, stderr io.Writer) (a benchRunArgs,
 	payload := fs.String("payload", load.PayloadZeros, "the payload's `kind`: zeros (compress to nothing) or random (do not compress)")
 	asJSON := fs.Bool("json", false, "also print the result as one JSON object, the last line of stdout")
 	timeout := fs.String("timeout", "10s", "give up joining the target after `D`")
-	nf := addNodeFlags(fs, "this node's `name`, short@host (default benchrun@ADDR, ADDR being the address that reaches the target, on a free port)", "warn")
+	nf := addNodeFlags(fs, "this node's `name`, short@host (default benchrun@ADDR, ADDR being the address that reaches the target, on a free port)",
+		"the cluster's `cookie` (node.cookie; default: read ~/.ekka-mesh.cookie, never created)", "warn")
 	positional, err := parseArgs(fs, args)
 	if isHelp(err) {
 		benchRunHelp(stdout, fs)

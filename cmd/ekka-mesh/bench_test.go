@@ -354,7 +354,7 @@ func TestBenchNodeFlagsApplyAsRun(t *testing.T) {
 	want, code, done := parseRunArgs(args, io.Discard, io.Discard)
 	require.False(t, done, "run's parser ended with %d", code)
 	fs := flag.NewFlagSet("bench serve", flag.ContinueOnError)
-	nf := addNodeFlags(fs, "name", "info")
+	nf := addNodeFlags(fs, "name", "cookie", "info")
 	_, err := parseArgs(fs, args)
 	require.NoError(t, err)
 	got, err := nf.runOptions()

@@ -50,35 +50,87 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 	if done {
 		return code
 	}
+	ctx, stop := signalContext()
+	defer stop()
+	return runNode(ctx, opts, stderr, runHooks{getenv: os.Getenv})
+}
+
+// signalContext returns a context that SIGINT or SIGTERM cancels, with
+// "received signal S" as its cause (run logs it when it stops), and the
+// function that releases it.
+func signalContext() (context.Context, func()) {
 	ctx, cancel := context.WithCancelCause(context.Background())
-	defer cancel(nil)
 	sigc := make(chan os.Signal, 1)
 	signal.Notify(sigc, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sigc)
+	done := make(chan struct{})
 	go func() {
+		defer close(done)
 		select {
 		case sig := <-sigc:
 			cancel(fmt.Errorf("received signal %v", sig))
 		case <-ctx.Done():
 		}
 	}()
-	return runNode(ctx, opts, stderr, runHooks{getenv: os.Getenv})
+	return ctx, func() {
+		signal.Stop(sigc)
+		cancel(nil)
+		<-done
+	}
+}
+
+// nodeFlags are the flags of every command that runs a node (run, bench
+// serve, bench run): the node's settings.
+type nodeFlags struct {
+	fs                                       *flag.FlagSet
+	config, name, cookie, basePort, logLevel *string
+	sets                                     []string
+}
+
+// addNodeFlags defines the node flags on fs; nameDoc and cookieDoc are the
+// help of --name and --cookie, logLevel the default of --log-level.
+func addNodeFlags(fs *flag.FlagSet, nameDoc, cookieDoc, logLevel string) *nodeFlags {
+	f := &nodeFlags{fs: fs}
+	f.config = fs.String("config", "", "the configuration `file` (key = value lines; see package config)")
+	f.name = fs.String("name", "", nameDoc)
+	f.cookie = fs.String("cookie", "", cookieDoc)
+	f.basePort = fs.String("base-port", "", "the cluster's base `port` (node.base_port; default 4370); every node of a cluster must use the same one")
+	fs.Func("set", "set a configuration key, `KEY=VALUE`; repeatable, applied in order after the file, the environment and the flags above", func(v string) error {
+		f.sets = append(f.sets, v)
+		return nil
+	})
+	f.logLevel = fs.String("log-level", logLevel, "the least `level` logged: debug, info, warn or error")
+	return f
+}
+
+// runOptions turns the parsed flags into the settings a node starts with.
+func (f *nodeFlags) runOptions() (runOptions, error) {
+	opts := runOptions{configPath: *f.config}
+	if err := opts.logLevel.UnmarshalText([]byte(*f.logLevel)); err != nil {
+		return runOptions{}, fmt.Errorf("--log-level %q: want debug, info, warn or error", *f.logLevel)
+	}
+	// The order is fixed (name, cookie, base port, then --set), not the
+	// order on the command line, so that --set always wins.
+	set := map[string]bool{}
+	f.fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	if set["name"] {
+		opts.overrides = append(opts.overrides, "node.name="+*f.name)
+	}
+	if set["cookie"] {
+		opts.overrides = append(opts.overrides, "node.cookie="+*f.cookie)
+	}
+	if set["base-port"] {
+		opts.overrides = append(opts.overrides, "node.base_port="+*f.basePort)
+	}
+	opts.overrides = append(opts.overrides, f.sets...)
+	return opts, nil
 }
 
 // parseRunArgs parses run's flags. When done is true the command is over
 // (help printed or a usage error reported) and code is its exit status.
 func parseRunArgs(args []string, stdout, stderr io.Writer) (opts runOptions, code int, done bool) {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.StringVar(&opts.configPath, "config", "", "the configuration `file` (key = value lines; see package config)")
-	name := fs.String("name", "", "this node's `name`, short@host (node.name; default ekka@127.0.0.1)")
-	cookie := fs.String("cookie", "", "the cluster's `cookie` (node.cookie; default: read or create ~/.ekka-mesh.cookie)")
-	basePort := fs.String("base-port", "", "the cluster's base `port` (node.base_port; default 4370); every node of a cluster must use the same one")
-	var sets []string
-	fs.Func("set", "set a configuration key, `KEY=VALUE`; repeatable, applied in order after the file, the environment and the flags above", func(v string) error {
-		sets = append(sets, v)
-		return nil
-	})
-	level := fs.String("log-level", "info", "the least `level` logged: debug, info, warn or error")
+	nf := addNodeFlags(fs, "this node's `name`, short@host (node.name; default ekka@127.0.0.1)",
+		"the cluster's `cookie` (node.cookie; default: read or create ~/.ekka-mesh.cookie)", "info")
 	positional, err := parseArgs(fs, args)
 	if isHelp(err) {
 		fmt.Fprintln(stdout, "Run a node until SIGINT or SIGTERM, then stop it cleanly and exit 0.")
@@ -98,24 +150,10 @@ func parseRunArgs(args []string, stdout, stderr io.Writer) (opts runOptions, cod
 		fmt.Fprintf(stderr, "ekka-mesh run: takes no arguments besides flags, got %q\nUsage: ekka-mesh %s\n", positional, runSynopsis)
 		return opts, exitUsage, true
 	}
-	if err := opts.logLevel.UnmarshalText([]byte(*level)); err != nil {
-		fmt.Fprintf(stderr, "ekka-mesh run: --log-level %q: want debug, info, warn or error\n", *level)
+	if opts, err = nf.runOptions(); err != nil {
+		fmt.Fprintf(stderr, "ekka-mesh run: %v\n", err)
 		return opts, exitUsage, true
 	}
-	// The order is fixed (name, cookie, base port, then --set), not the
-	// order on the command line, so that --set always wins.
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if set["name"] {
-		opts.overrides = append(opts.overrides, "node.name="+*name)
-	}
-	if set["cookie"] {
-		opts.overrides = append(opts.overrides, "node.cookie="+*cookie)
-	}
-	if set["base-port"] {
-		opts.overrides = append(opts.overrides, "node.base_port="+*basePort)
-	}
-	opts.overrides = append(opts.overrides, sets...)
 	return opts, exitOK, false
 }
 
