@@ -1,13 +1,11 @@
 package mesh
 
 import (
-	"fmt"
-
 	"github.com/ekka-mesh/ekka-mesh/conn"
 )
 
 // Compression says when a node compresses what it sends to its peers (S2,
-// used on a link only when both ends offer it).
+// used on a link only when both ends offer it). Its values are conn's.
 type Compression uint8
 
 const (
@@ -15,42 +13,22 @@ const (
 	// link drains slower than the compressor runs (a slow or congested
 	// network, not loopback or a fast LAN) and messages of that method
 	// shrink. It never makes a fast link slower. The default.
-	CompressionAuto Compression = iota
+	CompressionAuto = Compression(conn.CompressAuto)
 	// CompressionOff never compresses and does not offer compression.
-	CompressionOff
+	CompressionOff = Compression(conn.CompressOff)
 	// CompressionOn compresses every payload of CompressThreshold bytes or
 	// more that shrinks, whatever the link: on loopback or a LAN this costs
 	// throughput, on a slow WAN it saves bandwidth.
-	CompressionOn
+	CompressionOn = Compression(conn.CompressOn)
 )
 
 // String returns auto, off or on.
-func (c Compression) String() string {
-	if c > CompressionOn {
-		return fmt.Sprintf("Compression(%d)", uint8(c))
-	}
-	return c.conn().String()
-}
+func (c Compression) String() string { return c.conn().String() }
 
 // ParseCompression parses off, on or auto.
 func ParseCompression(s string) (Compression, error) {
-	switch s {
-	case "auto":
-		return CompressionAuto, nil
-	case "off":
-		return CompressionOff, nil
-	case "on":
-		return CompressionOn, nil
-	}
-	return 0, fmt.Errorf("compression %q: want off, on or auto", s)
+	c, err := conn.ParseCompression(s)
+	return Compression(c), err
 }
 
-func (c Compression) conn() conn.Compression {
-	switch c {
-	case CompressionOff:
-		return conn.CompressOff
-	case CompressionOn:
-		return conn.CompressOn
-	}
-	return conn.CompressAuto
-}
+func (c Compression) conn() conn.Compression { return conn.Compression(c) }
