@@ -238,32 +238,42 @@ func (r *Reader) fill(n int) error {
 
 // readUntil reads into buf[end:limit] until n bytes from start are buffered.
 func (r *Reader) readUntil(n, limit int) error {
-	for empty := 0; r.end-r.start < n; {
-		m, err := r.r.Read(r.buf[r.end:limit])
-		r.end += m
+	m, err := r.readAtLeast(r.buf[r.end:limit], n-(r.end-r.start))
+	r.end += m
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			if r.end == r.start {
+				return io.EOF
+			}
+			return &FrameError{Code: CodeTruncated, Msg: fmt.Sprintf("stream ended %d bytes into a frame that needs %d", r.end-r.start, n)}
+		}
+		return err
+	}
+	return nil
+}
+
+// readAtLeast reads from the source into p until at least atLeast bytes came,
+// counting each read. An error is returned only when it ends the reads
+// short of atLeast; a source that keeps returning nothing, which would spin
+// forever, is io.ErrNoProgress.
+func (r *Reader) readAtLeast(p []byte, atLeast int) (int, error) {
+	n := 0
+	for empty := 0; n < atLeast; {
+		m, err := r.r.Read(p[n:])
+		n += m
 		r.reads++
 		if m == 0 && err == nil {
-			// A reader that keeps returning nothing would spin forever.
 			if empty++; empty >= maxEmptyReads {
-				return io.ErrNoProgress
+				return n, io.ErrNoProgress
 			}
 			continue
 		}
 		empty = 0
-		if err != nil {
-			if r.end-r.start >= n {
-				return nil
-			}
-			if errors.Is(err, io.EOF) {
-				if r.end == r.start {
-					return io.EOF
-				}
-				return &FrameError{Code: CodeTruncated, Msg: fmt.Sprintf("stream ended %d bytes into a frame that needs %d", r.end-r.start, n)}
-			}
-			return err
+		if err != nil && n < atLeast {
+			return n, err
 		}
 	}
-	return nil
+	return n, nil
 }
 
 // ReadFrame reads the next frame. At a clean end of stream it returns io.EOF;
@@ -355,23 +365,13 @@ func (r *Reader) AppendBody(dst []byte, h Header) ([]byte, error) {
 	// Reading in place pays for a large remainder: keep doing it, and read
 	// the next header on its own, while payloads come this way.
 	r.lean = want-len(dst) >= 4<<10
-	for empty := 0; len(dst) < want; {
-		m, err := r.r.Read(dst[len(dst):want])
-		dst = dst[:len(dst)+m]
-		r.reads++
-		if m == 0 && err == nil {
-			if empty++; empty >= maxEmptyReads {
-				return dst, io.ErrNoProgress
-			}
-			continue
+	m, err := r.readAtLeast(dst[len(dst):want], want-len(dst))
+	dst = dst[:len(dst)+m]
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return dst, &FrameError{Code: CodeTruncated, Type: h.Type, Msg: fmt.Sprintf("stream ended %d bytes into a payload of %d", n-(want-len(dst)), n)}
 		}
-		empty = 0
-		if err != nil && len(dst) < want {
-			if errors.Is(err, io.EOF) {
-				return dst, &FrameError{Code: CodeTruncated, Type: h.Type, Msg: fmt.Sprintf("stream ended %d bytes into a payload of %d", n-(want-len(dst)), n)}
-			}
-			return dst, err
-		}
+		return dst, err
 	}
 	return dst, nil
 }
