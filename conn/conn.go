@@ -377,7 +377,7 @@ func (c *Conn) readLoop(lane uint8, h Handler) {
 			c.fail(readErr(err))
 			return
 		}
-		c.stats.FramesRecv.Add(rd.frames)
+		c.stats.FramesRecv.Add(1) // next reads one frame
 		if body == nil {
 			continue // a chunk of a message not complete yet
 		}
@@ -423,8 +423,7 @@ type messageReader struct {
 	r       *wire.Reader
 	maxMsg  int
 	partial map[chunkKey]*partialMsg
-	frames  uint64 // frames read by the last next
-	sized   bool   // a first chunk opens with the body's size (CapChunkSize)
+	sized   bool // a first chunk opens with the body's size (CapChunkSize)
 }
 
 // partialMsg is a chunked message being reassembled.
@@ -480,16 +479,14 @@ func (m *messageReader) firstChunk(hdr *wire.Header) (*partialMsg, error) {
 // opposed to a lane that failed while reading.
 type messageError struct{ error }
 
-// next reads frames until a message is complete, or one frame of a message
-// that is not: then body is nil. The header returned has Flags 0 and the
+// next reads one frame: a whole message, or a chunk that completes one, or
+// a chunk of a message that is not complete yet (then body is nil). The header returned has Flags 0 and the
 // Length of the whole message.
 func (m *messageReader) next() (hdr wire.Header, body []byte, owned bool, err error) {
-	m.frames = 0
 	hdr, err = m.r.ReadHeader()
 	if err != nil {
 		return hdr, nil, false, err
 	}
-	m.frames = 1
 	k := chunkKey{hdr.Type, hdr.ID}
 	pm, chunked := m.partial[k]
 	more := hdr.Flags&wire.FlagMore != 0

@@ -95,29 +95,25 @@ const maxRetainedBuffer = 1 << 20
 // woken. When the lane is busy the frame joins the next batch. The payload is
 // not retained after send returns.
 func (l *laneWriter) send(ctx context.Context, t wire.Type, flags uint8, id uint64, head, payload []byte, async bool) error {
+	size := len(head) + len(payload)
+	// A busy lane holds a large frame until it is free (the frame is then
+	// written from the caller's buffer), and any other frame while the
+	// batch is full.
+	waitFree := l.nc != nil && size >= waitThreshold
 	l.mu.Lock()
-	for l.err == nil && l.busy && len(l.pending) >= l.maxPending {
-		if err := l.waitDrained(ctx); err != nil {
-			return err // unlocked by waitDrained
+	for l.err == nil && l.busy && (waitFree || len(l.pending) >= l.maxPending) {
+		wait := l.waitDrained
+		if waitFree {
+			wait = l.waitIdle
+		}
+		if err := wait(ctx); err != nil {
+			return err // unlocked by the wait
 		}
 	}
 	if l.err != nil {
 		err := l.err
 		l.mu.Unlock()
 		return err
-	}
-	size := len(head) + len(payload)
-	if l.nc != nil && size >= waitThreshold {
-		for l.err == nil && l.busy {
-			if err := l.waitIdle(ctx); err != nil {
-				return err // unlocked by waitIdle
-			}
-		}
-		if l.err != nil {
-			err := l.err
-			l.mu.Unlock()
-			return err
-		}
 	}
 	if !l.busy && size >= directThreshold && l.nc != nil {
 		// Vectored write straight from the caller's buffers.
