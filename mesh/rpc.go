@@ -37,12 +37,10 @@ type handlerEntry struct {
 	method   string
 }
 
-func (t *handlerTable) get(method string) Handler { return t.entry(method).h }
-
-func (t *handlerTable) entry(method string) handlerEntry {
+func (t *handlerTable) get(method string) Handler {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	return t.m[method]
+	return t.m[method].h
 }
 
 // entryOf is entry for a method name as it came off the wire.
