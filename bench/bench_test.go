@@ -84,7 +84,6 @@ package bench_test
 import (
 	"context"
 	"crypto/rand"
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -134,8 +133,7 @@ func ekkaPair(b *testing.B, impl string) (*mesh.Node, string) {
 	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
 	defer cancel()
 	cookie := rand.Text()
-	var mu sync.Mutex
-	var srvName, srvAddr string
+	var book addrBook // the child's address, once it is known
 	cfg := mesh.DefaultConfig()
 	cfg.Name = "bcli1@127.0.0.1"
 	cfg.Cookie = cookie
@@ -145,14 +143,7 @@ func ekkaPair(b *testing.B, impl string) (*mesh.Node, string) {
 		cfg.Compression = mesh.CompressionOff
 		compression = "off"
 	}
-	cfg.Resolve = func(node string) (string, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if node == srvName {
-			return srvAddr, nil
-		}
-		return "", fmt.Errorf("bench: no address for %s (only %s)", node, srvName)
-	}
+	cfg.Resolve = book.resolve
 	node, err := mesh.Start(ctx, cfg)
 	if err != nil {
 		b.Fatal(err)
@@ -169,9 +160,7 @@ func ekkaPair(b *testing.B, impl string) (*mesh.Node, string) {
 		baseline.EnvCookie+"="+cookie,
 		baseline.EnvPeer+"="+cfg.Name+"="+node.Addr().String(),
 		baseline.EnvCompression+"="+compression)
-	mu.Lock()
-	srvName, srvAddr = c.Name, c.Addr
-	mu.Unlock()
+	book.add(c.Name, c.Addr)
 	if err := node.Join(ctx, c.Name); err != nil {
 		b.Fatal(err)
 	}

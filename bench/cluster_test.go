@@ -42,16 +42,7 @@ func startLocalNodes(b *testing.B, n int) []*mesh.Node {
 	b.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
 	defer cancel()
-	var mu sync.Mutex
-	addrs := map[string]string{}
-	resolve := func(node string) (string, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if a, ok := addrs[node]; ok {
-			return a, nil
-		}
-		return "", fmt.Errorf("bench: no node %s in this cluster", node)
-	}
+	var book addrBook
 	nodes := make([]*mesh.Node, 0, n)
 	b.Cleanup(func() { stopLocalNodes(b, nodes) })
 	cookie := "bench-local"
@@ -60,17 +51,40 @@ func startLocalNodes(b *testing.B, n int) []*mesh.Node {
 		cfg.Name = fmt.Sprintf("bn%d@127.0.0.1", i+1)
 		cfg.Cookie = cookie
 		cfg.ListenAddr = "127.0.0.1:0"
-		cfg.Resolve = resolve
+		cfg.Resolve = book.resolve
 		nd, err := mesh.Start(ctx, cfg)
 		if err != nil {
 			b.Fatal(err)
 		}
 		nodes = append(nodes, nd)
-		mu.Lock()
-		addrs[cfg.Name] = nd.Addr().String()
-		mu.Unlock()
+		book.add(cfg.Name, nd.Addr().String())
 	}
 	return nodes
+}
+
+// addrBook resolves the names of nodes started in this process to the
+// addresses they listen on (mesh.Config.Resolve).
+type addrBook struct {
+	mu    sync.Mutex
+	addrs map[string]string
+}
+
+func (a *addrBook) add(name, addr string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.addrs == nil {
+		a.addrs = make(map[string]string)
+	}
+	a.addrs[name] = addr
+}
+
+func (a *addrBook) resolve(node string) (string, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if addr, ok := a.addrs[node]; ok {
+		return addr, nil
+	}
+	return "", fmt.Errorf("bench: no node %s started in this process", node)
 }
 
 // stopLocalNodes stops every node, reporting failures to b.

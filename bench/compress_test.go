@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -184,16 +183,7 @@ func compressionPair(b *testing.B, rate int64, mode mesh.Compression) *compressP
 		fn = faultnet.New()
 		b.Cleanup(func() { fn.Close() }) // after the nodes stop: cleanups run last first
 	}
-	var mu sync.Mutex
-	addrs := map[string]string{}
-	resolve := func(node string) (string, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if a, ok := addrs[node]; ok {
-			return a, nil
-		}
-		return "", fmt.Errorf("bench: no node %s in this pair", node)
-	}
+	var book addrBook
 	wire := new(atomic.Int64)
 	var nodes []*mesh.Node
 	b.Cleanup(func() { stopLocalNodes(b, nodes) })
@@ -202,7 +192,7 @@ func compressionPair(b *testing.B, rate int64, mode mesh.Compression) *compressP
 		cfg.Name = name
 		cfg.Cookie = "bench-compression"
 		cfg.ListenAddr = "127.0.0.1:0"
-		cfg.Resolve = resolve
+		cfg.Resolve = book.resolve
 		cfg.Compression = mode
 		var dial func(ctx context.Context, network, addr string) (net.Conn, error)
 		if fn != nil {
@@ -220,9 +210,7 @@ func compressionPair(b *testing.B, rate int64, mode mesh.Compression) *compressP
 			b.Fatal(err)
 		}
 		nodes = append(nodes, nd)
-		mu.Lock()
-		addrs[name] = nd.Addr().String()
-		mu.Unlock()
+		book.add(name, nd.Addr().String())
 		if fn != nil {
 			fn.Register(name, nd.Addr().String())
 		}
