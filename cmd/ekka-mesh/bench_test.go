@@ -8,11 +8,9 @@ import (
 	"flag"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -283,25 +281,7 @@ func TestBenchBinary(t *testing.T) {
 	defer cancel()
 	h := &clusterHarness{t: t, ctx: ctx, bin: buildBinary(t), env: append(os.Environ(), "HOME="+t.TempDir())}
 
-	serve := &nodeProc{name: target, log: &syncBuffer{}, done: make(chan struct{})}
-	serve.cmd = exec.CommandContext(ctx, h.bin, "bench", "serve", "--name", target, "--cookie", "bincookie", "--base-port", base)
-	serve.cmd.Env = h.env
-	serve.cmd.Stdout, serve.cmd.Stderr = serve.log, serve.log
-	serve.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	serve.cmd.Cancel = func() error { return syscall.Kill(-serve.cmd.Process.Pid, syscall.SIGKILL) }
-	require.NoError(t, serve.cmd.Start())
-	go func() {
-		serve.cmd.Wait()
-		serve.code = serve.cmd.ProcessState.ExitCode()
-		close(serve.done)
-	}()
-	t.Cleanup(func() {
-		serve.signal(syscall.SIGKILL)
-		<-serve.done
-		if t.Failed() {
-			t.Logf("log of bench serve:\n%s", serve.log.String())
-		}
-	})
+	serve := h.command(t, target, "bench", "serve", "--name", target, "--cookie", "bincookie", "--base-port", base)
 	waitFor(t, 20*time.Second, "bench serve up", func() string {
 		if !strings.Contains(serve.log.String(), "serving the bench methods") {
 			return "no \"serving the bench methods\" in its log yet"

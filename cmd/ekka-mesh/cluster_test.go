@@ -73,8 +73,14 @@ func (h *clusterHarness) start(t *testing.T, name string) *nodeProc {
 // whatever happened, and its log is shown if the test failed.
 func (h *clusterHarness) run(t *testing.T, name string, args ...string) *nodeProc {
 	t.Helper()
+	return h.command(t, name, append([]string{"run"}, args...)...)
+}
+
+// command is run for any command that runs a node (`ekka-mesh args...`).
+func (h *clusterHarness) command(t *testing.T, name string, args ...string) *nodeProc {
+	t.Helper()
 	p := &nodeProc{name: name, log: &syncBuffer{}, done: make(chan struct{})}
-	p.cmd = exec.CommandContext(h.ctx, h.bin, append([]string{"run"}, args...)...)
+	p.cmd = exec.CommandContext(h.ctx, h.bin, args...)
 	p.cmd.Env = h.env
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
