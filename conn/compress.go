@@ -94,11 +94,15 @@ const (
 // shrinks to ratio of its size, at speed bytes/s of compressor, should be
 // compressed on a link draining drain bytes/s (0: not measured yet).
 func compressWorth(drain, speed, ratio float64) bool {
-	if drain <= 0 || drain >= maxWorthDrain || ratio >= worthRatio {
+	if !slowEnough(drain) || ratio >= worthRatio {
 		return false
 	}
 	return drain < speed*(1-ratio)/costFactor
 }
+
+// slowEnough reports whether compressing could ever pay on a lane that
+// drains drain bytes/s: it was measured, and is under maxWorthDrain.
+func slowEnough(drain float64) bool { return drain > 0 && drain < maxWorthDrain }
 
 // drainMeter estimates a lane's drain rate: bytes written per second of time
 // spent in write calls, over windows of meterWindow. A write that finds room

@@ -308,9 +308,12 @@ func (c *Conn) SendAs(ctx context.Context, kind string, t wire.Type, id uint64, 
 // compress returns the compressed body (a pooled buffer) when the policy
 // says to send this message compressed and it shrank, else nil.
 func (c *Conn) compress(l *laneWriter, kind string, head, payload []byte) *[]byte {
+	drain := l.meter.drain()
+	if c.zip.mode == CompressAuto && !slowEnough(drain) {
+		return nil // the common case on a fast link: no clock, no lock
+	}
 	size := len(head) + len(payload)
 	now := time.Now()
-	drain := l.meter.drain()
 	use, sample := c.zip.plan(kind, size, drain, now)
 	if !use && !sample {
 		return nil
