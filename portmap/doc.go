@@ -2,7 +2,8 @@
 // into a TCP port, so that nodes need no port-mapper daemon (no epmd): every
 // node computes every other node's port from its name alone.
 //
-// A node name is short@host. The short part uses only the characters
+// A node name is short@host, at most MaxNameLen (255) bytes in all, the
+// limit of an Erlang atom. The short part uses only the characters
 // A-Z a-z 0-9 _ . - and must not be empty. The host is one of
 //
 //   - a hostname: labels of letters, digits and '-' separated by '.', each

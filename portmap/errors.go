@@ -22,11 +22,15 @@ var (
 	ErrBadBase = errors.New("base port out of range")
 	// ErrPortRange: base + offset is above 65535.
 	ErrPortRange = errors.New("port out of range")
+	// ErrTooLong: the name is longer than MaxNameLen bytes.
+	ErrTooLong = errors.New("name too long")
 )
 
 // Error reports a node name or port that breaks one of the rules.
 type Error struct {
 	// Name is the node name as given (may be empty for a bad base port).
+	// Error() prints at most the first 64 bytes of a name longer than
+	// MaxNameLen, so a hostile name cannot flood a log line.
 	Name string
 	// Rule is the broken rule: the text of one of the Err* sentinels.
 	Rule string
@@ -49,6 +53,9 @@ func (e *Error) Error() string {
 	if e.Name == "" && e.rule == ErrBadBase {
 		return msg
 	}
+	if len(e.Name) > MaxNameLen {
+		return fmt.Sprintf("node name %q... (%d bytes): %s", e.Name[:64], len(e.Name), msg)
+	}
 	return fmt.Sprintf("node name %q: %s", e.Name, msg)
 }
 
@@ -57,7 +64,7 @@ func (e *Error) Unwrap() error {
 	if e.rule != nil {
 		return e.rule
 	}
-	for _, s := range []error{ErrSyntax, ErrEmptyShort, ErrEmptyHost, ErrBadChar, ErrBadHost, ErrBadBase, ErrPortRange} {
+	for _, s := range []error{ErrSyntax, ErrEmptyShort, ErrEmptyHost, ErrBadChar, ErrBadHost, ErrBadBase, ErrPortRange, ErrTooLong} {
 		if s.Error() == e.Rule {
 			return s
 		}

@@ -20,6 +20,13 @@ const offsetModulus = 60000
 // maxHostLen is the longest hostname DNS allows.
 const maxHostLen = 253
 
+// MaxNameLen is the longest node name, in bytes, that Parse accepts: 255,
+// the limit of an Erlang atom (which is what an ekka node name is). Every
+// place that takes a node name (node config, ctl, discovery, names learned
+// from peers) goes through Parse or the same limit, so no node starts under
+// a name that the wire's 16-bit name fields or its peers would refuse.
+const MaxNameLen = 255
+
 // Name is a parsed, valid node name. The zero value is not a valid name;
 // get one from Parse.
 type Name struct {
@@ -38,6 +45,9 @@ func (n Name) String() string {
 // Parse checks s against the naming rules (see the package documentation)
 // and splits it into its short name and host.
 func Parse(s string) (Name, error) {
+	if len(s) > MaxNameLen {
+		return Name{}, newError(s, ErrTooLong, "the name is %d bytes long; want at most %d (the limit of an Erlang atom)", len(s), MaxNameLen)
+	}
 	at := strings.IndexByte(s, '@')
 	if at < 0 {
 		return Name{}, newError(s, ErrSyntax, "no '@' found; want short@host, such as emqx@127.0.0.1")

@@ -38,7 +38,7 @@ func TestPort(t *testing.T) {
 		{"n7@host99", 0, 4377},
 		{"n99@host-1.example.com", 0, 4469},
 		{"n99999999999999999999999@h", 0, 4370 + 39999},
-		{"n" + strings.Repeat("9", 1000) + "@h", 0, 4370 + 39999},
+		{"n" + strings.Repeat("9", 250) + "@h", 0, 4370 + 39999},
 		{"n120000@h", 0, 4370},
 		{"n120007@h", 0, 4377},
 		{"emqx@h", 5000, 5000},
@@ -86,7 +86,8 @@ func TestPortErrors(t *testing.T) {
 		{"n1@-h", 0, ErrBadHost, "starts or ends with '-'"},
 		{"n1@h-", 0, ErrBadHost, "starts or ends with '-'"},
 		{"n1@" + strings.Repeat("a", 64), 0, ErrBadHost, "at most 63"},
-		{"n1@" + strings.Repeat("a.", 127) + "ab", 0, ErrBadHost, "at most 253"},
+		{"n1@" + strings.Repeat("a.", 127) + "ab", 0, ErrTooLong, "259 bytes long; want at most 255"},
+		{strings.Repeat("n", 70000) + "@h", 0, ErrTooLong, "70002 bytes long; want at most 255"},
 		{"n1@[127.0.0.1]", 0, ErrBadHost, "brackets"},
 		{"n1@[::1", 0, ErrBadHost, "brackets"},
 		{"n1@::1]", 0, ErrBadHost, "brackets"},
@@ -178,6 +179,31 @@ func TestParse(t *testing.T) {
 		if err != nil || again != n {
 			t.Errorf("Parse(%q) does not round-trip: %+v, %v", n.String(), again, err)
 		}
+	}
+}
+
+// TestNameLengthLimit: a name of MaxNameLen bytes is a name; one byte more
+// is refused with an error that gives the length and the limit, and that
+// does not copy a huge name into the message.
+func TestNameLengthLimit(t *testing.T) {
+	host := strings.Repeat("h", 63) + "." + strings.Repeat("h", 63) + "." + strings.Repeat("h", 63)
+	longest := strings.Repeat("n", MaxNameLen-1-len(host)) + "@" + host
+	if len(longest) != MaxNameLen {
+		t.Fatalf("test name is %d bytes, want %d", len(longest), MaxNameLen)
+	}
+	if _, err := Parse(longest); err != nil {
+		t.Fatalf("Parse of a %d-byte name: %v, want it accepted", len(longest), err)
+	}
+	_, err := Parse("n" + longest)
+	if !errors.Is(err, ErrTooLong) || !strings.Contains(err.Error(), "256 bytes long; want at most 255") {
+		t.Fatalf("Parse of a 256-byte name = %v, want ErrTooLong naming 256 and 255", err)
+	}
+	_, err = Parse(strings.Repeat("x", 70000) + "@127.0.0.1")
+	if !errors.Is(err, ErrTooLong) {
+		t.Fatalf("Parse of a 70,000-byte name = %v, want ErrTooLong", err)
+	}
+	if len(err.Error()) > 300 {
+		t.Fatalf("the error for a 70,000-byte name is %d bytes long; want it short: %.300s", len(err.Error()), err)
 	}
 }
 
