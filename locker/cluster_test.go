@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,6 +13,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/ekka-mesh/ekka-mesh/internal/lockcheck"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 	"github.com/ekka-mesh/ekka-mesh/mesh/meshtest"
 )
@@ -112,68 +112,9 @@ func (lc *lockCluster) resourceFor(want ...int) string {
 	}
 }
 
-// hold is one period during which an owner believed it held a lock.
-type hold struct {
-	owner      string
-	token      uint64
-	start, end time.Time // acquire returned; release called or lease ended
-}
-
-// history records holds from many goroutines.
-type history struct {
-	mu    sync.Mutex
-	holds []hold
-}
-
-func (h *history) add(x hold) {
-	if !x.end.After(x.start) {
-		return // the lease ended before the acquire returned: never held
-	}
-	h.mu.Lock()
-	h.holds = append(h.holds, x)
-	h.mu.Unlock()
-}
-
-// checkHistory is the history checker: mutual exclusion by fencing token
-// order. Ordered by token, every hold must end before the next begins,
-// and no two holds share a token. One clock (this process's) times them
-// all, so the order is real time.
-func checkHistory(holds []hold) error {
-	hs := slices.Clone(holds)
-	sort.Slice(hs, func(i, j int) bool { return hs[i].token < hs[j].token })
-	for i := 1; i < len(hs); i++ {
-		a, b := hs[i-1], hs[i]
-		if a.token == b.token {
-			return fmt.Errorf("holds %d and %d share the token %d: %+v and %+v", i-1, i, a.token, a, b)
-		}
-		if a.end.After(b.start) {
-			return fmt.Errorf("mutual exclusion broken: %s held token %d until %s, but %s held token %d from %s (%v earlier)",
-				a.owner, a.token, a.end.Format("15:04:05.000000"), b.owner, b.token, b.start.Format("15:04:05.000000"), a.end.Sub(b.start))
-		}
-	}
-	return nil
-}
-
-func TestCheckHistory(t *testing.T) {
-	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
-	ok := []hold{{"a", 1, at(0), at(10)}, {"b", 2, at(10), at(20)}, {"a", 5, at(30), at(31)}}
-	if err := checkHistory(ok); err != nil {
-		t.Fatalf("a good history: %v", err)
-	}
-	for name, bad := range map[string][]hold{
-		"overlap":        {{"a", 1, at(0), at(10)}, {"b", 2, at(5), at(20)}},
-		"token reversed": {{"a", 2, at(0), at(10)}, {"b", 1, at(20), at(30)}},
-		"same token":     {{"a", 1, at(0), at(10)}, {"b", 1, at(20), at(30)}},
-	} {
-		if err := checkHistory(bad); err == nil {
-			t.Errorf("%s: the checker accepted %+v", name, bad)
-		}
-	}
-}
-
 // worker acquires and releases resource in a loop from locker l as owner
 // until ctx ends, recording its holds.
-func worker(ctx context.Context, l func() *Locker, typ Type, resource, owner string, lease time.Duration, h *history, rng *rand.Rand, grants *atomic.Int64) {
+func worker(ctx context.Context, l func() *Locker, typ Type, resource, owner string, lease time.Duration, h *lockcheck.History, rng *rand.Rand, grants *atomic.Int64) {
 	for ctx.Err() == nil {
 		lk := l()
 		if lk == nil {
@@ -193,7 +134,7 @@ func worker(ctx context.Context, l func() *Locker, typ Type, resource, owner str
 		if d := res.Lease.Deadline(); d.Before(end) {
 			end = d
 		}
-		h.add(hold{owner: owner, token: res.Token, start: start, end: end})
+		h.Add(lockcheck.Hold{Owner: owner, Token: res.Token, Start: start, End: end})
 		rctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 		lk.Release(rctx, resource, Options{Type: typ, Owner: owner})
 		cancel()
@@ -221,7 +162,7 @@ func TestConcurrentAcquirers(t *testing.T) {
 				lc := startLockCluster(t, n, Config{Lease: 2 * time.Second, CallTimeout: time.Second}, nil)
 				ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
 				defer cancel()
-				var h history
+				var h lockcheck.History
 				var grants atomic.Int64
 				var wg sync.WaitGroup
 				for i := range n {
@@ -237,12 +178,12 @@ func TestConcurrentAcquirers(t *testing.T) {
 					}
 				}
 				wg.Wait()
-				if err := checkHistory(h.holds); err != nil {
+				if err := lockcheck.Check(h.Holds()); err != nil {
 					t.Fatal(err)
 				}
 				owners := map[string]bool{}
-				for _, x := range h.holds {
-					owners[x.owner] = true
+				for _, x := range h.Holds() {
+					owners[x.Owner] = true
 				}
 				if grants.Load() < int64(n) || len(owners) < 2 {
 					t.Fatalf("%d grants to %d owners in 1.5s, want at least %d grants to at least 2 owners", grants.Load(), len(owners), n)

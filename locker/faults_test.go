@@ -8,14 +8,16 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ekka-mesh/ekka-mesh/internal/lockcheck"
 )
 
 // faultHistory runs two acquirers per node for typ on one resource while
 // inject injects faults, and returns the recorded holds.
-func faultHistory(t *testing.T, lc *lockCluster, typ Type, lease time.Duration, inject func(ctx context.Context)) ([]hold, int64) {
+func faultHistory(t *testing.T, lc *lockCluster, typ Type, lease time.Duration, inject func(ctx context.Context)) ([]lockcheck.Hold, int64) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	var h history
+	var h lockcheck.History
 	var grants atomic.Int64
 	var wg sync.WaitGroup
 	for i := range lc.c.Len() {
@@ -29,7 +31,7 @@ func faultHistory(t *testing.T, lc *lockCluster, typ Type, lease time.Duration, 
 	inject(ctx)
 	cancel()
 	wg.Wait()
-	return h.holds, grants.Load()
+	return h.Holds(), grants.Load()
 }
 
 func pause(d time.Duration) { time.Sleep(d) }
@@ -90,16 +92,16 @@ func TestHistorySafeUnderFaults(t *testing.T) {
 			holds, grants := faultHistory(t, lc, tc.typ, lease, func(context.Context) { tc.faults(lc) })
 			if tc.typ == Local {
 				// One table per node: exclusion holds among each node's owners.
-				byNode := map[byte][]hold{}
+				byNode := map[byte][]lockcheck.Hold{}
 				for _, h := range holds {
-					byNode[h.owner[1]] = append(byNode[h.owner[1]], h)
+					byNode[h.Owner[1]] = append(byNode[h.Owner[1]], h)
 				}
 				for n, hs := range byNode {
-					if err := checkHistory(hs); err != nil {
+					if err := lockcheck.Check(hs); err != nil {
 						t.Fatalf("node %c: %v", n, err)
 					}
 				}
-			} else if err := checkHistory(holds); err != nil {
+			} else if err := lockcheck.Check(holds); err != nil {
 				t.Fatal(err)
 			}
 			if grants < 10 {
@@ -128,8 +130,8 @@ func TestHistoryUnsafeCases(t *testing.T) {
 			t.Fatalf("B on n%d while A holds: %+v, %v; this case is documented unsafe and B should have got it", b+1, rb, err)
 		}
 		startB := time.Now()
-		holds := []hold{{"A", ra.Token, startA, ra.Lease.Deadline()}, {"B", rb.Token, startB, rb.Lease.Deadline()}}
-		err = checkHistory(holds)
+		holds := []lockcheck.Hold{{Owner: "A", Token: ra.Token, Start: startA, End: ra.Lease.Deadline()}, {Owner: "B", Token: rb.Token, Start: startB, End: rb.Lease.Deadline()}}
+		err = lockcheck.Check(holds)
 		if err == nil {
 			t.Fatal("the checker found no violation in a history with two holders at once")
 		}
@@ -166,7 +168,7 @@ func TestHistoryUnsafeCases(t *testing.T) {
 		if rb.Token <= ra.Token {
 			t.Fatalf("the new leader's token %d is not above the old %d (same clock)", rb.Token, ra.Token)
 		}
-		err = checkHistory([]hold{{"A", ra.Token, startA, ra.Lease.Deadline()}, {"B", rb.Token, time.Now(), rb.Lease.Deadline()}})
+		err = lockcheck.Check([]lockcheck.Hold{{Owner: "A", Token: ra.Token, Start: startA, End: ra.Lease.Deadline()}, {Owner: "B", Token: rb.Token, Start: time.Now(), End: rb.Lease.Deadline()}})
 		if err == nil {
 			t.Fatal("no violation found")
 		}
@@ -195,7 +197,7 @@ func TestHistoryUnsafeCases(t *testing.T) {
 		if err != nil || !rb.OK {
 			t.Fatalf("B after two of the quorum restarted empty: %+v, %v; documented unsafe, want granted", rb, err)
 		}
-		err = checkHistory([]hold{{"A", ra.Token, startA, ra.Lease.Deadline()}, {"B", rb.Token, time.Now(), rb.Lease.Deadline()}})
+		err = lockcheck.Check([]lockcheck.Hold{{Owner: "A", Token: ra.Token, Start: startA, End: ra.Lease.Deadline()}, {Owner: "B", Token: rb.Token, Start: time.Now(), End: rb.Lease.Deadline()}})
 		if err == nil {
 			t.Fatal("no violation found")
 		}
