@@ -37,6 +37,8 @@ func New(t Type) (Message, bool) {
 		return new(ForceLeave), true
 	case TypeMemberStatus:
 		return new(MemberStatus), true
+	case TypeMemberServices:
+		return new(MemberServices), true
 	case TypePartitionReport:
 		return new(PartitionReport), true
 	case TypeViewRequest:

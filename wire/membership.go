@@ -50,6 +50,59 @@ func (c *cursor) guid(field string, dst *[GUIDSize]byte) {
 	copy(dst[:], c.fixed(field, GUIDSize))
 }
 
+// Limits of the membership encodings: a count or a length in a 16-bit field.
+// The encoders refuse (Validate, AppendValid) what the decoders could not
+// read back, instead of writing a field that wraps.
+const (
+	// MaxMembers is the most entries a MemberTable can carry (its count is a u16).
+	MaxMembers = 0xffff
+	// MaxStr16 is the longest str16 field (a u16 length), such as a node name.
+	MaxStr16 = 0xffff
+	// MaxServices is the most service names a MemberServices can carry (a u16 count).
+	MaxServices = 0xffff
+)
+
+// Validator is implemented by message bodies whose fields have limits that
+// Append cannot express: Validate returns a *FrameError (CodeTooLarge for a
+// count or length above its field, CodeMalformed for a value the decoder
+// refuses) when the body would not decode as it was meant.
+type Validator interface {
+	Validate() error
+}
+
+// AppendValid appends m's encoded body to dst after checking, when m is a
+// Validator, that the receiver can decode it: it refuses (and appends
+// nothing) what Append would encode wrongly, such as a member table of
+// 65,536 entries, whose u16 count would wrap to 0.
+func AppendValid(dst []byte, m Message) ([]byte, error) {
+	if v, ok := m.(Validator); ok {
+		if err := v.Validate(); err != nil {
+			return dst, err
+		}
+	}
+	return m.Append(dst), nil
+}
+
+func tooLarge(t Type, format string, args ...any) error {
+	return &FrameError{Code: CodeTooLarge, Type: t, Msg: fmt.Sprintf(format, args...)}
+}
+
+// checkStr16 refuses a str16 field longer than its u16 length can say.
+func checkStr16(t Type, field string, s []byte) error {
+	if len(s) > MaxStr16 {
+		return tooLarge(t, "%s is %d bytes long; a str16 field holds at most %d", field, len(s), MaxStr16)
+	}
+	return nil
+}
+
+// checkStatus refuses a status the decoder would reject.
+func checkStatus(t Type, field string, s Status) error {
+	if !s.Valid() {
+		return malformed(t, "%s is %d, want %d..%d (joining..down)", field, uint8(s), StatusJoining, StatusDown)
+	}
+	return nil
+}
+
 // MemberEntry is one row of a MemberTable.
 type MemberEntry struct {
 	Name        []byte
@@ -76,11 +129,32 @@ const memberEntryMinSize = 2 + GUIDSize + 1 + 8 + 8
 // Decode fills Members reusing its capacity, so a MemberTable kept between
 // decodes allocates nothing once it has held the largest table seen. Names
 // alias the decoded body.
+//
+// At most MaxMembers entries fit; Append writes the count's low 16 bits, so
+// encode through AppendValid (or check Validate first).
 type MemberTable struct {
 	Members []MemberEntry
 }
 
 func (*MemberTable) Type() Type { return TypeMemberTable }
+
+// Validate reports a table Decode could not read back: more than MaxMembers
+// entries, a name longer than MaxStr16, or an undefined status.
+func (m *MemberTable) Validate() error {
+	if len(m.Members) > MaxMembers {
+		return tooLarge(TypeMemberTable, "%d members; a member table holds at most %d (u16 count)", len(m.Members), MaxMembers)
+	}
+	for i := range m.Members {
+		e := &m.Members[i]
+		if err := checkStr16(TypeMemberTable, fmt.Sprintf("member %d name", i), e.Name); err != nil {
+			return err
+		}
+		if err := checkStatus(TypeMemberTable, fmt.Sprintf("member %d (%.64s) status", i, e.Name), e.Status); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 func (m *MemberTable) Append(b []byte) []byte {
 	b = appendU16(b, uint16(len(m.Members)))
@@ -135,6 +209,9 @@ type Join struct {
 
 func (*Join) Type() Type { return TypeJoin }
 
+// Validate reports a node name too long for its str16 field.
+func (m *Join) Validate() error { return checkStr16(TypeJoin, "node", m.Node) }
+
 func (m *Join) Append(b []byte) []byte {
 	b = appendStr16(b, m.Node)
 	return append(b, m.GUID[:]...)
@@ -159,6 +236,9 @@ type Leave struct {
 
 func (*Leave) Type() Type { return TypeLeave }
 
+// Validate reports a node name too long for its str16 field.
+func (m *Leave) Validate() error { return checkStr16(TypeLeave, "node", m.Node) }
+
 func (m *Leave) Append(b []byte) []byte {
 	b = appendStr16(b, m.Node)
 	return append(b, m.GUID[:]...)
@@ -182,6 +262,14 @@ type ForceLeave struct {
 }
 
 func (*ForceLeave) Type() Type { return TypeForceLeave }
+
+// Validate reports a name too long for its str16 field.
+func (m *ForceLeave) Validate() error {
+	if err := checkStr16(TypeForceLeave, "node", m.Node); err != nil {
+		return err
+	}
+	return checkStr16(TypeForceLeave, "by", m.By)
+}
 
 func (m *ForceLeave) Append(b []byte) []byte {
 	b = appendStr16(b, m.Node)
@@ -209,6 +297,15 @@ type MemberStatus struct {
 
 func (*MemberStatus) Type() Type { return TypeMemberStatus }
 
+// Validate reports a node name too long for its str16 field or an undefined
+// status.
+func (m *MemberStatus) Validate() error {
+	if err := checkStr16(TypeMemberStatus, "node", m.Node); err != nil {
+		return err
+	}
+	return checkStatus(TypeMemberStatus, "status", m.Status)
+}
+
 func (m *MemberStatus) Append(b []byte) []byte {
 	b = appendStr16(b, m.Node)
 	b = append(b, m.GUID[:]...)
@@ -220,5 +317,56 @@ func (m *MemberStatus) Decode(b []byte) error {
 	m.Node = c.str16("node")
 	c.guid("guid", &m.GUID)
 	m.Status = c.status("status")
+	return c.done()
+}
+
+// MemberServices is the body of a TypeMemberServices frame (optional type
+// 0x80): the services Node (with this GUID) runs, such as "autoheal", so
+// that its peers can tell which members run a service (for example to elect
+// autoheal's leader among the members that run autoheal). It carries the
+// whole set each time: a receiver replaces what it knew. A receiver that
+// does not know the type skips it.
+//
+//	str16  node name
+//	16B    GUID
+//	list16 service names
+//
+// Decode fills Services reusing its capacity; names alias the body.
+type MemberServices struct {
+	Node     []byte
+	GUID     [GUIDSize]byte
+	Services [][]byte
+}
+
+func (*MemberServices) Type() Type { return TypeMemberServices }
+
+// Validate reports a name too long for its str16 field or more than
+// MaxServices services.
+func (m *MemberServices) Validate() error {
+	if err := checkStr16(TypeMemberServices, "node", m.Node); err != nil {
+		return err
+	}
+	if len(m.Services) > MaxServices {
+		return tooLarge(TypeMemberServices, "%d services; the list holds at most %d (u16 count)", len(m.Services), MaxServices)
+	}
+	for i, s := range m.Services {
+		if err := checkStr16(TypeMemberServices, fmt.Sprintf("service %d", i), s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *MemberServices) Append(b []byte) []byte {
+	b = appendStr16(b, m.Node)
+	b = append(b, m.GUID[:]...)
+	return appendStr16List(b, m.Services)
+}
+
+func (m *MemberServices) Decode(b []byte) error {
+	c := cursor{b: b, t: TypeMemberServices}
+	m.Node = c.str16("node")
+	c.guid("guid", &m.GUID)
+	m.Services = c.str16List("services", m.Services)
 	return c.done()
 }

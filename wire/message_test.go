@@ -34,6 +34,8 @@ func edgeCases() []Message {
 		&Leave{Node: long},
 		&ForceLeave{By: []byte("x")},
 		&MemberStatus{Status: StatusDown},
+		&MemberServices{},
+		&MemberServices{Node: long, GUID: guid(1), Services: [][]byte{[]byte("autoheal"), {}, long}},
 		&PartitionReport{},
 		&ViewRequest{Round: math.MaxUint64},
 		&ViewReply{},
@@ -220,7 +222,7 @@ func TestDecodeBodyUnknownTypes(t *testing.T) {
 	if !strings.Contains(err.Error(), "0x7f") {
 		t.Fatalf("error %q does not name the type", err)
 	}
-	for _, typ := range []Type{0x80, 0xc3, 0xff} {
+	for _, typ := range []Type{0x81, 0xc3, 0xff} {
 		m, err := DecodeBody(Header{Type: typ}, []byte("whatever"))
 		if m != nil || err != nil {
 			t.Fatalf("unknown optional type %s: got %v, %v; want nil, nil (skip)", typ, m, err)
@@ -248,5 +250,77 @@ func TestStatusAndLockTypeNames(t *testing.T) {
 	}
 	if LockType(4).Valid() || LockType(4).String() != "lock-type(4)" {
 		t.Fatal("lock type 4 must be invalid")
+	}
+}
+
+// TestMemberServicesBytes pins the MemberServices layout of PROTOCOL.md
+// 6.4: str16 node, 16-byte GUID, list16 services.
+func TestMemberServicesBytes(t *testing.T) {
+	m := &MemberServices{Node: []byte("a@h"), GUID: guid(0x10), Services: [][]byte{[]byte("autoheal"), []byte("x")}}
+	want := []byte{0, 3, 'a', '@', 'h'}
+	want = append(want, seq(0x10, GUIDSize)...)
+	want = append(want, 0, 2, 0, 8, 'a', 'u', 't', 'o', 'h', 'e', 'a', 'l', 0, 1, 'x')
+	sameBytes(t, want, m.Append(nil), "MemberServices")
+	if !TypeMemberServices.Known() || TypeMemberServices.Critical() {
+		t.Fatalf("%s: Known=%v Critical=%v, want a known optional type", TypeMemberServices, TypeMemberServices.Known(), TypeMemberServices.Critical())
+	}
+}
+
+// TestEncodersRefuseWhatDecodersCannotRead: every membership body checks its
+// 16-bit counts and lengths (and its statuses) before it is encoded, so a
+// node never sends what its peers would reject as malformed. Each limit is
+// tested on both sides of its edge.
+func TestEncodersRefuseWhatDecodersCannotRead(t *testing.T) {
+	name := func(n int) []byte { return bytes.Repeat([]byte{'n'}, n) }
+	table := func(n int) *MemberTable {
+		mt := &MemberTable{Members: make([]MemberEntry, n)}
+		for i := range mt.Members {
+			mt.Members[i] = MemberEntry{Status: StatusUp}
+		}
+		return mt
+	}
+	services := func(n int) [][]byte { return make([][]byte, n) }
+	tests := []struct {
+		name string
+		msg  Message
+		err  error  // nil: encodes and decodes back
+		want string // substring of the error
+	}{
+		{"table of 65535 members", table(MaxMembers), nil, ""},
+		{"table of 65536 members", table(MaxMembers + 1), ErrTooLarge, "65536 members; a member table holds at most 65535"},
+		{"table member name of 65535 bytes", &MemberTable{Members: []MemberEntry{{Name: name(MaxStr16), Status: StatusUp}}}, nil, ""},
+		{"table member name of 65536 bytes", &MemberTable{Members: []MemberEntry{{Name: name(MaxStr16 + 1), Status: StatusUp}}}, ErrTooLarge, "member 0 name is 65536 bytes long"},
+		{"table member with status 0", &MemberTable{Members: []MemberEntry{{Name: []byte("a@h")}}}, ErrMalformed, "status is 0"},
+		{"table member with status 6", &MemberTable{Members: []MemberEntry{{Name: []byte("a@h"), Status: 6}}}, ErrMalformed, "status is 6"},
+		{"join name of 65535 bytes", &Join{Node: name(MaxStr16)}, nil, ""},
+		{"join name of 65536 bytes", &Join{Node: name(MaxStr16 + 1)}, ErrTooLarge, "node is 65536 bytes long"},
+		{"leave name of 65536 bytes", &Leave{Node: name(MaxStr16 + 1)}, ErrTooLarge, "node is 65536 bytes long"},
+		{"force-leave node of 65536 bytes", &ForceLeave{Node: name(MaxStr16 + 1)}, ErrTooLarge, "node is 65536"},
+		{"force-leave by of 65536 bytes", &ForceLeave{Node: []byte("a@h"), By: name(MaxStr16 + 1)}, ErrTooLarge, "by is 65536"},
+		{"status name of 65535 bytes", &MemberStatus{Node: name(MaxStr16), Status: StatusUp}, nil, ""},
+		{"status name of 65536 bytes", &MemberStatus{Node: name(MaxStr16 + 1), Status: StatusUp}, ErrTooLarge, "65536"},
+		{"status 0", &MemberStatus{Node: []byte("a@h")}, ErrMalformed, "status is 0"},
+		{"65535 services", &MemberServices{Services: services(MaxServices)}, nil, ""},
+		{"65536 services", &MemberServices{Services: services(MaxServices + 1)}, ErrTooLarge, "65536 services"},
+		{"service of 65536 bytes", &MemberServices{Services: [][]byte{name(MaxStr16 + 1)}}, ErrTooLarge, "service 0 is 65536"},
+		{"services node of 65536 bytes", &MemberServices{Node: name(MaxStr16 + 1)}, ErrTooLarge, "node is 65536"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			prefix := []byte("xyz")
+			out, err := AppendValid(prefix, tt.msg)
+			if tt.err == nil {
+				noErr(t, err, "AppendValid")
+				got, _ := New(tt.msg.Type())
+				noErr(t, got.Decode(out[len(prefix):]), "Decode of what AppendValid wrote")
+				sameValue(t, tt.msg, got, "decoded")
+				return
+			}
+			var fe *FrameError
+			if !errors.Is(err, tt.err) || !errors.As(err, &fe) || fe.Type != tt.msg.Type() || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("AppendValid = %v, want %v for a %s body mentioning %q", err, tt.err, tt.msg.Type(), tt.want)
+			}
+			sameBytes(t, prefix, out, "dst after a refusal")
+		})
 	}
 }

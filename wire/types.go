@@ -48,6 +48,9 @@ const (
 	TypeLockGrant   Type = 0x42
 	TypeLockRefuse  Type = 0x43
 	TypeLockRenew   Type = 0x44
+
+	// Optional membership messages (a receiver that does not know one skips it).
+	TypeMemberServices Type = 0x80 // the services a member runs, e.g. "autoheal"
 )
 
 // Critical reports whether a receiver that does not know t must fail the
@@ -65,6 +68,7 @@ var typeNames = map[Type]string{
 	TypeViewReply: "view-reply", TypeHealOrder: "heal-order",
 	TypeLockAcquire: "lock-acquire", TypeLockRelease: "lock-release", TypeLockGrant: "lock-grant",
 	TypeLockRefuse: "lock-refuse", TypeLockRenew: "lock-renew",
+	TypeMemberServices: "member-services",
 }
 
 // Known reports whether this version of the protocol defines t.
