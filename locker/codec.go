@@ -15,7 +15,8 @@ import (
 //	request: u32 lease ms | u64 token | u16 len | resource | u16 len | owner
 //	reply:   u8 status | u64 token | u32 remaining lease ms | u16 len | holder
 //
-// Fields an operation does not use are zero.
+// Fields an operation does not use are zero. A token is at most MaxToken
+// (2^63-1): neither side encodes or accepts a larger one.
 
 // opRequest is one request between lockers.
 type opRequest struct {
@@ -33,6 +34,8 @@ const (
 	stReentry  status = 2 // granted again: the owner already held it
 	stRefused  status = 3 // refused: held by Holder, or not held (renew, fence, release)
 	stReleased status = 4 // released
+	// stExhausted: acquire refused, the resource's counter is at MaxToken.
+	stExhausted status = 5
 )
 
 // opReply is one table's answer.
@@ -66,6 +69,9 @@ func leaseMillis(d time.Duration) uint32 {
 func (r *opRequest) encode() ([]byte, error) {
 	if len(r.Resource) > maxStr || len(r.Owner) > maxStr {
 		return nil, fmt.Errorf("locker: resource (%d bytes) and owner (%d bytes) must be at most %d bytes each", len(r.Resource), len(r.Owner), maxStr)
+	}
+	if r.Token > MaxToken {
+		return nil, tokenRangeError(r.Resource, r.Token)
 	}
 	b := make([]byte, 0, 16+len(r.Resource)+len(r.Owner))
 	b = binary.BigEndian.AppendUint32(b, leaseMillis(r.Lease))
@@ -140,7 +146,13 @@ func decodeRequest(b []byte) (opRequest, error) {
 	r.Token = rd.u64()
 	r.Resource = rd.str()
 	r.Owner = rd.str()
-	return r, rd.done("request")
+	if err := rd.done("request"); err != nil {
+		return r, err
+	}
+	if r.Token > MaxToken {
+		return r, fmt.Errorf("locker: malformed request: %w", tokenRangeError(r.Resource, r.Token))
+	}
+	return r, nil
 }
 
 func (r *opReply) encode() []byte {
@@ -161,8 +173,11 @@ func decodeReply(b []byte) (opReply, error) {
 	if err := rd.done("reply"); err != nil {
 		return r, err
 	}
-	if r.Status < stGranted || r.Status > stReleased {
-		return r, fmt.Errorf("locker: malformed reply: status %d, want %d..%d", r.Status, stGranted, stReleased)
+	if r.Status < stGranted || r.Status > stExhausted {
+		return r, fmt.Errorf("locker: malformed reply: status %d, want %d..%d", r.Status, stGranted, stExhausted)
+	}
+	if r.Token > MaxToken {
+		return r, fmt.Errorf("locker: malformed reply: token %d is above the limit %d (MaxToken, 2^63-1): %w", r.Token, MaxToken, ErrTokenRange)
 	}
 	return r, nil
 }

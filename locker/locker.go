@@ -109,6 +109,8 @@ type Locker struct {
 	// that changes it wakes sweep through sweepSoon.
 	sweepDue  time.Time
 	sweepSoon chan struct{}
+	// refusedLog limits the log of refused requests to one line a second.
+	refusedLog logLimiter
 
 	ringMu    sync.Mutex
 	ringNames []string
@@ -187,13 +189,14 @@ func New(node *mesh.Node, cfg Config) (*Locker, error) {
 	registryMu.Unlock()
 
 	l := &Locker{
-		node:      node,
-		cfg:       cfg,
-		owner:     node.Name() + "/" + cfg.Name + "/" + node.GUID().String(),
-		log:       cfg.Logger.With("locker", cfg.Name),
-		table:     NewTable(),
-		held:      make(map[heldKey]*Lease),
-		sweepSoon: make(chan struct{}, 1),
+		node:       node,
+		cfg:        cfg,
+		owner:      node.Name() + "/" + cfg.Name + "/" + node.GUID().String(),
+		log:        cfg.Logger.With("locker", cfg.Name),
+		table:      NewTable(),
+		held:       make(map[heldKey]*Lease),
+		sweepSoon:  make(chan struct{}, 1),
+		refusedLog: logLimiter{interval: time.Second},
 	}
 	l.ctx, l.cancel = context.WithCancel(context.Background())
 	for i, op := range opNames {
@@ -486,7 +489,7 @@ func (l *Locker) fanout(ctx context.Context, nodes []string, op int, req opReque
 		n := nodes[i]
 		out[i].node = n
 		if n == l.node.Name() {
-			out[i].reply = l.apply(op, req)
+			out[i].reply, out[i].err = l.apply(op, req)
 			return
 		}
 		b, err := l.node.Call(ctx, n, l.methods[op], payload)
@@ -532,8 +535,9 @@ func (l *Locker) fanout(ctx context.Context, nodes []string, op int, req opReque
 	return out
 }
 
-// apply runs a request on this node's table.
-func (l *Locker) apply(op int, req opRequest) opReply {
+// apply runs a request on this node's table. Its only error is a fence
+// token above MaxToken.
+func (l *Locker) apply(op int, req opRequest) (opReply, error) {
 	now := time.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -547,16 +551,20 @@ func (l *Locker) apply(op int, req opRequest) opReply {
 	case mRelease:
 		ok, holder := l.table.Release(now, req.Resource, req.Owner)
 		if ok {
-			return opReply{Status: stReleased}
+			return opReply{Status: stReleased}, nil
 		}
-		return opReply{Status: stRefused, Holder: holder}
+		return opReply{Status: stRefused, Holder: holder}, nil
 	case mFence:
-		if l.table.Fence(now, req.Resource, req.Owner, req.Token) {
+		held, err := l.table.Fence(now, req.Resource, req.Owner, req.Token)
+		if err != nil {
+			return opReply{}, err
+		}
+		if held {
 			_, tok, exp, _ := l.table.Holder(now, req.Resource)
-			return opReply{Status: stGranted, Token: tok, Remaining: exp.Sub(now)}
+			return opReply{Status: stGranted, Token: tok, Remaining: exp.Sub(now)}, nil
 		}
 		owner, _, exp, _ := l.table.Holder(now, req.Resource)
-		return opReply{Status: stRefused, Holder: owner, Remaining: max(0, exp.Sub(now))}
+		return opReply{Status: stRefused, Holder: owner, Remaining: max(0, exp.Sub(now))}, nil
 	}
 	r := opReply{Token: d.Token, Holder: d.Holder}
 	if !d.Expires.IsZero() {
@@ -567,24 +575,52 @@ func (l *Locker) apply(op int, req opRequest) opReply {
 		r.Status = stReentry
 	case d.Granted:
 		r.Status = stGranted
+	case d.Exhausted:
+		r.Status = stExhausted
 	default:
 		r.Status = stRefused
 	}
-	return r
+	return r, nil
 }
 
+// serve serves a lock table request from another node: only from a
+// member's locker (never a hidden client), with a well-formed request
+// whose token is at most MaxToken. A refusal is logged, at most one line a
+// second, and answered with an error naming the reason.
 func (l *Locker) serve(op int) mesh.Handler {
-	return func(_ context.Context, from string, payload []byte) ([]byte, error) {
+	return func(ctx context.Context, from string, payload []byte) ([]byte, error) {
+		members := l.node.Members()
+		names := make([]string, len(members))
+		for i, m := range members {
+			names[i] = m.Node
+		}
+		if err := admitCaller(l.methods[op], from, l.node.Name(), mesh.FromHiddenClient(ctx), names, l.methods[mCtl]); err != nil {
+			return nil, l.refuse(op, from, err)
+		}
 		req, err := decodeRequest(payload)
 		if err != nil {
-			return nil, fmt.Errorf("%s from %s: %w", l.methods[op], from, err)
+			return nil, l.refuse(op, from, fmt.Errorf("%s from %s: %w", l.methods[op], from, err))
 		}
 		if (op == mAcquire || op == mRenew) && checkLease(req.Lease) != nil {
 			return nil, fmt.Errorf("%s from %s: %w", l.methods[op], from, checkLease(req.Lease))
 		}
-		r := l.apply(op, req)
+		r, err := l.apply(op, req)
+		if err != nil {
+			return nil, l.refuse(op, from, fmt.Errorf("%s from %s: %w", l.methods[op], from, err))
+		}
 		return r.encode(), nil
 	}
+}
+
+// refuse logs a refused request (rate-limited) and returns err.
+func (l *Locker) refuse(op int, from string, err error) error {
+	l.mu.Lock()
+	ok, heldBack := l.refusedLog.allow(time.Now())
+	l.mu.Unlock()
+	if ok {
+		l.log.Warn("refused a lock table request", "method", l.methods[op], "from", from, "err", err, "refusals_not_logged", heldBack)
+	}
+	return err
 }
 
 func (l *Locker) serveAcquire(ctx context.Context, from string, p []byte) ([]byte, error) {
@@ -609,6 +645,9 @@ func refusal(a answer) string {
 	}
 	if a.reply.Holder != "" {
 		return fmt.Sprintf("held by %s for %v more", a.reply.Holder, a.reply.Remaining.Round(time.Millisecond))
+	}
+	if a.reply.Status == stExhausted {
+		return fmt.Sprintf("fencing tokens of this resource are exhausted (counter at MaxToken %d); use another resource name", MaxToken)
 	}
 	return "not held by this owner"
 }

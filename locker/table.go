@@ -1,9 +1,30 @@
 package locker
 
 import (
+	"errors"
 	"fmt"
+	"math"
 	"time"
 )
+
+// MaxToken is the largest fencing token: 2^63-1, so that every token fits
+// a signed 64-bit integer (an SQL BIGINT, a Java long, a Go int64) at the
+// resource that checks it. A table never issues a token above it and never
+// adopts one (Fence refuses it with ErrTokenRange), so token arithmetic
+// cannot wrap. A resource whose counter reached MaxToken is refused every
+// fresh grant in that table (Decision.Exhausted); only a fence can bring a
+// counter near it, since counters start at the clock in microseconds
+// (about 2^51 today).
+const MaxToken uint64 = math.MaxInt64
+
+// ErrTokenRange: a fencing token above MaxToken was offered (a fence, or a
+// reply carrying one). The table is unchanged.
+var ErrTokenRange = errors.New("locker: fencing token out of range")
+
+// tokenRangeError names the token, the resource and the limit.
+func tokenRangeError(resource string, token uint64) error {
+	return fmt.Errorf("%w: token %d for resource %q is above the limit %d (MaxToken, 2^63-1)", ErrTokenRange, token, resource, MaxToken)
+}
 
 // Table is one node's lock table: a pure state machine. Requests and the
 // time they happen go in, decisions come out. It does no I/O, reads no
@@ -24,10 +45,17 @@ import (
 //     microseconds since the Unix epoch, so tokens of a table that
 //     restarted, or of another table taking over, stay above the old ones
 //     as long as the clocks agree (see GUARANTEES.md).
+//   - Tokens never exceed MaxToken and never wrap: a fence above it is
+//     refused (ErrTokenRange), and a resource whose counter is at MaxToken
+//     gets no fresh grant (Decision.Exhausted).
+//   - A counter is forgotten only once the clock has passed it, so the
+//     counter that replaces it, which starts at the clock, is larger: a
+//     counter that a fence raised above the clock is kept until then.
 type Table struct {
 	// ForgetAfter is how long a free resource's counter is kept after its
-	// last use (default 10 minutes). Forgetting is safe under the clock
-	// rule above and keeps the table from growing without bound.
+	// last use (default 10 minutes), or longer, until the clock in
+	// microseconds has passed the counter. Forgetting is then safe under
+	// the clock rule above, and keeps the table from growing without bound.
 	ForgetAfter time.Duration
 
 	res map[string]*resState
@@ -63,6 +91,9 @@ type Decision struct {
 	// Holder is the owner that holds the resource when refused ("" when
 	// nobody does: a Renew of a lease that already ended).
 	Holder string
+	// Exhausted: an Acquire refused because the resource's counter is at
+	// MaxToken, so no larger token can be issued.
+	Exhausted bool
 }
 
 // NewTable returns an empty table.
@@ -77,7 +108,7 @@ func (t *Table) state(now time.Time, resource string) *resState {
 	if s == nil {
 		s = &resState{}
 		if us := now.UnixMicro(); us > 0 {
-			s.counter = uint64(us) - 1
+			s.counter = uint64(us) - 1 // at most MaxToken-1: us is an int64
 		}
 		t.res[resource] = s
 	}
@@ -122,6 +153,8 @@ func (t *Table) Acquire(now time.Time, resource, owner string, lease time.Durati
 		return Decision{Granted: true, Reentry: true, Token: s.token, Expires: s.expires}
 	case s.held:
 		return Decision{Holder: s.owner, Expires: s.expires}
+	case s.counter >= MaxToken:
+		return Decision{Exhausted: true}
 	}
 	s.counter++
 	s.held, s.owner, s.token, s.expires = true, owner, s.counter, now.Add(lease)
@@ -159,15 +192,19 @@ func (t *Table) Release(now time.Time, resource, owner string) (released bool, h
 // lock granted by several tables carries the highest of their tokens): the
 // counter rises to at least token, and if owner holds the resource here
 // its grant takes token as its own. It returns whether owner holds the
-// resource here.
-func (t *Table) Fence(now time.Time, resource, owner string, token uint64) (held bool) {
+// resource here. A token above MaxToken is refused with ErrTokenRange and
+// changes nothing.
+func (t *Table) Fence(now time.Time, resource, owner string, token uint64) (held bool, err error) {
+	if token > MaxToken {
+		return false, tokenRangeError(resource, token)
+	}
 	s := t.state(now, resource)
 	s.counter = max(s.counter, token)
 	if !s.held || s.owner != owner {
-		return false
+		return false, nil
 	}
 	s.token = max(s.token, token)
-	return true
+	return true, nil
 }
 
 // Holder reports who holds resource at now.
@@ -205,13 +242,13 @@ func (t *Table) Expire(now time.Time) []Expired {
 			out = append(out, Expired{Resource: r, Owner: s.owner, Token: s.token, Expires: s.expires})
 			s.held, s.owner, s.token = false, "", 0
 		}
-		switch {
+		switch at := forgetAt(s, forget); {
 		case s.held:
 			t.sweepBy(s.expires)
-		case now.Sub(s.touched) >= forget:
+		case !now.Before(at):
 			delete(t.res, r)
 		default:
-			t.sweepBy(s.touched.Add(forget))
+			t.sweepBy(at)
 		}
 	}
 	return out
@@ -228,6 +265,15 @@ func (t *Table) Len(now time.Time) int {
 	return n
 }
 
+// forgetAt is when a free resource's counter may be forgotten: forget
+// after its last use, and not before the clock in microseconds has passed
+// the counter (a counter that a fence raised above the clock), so that the
+// counter that replaces it starts above it.
+func forgetAt(s *resState, forget time.Duration) time.Time {
+	// s.counter <= MaxToken = MaxInt64: the conversion cannot wrap.
+	return later(s.touched.Add(forget), time.UnixMicro(int64(s.counter)).Add(time.Microsecond))
+}
+
 func later(a, b time.Time) time.Time {
 	if b.After(a) {
 		return b
@@ -242,6 +288,8 @@ func (d Decision) String() string {
 		return fmt.Sprintf("granted again (token %d, until %s)", d.Token, d.Expires.Format(time.RFC3339Nano))
 	case d.Granted:
 		return fmt.Sprintf("granted (token %d, until %s)", d.Token, d.Expires.Format(time.RFC3339Nano))
+	case d.Exhausted:
+		return fmt.Sprintf("refused: fencing tokens exhausted (counter at MaxToken %d)", MaxToken)
 	case d.Holder != "":
 		return fmt.Sprintf("refused: held by %s until %s", d.Holder, d.Expires.Format(time.RFC3339Nano))
 	}

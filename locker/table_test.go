@@ -96,14 +96,14 @@ func TestTableLeaseExpiry(t *testing.T) {
 func TestTableFence(t *testing.T) {
 	tb := NewTable()
 	d := tb.Acquire(t0, "r", "a", time.Second)
-	if !tb.Fence(t0, "r", "a", d.Token+100) {
-		t.Fatal("fence for the holder: reported not held")
+	if held, err := tb.Fence(t0, "r", "a", d.Token+100); !held || err != nil {
+		t.Fatalf("fence for the holder: held=%v err=%v, want held", held, err)
 	}
 	if _, tok, _, _ := tb.Holder(t0, "r"); tok != d.Token+100 {
 		t.Fatalf("holder's token after the fence: %d, want %d", tok, d.Token+100)
 	}
-	if tb.Fence(t0, "r", "b", d.Token+200) {
-		t.Fatal("fence for a non-holder: reported held")
+	if held, err := tb.Fence(t0, "r", "b", d.Token+200); held || err != nil {
+		t.Fatalf("fence for a non-holder: held=%v err=%v, want not held, no error", held, err)
 	}
 	tb.Release(t0, "r", "a")
 	if d2 := tb.Acquire(t0, "r", "b", time.Second); d2.Token != d.Token+201 {

@@ -79,7 +79,7 @@ func newLink(n *Node, c *conn.Conn) *link {
 		pending: make(map[uint64]chan callResult),
 		casts:   newCastQueue(castQueueLimit),
 	}
-	lk.ctx, lk.cancel = context.WithCancel(n.ctx)
+	lk.ctx, lk.cancel = context.WithCancel(callerContext(n.ctx, p.Hidden))
 	lk.created = time.Now()
 	return lk
 }

@@ -1,0 +1,54 @@
+package locker
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ErrNotMember: a lock table request (acquire, renew, release, fence) came
+// from a hidden client or from a node that is not a member. Only members'
+// lockers change lock tables; ekka-mesh ctl locks through the "ctl" method,
+// which a member serves by taking the lock itself.
+var ErrNotMember = errors.New("locker: request refused: only a member's locker may change a lock table")
+
+// admitCaller decides whether a lock table request may be served: from a
+// member (or this node itself), over a member's link. hidden says the call
+// came over a hidden client's link; members are the names in this node's
+// member table.
+func admitCaller(method, from, self string, hidden bool, members []string, ctlMethod string) error {
+	switch {
+	case hidden:
+		return fmt.Errorf("%w: %s from %s, a hidden client (ekka-mesh ctl); want a member's locker, or the %s method to lock on a member's behalf",
+			ErrNotMember, method, from, ctlMethod)
+	case from == self:
+		return nil
+	}
+	for _, m := range members {
+		if m == from {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: %s from %s, which is not a member of %s's cluster; want a member's locker",
+		ErrNotMember, method, from, self)
+}
+
+// logLimiter lets one log line through per interval and counts the lines
+// it held back, so that a peer repeating a refused request cannot flood
+// the log. Not safe for concurrent use.
+type logLimiter struct {
+	interval time.Duration
+	last     time.Time
+	held     int
+}
+
+// allow reports whether a line may be logged at now and, if so, how many
+// were held back since the last one.
+func (r *logLimiter) allow(now time.Time) (ok bool, heldBack int) {
+	if !r.last.IsZero() && now.Sub(r.last) < r.interval {
+		r.held++
+		return false, 0
+	}
+	r.last, heldBack, r.held = now, r.held, 0
+	return true, heldBack
+}
