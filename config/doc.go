@@ -18,9 +18,20 @@
 // are comments; blank lines are ignored; blanks around keys and values are
 // ignored. A value may be written in double quotes to keep blanks; inside,
 // \" is a quote and \\ a backslash. There are no comments after a value.
-// When a key appears twice the later line wins. Unknown keys are errors,
-// with a suggestion when a known key is close ("did you mean
-// cluster.static.seeds?").
+// A key may appear once: a second line for it is an error naming both lines
+// (ErrDuplicateKey), since which one was meant cannot be guessed; no key
+// repeats legitimately, lists take all their items on one line. Unknown
+// keys are errors, with a suggestion when a known key is close ("did you
+// mean cluster.static.seeds?").
+//
+// # Limits
+//
+// A line is at most MaxLineBytes (16 KiB), a key MaxKeyBytes (128), a value
+// MaxValueBytes (4 KiB, from any source: file, environment, override), a
+// file MaxFileBytes (1 MiB); node.name is at most 255 bytes. Beyond a limit
+// the file, variable or override is refused with an error naming the file
+// and line (or the variable), the key and the limit; a long value is shown
+// by its start and its length only.
 //
 // # Value types
 //

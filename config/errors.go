@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 )
@@ -16,6 +17,9 @@ var (
 	ErrBadValue = errors.New("bad value")
 	// ErrConflict: keys that are valid alone but not together.
 	ErrConflict = errors.New("conflicting settings")
+	// ErrDuplicateKey: a configuration file sets the same key on two lines.
+	// It is a kind of ErrSyntax: errors.Is matches both.
+	ErrDuplicateKey = fmt.Errorf("duplicate key: %w", ErrSyntax)
 	// ErrCookie: the cookie file is missing its content, unreadable, or
 	// readable by others.
 	ErrCookie = errors.New("bad cookie file")
@@ -29,7 +33,9 @@ type Error struct {
 	Where string
 	// Key is the key concerned; "" for a malformed line.
 	Key string
-	// Value is the value as given ("(hidden)" for node.cookie).
+	// Value is the value as given ("(hidden)" for node.cookie); a value of
+	// more than 512 bytes is shortened to its first 64 bytes, "..." and its
+	// length, so that a huge value cannot flood a terminal or a log.
 	Value string
 	// Msg says what was wrong or expected.
 	Msg string

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ekka-mesh/ekka-mesh/portmap"
 )
@@ -213,7 +214,10 @@ func (s *Settings) Set(key, value string) error {
 func (s *Settings) set(where, key, value string) error {
 	k, ok := keyIndex[key]
 	if !ok {
-		return unknownKey(where, key, value)
+		return unknownKey(where, key, displayValue(key, value))
+	}
+	if err := checkValueLen(where, key, value, ErrBadValue); err != nil {
+		return err
 	}
 	if err := k.set(s, value); err != nil {
 		return &Error{Where: where, Key: key, Value: displayValue(key, value), Msg: err.Error(), Err: ErrBadValue, Cause: err}
@@ -281,7 +285,30 @@ func displayValue(key, value string) string {
 	if k, ok := keyIndex[key]; ok && k.secret {
 		return "(hidden)"
 	}
+	if head, long := shorten(value); long {
+		return fmt.Sprintf("%s... (%d bytes)", head, len(value))
+	}
 	return value
+}
+
+// A text longer than shortenOver bytes is shown in errors by its first
+// shortenTo bytes and its length.
+const (
+	shortenOver = 512
+	shortenTo   = 64
+)
+
+// shorten returns s, or its first shortenTo bytes (cut at a character
+// boundary) and true when s is longer than shortenOver bytes.
+func shorten(s string) (string, bool) {
+	if len(s) <= shortenOver {
+		return s, false
+	}
+	cut := shortenTo
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut], true
 }
 
 // parseOptionalDNSName accepts "" or a DNS name to look up: the host name

@@ -148,11 +148,12 @@ func (s *Settings) Validate() error {
 	return errors.Join(errs...)
 }
 
-// displayOverride hides the value of a secret key in an override.
+// displayOverride hides the value of a secret key in an override, and
+// shortens a long one (see Error.Value).
 func displayOverride(o string) string {
-	key, _, ok := strings.Cut(o, "=")
-	if k, known := keyIndex[strings.TrimSpace(key)]; ok && known && k.secret {
-		return key + "=(hidden)"
+	key, value, ok := strings.Cut(o, "=")
+	if !ok {
+		return displayValue("", o)
 	}
-	return o
+	return key + "=" + displayValue(strings.TrimSpace(key), value)
 }

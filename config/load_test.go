@@ -321,3 +321,49 @@ func TestErrorUnwrapsCause(t *testing.T) {
 		t.Fatalf("Set(node.name, x@) = %v; want both ErrBadValue and portmap.ErrEmptyHost", err)
 	}
 }
+
+// TestLoadLimitsAndDuplicates: a duplicate key in the file, and over-long
+// values from every source, are refused with errors naming the key and the
+// source.
+func TestLoadLimitsAndDuplicates(t *testing.T) {
+	path := writeConf(t, "node.name = a1@127.0.0.1\ncluster.name = one\nnode.name = a2@127.0.0.1\n")
+	_, err := Load(path, nil, nil)
+	if !errors.Is(err, ErrDuplicateKey) || !strings.Contains(err.Error(), path+":3: node.name = a2@127.0.0.1: node.name is set twice, here and at "+path+":1") {
+		t.Fatalf("Load with node.name twice: %v, want ErrDuplicateKey naming both lines", err)
+	}
+
+	long := strings.Repeat("x", MaxValueBytes+1)
+	for _, tc := range []struct {
+		name     string
+		env      map[string]string
+		override string
+		where    string
+	}{
+		{name: "env", env: map[string]string{"EKKA_MESH_NODE__TLS__CERTFILE": long}, where: "environment variable EKKA_MESH_NODE__TLS__CERTFILE: node.tls.certfile = xxx"},
+		{name: "override", override: "node.tls.certfile=" + long, where: `override "node.tls.certfile=xxx`},
+	} {
+		var ov []string
+		if tc.override != "" {
+			ov = []string{tc.override}
+		}
+		_, err := Load("", ov, envMap(tc.env))
+		if !errors.Is(err, ErrBadValue) || !strings.Contains(err.Error(), tc.where) || !strings.Contains(err.Error(), "want at most 4096 bytes (MaxValueBytes)") {
+			t.Errorf("%s: %v, want ErrBadValue from %s", tc.name, err, tc.where)
+		}
+		if err != nil && len(err.Error()) > 600 {
+			t.Errorf("%s: error of %d bytes echoes the value", tc.name, len(err.Error()))
+		}
+	}
+
+	// node.name has its own limit, 255 bytes: at 255 it loads, at 256 the
+	// error names the key, the file and the line.
+	name := strings.Repeat("n", 255-len("@h")) + "@h"
+	if s, err := Load(writeConf(t, "node.name = "+name+"\n"), nil, nil); err != nil || s.Node.Name.String() != name {
+		t.Fatalf("a 255-byte node.name: %v, want loaded", err)
+	}
+	path = writeConf(t, "## node\nnode.name = n"+name+"\n")
+	_, err = Load(path, nil, nil)
+	if !errors.Is(err, ErrBadValue) || !strings.Contains(err.Error(), path+":2: node.name = ") || !strings.Contains(err.Error(), "256 bytes long; want at most 255") {
+		t.Fatalf("a 256-byte node.name: %v, want ErrBadValue naming the file, line, key and the limit", err)
+	}
+}
