@@ -86,21 +86,6 @@ func adminRequest(p []byte, needNode bool) (AdminRequest, error) {
 	return req, nil
 }
 
-// learn records a member announced by a peer and dials it.
-func (n *Node) learn(node string, guid GUID) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.stopped || node == n.cfg.Name || n.links[node] != nil {
-		return
-	}
-	for _, ch := range n.table.merge([]MemberInfo{{Node: node, Status: StatusJoining, GUID: guid}}, time.Now()) {
-		if ch.Kind == ChangeLearned {
-			n.redial[node] = &redialState{next: time.Now()}
-			n.wake()
-		}
-	}
-}
-
 // memberLeft handles a member's own Leave announcement: it is removed,
 // with a leaving event, and not redialed.
 func (n *Node) memberLeft(node string, guid GUID) {

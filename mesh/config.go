@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"time"
 
 	"github.com/ekka-mesh/ekka-mesh/portmap"
+	"github.com/ekka-mesh/ekka-mesh/wire"
 )
 
 // Config describes a node. Start validates it up front; every error names
@@ -52,6 +54,40 @@ type Config struct {
 	// Redial is the backoff for redialing down members (default DefaultBackoff()).
 	Redial Backoff
 
+	// MaxMembers caps the member table, this node included (default
+	// DefaultMaxMembers, 1024; at most wire.MaxMembers, 65535, so a table
+	// always fits its message). When the table is full, members announced by
+	// peers are dropped (a rate-limited warning counts them), and a node
+	// that links to this one takes the place of a member learned second-hand
+	// that this node never reached, or is refused (its link is closed with
+	// the reason) when there is none.
+	MaxMembers int
+	// LearnRate is how many new members per second this node learns from
+	// its peers' member tables and join announcements (default
+	// DefaultLearnRate, 100), a token bucket holding LearnBurst. Members
+	// beyond it are dropped, with a rate-limited warning; they are learned
+	// from a later table or when they link to this node themselves.
+	LearnRate float64
+	// LearnBurst is the most new members one message or one burst teaches
+	// this node (default DefaultLearnBurst, 1024: a node joining a full
+	// cluster learns every member from one table).
+	LearnBurst int
+	// ForgetUnreached is how long a member learned from a peer may stay
+	// unreached: one this node has never linked to is removed (with a log
+	// line and a node-leaving event) once it was learned longer ago than
+	// this, instead of being redialed until Autoclean (default
+	// DefaultForgetUnreached, 30s; negative: never, only Autoclean removes
+	// it). A real member that this node cannot reach yet is learned again
+	// from the next table, or links to this node itself.
+	ForgetUnreached time.Duration
+	// RedialRate is how many redials of down members this node starts per
+	// second, a token bucket holding one second's worth (default
+	// DefaultRedialRate, 200). Members this node has reached before are
+	// redialed first; those only learned from a peer wait for what is left,
+	// so a peer announcing many members that do not exist cannot flood the
+	// node with dials nor delay the redial of a real member.
+	RedialRate float64
+
 	// Discovery, when set, runs the autocluster loop with it; nil is the
 	// "manual" strategy: the node joins only when told to.
 	Discovery Discovery
@@ -76,6 +112,15 @@ type Config struct {
 	Logger *slog.Logger
 }
 
+// Defaults of the membership bounds (Config.MaxMembers and the fields after it).
+const (
+	DefaultMaxMembers      = 1024
+	DefaultLearnRate       = 100.0
+	DefaultLearnBurst      = 1024
+	DefaultForgetUnreached = 30 * time.Second
+	DefaultRedialRate      = 200.0
+)
+
 // DefaultConfig returns a Config with every default filled in except Name and Cookie.
 func DefaultConfig() Config {
 	return Config{
@@ -87,6 +132,11 @@ func DefaultConfig() Config {
 		AutoclusterInterval: 5 * time.Second,
 		CompressThreshold:   4096,
 		HandshakeTimeout:    5 * time.Second,
+		MaxMembers:          DefaultMaxMembers,
+		LearnRate:           DefaultLearnRate,
+		LearnBurst:          DefaultLearnBurst,
+		ForgetUnreached:     DefaultForgetUnreached,
+		RedialRate:          DefaultRedialRate,
 	}
 }
 
@@ -116,6 +166,21 @@ func (c Config) withDefaults() Config {
 	}
 	if c.HandshakeTimeout == 0 {
 		c.HandshakeTimeout = d.HandshakeTimeout
+	}
+	if c.MaxMembers == 0 {
+		c.MaxMembers = d.MaxMembers
+	}
+	if c.LearnRate == 0 {
+		c.LearnRate = d.LearnRate
+	}
+	if c.LearnBurst == 0 {
+		c.LearnBurst = d.LearnBurst
+	}
+	if c.ForgetUnreached == 0 {
+		c.ForgetUnreached = d.ForgetUnreached
+	}
+	if c.RedialRate == 0 {
+		c.RedialRate = d.RedialRate
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -168,6 +233,18 @@ func (c Config) Validate() error {
 	}
 	if c.HandshakeTimeout < 0 {
 		return fmt.Errorf("mesh config: HandshakeTimeout %v is negative", c.HandshakeTimeout)
+	}
+	if c.MaxMembers < 2 || c.MaxMembers > wire.MaxMembers {
+		return fmt.Errorf("mesh config: MaxMembers %d out of range, want 2..%d (0 means %d)", c.MaxMembers, wire.MaxMembers, DefaultMaxMembers)
+	}
+	if !(c.LearnRate > 0) || math.IsInf(c.LearnRate, 0) {
+		return fmt.Errorf("mesh config: LearnRate %v, want a positive number of members per second (0 means %v)", c.LearnRate, DefaultLearnRate)
+	}
+	if c.LearnBurst < 1 {
+		return fmt.Errorf("mesh config: LearnBurst %d, want at least 1 (0 means %d)", c.LearnBurst, DefaultLearnBurst)
+	}
+	if !(c.RedialRate > 0) || math.IsInf(c.RedialRate, 0) {
+		return fmt.Errorf("mesh config: RedialRate %v, want a positive number of dials per second (0 means %v)", c.RedialRate, DefaultRedialRate)
 	}
 	if c.Redial.Min < 0 || c.Redial.Max < c.Redial.Min {
 		return fmt.Errorf("mesh config: Redial backoff min %v max %v, want 0 <= min <= max", c.Redial.Min, c.Redial.Max)

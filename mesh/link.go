@@ -169,10 +169,28 @@ func (lk *link) onFrame(c *conn.Conn, h wire.Header, body []byte, owned bool) {
 	case wire.TypePing:
 		lk.c.Send(lk.ctx, wire.TypePong, h.ID, body, nil)
 	case wire.TypePong:
-	case wire.TypeMemberTable:
+	case wire.TypeMemberTable, wire.TypeJoin, wire.TypeLeave, wire.TypeForceLeave, wire.TypeMemberStatus, wire.TypeMemberServices:
 		if lk.hidden {
+			// A control client is no member: it changes membership through
+			// the built-in methods (MethodJoin, ...), which act as this
+			// node, never by announcing members or statuses itself.
+			n.log.Debug("membership message from a hidden client ignored", "type", h.Type.String(), "from", lk.peer)
 			return
 		}
+		lk.onMembership(h.Type, body)
+	default:
+		// Partition, autoheal and lock messages are handled by the services
+		// built on the node (through RPC); a peer that sends them raw is
+		// newer than this node, and they are ignored.
+	}
+}
+
+// onMembership handles a membership message from a member (never from a
+// hidden client: onFrame drops those).
+func (lk *link) onMembership(t wire.Type, body []byte) {
+	n := lk.n
+	switch t {
+	case wire.TypeMemberTable:
 		var mt wire.MemberTable
 		if err := mt.Decode(body); err != nil {
 			lk.protocolError(err)
@@ -185,7 +203,7 @@ func (lk *link) onFrame(c *conn.Conn, h wire.Header, body []byte, owned bool) {
 			lk.protocolError(err)
 			return
 		}
-		n.learn(string(m.Node), GUID(m.GUID))
+		n.learnJoin(lk.peer, string(m.Node), GUID(m.GUID))
 	case wire.TypeLeave:
 		var m wire.Leave
 		if err := m.Decode(body); err != nil {
@@ -199,9 +217,6 @@ func (lk *link) onFrame(c *conn.Conn, h wire.Header, body []byte, owned bool) {
 		var m wire.ForceLeave
 		if err := m.Decode(body); err != nil {
 			lk.protocolError(err)
-			return
-		}
-		if lk.hidden {
 			return
 		}
 		node := string(m.Node)
@@ -219,10 +234,15 @@ func (lk *link) onFrame(c *conn.Conn, h wire.Header, body []byte, owned bool) {
 		if string(m.Node) == lk.peer && GUID(m.GUID) == lk.guid {
 			n.memberStatus(lk.peer, Status(m.Status))
 		}
-	default:
-		// Partition, autoheal and lock messages are handled by the services
-		// built on the node (through RPC); a peer that sends them raw is
-		// newer than this node, and they are ignored.
+	case wire.TypeMemberServices:
+		var m wire.MemberServices
+		if err := m.Decode(body); err != nil {
+			lk.protocolError(err)
+			return
+		}
+		if string(m.Node) == lk.peer && GUID(m.GUID) == lk.guid {
+			n.memberServices(lk, &m)
+		}
 	}
 }
 
@@ -281,7 +301,14 @@ func (lk *link) sendMemberTable() {
 			SinceMillis: uint64(m.Since.UnixMilli()),
 		})
 	}
-	lk.c.Send(lk.ctx, wire.TypeMemberTable, 0, mt.Append(nil), nil)
+	body, err := wire.AppendValid(nil, &mt)
+	if err != nil {
+		// MaxMembers keeps the table within what the message can carry;
+		// never send a table the peer would reject as malformed.
+		n.log.Error("member table not sent: it does not fit its message", "peer", lk.peer, "members", len(mt.Members), "err", err)
+		return
+	}
+	lk.c.Send(lk.ctx, wire.TypeMemberTable, 0, body, nil)
 }
 
 func clone(b []byte) []byte {

@@ -2,9 +2,12 @@ package mesh
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/ekka-mesh/ekka-mesh/portmap"
 )
 
 // MemberInfo is one member as this node sees it.
@@ -14,6 +17,10 @@ type MemberInfo struct {
 	GUID   GUID   `json:"guid"`
 	// Since is when the member entered Status, on this node's clock.
 	Since time.Time `json:"-"`
+	// Services are the services the member says it runs (Node.AddService),
+	// such as "autoheal", sorted; empty until the member tells this node over
+	// its own link. Autoheal elects its leader among the members that run it.
+	Services []string `json:"services,omitempty"`
 }
 
 // ChangeKind says what an observation did to the member table.
@@ -48,12 +55,16 @@ const (
 	// ChangeLearned: a member was learned from a peer's member table and is
 	// recorded as down until this node links to it.
 	ChangeLearned
+	// ChangeRefused: a node linked to this node while the table held its
+	// limit of members and no member learned second-hand (never linked) could
+	// make room: the node is not a member and its link must be closed.
+	ChangeRefused
 )
 
 var changeNames = [...]string{
 	ChangeNone: "none", ChangeNew: "new", ChangeUp: "up", ChangeRestart: "restart",
 	ChangePartition: "partition", ChangeDown: "down", ChangeStatus: "status",
-	ChangeRemoved: "removed", ChangeLearned: "learned",
+	ChangeRemoved: "removed", ChangeLearned: "learned", ChangeRefused: "refused",
 }
 
 func (k ChangeKind) String() string {
@@ -74,6 +85,10 @@ type Change struct {
 	// PartitionCleared is set when the change cleared a recorded partition
 	// (a restart or a removal).
 	PartitionCleared bool
+	// Evicted names the member removed to make room for a new one (ChangeNew
+	// on a full table): one learned second-hand that this node never linked
+	// to, the longest known.
+	Evicted string
 }
 
 // member is one row of the table.
@@ -104,11 +119,16 @@ type member struct {
 //     links on purpose, so its return is no partition.
 //   - Members learned from a peer (merge) are added as down until this node
 //     links to them: Info then shows what this node can actually reach, the
-//     redial loop connects to them like any down member, and autoclean drops
-//     those that never answer.
+//     redial loop connects to them like any down member, and forgetUnreached
+//     (or autoclean) drops those that never answer.
+//   - The table holds at most limit members, itself included (0: no limit).
+//     merge learns no member beyond it; a node that links while the table is
+//     full takes the place of the longest-known member never linked to, or
+//     is refused (ChangeRefused) when every member has been linked.
 type memberTable struct {
 	self    string
 	members map[string]*member
+	limit   int
 }
 
 func newMemberTable(self string, selfGUID GUID, now time.Time) *memberTable {
@@ -128,11 +148,19 @@ func (t *memberTable) observeUp(node string, guid GUID, now time.Time) Change {
 	}
 	m, ok := t.members[node]
 	if !ok {
+		evicted := ""
+		if t.full() {
+			evicted = t.oldestUnlinked()
+			if evicted == "" {
+				return Change{Kind: ChangeRefused, Node: node, GUID: guid}
+			}
+			delete(t.members, evicted)
+		}
 		t.members[node] = &member{
 			info:   MemberInfo{Node: node, Status: StatusUp, GUID: guid, Since: now},
 			linked: true,
 		}
-		return Change{Kind: ChangeNew, Node: node, GUID: guid, Status: StatusUp}
+		return Change{Kind: ChangeNew, Node: node, GUID: guid, Status: StatusUp, Evicted: evicted}
 	}
 	c := Change{Node: node, GUID: guid, OldStatus: m.info.Status, Status: StatusUp}
 	switch {
@@ -146,6 +174,7 @@ func (t *memberTable) observeUp(node string, guid GUID, now time.Time) Change {
 		c.OldGUID = m.info.GUID
 		c.PartitionCleared = m.partitioned
 		m.partitioned = false
+		m.info.Services = nil // the new incarnation tells its own
 	case m.info.Status != StatusDown:
 		return Change{Kind: ChangeNone, Node: node, GUID: guid, Status: m.info.Status, OldStatus: m.info.Status}
 	case m.downFrom == StatusUp:
@@ -207,21 +236,50 @@ func (t *memberTable) remove(node string) bool {
 	return true
 }
 
-// merge folds in a peer's member table. Local knowledge wins: a member this
-// node has linked to keeps its status and GUID (this node's link is the
-// authority on both, and taking a peer's GUID would disguise a restart or a
-// partition). Unknown members are added as down until linked
-// (ChangeLearned); a member learned earlier but never linked takes a newer
-// GUID. Rows for self, with a bad name or with an undefined status are
-// ignored. merge returns the changes it made.
+// merge folds in a peer's member table with no budget for new members (see
+// mergeLimited).
 func (t *memberTable) merge(entries []MemberInfo, now time.Time) []Change {
+	changes, _ := t.mergeLimited(entries, now, -1)
+	return changes
+}
+
+// mergeDrops counts the new members a merge did not learn.
+type mergeDrops struct {
+	Full int // the table held its limit of members
+	Rate int // the budget for new members was spent
+}
+
+// Total is the number of members dropped.
+func (d mergeDrops) Total() int { return d.Full + d.Rate }
+
+// mergeLimited folds in a peer's member table. Local knowledge wins: a
+// member this node has linked to keeps its status and GUID (this node's link
+// is the authority on both, and taking a peer's GUID would disguise a
+// restart or a partition). Unknown members are added as down until linked
+// (ChangeLearned), at most budget of them (negative: no budget) and only
+// while the table is below its limit; the others are dropped and counted. A
+// member learned earlier but never linked takes a newer GUID. Rows for self,
+// with a bad name or with an undefined status are ignored. It returns the
+// changes it made and what it dropped.
+func (t *memberTable) mergeLimited(entries []MemberInfo, now time.Time, budget int) ([]Change, mergeDrops) {
 	var changes []Change
+	var drops mergeDrops
 	for _, e := range entries {
 		if e.Node == t.self || !validNodeName(e.Node) || !e.Status.Valid() {
 			continue
 		}
 		m, ok := t.members[e.Node]
 		if !ok {
+			switch {
+			case t.full():
+				drops.Full++
+				continue
+			case budget == 0:
+				drops.Rate++
+				continue
+			case budget > 0:
+				budget--
+			}
 			t.members[e.Node] = &member{info: MemberInfo{Node: e.Node, Status: StatusDown, GUID: e.GUID, Since: now}}
 			changes = append(changes, Change{Kind: ChangeLearned, Node: e.Node, GUID: e.GUID, Status: StatusDown})
 			continue
@@ -230,7 +288,87 @@ func (t *memberTable) merge(entries []MemberInfo, now time.Time) []Change {
 			m.info.GUID = e.GUID
 		}
 	}
-	return changes
+	return changes, drops
+}
+
+// full reports whether the table holds its limit of members.
+func (t *memberTable) full() bool { return t.limit > 0 && len(t.members) >= t.limit }
+
+// oldestUnlinked returns the member learned second-hand and never linked
+// that has been known the longest (names break ties), or "".
+func (t *memberTable) oldestUnlinked() string {
+	best := ""
+	var since time.Time
+	for name, m := range t.members {
+		if m.linked || name == t.self {
+			continue
+		}
+		if best == "" || m.info.Since.Before(since) || m.info.Since.Equal(since) && name < best {
+			best, since = name, m.info.Since
+		}
+	}
+	return best
+}
+
+// reached reports whether this node has linked to node's current
+// incarnation at some point (a member learned second-hand has not).
+func (t *memberTable) reached(node string) bool {
+	m, ok := t.members[node]
+	return ok && m.linked
+}
+
+// forgetUnreached removes the members learned second-hand that this node
+// has never linked to and that were learned longer than after ago, and
+// returns their names, sorted. A name a peer announced but that never
+// answers (a fake member, or a node long gone) is dropped instead of being
+// redialed until autoclean. after <= 0 disables it.
+func (t *memberTable) forgetUnreached(now time.Time, after time.Duration) []string {
+	if after <= 0 {
+		return nil
+	}
+	var removed []string
+	for name, m := range t.members {
+		if name != t.self && !m.linked && m.info.Status == StatusDown && now.Sub(m.info.Since) > after {
+			removed = append(removed, name)
+		}
+	}
+	slices.Sort(removed)
+	for _, name := range removed {
+		delete(t.members, name)
+	}
+	return removed
+}
+
+// nextUnreachedExpiry returns when the next member never reached will be
+// older than after (forgetUnreached removes it just after), and false when
+// there is none.
+func (t *memberTable) nextUnreachedExpiry(after time.Duration) (time.Time, bool) {
+	var first time.Time
+	found := false
+	for name, m := range t.members {
+		if name == t.self || m.linked || m.info.Status != StatusDown {
+			continue
+		}
+		if at := m.info.Since.Add(after); !found || at.Before(first) {
+			first, found = at, true
+		}
+	}
+	return first, found
+}
+
+// setServices records the services node announced for its incarnation guid
+// over its own link, and reports whether they changed. A member this node is
+// not linked to, or another incarnation, changes nothing.
+func (t *memberTable) setServices(node string, guid GUID, services []string) bool {
+	m, ok := t.members[node]
+	if !ok || !m.linked || m.info.GUID != guid || slices.Equal(m.info.Services, services) {
+		return false
+	}
+	m.info.Services = slices.Clip(slices.Clone(services))
+	if len(m.info.Services) == 0 {
+		m.info.Services = nil
+	}
+	return true
 }
 
 // autoclean removes the members that have been down for longer than after
@@ -257,7 +395,7 @@ func (t *memberTable) autoclean(now time.Time, after time.Duration) []string {
 func (t *memberTable) snapshot() []MemberInfo {
 	out := make([]MemberInfo, 0, len(t.members))
 	for _, m := range t.members {
-		out = append(out, m.info)
+		out = append(out, m.info) // Services is replaced, never changed in place: sharing it is safe
 	}
 	slices.SortFunc(out, func(a, b MemberInfo) int { return strings.Compare(a.Node, b.Node) })
 	return out
@@ -295,11 +433,15 @@ func (t *memberTable) clearPartition(node string) bool {
 	return true
 }
 
-// validNodeName reports whether name has the shape short@host: exactly one
-// '@', a short name of [A-Za-z0-9_.-] and a host without spaces or control
-// characters. portmap owns the full rule (ports, IP literals); this is the
-// shape check the member table and autocluster need to reject garbage.
+// validNodeName reports whether name has the shape short@host: at most
+// portmap.MaxNameLen bytes, exactly one '@', a short name of [A-Za-z0-9_.-]
+// and a host without spaces or control characters. portmap owns the full
+// rule (ports, IP literals); this is the shape check the member table and
+// autocluster need to reject garbage.
 func validNodeName(name string) bool {
+	if len(name) > portmap.MaxNameLen {
+		return false
+	}
 	short, host, ok := strings.Cut(name, "@")
 	if !ok || short == "" || host == "" || strings.Contains(host, "@") {
 		return false
@@ -315,4 +457,113 @@ func validNodeName(name string) bool {
 		}
 	}
 	return true
+}
+
+// Services: a node advertises the services it runs (AddService) to its
+// peers, which show them in MemberInfo.Services.
+const (
+	// MaxServices is the most services a node advertises.
+	MaxServices = 16
+	// MaxServiceLen is the longest service name, in bytes.
+	MaxServiceLen = 64
+)
+
+// checkServiceName reports a service name that is empty, longer than
+// MaxServiceLen or holds a character outside [A-Za-z0-9_.-].
+func checkServiceName(name string) error {
+	if name == "" || len(name) > MaxServiceLen {
+		return fmt.Errorf("service name %.80q is %d bytes long, want 1..%d", name, len(name), MaxServiceLen)
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-') {
+			return fmt.Errorf("service name %q: byte %d (%q) is not allowed, want only A-Z a-z 0-9 _ . -", name, i+1, c)
+		}
+	}
+	return nil
+}
+
+// parseServices checks a service set a peer announced and returns it sorted
+// and without duplicates.
+func parseServices(names [][]byte) ([]string, error) {
+	if len(names) > MaxServices {
+		return nil, fmt.Errorf("%d services, want at most %d", len(names), MaxServices)
+	}
+	out := make([]string, 0, len(names))
+	for _, b := range names {
+		if err := checkServiceName(string(b)); err != nil {
+			return nil, err
+		}
+		out = append(out, string(b))
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+// tokenBucket is a rate limit: it holds up to burst tokens and gains rate
+// tokens per second. It reads no clock; the caller passes the time. The zero
+// value holds nothing and gains nothing.
+type tokenBucket struct {
+	rate   float64 // tokens per second
+	burst  float64
+	tokens float64
+	last   time.Time
+}
+
+func newTokenBucket(rate float64, burst int, now time.Time) tokenBucket {
+	b := float64(max(burst, 1))
+	return tokenBucket{rate: rate, burst: b, tokens: b, last: now}
+}
+
+func (b *tokenBucket) refill(now time.Time) {
+	if now.After(b.last) {
+		b.tokens = math.Min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+		b.last = now
+	}
+}
+
+// available returns the whole tokens the bucket holds at now.
+func (b *tokenBucket) available(now time.Time) int {
+	b.refill(now)
+	return int(b.tokens)
+}
+
+// spend takes n tokens (at most what the bucket holds).
+func (b *tokenBucket) spend(now time.Time, n int) {
+	b.refill(now)
+	b.tokens = math.Max(0, b.tokens-float64(n))
+}
+
+// untilNext returns how long until the bucket holds a whole token (0 when
+// it does; an hour when it never refills).
+func (b *tokenBucket) untilNext(now time.Time) time.Duration {
+	b.refill(now)
+	if b.tokens >= 1 {
+		return 0
+	}
+	if b.rate <= 0 {
+		return time.Hour
+	}
+	return time.Duration((1 - b.tokens) / b.rate * float64(time.Second))
+}
+
+// logLimiter lets a noisy log line through at most once per interval and
+// counts what happened in between, so a flood of bad input costs one line
+// per interval with the totals. It reads no clock.
+type logLimiter struct {
+	interval time.Duration
+	last     time.Time
+	pending  int // occurrences not yet reported
+}
+
+// note counts n occurrences at now and reports whether a line is due; if
+// so, it returns the occurrences to report (since the last line) and resets
+// the count.
+func (l *logLimiter) note(now time.Time, n int) (report int, due bool) {
+	l.pending += n
+	if l.pending == 0 || !l.last.IsZero() && now.Sub(l.last) < l.interval {
+		return 0, false
+	}
+	report, l.pending, l.last = l.pending, 0, now
+	return report, true
 }

@@ -3,6 +3,7 @@ package mesh
 import (
 	"encoding/binary"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -359,14 +360,15 @@ func TestMergeMany(t *testing.T) {
 		{Node: "c@h", Status: StatusDown, GUID: testGUID(30), Since: at(2)},
 		{Node: selfName, Status: StatusUp, GUID: testGUID(1), Since: t0},
 	}
-	if !slices.Equal(snap, want) {
+	if !reflect.DeepEqual(snap, want) {
 		t.Fatalf("snapshot = %+v\nwant %+v", snap, want)
 	}
 }
 
 func TestValidNodeName(t *testing.T) {
-	good := []string{"a@h", "emqx-12@10.0.0.1", "n_1.x@host.example", "a@::1", "a@[::1]"}
-	bad := []string{"", "a", "@h", "a@", "a@b@c", "a b@h", "a@h h", "a\x00@h", "é@h", "a@h\t"}
+	longest := strings.Repeat("n", 253) + "@h" // 255 bytes, portmap.MaxNameLen
+	good := []string{"a@h", "emqx-12@10.0.0.1", "n_1.x@host.example", "a@::1", "a@[::1]", longest}
+	bad := []string{"", "a", "@h", "a@", "a@b@c", "a b@h", "a@h h", "a\x00@h", "é@h", "a@h\t", "n" + longest, strings.Repeat("x", 70000) + "@h"}
 	for _, n := range good {
 		if !validNodeName(n) {
 			t.Errorf("%q rejected", n)
@@ -380,12 +382,237 @@ func TestValidNodeName(t *testing.T) {
 }
 
 func TestChangeKindString(t *testing.T) {
-	for k := ChangeNone; k <= ChangeLearned; k++ {
+	for k := ChangeNone; k <= ChangeRefused; k++ {
 		if s := k.String(); s == "" || strings.HasPrefix(s, "change(") {
 			t.Errorf("%d has no name: %q", k, s)
 		}
 	}
 	if s := ChangeKind(200).String(); s != "change(200)" {
 		t.Errorf("unknown kind String = %q", s)
+	}
+}
+
+// names returns n node names prefix0@h, prefix1@h, ...
+func names(prefix string, n int) []MemberInfo {
+	out := make([]MemberInfo, n)
+	for i := range out {
+		out[i] = MemberInfo{Node: fmt.Sprintf("%s%d@h", prefix, i), GUID: testGUID(uint64(100 + i)), Status: StatusUp}
+	}
+	return out
+}
+
+// TestMergeWithinLimits: a merge learns no member beyond the table's limit
+// (self included) nor beyond its budget, and counts what it dropped and why.
+func TestMergeWithinLimits(t *testing.T) {
+	tests := []struct {
+		name     string
+		limit    int
+		budget   int
+		entries  int
+		learned  int
+		full     int
+		rate     int
+		tableLen int
+	}{
+		{"no limit, no budget", 0, -1, 50, 50, 0, 0, 51},
+		{"limit", 10, -1, 50, 9, 41, 0, 10},
+		{"budget", 0, 5, 50, 5, 0, 45, 6},
+		{"budget below limit", 10, 3, 50, 3, 0, 47, 4},
+		{"limit below budget", 4, 10, 50, 3, 47, 0, 4},
+		{"budget zero", 10, 0, 7, 0, 0, 7, 1},
+		{"one hundred thousand", 1024, 1024, 100000, 1023, 98977, 0, 1024},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tb := newMemberTable(selfName, testGUID(1), t0)
+			tb.limit = tt.limit
+			changes, drops := tb.mergeLimited(names("m", tt.entries), at(1), tt.budget)
+			if len(changes) != tt.learned || drops.Full != tt.full || drops.Rate != tt.rate || len(tb.members) != tt.tableLen {
+				t.Fatalf("learned %d, dropped %+v, table %d; want learned %d, full %d, rate %d, table %d",
+					len(changes), drops, len(tb.members), tt.learned, tt.full, tt.rate, tt.tableLen)
+			}
+			if drops.Total() != tt.full+tt.rate {
+				t.Fatalf("Total() = %d, want %d", drops.Total(), tt.full+tt.rate)
+			}
+		})
+	}
+}
+
+// TestFullTableMakesRoomForALink: a node that links while the table is full
+// takes the place of the member never reached that has been known the
+// longest; when every member has been reached, it is refused.
+func TestFullTableMakesRoomForALink(t *testing.T) {
+	tb := newMemberTable(selfName, testGUID(1), t0)
+	tb.limit = 4
+	tb.observeUp("real@h", testGUID(2), at(1))
+	tb.mergeLimited(names("late", 1), at(3), -1)  // late0@h, learned at 3
+	tb.mergeLimited(names("early", 1), at(2), -1) // early0@h, learned at 2
+	if !tb.full() {
+		t.Fatalf("table of %d with limit 4 is not full", len(tb.members))
+	}
+	c := tb.observeUp("new@h", testGUID(3), at(4))
+	if c.Kind != ChangeNew || c.Evicted != "early0@h" {
+		t.Fatalf("link from new@h on a full table = %+v; want new, evicting early0@h (never reached, known longest)", c)
+	}
+	c = tb.observeUp("newer@h", testGUID(4), at(5))
+	if c.Kind != ChangeNew || c.Evicted != "late0@h" {
+		t.Fatalf("link from newer@h = %+v; want new, evicting late0@h", c)
+	}
+	c = tb.observeUp("third@h", testGUID(5), at(6))
+	if c.Kind != ChangeRefused {
+		t.Fatalf("link from third@h with every member reached = %+v; want refused", c)
+	}
+	if _, ok := tb.get("third@h"); ok || len(tb.members) != 4 {
+		t.Fatalf("refused node is a member, or the table has %d members; want 4", len(tb.members))
+	}
+	// A member already known is never refused: the cap is on new members.
+	tb.observeDown("real@h", at(7))
+	if c := tb.observeUp("real@h", testGUID(2), at(8)); c.Kind != ChangePartition {
+		t.Fatalf("known member back on a full table = %s; want partition", c.Kind)
+	}
+}
+
+// TestForgetUnreached: a member learned from a peer and never reached is
+// removed once it was learned longer than after ago; members this node has
+// reached (even down ones) and self are not, and after <= 0 disables it.
+func TestForgetUnreached(t *testing.T) {
+	tb := newMemberTable(selfName, testGUID(1), t0)
+	tb.merge([]MemberInfo{{Node: "fake@h", GUID: testGUID(9), Status: StatusUp}}, at(0))
+	tb.merge([]MemberInfo{{Node: "later@h", GUID: testGUID(8), Status: StatusUp}}, at(10))
+	tb.merge([]MemberInfo{{Node: "real@h", GUID: testGUID(7), Status: StatusUp}}, at(0))
+	tb.observeUp("real@h", testGUID(7), at(1))
+	tb.observeDown("real@h", at(2))
+	after := 30 * time.Second
+	if first, ok := tb.nextUnreachedExpiry(after); !ok || !first.Equal(at(30)) {
+		t.Fatalf("nextUnreachedExpiry = %v, %v; want %v", first, ok, at(30))
+	}
+	if got := tb.forgetUnreached(at(30), after); len(got) != 0 {
+		t.Fatalf("forgetUnreached at exactly 30 s = %q; want nothing yet", got)
+	}
+	if got := tb.forgetUnreached(at(31), 0); len(got) != 0 {
+		t.Fatalf("forgetUnreached disabled = %q; want nothing", got)
+	}
+	if got := tb.forgetUnreached(at(31), after); !slices.Equal(got, []string{"fake@h"}) {
+		t.Fatalf("forgetUnreached at 31 s = %q; want fake@h", got)
+	}
+	if got := tb.forgetUnreached(at(100), after); !slices.Equal(got, []string{"later@h"}) {
+		t.Fatalf("forgetUnreached at 100 s = %q; want later@h (real@h was reached, it is autoclean's)", got)
+	}
+	if _, ok := tb.nextUnreachedExpiry(after); ok {
+		t.Fatal("nextUnreachedExpiry found a member with none left unreached")
+	}
+	if _, ok := tb.get("real@h"); !ok {
+		t.Fatal("a member this node reached was forgotten")
+	}
+}
+
+// TestServices: a member's services are taken only from its current,
+// linked incarnation, replaced whole, and dropped when it restarts.
+func TestServices(t *testing.T) {
+	tb := newMemberTable(selfName, testGUID(1), t0)
+	tb.merge([]MemberInfo{{Node: "a@h", GUID: testGUID(5), Status: StatusUp}}, at(0))
+	if tb.setServices("a@h", testGUID(5), []string{"autoheal"}) {
+		t.Fatal("services taken for a member never linked")
+	}
+	tb.observeUp("a@h", testGUID(5), at(1))
+	if tb.setServices("a@h", testGUID(6), []string{"autoheal"}) {
+		t.Fatal("services taken for another incarnation")
+	}
+	if !tb.setServices("a@h", testGUID(5), []string{"autoheal", "x"}) {
+		t.Fatal("services of the linked member not taken")
+	}
+	if tb.setServices("a@h", testGUID(5), []string{"autoheal", "x"}) {
+		t.Fatal("the same services reported as a change")
+	}
+	m, _ := tb.get("a@h")
+	if !slices.Equal(m.Services, []string{"autoheal", "x"}) {
+		t.Fatalf("Services = %q", m.Services)
+	}
+	tb.observeDown("a@h", at(2))
+	if m, _ := tb.get("a@h"); len(m.Services) != 2 {
+		t.Fatalf("a member down keeps its incarnation's services; got %q", m.Services)
+	}
+	tb.observeUp("a@h", testGUID(7), at(3))
+	if m, _ := tb.get("a@h"); m.Services != nil {
+		t.Fatalf("services after a restart = %q; want none until it tells", m.Services)
+	}
+	if !tb.setServices(selfName, testGUID(1), []string{"autoheal"}) {
+		t.Fatal("self's services not taken")
+	}
+}
+
+func TestParseServices(t *testing.T) {
+	b := func(ss ...string) [][]byte {
+		out := make([][]byte, len(ss))
+		for i, s := range ss {
+			out[i] = []byte(s)
+		}
+		return out
+	}
+	got, err := parseServices(b("x", "autoheal", "x"))
+	if err != nil || !slices.Equal(got, []string{"autoheal", "x"}) {
+		t.Fatalf("parseServices = %q, %v; want sorted, without duplicates", got, err)
+	}
+	for _, bad := range [][][]byte{b(""), b(strings.Repeat("s", MaxServiceLen+1)), b("a b"), b("é"), make([][]byte, MaxServices+1)} {
+		if _, err := parseServices(bad); err == nil {
+			t.Errorf("parseServices(%q) accepted", bad)
+		}
+	}
+	if err := checkServiceName(strings.Repeat("s", MaxServiceLen)); err != nil {
+		t.Errorf("a %d-byte name refused: %v", MaxServiceLen, err)
+	}
+}
+
+func TestTokenBucket(t *testing.T) {
+	b := newTokenBucket(10, 5, t0) // 10 per second, 5 at most
+	if got := b.available(t0); got != 5 {
+		t.Fatalf("a new bucket holds %d; want its burst, 5", got)
+	}
+	b.spend(t0, 5)
+	if got, wait := b.available(t0), b.untilNext(t0); got != 0 || wait != 100*time.Millisecond {
+		t.Fatalf("after spending all: %d tokens, next in %v; want 0, 100ms", got, wait)
+	}
+	now := t0.Add(250 * time.Millisecond)
+	if got := b.available(now); got != 2 {
+		t.Fatalf("250 ms later: %d tokens; want 2", got)
+	}
+	if got := b.available(t0.Add(time.Hour)); got != 5 {
+		t.Fatalf("an hour later: %d tokens; want the burst, 5", got)
+	}
+	b.spend(t0.Add(time.Hour), 100)
+	if got := b.available(t0.Add(time.Hour)); got != 0 {
+		t.Fatalf("overspent bucket holds %d; want 0", got)
+	}
+	// A clock that steps back neither adds nor removes tokens.
+	if got := b.available(t0); got != 0 {
+		t.Fatalf("clock stepped back: %d tokens; want 0", got)
+	}
+	z := newTokenBucket(0, 0, t0)
+	z.spend(t0, 1)
+	if got := z.untilNext(t0.Add(time.Hour)); got != time.Hour {
+		t.Fatalf("a bucket that never refills: next in %v; want an hour", got)
+	}
+}
+
+func TestLogLimiter(t *testing.T) {
+	l := logLimiter{interval: 10 * time.Second}
+	steps := []struct {
+		sec, n, report int
+		due            bool
+	}{
+		{0, 0, 0, false}, // nothing happened: no line
+		{1, 3, 3, true},  // the first occurrence logs at once
+		{2, 5, 0, false}, // within the interval: counted
+		{5, 7, 0, false},
+		{11, 1, 13, true}, // the interval passed: the totals since the last line
+		{12, 0, 0, false},
+		{30, 0, 0, false}, // nothing pending: no line
+		{31, 2, 2, true},
+	}
+	for i, s := range steps {
+		report, due := l.note(at(s.sec), s.n)
+		if report != s.report || due != s.due {
+			t.Fatalf("step %d (t=%ds, n=%d): report %d due %v; want %d %v", i, s.sec, s.n, report, due, s.report, s.due)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math"
 	"math/rand/v2"
 	"net"
 	"slices"
@@ -57,10 +58,20 @@ type Node struct {
 	// Guarded by mu.
 	leftFrom map[string]struct{}
 
-	// statusMu orders this node's announcements of its own status: a link
-	// adopted while SetStatus runs must not receive an older status after
-	// the newer one.
+	// statusMu orders this node's announcements of its own status and
+	// services: a link adopted while SetStatus runs must not receive an
+	// older status after the newer one.
 	statusMu sync.Mutex
+
+	// Membership bounds (Config.MaxMembers and after), guarded by mu.
+	learnBudget  tokenBucket // new members learned second-hand
+	redialBudget tokenBucket // redials started
+	dropLog      logLimiter  // announced members dropped
+	// services are the services this node advertises (AddService), sorted;
+	// announced is set once it advertised any, so that every new link
+	// hears the set from then on. Guarded by mu.
+	services  []string
+	announced bool
 }
 
 type redialState struct {
@@ -93,7 +104,11 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		kick:     make(chan struct{}, 1),
 	}
 	n.superseded = make(map[string]time.Time)
-	n.table = newMemberTable(cfg.Name, guid, time.Now())
+	now := time.Now()
+	n.table = n.newTable(now)
+	n.learnBudget = newTokenBucket(cfg.LearnRate, cfg.LearnBurst, now)
+	n.redialBudget = newTokenBucket(cfg.RedialRate, int(math.Ceil(cfg.RedialRate)), now)
+	n.dropLog.interval = dropLogInterval
 	cc := conn.DefaultConfig()
 	cc.Name = cfg.Name
 	cc.Cluster = cfg.Cluster
@@ -353,10 +368,25 @@ func (n *Node) adopt(c *conn.Conn) {
 		n.retireLocked(old, "replaced by a newer link", false)
 		old = nil
 	}
-	delete(n.redial, p.Name)
-	delete(n.superseded, p.Name)
 	now := time.Now()
 	ch := n.table.observeUp(p.Name, lk.guid, now)
+	if ch.Kind == ChangeRefused {
+		if n.links[p.Name] == lk {
+			delete(n.links, p.Name)
+		}
+		n.mu.Unlock()
+		reason := fmt.Sprintf("the member table of %s is full (%d members, MaxMembers) and every member has been reached", n.cfg.Name, n.cfg.MaxMembers)
+		n.log.Warn("refused a link from a new node: the member table is full", "peer", p.Name, "max_members", n.cfg.MaxMembers)
+		c.Close(wire.CodeRefused, reason)
+		return
+	}
+	delete(n.redial, p.Name)
+	delete(n.superseded, p.Name)
+	if ch.Evicted != "" {
+		delete(n.redial, ch.Evicted)
+		n.publishLocked(EventNodeLeaving, ch.Evicted, GUID{}, "removed to make room for "+p.Name+": the member table is full and it was never reached")
+		n.log.Info("removed a member never reached to make room in the full member table", "member", ch.Evicted, "for", p.Name, "max_members", n.cfg.MaxMembers)
+	}
 	n.applyChangeLocked(ch, "link up")
 	waiters := n.joinWait[p.Name]
 	delete(n.joinWait, p.Name)
@@ -373,6 +403,7 @@ func (n *Node) adopt(c *conn.Conn) {
 	}
 	lk.sendMemberTable()
 	n.announceStatusTo(lk)
+	n.announceServicesTo(lk)
 }
 
 // announceStatusTo tells a newly adopted link this node's own status when it
@@ -681,6 +712,7 @@ func (n *Node) collectMaintenance(now time.Time, sinceBeat time.Duration, w *mai
 			w.ping = append(w.ping, lk)
 		}
 	}
+	var unreached []string // due redials of members never reached, after the others
 	for node, st := range n.redial {
 		if _, member := n.table.get(node); !member {
 			delete(n.redial, node)
@@ -689,12 +721,23 @@ func (n *Node) collectMaintenance(now time.Time, sinceBeat time.Duration, w *mai
 		if n.links[node] != nil || n.dialing[node] {
 			continue // a failed dial reschedules, and that wakes maintain
 		}
-		if due := st.next.Sub(now); due > 0 {
+		switch due := st.next.Sub(now); {
+		case due > 0:
 			next = min(next, due)
-		} else {
+		case n.table.reached(node):
 			w.dials = append(w.dials, node)
+		default:
+			unreached = append(unreached, node)
 		}
 	}
+	w.dials = append(w.dials, unreached...)
+	if allowed := n.redialBudget.available(now); len(w.dials) > allowed {
+		// The rest stay due and go as the budget refills.
+		clear(w.dials[allowed:])
+		w.dials = w.dials[:allowed]
+		next = min(next, max(n.redialBudget.untilNext(now), time.Millisecond))
+	}
+	n.redialBudget.spend(now, len(w.dials))
 	for node, since := range n.superseded {
 		switch {
 		case n.links[node] != nil:
@@ -708,6 +751,19 @@ func (n *Node) collectMaintenance(now time.Time, sinceBeat time.Duration, w *mai
 			}
 		default:
 			next = min(next, n.cfg.HandshakeTimeout-now.Sub(since)+time.Millisecond)
+		}
+	}
+	if forgotten := n.table.forgetUnreached(now, n.cfg.ForgetUnreached); len(forgotten) > 0 {
+		reason := fmt.Sprintf("never reached: learned from a peer more than %v ago, and no link to it came", n.cfg.ForgetUnreached)
+		for _, node := range forgotten {
+			delete(n.redial, node)
+			n.publishLocked(EventNodeLeaving, node, GUID{}, reason)
+		}
+		n.log.Info("removed members learned from peers that this node never reached", "count", len(forgotten), "first", forgotten[0], "after", n.cfg.ForgetUnreached)
+	}
+	if n.cfg.ForgetUnreached > 0 {
+		if at, ok := n.table.nextUnreachedExpiry(n.cfg.ForgetUnreached); ok {
+			next = min(next, max(at.Sub(now), time.Millisecond))
 		}
 	}
 	for _, node := range n.table.autoclean(now, n.cfg.Autoclean) {
@@ -880,8 +936,17 @@ func (n *Node) forgetClusterLocked(left bool) []*link {
 	clear(n.links)
 	clear(n.redial)
 	clear(n.superseded)
-	n.table = newMemberTable(n.cfg.Name, n.guid, time.Now())
+	n.table = n.newTable(time.Now())
 	return links
+}
+
+// newTable returns a fresh member table with this node alone, its limit
+// and its services.
+func (n *Node) newTable(now time.Time) *memberTable {
+	t := newMemberTable(n.cfg.Name, n.guid, now)
+	t.limit = n.cfg.MaxMembers
+	t.setServices(n.cfg.Name, n.guid, n.services)
+	return t
 }
 
 // Leave announces that this node leaves the cluster, drops every link and
@@ -973,21 +1038,151 @@ func (n *Node) forcedOut(by string) {
 // mergeTable folds a peer's member table into ours and dials the members
 // this node did not know.
 func (n *Node) mergeTable(from string, mt *wire.MemberTable) {
-	entries := make([]MemberInfo, 0, len(mt.Members))
+	entries := make([]MemberInfo, 0, min(len(mt.Members), n.cfg.MaxMembers))
 	for _, e := range mt.Members {
 		entries = append(entries, MemberInfo{Node: string(e.Name), Status: Status(e.Status), GUID: GUID(e.GUID)})
 	}
+	n.learnMembers(from, "member table", entries)
+}
+
+// learnJoin records a member that a peer announced joined, and dials it.
+func (n *Node) learnJoin(from, node string, guid GUID) {
+	n.mu.Lock()
+	linked := n.links[node] != nil
+	n.mu.Unlock()
+	if !linked {
+		n.learnMembers(from, "join", []MemberInfo{{Node: node, Status: StatusJoining, GUID: guid}})
+	}
+}
+
+// dropLogInterval is the least time between two warnings about members
+// dropped from what peers announced.
+const dropLogInterval = 10 * time.Second
+
+// learnMembers merges what a peer announced (what: "member table", "join")
+// within the member cap and the learning budget, schedules a dial of every
+// member learned, and warns (at most once per dropLogInterval, with the
+// totals) about the members dropped.
+func (n *Node) learnMembers(from, what string, entries []MemberInfo) {
 	n.mu.Lock()
 	if n.stopped {
 		n.mu.Unlock()
 		return
 	}
-	for _, ch := range n.table.merge(entries, time.Now()) {
+	now := time.Now()
+	changes, drops := n.table.mergeLimited(entries, now, n.learnBudget.available(now))
+	learned := 0
+	for _, ch := range changes {
 		if ch.Kind == ChangeLearned {
-			n.log.Debug("learned a member", "member", ch.Node, "from", from)
-			n.redial[ch.Node] = &redialState{next: time.Now()}
+			learned++
+			n.redial[ch.Node] = &redialState{next: now}
 		}
 	}
+	n.learnBudget.spend(now, learned)
+	dropped, warn := n.dropLog.note(now, drops.Total())
 	n.mu.Unlock()
-	n.wake()
+	if learned > 0 {
+		n.log.Debug("learned members from a peer", "from", from, "via", what, "count", learned)
+		n.wake()
+	}
+	if warn {
+		n.log.Warn("dropped members announced by peers: member table full or learning too fast",
+			"dropped", dropped, "since", dropLogInterval, "last_from", from, "via", what,
+			"max_members", n.cfg.MaxMembers, "learn_rate", n.cfg.LearnRate, "learn_burst", n.cfg.LearnBurst)
+	}
+}
+
+// AddService advertises that this node runs service (such as "autoheal",
+// which autoheal adds when attached): every member shows it in
+// MemberInfo.Services of this node, and members that link later are told
+// too. A name is 1 to MaxServiceLen bytes of A-Z a-z 0-9 _ . -; a node
+// advertises at most MaxServices. Adding a service already advertised does
+// nothing.
+func (n *Node) AddService(service string) error {
+	if err := checkServiceName(service); err != nil {
+		return fmt.Errorf("mesh: AddService: %w", err)
+	}
+	return n.changeServices(func(cur []string) ([]string, error) {
+		if slices.Contains(cur, service) {
+			return cur, nil
+		}
+		if len(cur) >= MaxServices {
+			return nil, fmt.Errorf("mesh: AddService(%q): this node already advertises %d services, the most it may", service, MaxServices)
+		}
+		out := append(slices.Clone(cur), service)
+		slices.Sort(out)
+		return out, nil
+	})
+}
+
+// RemoveService stops advertising service; removing one not advertised
+// does nothing.
+func (n *Node) RemoveService(service string) error {
+	return n.changeServices(func(cur []string) ([]string, error) {
+		return slices.DeleteFunc(slices.Clone(cur), func(s string) bool { return s == service }), nil
+	})
+}
+
+// changeServices applies f to this node's services and announces the new
+// set to every member when it changed.
+func (n *Node) changeServices(f func([]string) ([]string, error)) error {
+	n.statusMu.Lock()
+	defer n.statusMu.Unlock()
+	n.mu.Lock()
+	if n.stopped {
+		n.mu.Unlock()
+		return ErrStopped
+	}
+	next, err := f(n.services)
+	if err != nil || slices.Equal(next, n.services) {
+		n.mu.Unlock()
+		return err
+	}
+	n.services = next
+	n.announced = true
+	n.table.setServices(n.cfg.Name, n.guid, next)
+	links := n.memberLinksLocked()
+	for lk := range n.retired {
+		links = append(links, lk)
+	}
+	body := n.servicesMessageLocked()
+	n.mu.Unlock()
+	tellAll(n.ctx, links, wire.TypeMemberServices, body)
+	return nil
+}
+
+// servicesMessageLocked is the body announcing this node's services.
+func (n *Node) servicesMessageLocked() []byte {
+	m := wire.MemberServices{Node: []byte(n.cfg.Name), GUID: n.guid, Services: make([][]byte, len(n.services))}
+	for i, s := range n.services {
+		m.Services[i] = []byte(s)
+	}
+	return m.Append(nil) // at most MaxServices names of MaxServiceLen bytes: always valid
+}
+
+// announceServicesTo tells a newly adopted link this node's services, once
+// it has advertised any.
+func (n *Node) announceServicesTo(lk *link) {
+	n.statusMu.Lock()
+	defer n.statusMu.Unlock()
+	n.mu.Lock()
+	if !n.announced {
+		n.mu.Unlock()
+		return
+	}
+	body := n.servicesMessageLocked()
+	n.mu.Unlock()
+	lk.c.Send(lk.ctx, wire.TypeMemberServices, 0, body, nil)
+}
+
+// memberServices records the services a member announced over its own link.
+func (n *Node) memberServices(lk *link, m *wire.MemberServices) {
+	services, err := parseServices(m.Services)
+	if err != nil {
+		n.log.Debug("ignored a bad service list from a member", "peer", lk.peer, "err", err)
+		return
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.table.setServices(lk.peer, lk.guid, services)
 }
