@@ -14,20 +14,15 @@ var ErrNotMember = errors.New("locker: request refused: only a member's locker m
 
 // admitCaller decides whether a lock table request may be served: from a
 // member (or this node itself), over a member's link. hidden says the call
-// came over a hidden client's link; members are the names in this node's
-// member table.
-func admitCaller(method, from, self string, hidden bool, members []string, ctlMethod string) error {
+// came over a hidden client's link; isMember says whether from is in this
+// node's member table.
+func admitCaller(method, from, self string, hidden, isMember bool, ctlMethod string) error {
 	switch {
 	case hidden:
 		return fmt.Errorf("%w: %s from %s, a hidden client (ekka-mesh ctl); want a member's locker, or the %s method to lock on a member's behalf",
 			ErrNotMember, method, from, ctlMethod)
-	case from == self:
+	case from == self, isMember:
 		return nil
-	}
-	for _, m := range members {
-		if m == from {
-			return nil
-		}
 	}
 	return fmt.Errorf("%w: %s from %s, which is not a member of %s's cluster; want a member's locker",
 		ErrNotMember, method, from, self)

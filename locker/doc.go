@@ -31,7 +31,12 @@
 // Options.AutoRenew); a holder learns that its lease is lost from
 // Lease.Lost. A lock whose owner's node is down stays until its lease ends.
 //
-// Fencing tokens increase strictly per resource from grant to grant. What
+// Fencing tokens increase strictly per resource from grant to grant and
+// never exceed MaxToken (2^63-1): a fence above it is refused
+// (ErrTokenRange) and a resource whose counter reached it gets no fresh
+// grant. Only members' lockers may change a lock table: requests from a
+// hidden client (ekka-mesh ctl) or a non-member are refused (ErrNotMember);
+// ctl locks through the "ctl" method, which the member serves itself. What
 // holds for each type when all is well, on a crash and under a partition
 // is written down in GUARANTEES.md, and checked by this package's history
 // checker tests.

@@ -589,12 +589,8 @@ func (l *Locker) apply(op int, req opRequest) (opReply, error) {
 // second, and answered with an error naming the reason.
 func (l *Locker) serve(op int) mesh.Handler {
 	return func(ctx context.Context, from string, payload []byte) ([]byte, error) {
-		members := l.node.Members()
-		names := make([]string, len(members))
-		for i, m := range members {
-			names[i] = m.Node
-		}
-		if err := admitCaller(l.methods[op], from, l.node.Name(), mesh.FromHiddenClient(ctx), names, l.methods[mCtl]); err != nil {
+		_, isMember := l.node.Member(from)
+		if err := admitCaller(l.methods[op], from, l.node.Name(), mesh.FromHiddenClient(ctx), isMember, l.methods[mCtl]); err != nil {
 			return nil, l.refuse(op, from, err)
 		}
 		req, err := decodeRequest(payload)

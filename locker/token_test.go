@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -191,7 +192,7 @@ func TestAdmitCaller(t *testing.T) {
 		if tc.name == "self not in table" {
 			self = "n4@h"
 		}
-		err := admitCaller("locker:d:fence", tc.from, self, tc.hidden, members, "locker:d:ctl")
+		err := admitCaller("locker:d:fence", tc.from, self, tc.hidden, slices.Contains(members, tc.from), "locker:d:ctl")
 		switch {
 		case tc.want == "" && err != nil:
 			t.Errorf("%s: refused: %v, want admitted", tc.name, err)

@@ -26,3 +26,12 @@ func FromHiddenClient(ctx context.Context) bool {
 	v, _ := ctx.Value(hiddenCallerKey{}).(bool)
 	return v
 }
+
+// Member returns node's entry in this node's member table, and whether it
+// has one: a cheaper question than Members when only one node matters (a
+// handler checking that its caller is a member, for example).
+func (n *Node) Member(node string) (MemberInfo, bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.table.get(node)
+}
