@@ -48,6 +48,43 @@ type Config struct {
 	// peer cannot hold a connection slot.
 	HandshakeTimeout time.Duration
 
+	// Listener admission (see Listener). Zero means the default; negative
+	// values are refused by Validate. Refusals and evictions are counted
+	// by reason in Listener.Stats and logged at most once per
+	// RefusalLogInterval.
+	//
+	// MaxHandshakes caps the handshakes in progress (default 256). A new
+	// connection past the cap is still accepted: the oldest handshake
+	// whose Hello has not arrived goes instead (then the oldest waiting
+	// for the dialer's proof), so idle connections push out each other,
+	// not a real peer's handshake.
+	MaxHandshakes int
+	// MaxHandshakesPerAddr caps the handshakes in progress from one source
+	// IP address (default 64); past it the oldest from that address is
+	// closed, so one host's flood leaves other hosts' handshakes alone.
+	MaxHandshakesPerAddr int
+	// MaxListenerConns caps the connections the listener holds before they
+	// become a link: handshakes plus the lanes of incomplete links
+	// (default a quarter of the process's open-file limit RLIMIT_NOFILE,
+	// at least 64 and at most 16384; 1024 when the limit is unknown).
+	// Past it the oldest handshake is closed, or when there is none the
+	// oldest incomplete link, so the process keeps descriptors for its
+	// links and outgoing dials.
+	MaxListenerConns int
+	// MaxIncompleteLinksPerPeer caps the links a peer name may have
+	// waiting for their lanes (default 4); past it the oldest of that
+	// peer's incomplete links is dropped.
+	MaxIncompleteLinksPerPeer int
+	// FirstByteTimeout is how long an accepted connection may stay silent
+	// (default 2s): a real peer speaks at once, so a connection that sends
+	// nothing by then is closed without waiting for HandshakeTimeout.
+	FirstByteTimeout time.Duration
+	// RefusalLogInterval is the most often the listener logs refused
+	// connections (default 10s): the first refusal after a quiet interval
+	// is logged at once, later ones are counted and summed up in one line
+	// per interval.
+	RefusalLogInterval time.Duration
+
 	// Dial, when set, replaces net.Dialer for outgoing TCP connections (the
 	// fault-injection network uses it). LocalAddr is ignored then.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
@@ -87,6 +124,11 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("conn config: CompressThreshold %d is negative, want >= 0", c.CompressThreshold)
 	case c.HandshakeTimeout < 0:
 		return fmt.Errorf("conn config: HandshakeTimeout %v is negative", c.HandshakeTimeout)
+	case c.MaxHandshakes < 0 || c.MaxHandshakesPerAddr < 0 || c.MaxListenerConns < 0 || c.MaxIncompleteLinksPerPeer < 0:
+		return fmt.Errorf("conn config: MaxHandshakes %d, MaxHandshakesPerAddr %d, MaxListenerConns %d, MaxIncompleteLinksPerPeer %d: want 0 (the default) or a positive count",
+			c.MaxHandshakes, c.MaxHandshakesPerAddr, c.MaxListenerConns, c.MaxIncompleteLinksPerPeer)
+	case c.FirstByteTimeout < 0 || c.RefusalLogInterval < 0:
+		return fmt.Errorf("conn config: FirstByteTimeout %v, RefusalLogInterval %v: want 0 (the default) or a positive duration", c.FirstByteTimeout, c.RefusalLogInterval)
 	}
 	return nil
 }

@@ -15,8 +15,10 @@ package conn
 //
 // The acceptor refuses (Reject) a Hello with no version in common, from another
 // cluster (a hidden client may leave its cluster empty), or aimed at another
-// node's name (the usual symptom of nodes that do not share a base port). Both proofs are HMAC-SHA256 keyed with the cookie
-// over a transcript of everything exchanged (wire.AppendTranscript) under
+// node's name (the usual symptom of nodes that do not share a base port).
+// Both proofs are HMAC-SHA256 keyed with the cookie key (wire.CookieKey:
+// argon2id of the cookie, salted with the acceptor's cluster name, derived
+// once per process and kept in cookieKeys) over a transcript of everything exchanged (wire.AppendTranscript) under
 // different labels, so the cookie never crosses the wire, a dialer's proof
 // cannot be reflected as an acceptor's, and fresh nonces from both sides make
 // a recorded proof worthless on another connection. Proofs are compared in
@@ -31,7 +33,6 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -39,6 +40,7 @@ import (
 	"math"
 	"net"
 	"os"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -129,9 +131,12 @@ func clientHandshake(ctx context.Context, nc net.Conn, r *wire.Reader, cfg *Conf
 		ChunkSize:  hello.Caps&ch.Caps&wire.CapChunkSize != 0,
 		MaxPayload: effectiveMaxPayload(ch.MaxPayload),
 	}
-	wantA := t.proof(cfg.Cookie, wire.LabelAcceptor)
+	// The key is salted with the acceptor's cluster, which a hidden client
+	// that left its own cluster empty learns only from the Challenge.
+	key := cookieKey(cfg.Cookie, cluster)
+	wantA := t.proof(key, wire.LabelAcceptor)
 
-	if err := h.send(&wire.Proof{T: wire.TypeAuth, MAC: t.proof(cfg.Cookie, wire.LabelDialer)}); err != nil {
+	if err := h.send(&wire.Proof{T: wire.TypeAuth, MAC: t.proof(key, wire.LabelDialer)}); err != nil {
 		return Peer{}, err
 	}
 	welcome := wire.Proof{T: wire.TypeWelcome}
@@ -146,7 +151,21 @@ func clientHandshake(ctx context.Context, nc net.Conn, r *wire.Reader, cfg *Conf
 
 // serverHandshake runs the acceptor side; it returns the lane and link id from the Hello.
 func serverHandshake(ctx context.Context, nc net.Conn, r *wire.Reader, cfg *Config) (p Peer, lane uint8, linkID uint64, err error) {
+	return serverHandshakeHooks(ctx, nc, r, cfg, acceptHooks{})
+}
+
+// acceptHooks let the listener follow a server handshake.
+type acceptHooks struct {
+	// hello, when set, runs once the Hello has passed its checks.
+	hello func()
+	// quiet keeps failures out of the log: the listener counts them and
+	// logs a rate-limited summary instead (see rateLog).
+	quiet bool
+}
+
+func serverHandshakeHooks(ctx context.Context, nc net.Conn, r *wire.Reader, cfg *Config, hooks acceptHooks) (p Peer, lane uint8, linkID uint64, err error) {
 	h := newHandshake(ctx, nc, r, cfg, "acceptor")
+	h.quiet = hooks.quiet
 	defer h.finish()
 
 	if cfg.Hidden {
@@ -191,6 +210,9 @@ func serverHandshake(ctx context.Context, nc net.Conn, r *wire.Reader, cfg *Conf
 	if err := checkMaxPayload(hello.MaxPayload); err != nil {
 		return Peer{}, 0, 0, h.reject(wire.CodeMalformed, "hello: "+err.Error(), nil)
 	}
+	if hooks.hello != nil {
+		hooks.hello()
+	}
 
 	ch := wire.Challenge{
 		Version:    wire.Version,
@@ -218,7 +240,8 @@ func serverHandshake(ctx context.Context, nc net.Conn, r *wire.Reader, cfg *Conf
 		ChunkSize:  hello.Caps&ch.Caps&wire.CapChunkSize != 0,
 		MaxPayload: effectiveMaxPayload(hello.MaxPayload),
 	}
-	wantD := t.proof(cfg.Cookie, wire.LabelDialer)
+	key := cookieKey(cfg.Cookie, cfg.Cluster)
+	wantD := t.proof(key, wire.LabelDialer)
 
 	if err := h.send(&ch); err != nil {
 		return Peer{}, 0, 0, err
@@ -230,7 +253,7 @@ func serverHandshake(ctx context.Context, nc net.Conn, r *wire.Reader, cfg *Conf
 	if !hmac.Equal(auth.MAC[:], wantD[:]) {
 		return Peer{}, 0, 0, h.reject(wire.CodeBadCookie, "cookie mismatch", nil)
 	}
-	if err := h.send(&wire.Proof{T: wire.TypeWelcome, MAC: t.proof(cfg.Cookie, wire.LabelAcceptor)}); err != nil {
+	if err := h.send(&wire.Proof{T: wire.TypeWelcome, MAC: t.proof(key, wire.LabelAcceptor)}); err != nil {
 		return Peer{}, 0, 0, err
 	}
 	return peer, hello.Lane, hello.LinkID, nil
@@ -247,14 +270,57 @@ type transcript struct {
 	capsD, capsA              uint32
 }
 
-// proof is HMAC-SHA256(cookie, transcript under label).
-func (t *transcript) proof(cookie, label string) [wire.ProofSize]byte {
-	mac := hmac.New(sha256.New, []byte(cookie))
-	mac.Write(wire.AppendTranscript(nil, label, t.version, t.nonceD, t.nonceA, t.guidD, t.guidA,
+// proof is HMAC-SHA256(cookie key, transcript under label).
+func (t *transcript) proof(key *[wire.KeySize]byte, label string) [wire.ProofSize]byte {
+	return wire.TranscriptProof(key, wire.AppendTranscript(nil, label, t.version, t.nonceD, t.nonceA, t.guidD, t.guidA,
 		t.dialer, t.acceptor, t.cluster, t.lane, t.linkID, t.capsD, t.capsA))
-	var p [wire.ProofSize]byte
-	mac.Sum(p[:0])
-	return p
+}
+
+// maxCookieKeys bounds the cache of derived cookie keys. A process normally
+// needs one entry (its own cookie and cluster); a hidden client that left
+// its cluster empty adds one per cluster it reaches.
+const maxCookieKeys = 32
+
+type cookieKeyID struct{ cookie, cluster string }
+
+type cookieKeyEntry struct {
+	once sync.Once
+	key  [wire.KeySize]byte
+}
+
+// cookieKeys caches wire.CookieKey per (cookie, cluster) for the whole
+// process, so that a node pays the slow derivation once, not per lane, and
+// many nodes or clients in one process (tests, ctl) share it.
+var cookieKeys = struct {
+	mu sync.Mutex
+	m  map[cookieKeyID]*cookieKeyEntry
+}{m: make(map[cookieKeyID]*cookieKeyEntry)}
+
+// cookieKey returns the proof key for cookie and cluster, deriving it on
+// first use. Concurrent first users wait for one derivation.
+func cookieKey(cookie, cluster string) *[wire.KeySize]byte {
+	id := cookieKeyID{cookie, cluster}
+	cookieKeys.mu.Lock()
+	e := cookieKeys.m[id]
+	if e == nil {
+		if len(cookieKeys.m) >= maxCookieKeys {
+			for k := range cookieKeys.m {
+				delete(cookieKeys.m, k)
+				break
+			}
+		}
+		e = &cookieKeyEntry{}
+		cookieKeys.m[id] = e
+	}
+	cookieKeys.mu.Unlock()
+	e.once.Do(func() {
+		e.key = wire.CookieKey([]byte(cookie), []byte(cluster))
+		// The derivation allocated wire.KDFMemoryKiB of scratch memory
+		// that is garbage now; hand it back to the OS instead of letting
+		// it linger in the process's resident size.
+		debug.FreeOSMemory()
+	})
+	return &e.key
 }
 
 func localCaps(cfg *Config) uint32 {
@@ -299,6 +365,7 @@ type handshake struct {
 	cfg     *Config
 	log     *slog.Logger
 	role    string // "dialer" or "acceptor"
+	quiet   bool   // do not log failures: the caller counts them
 	addr    string // the peer's address
 	peer    string // the peer's node name, once known
 	timeout time.Duration
@@ -439,8 +506,10 @@ func (h *handshake) readFailure(want wire.Type, what string, err error) error {
 	switch {
 	case errors.As(err, &fe):
 		code := wire.CodeMalformed
-		if fe.Code == wire.CodeVersion && fe.Type == want {
-			// A well-formed frame of the expected type from another protocol version.
+		if fe.Code == wire.CodeVersion && (fe.Type == want || fe.Type == wire.TypeReject) {
+			// A frame of another protocol version: the expected message,
+			// or the Reject with which an older or newer peer refuses
+			// this node's Hello.
 			code = wire.CodeVersion
 		}
 		return h.reject(code, fmt.Sprintf("got bytes that are not a valid frame while %s: %v", what, fe), err)
@@ -507,6 +576,9 @@ func (h *handshake) refused(t wire.Type, payload []byte) error {
 		reason = "no reason given"
 	}
 	he := &HandshakeError{Code: code, Remote: true, Reason: fmt.Sprintf("%s: %s", h.who(), reason)}
+	if h.quiet {
+		return he
+	}
 	h.log.Warn("handshake refused by peer", "role", h.role, "peer_addr", h.addr, "peer", h.peer,
 		"code", code.String(), "reason", reason)
 	return he
@@ -526,6 +598,9 @@ func (h *handshake) reject(code wire.Code, reason string, cause error) error {
 }
 
 func (h *handshake) logFailure(msg string, he *HandshakeError) {
+	if h.quiet {
+		return
+	}
 	h.log.Warn(msg, "role", h.role, "peer_addr", h.addr, "peer", h.peer,
 		"code", he.Code.String(), "reason", he.Reason)
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+	"golang.org/x/crypto/argon2"
 
 	"github.com/ekka-mesh/ekka-mesh/wire"
 )
@@ -176,6 +177,21 @@ func hsHello(cfg *Config, target string) *wire.Hello {
 // hsSpecProof computes a proof from the spec's layout, written out by hand
 // here rather than through wire.AppendTranscript, so that the test checks
 // the implementation against the spec.
+var hsSpecKeys sync.Map // "cookie\x00cluster" -> key
+
+// hsSpecKey is the cookie key as PROTOCOL.md 8.2 spells it, with its
+// literal parameters: argon2id, 3 passes, 32 MiB, 1 lane, 32 bytes, salted
+// with the acceptor's cluster. It is computed once per cookie and cluster.
+func hsSpecKey(cookie, cluster string) []byte {
+	id := cookie + "\x00" + cluster
+	if k, ok := hsSpecKeys.Load(id); ok {
+		return k.([]byte)
+	}
+	k := argon2.IDKey([]byte(cookie), []byte("ekka-mesh/2 cookie key, cluster:"+cluster), 3, 32*1024, 1, 32)
+	hsSpecKeys.Store(id, k)
+	return k
+}
+
 func hsSpecProof(cookie, label string, version uint8, nonceD, nonceA []byte, guidD, guidA []byte, dialer, acceptor, cluster string, lane uint8, linkID uint64, capsD, capsA uint32) [wire.ProofSize]byte {
 	var b []byte
 	str16 := func(s string) {
@@ -195,7 +211,8 @@ func hsSpecProof(cookie, label string, version uint8, nonceD, nonceA []byte, gui
 	b = binary.BigEndian.AppendUint64(b, linkID)
 	b = binary.BigEndian.AppendUint32(b, capsD)
 	b = binary.BigEndian.AppendUint32(b, capsA)
-	m := hmac.New(sha256.New, []byte(cookie))
+	// The acceptor's cluster, which salts the key, is the Hello's in these tests.
+	m := hmac.New(sha256.New, hsSpecKey(cookie, cluster))
 	m.Write(b)
 	var p [wire.ProofSize]byte
 	m.Sum(p[:0])
@@ -758,6 +775,10 @@ func TestHandshakeLeavesReaderAfterLastFrame(t *testing.T) {
 	hsLeakCheck(t)
 	big := bytes.Repeat([]byte{0xab}, wire.MinPayloadLimit+100) // above the handshake limit
 	cast := wire.AppendFrame(nil, wire.TypeCast, 0, 0, big)
+	// The 100 ms step deadlines below leave no room for a first, slow key
+	// derivation (argon2 under the race detector) inside a step.
+	hsSpecKey(hsCookie, "test")
+	cookieKey(hsCookie, "test")
 
 	t.Run("dialer", func(t *testing.T) {
 		a := hsConfig("b@127.0.0.1", 2)

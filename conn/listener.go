@@ -13,24 +13,121 @@ import (
 	"github.com/ekka-mesh/ekka-mesh/wire"
 )
 
-// maxHandshakes bounds the handshakes in progress on one listener, so that a
-// flood of silent connections cannot exhaust memory; each also has a deadline.
-const maxHandshakes = 256
+// Admission defaults; see the Config fields of the same names.
+const (
+	defaultMaxHandshakes             = 256
+	defaultMaxHandshakesPerAddr      = 64
+	defaultMaxIncompleteLinksPerPeer = 4
+	defaultFirstByteTimeout          = 2 * time.Second
+	defaultRefusalLogInterval        = 10 * time.Second
+)
+
+// defaultListenerConns is the default MaxListenerConns for a process whose
+// open-file limit is nofile (0: unknown): a quarter of it, so that links
+// and outgoing dials keep the rest, within 64..16384.
+func defaultListenerConns(nofile uint64) int {
+	if nofile == 0 {
+		return 1024
+	}
+	return int(min(max(nofile/4, 64), 16384))
+}
+
+func (c *Config) admissionLimits() admissionLimits {
+	or := func(v, def int) int {
+		if v > 0 {
+			return v
+		}
+		return def
+	}
+	return admissionLimits{
+		conns:        or(c.MaxListenerConns, defaultListenerConns(openFileLimit())),
+		handshakes:   or(c.MaxHandshakes, defaultMaxHandshakes),
+		perAddr:      or(c.MaxHandshakesPerAddr, defaultMaxHandshakesPerAddr),
+		linksPerPeer: or(c.MaxIncompleteLinksPerPeer, defaultMaxIncompleteLinksPerPeer),
+	}
+}
+
+func (c *Config) firstByteTimeout() time.Duration {
+	if c.FirstByteTimeout > 0 {
+		return c.FirstByteTimeout
+	}
+	return defaultFirstByteTimeout
+}
+
+func (c *Config) refusalLogInterval() time.Duration {
+	if c.RefusalLogInterval > 0 {
+		return c.RefusalLogInterval
+	}
+	return defaultRefusalLogInterval
+}
+
+// minCookieLen is the cookie length below which Listen warns.
+const minCookieLen = 16
+
+// cookieWeakness says what is weak about cookie, or "" when nothing is:
+// shorter than minCookieLen bytes, or made of very few distinct bytes.
+func cookieWeakness(cookie string) string {
+	var seen [256]bool
+	distinct := 0
+	for i := 0; i < len(cookie); i++ {
+		if !seen[cookie[i]] {
+			seen[cookie[i]] = true
+			distinct++
+		}
+	}
+	switch {
+	case len(cookie) < minCookieLen:
+		return fmt.Sprintf("the cookie is %d bytes long; use at least %d random bytes (for example 32 hex digits)", len(cookie), minCookieLen)
+	case distinct < 8:
+		return fmt.Sprintf("the cookie is made of only %d distinct characters; use at least %d random bytes (for example 32 hex digits)", distinct, minCookieLen)
+	}
+	return ""
+}
 
 // Listener accepts links. Each TCP connection it accepts is authenticated on
 // its own; lanes that carry the same link id from the same peer are put
 // together into one Conn, which Accept returns once all lanes are there.
+//
+// Connections that are not yet part of a link are admitted by the rules of
+// the Config fields MaxHandshakes, MaxHandshakesPerAddr, MaxListenerConns,
+// MaxIncompleteLinksPerPeer and FirstByteTimeout: when a limit is exceeded
+// the oldest idle connection is closed, not the newest, so a flood of idle
+// or slow connections cannot lock real peers out. Refused connections are
+// counted by reason (Stats) and logged at most once per RefusalLogInterval.
 type Listener struct {
-	cfg *Config
-	ln  net.Listener
+	cfg  *Config
+	ln   net.Listener
+	rlog *rateLog
 
 	accepted chan *Conn
-	sem      chan struct{}
 	closed   chan struct{}
 	wg       sync.WaitGroup
 
 	mu      sync.Mutex
+	adm     *admission
+	hsConns map[uint64]net.Conn // handshakes in progress, by admission id
 	pending map[linkKey]*pendingLink
+}
+
+// ListenerStats is a snapshot of a Listener's admission state.
+type ListenerStats struct {
+	// Handshakes is the number of handshakes in progress.
+	Handshakes int
+	// IncompleteLinks is the number of links waiting for their lanes.
+	IncompleteLinks int
+	// Conns is the number of connections held: handshakes plus the lanes
+	// of incomplete links.
+	Conns int
+	// Refused counts the connections refused or closed since Listen, by
+	// reason: a failed handshake's ("bad-cookie", "wrong-cluster",
+	// "wrong-node", "version", "malformed", "unexpected", "timeout",
+	// "closed", "refused-by-peer", "io-error"), a silent connection
+	// ("silent"), a TLS failure ("tls"), an admission limit
+	// ("addr-limit", "handshake-limit", "conn-limit", "peer-link-limit"),
+	// a lane that fits no link ("lane-mismatch"), a link whose lanes did
+	// not all arrive ("link-incomplete", "link-setup"), or a failed
+	// accept ("fd-exhausted", "accept-error").
+	Refused map[string]uint64
 }
 
 type linkKey struct {
@@ -40,14 +137,19 @@ type linkKey struct {
 
 type pendingLink struct {
 	peer    Peer
+	addr    string
 	tcp     [3]net.Conn
 	readers [3]*wire.Reader
 	n       int
 	timer   *time.Timer
 }
 
-// Listen binds addr (see ListenAddr) and starts accepting. Rebinding a port
-// that a stopped node just released works at once (SO_REUSEPORT).
+// Listen binds addr (see ListenAddr) and starts accepting. It fails, naming
+// the node and the port, when another process already listens there: a
+// second node with the same name. Rebinding a port that a stopped node just
+// released works at once (SO_REUSEADDR). Listen derives the cookie key
+// (wire.CookieKey, tens of milliseconds) before it returns, and logs a
+// warning when the cookie is short or repetitive.
 func Listen(ctx context.Context, cfg *Config, addr string) (*Listener, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -57,14 +159,20 @@ func Listen(ctx context.Context, cfg *Config, addr string) (*Listener, error) {
 	}
 	ln, err := listenTCP(ctx, addr)
 	if err != nil {
-		return nil, fmt.Errorf("conn: listen on %s: %w", addr, err)
+		return nil, listenError(cfg.Name, addr, err)
 	}
+	if weak := cookieWeakness(cfg.Cookie); weak != "" {
+		cfg.logger().Warn("weak cookie: anyone who records one plaintext handshake can guess it offline; "+weak, "node", cfg.Name, "cookie_len", len(cfg.Cookie))
+	}
+	cookieKey(cfg.Cookie, cfg.Cluster)
 	l := &Listener{
 		cfg:      cfg,
 		ln:       ln,
+		rlog:     newRateLog(cfg.logger(), cfg.refusalLogInterval()),
 		accepted: make(chan *Conn),
-		sem:      make(chan struct{}, maxHandshakes),
 		closed:   make(chan struct{}),
+		adm:      newAdmission(cfg.admissionLimits()),
+		hsConns:  make(map[uint64]net.Conn),
 		pending:  make(map[linkKey]*pendingLink),
 	}
 	l.wg.Add(1)
@@ -74,6 +182,14 @@ func Listen(ctx context.Context, cfg *Config, addr string) (*Listener, error) {
 
 // Addr is the bound address.
 func (l *Listener) Addr() net.Addr { return l.ln.Addr() }
+
+// Stats returns the listener's admission counts and its refusals by reason.
+func (l *Listener) Stats() ListenerStats {
+	l.mu.Lock()
+	hs, links, conns := l.adm.counts()
+	l.mu.Unlock()
+	return ListenerStats{Handshakes: hs, IncompleteLinks: links, Conns: conns, Refused: l.rlog.stats()}
+}
 
 // Accept returns the next authenticated link. The caller owns it: Start it
 // or Close it.
@@ -88,8 +204,9 @@ func (l *Listener) Accept(ctx context.Context) (*Conn, error) {
 	}
 }
 
-// Close stops accepting, closes half-assembled links and waits for every
-// goroutine of the listener. Links already returned by Accept stay open.
+// Close stops accepting, closes handshakes in progress and half-assembled
+// links and waits for every goroutine of the listener. Links already
+// returned by Accept stay open.
 func (l *Listener) Close() error {
 	select {
 	case <-l.closed:
@@ -98,117 +215,261 @@ func (l *Listener) Close() error {
 	}
 	close(l.closed)
 	err := l.ln.Close()
+	l.mu.Lock()
+	for _, nc := range l.hsConns {
+		nc.Close()
+	}
+	l.mu.Unlock()
 	l.wg.Wait()
 	l.mu.Lock()
 	for k, p := range l.pending {
 		p.timer.Stop()
 		p.close()
 		delete(l.pending, k)
+		l.adm.linkDone(k)
 	}
 	l.mu.Unlock()
+	l.rlog.close()
 	return err
 }
 
-func (l *Listener) acceptLoop() {
-	defer l.wg.Done()
-	for {
-		nc, err := l.ln.Accept()
-		if err != nil {
-			select {
-			case <-l.closed:
-				return
-			default:
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
-			}
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			l.cfg.logger().Warn("accept failed", "err", err)
-			time.Sleep(10 * time.Millisecond)
-			continue
-		}
-		select {
-		case l.sem <- struct{}{}:
-		default:
-			l.cfg.logger().Warn("too many handshakes in progress; dropping connection", "remote", nc.RemoteAddr(), "limit", maxHandshakes)
-			nc.Close()
-			continue
-		}
-		l.wg.Add(1)
-		go func() {
-			defer l.wg.Done()
-			defer func() { <-l.sem }()
-			l.handle(nc)
-		}()
+func (l *Listener) isClosed() bool {
+	select {
+	case <-l.closed:
+		return true
+	default:
+		return false
 	}
 }
 
-func (l *Listener) handle(raw net.Conn) {
+// Accept back-off after an error (descriptors exhausted, usually): it
+// doubles from the first value to the cap and resets on success.
+const (
+	acceptBackoffMin = 5 * time.Millisecond
+	acceptBackoffMax = time.Second
+)
+
+func (l *Listener) acceptLoop() {
+	defer l.wg.Done()
+	var backoff time.Duration
+	for {
+		nc, err := l.ln.Accept()
+		if err != nil {
+			if l.isClosed() || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			backoff = min(max(2*backoff, acceptBackoffMin), acceptBackoffMax)
+			reason := "accept-error"
+			if isFDExhausted(err) {
+				reason = "fd-exhausted"
+			}
+			l.rlog.refuse(reason, l.ln.Addr().String(), fmt.Sprintf("%v; next accept in %v", err, backoff))
+			t := time.NewTimer(backoff)
+			select {
+			case <-t.C:
+			case <-l.closed:
+				t.Stop()
+				return
+			}
+			continue
+		}
+		backoff = 0
+		src := nc.RemoteAddr().String()
+		if host, _, err := net.SplitHostPort(src); err == nil {
+			src = host
+		}
+		l.mu.Lock()
+		id, ev := l.adm.open(src)
+		l.hsConns[id] = nc
+		drop := l.evictLocked(ev)
+		l.mu.Unlock()
+		drop()
+		l.wg.Add(1)
+		go l.handle(id, nc)
+	}
+}
+
+// evictLocked takes the evicted handshakes and links out of the listener's
+// tables (l.mu held) and returns the function that closes them and counts
+// the refusals, to run without the lock.
+func (l *Listener) evictLocked(ev []eviction) func() {
+	if len(ev) == 0 {
+		return func() {}
+	}
+	type victim struct {
+		nc     net.Conn
+		p      *pendingLink
+		reason string
+	}
+	vs := make([]victim, 0, len(ev))
+	for _, e := range ev {
+		if e.hs != 0 {
+			if nc := l.hsConns[e.hs]; nc != nil {
+				delete(l.hsConns, e.hs)
+				vs = append(vs, victim{nc: nc, reason: e.reason})
+			}
+			continue
+		}
+		if p := l.pending[e.link]; p != nil {
+			delete(l.pending, e.link)
+			p.timer.Stop()
+			vs = append(vs, victim{p: p, reason: e.reason})
+		}
+	}
+	lim := l.adm.lim
+	return func() {
+		for _, v := range vs {
+			if v.nc != nil {
+				v.nc.Close()
+				l.rlog.refuse(v.reason, v.nc.RemoteAddr().String(), fmt.Sprintf(
+					"closed the oldest idle handshake to admit a newer connection (limits: %d handshakes, %d per address, %d connections)",
+					lim.handshakes, lim.perAddr, lim.conns))
+				continue
+			}
+			v.p.close()
+			l.rlog.refuse(v.reason, v.p.addr, fmt.Sprintf(
+				"dropped an incomplete link of node %s with %d of 3 lanes (limits: %d incomplete links per node, %d connections)",
+				v.p.peer.Name, v.p.n, lim.linksPerPeer, lim.conns))
+		}
+	}
+}
+
+// fail ends handshake id, counting the refusal unless it was evicted (and
+// counted) already or the listener is closing.
+func (l *Listener) fail(id uint64, nc net.Conn, reason, detail string) {
+	nc.Close()
+	l.mu.Lock()
+	known := l.adm.done(id)
+	delete(l.hsConns, id)
+	l.mu.Unlock()
+	if known && !l.isClosed() {
+		l.rlog.refuse(reason, nc.RemoteAddr().String(), detail)
+	}
+}
+
+// refusalReason names the Stats reason for a failed server handshake.
+func refusalReason(err error) (reason, detail string) {
+	var he *HandshakeError
+	if !errors.As(err, &he) {
+		return "io-error", err.Error()
+	}
+	if he.Remote {
+		return "refused-by-peer", he.Reason
+	}
+	switch he.Code {
+	case wire.CodeBadCookie:
+		reason = "bad-cookie"
+	case wire.CodeWrongCluster:
+		reason = "wrong-cluster"
+	case wire.CodeWrongNode:
+		reason = "wrong-node"
+	case wire.CodeVersion:
+		reason = "version"
+	case wire.CodeTimeout:
+		reason = "timeout"
+	case wire.CodeTruncated:
+		reason = "closed"
+	case wire.CodeUnexpected:
+		reason = "unexpected"
+	case wire.CodeMalformed, wire.CodeTooLarge:
+		reason = "malformed"
+	default:
+		reason = "refused"
+	}
+	return reason, he.Reason
+}
+
+func (l *Listener) handle(id uint64, raw net.Conn) {
+	defer l.wg.Done()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*l.cfg.handshakeTimeout())
 	defer cancel()
+	watch := make(chan struct{})
+	defer close(watch)
 	go func() {
 		select {
 		case <-l.closed:
 			cancel()
-		case <-ctx.Done():
+		case <-watch:
 		}
 	}()
+	if err := waitFirstByte(raw, l.cfg.firstByteTimeout()); err != nil {
+		l.fail(id, raw, "silent", err.Error())
+		return
+	}
 	nc, err := wrapServerTLS(ctx, l.cfg, raw)
 	if err != nil {
-		l.cfg.logger().Warn("TLS handshake failed", "remote", raw.RemoteAddr(), "err", err)
-		raw.Close()
+		l.fail(id, raw, "tls", err.Error())
 		return
 	}
 	r := wire.NewReader(nc, l.cfg.maxPayload(), handshakeReadBuffer)
-	peer, lane, linkID, err := serverHandshake(ctx, nc, r, l.cfg)
+	hooks := acceptHooks{quiet: true, hello: func() {
+		l.mu.Lock()
+		l.adm.hello(id)
+		l.mu.Unlock()
+	}}
+	peer, lane, linkID, err := serverHandshakeHooks(ctx, nc, r, l.cfg, hooks)
 	if err != nil {
 		nc.Close()
-		return
-	}
-	if lane > wire.LaneLarge {
-		l.cfg.logger().Warn("peer asked for an unknown lane", "peer", peer.Name, "lane", lane)
-		nc.Close()
+		reason, detail := refusalReason(err)
+		l.fail(id, raw, reason, detail)
 		return
 	}
 	if lane == wire.LaneData {
 		r.Grow(dataReadBuffer)
 	}
-	l.attach(peer, lane, linkID, nc, r)
+	l.attach(id, peer, lane, linkID, nc, r)
 }
 
 // attach files an authenticated lane under its link and completes the link
 // when every lane is there.
-func (l *Listener) attach(peer Peer, lane uint8, linkID uint64, nc net.Conn, r *wire.Reader) {
+func (l *Listener) attach(id uint64, peer Peer, lane uint8, linkID uint64, nc net.Conn, r *wire.Reader) {
 	k := linkKey{peer.Name, linkID}
+	addr := nc.RemoteAddr().String()
 	l.mu.Lock()
+	delete(l.hsConns, id)
 	p := l.pending[k]
-	if p == nil {
-		p = &pendingLink{peer: peer}
-		p.timer = time.AfterFunc(2*l.cfg.handshakeTimeout(), func() { l.expire(k, p) })
-		l.pending[k] = p
-	}
-	if p.peer.GUID != peer.GUID || p.tcp[lane] != nil {
+	if p != nil && (p.peer.GUID != peer.GUID || p.tcp[lane] != nil) {
+		known := l.adm.done(id)
 		l.mu.Unlock()
-		l.cfg.logger().Warn("lane does not fit its link; dropping it", "peer", peer.Name, "lane", lane)
+		nc.Close()
+		if known {
+			l.rlog.refuse("lane-mismatch", addr, fmt.Sprintf("lane %d of node %s does not fit its link (another GUID or a second lane %d)", lane, peer.Name, lane))
+		}
+		return
+	}
+	ok, ev := l.adm.lane(id, k)
+	if !ok || l.isClosed() {
+		// Evicted while its handshake finished (and counted then), or the
+		// listener is closing.
+		if ok {
+			l.adm.linkDone(k)
+		}
+		l.mu.Unlock()
 		nc.Close()
 		return
 	}
+	if p == nil {
+		p = &pendingLink{peer: peer, addr: addr}
+		p.timer = time.AfterFunc(2*l.cfg.handshakeTimeout(), func() { l.expire(k, p) })
+		l.pending[k] = p
+	}
 	p.tcp[lane], p.readers[lane] = nc, r
 	p.n++
+	drop := l.evictLocked(ev)
 	if p.n < len(p.tcp) {
 		l.mu.Unlock()
+		drop()
 		return
 	}
 	delete(l.pending, k)
 	p.timer.Stop()
+	l.adm.linkDone(k)
 	l.mu.Unlock()
+	drop()
 
 	c, err := p.assembleServer(l.cfg, linkID)
 	if err != nil {
-		l.cfg.logger().Warn("link setup failed", "peer", peer.Name, "err", err)
+		l.rlog.refuse("link-setup", p.addr, fmt.Sprintf("node %s: %v", peer.Name, err))
 		p.close()
 		return
 	}
@@ -226,8 +487,9 @@ func (l *Listener) expire(k linkKey, p *pendingLink) {
 		return
 	}
 	delete(l.pending, k)
+	l.adm.linkDone(k)
 	l.mu.Unlock()
-	l.cfg.logger().Warn("link incomplete: not every lane arrived in time", "peer", p.peer.Name, "lanes", p.n)
+	l.rlog.refuse("link-incomplete", p.addr, fmt.Sprintf("node %s: %d of 3 lanes arrived within %v", p.peer.Name, p.n, 2*l.cfg.handshakeTimeout()))
 	p.close()
 }
 

@@ -3,23 +3,39 @@ package conn
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"strconv"
 	"strings"
 
-	"github.com/libp2p/go-reuseport"
+	"syscall"
 )
 
-// listenTCP binds addr with SO_REUSEPORT/SO_REUSEADDR (github.com/libp2p/go-reuseport) so a restarted node rebinds its port at once.
+// listenTCP binds addr. It does not set SO_REUSEPORT: that option would let
+// a second node with the same name (hence the same port) bind beside the
+// first, and the kernel would split connections between the two. Go sets
+// SO_REUSEADDR on listeners, which is all a restarted node needs to rebind
+// a port whose old connections linger in TIME_WAIT.
 func listenTCP(ctx context.Context, addr string) (net.Listener, error) {
-	lc := net.ListenConfig{Control: reuseport.Control}
+	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	return ln, nil
+}
+
+// listenError explains a failed listen for the node named name. A port in
+// use almost always means the same node name runs twice on this host.
+func listenError(name, addr string, err error) error {
+	if errors.Is(err, syscall.EADDRINUSE) {
+		_, port, _ := net.SplitHostPort(addr)
+		return fmt.Errorf("conn: node %s: port %s is already in use: another node with this name runs on this host? "+
+			"(a node's port follows from its name; stop the other process or choose another name): %w", name, port, err)
+	}
+	return fmt.Errorf("conn: node %s: listen on %s: %w", name, addr, err)
 }
 
 // dialTCP dials addr using cfg.Dial when set, else a net.Dialer whose LocalAddr is cfg.LocalIP (port 0) when set; sets TCP_NODELAY; then, if cfg.TLS != nil, wraps in tls.Client (ServerName defaulted from addr's host when empty, cloned config) and runs the TLS handshake under ctx.

@@ -9,7 +9,7 @@ import (
 
 // Version is the protocol version this package speaks. It travels in every
 // frame header and is negotiated in the handshake.
-const Version uint8 = 1
+const Version uint8 = 2
 
 // HeaderSize is the fixed size of a frame header in bytes.
 const HeaderSize = 16
@@ -43,7 +43,7 @@ const (
 //
 //	offset size field
 //	0      4    Length  payload length in bytes, big-endian, header excluded
-//	4      1    Version protocol version (1)
+//	4      1    Version protocol version (2)
 //	5      1    Type    message type
 //	6      1    Flags   FlagCompressed | FlagMore
 //	7      1    Reserved, zero

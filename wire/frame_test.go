@@ -168,7 +168,7 @@ func TestReaderBadHeaders(t *testing.T) {
 		text  string
 	}{
 		{"version 0", func(b []byte) { b[4] = 0 }, ErrVersion, "version 0"},
-		{"version 2", func(b []byte) { b[4] = 2 }, ErrVersion, "version 2"},
+		{"version 3", func(b []byte) { b[4] = 3 }, ErrVersion, "version 3"},
 		{"reserved byte", func(b []byte) { b[7] = 1 }, ErrMalformed, "reserved"},
 		{"unknown flag", func(b []byte) { b[6] = 0x80 }, ErrMalformed, "unknown flags 0x80"},
 		{"known and unknown flags", func(b []byte) { b[6] = FlagMore | 0x04 }, ErrMalformed, "unknown flags 0x4"},

@@ -61,10 +61,10 @@ func goldenCases() []goldenCase {
 	lockID := func() (l, r, o []byte) { return b("ekka_locker"), b("res/1"), b("owner-1") }
 	l, r, o := lockID()
 	return []goldenCase{
-		{"hello", 0, &Hello{MinVersion: 1, MaxVersion: 1, Caps: CapCompressS2, MaxPayload: DefaultMaxPayload,
+		{"hello", 0, &Hello{MinVersion: 2, MaxVersion: 2, Caps: CapCompressS2, MaxPayload: DefaultMaxPayload,
 			Lane: LaneData, LinkID: 0x0102030405060708, GUID: guid(0x00), Nonce: nonce(0x20),
 			Name: b("a1@127.0.0.1"), Target: b("b2@127.0.0.1"), Cluster: b("prod")}},
-		{"challenge", 0, &Challenge{Version: 1, Caps: CapCompressS2, MaxPayload: DefaultMaxPayload,
+		{"challenge", 0, &Challenge{Version: 2, Caps: CapCompressS2, MaxPayload: DefaultMaxPayload,
 			GUID: guid(0x10), Nonce: nonce(0x40), Name: b("b2@127.0.0.1"), Cluster: b("prod")}},
 		{"auth", 0, &Proof{T: TypeAuth, MAC: proof(0x60)}},
 		{"welcome", 0, &Proof{T: TypeWelcome, MAC: proof(0x80)}},
@@ -189,13 +189,31 @@ func TestGoldenTranscript(t *testing.T) {
 		{LabelAcceptor, "transcript_acceptor"},
 	} {
 		t.Run(c.file, func(t *testing.T) {
-			got := AppendTranscript(nil, c.label, 1, &nD, &nA, &gD, &gA,
+			got := AppendTranscript(nil, c.label, 2, &nD, &nA, &gD, &gA,
 				[]byte("a1@127.0.0.1"), []byte("b2@127.0.0.1"), []byte("prod"), LaneData, 0x0102030405060708, 1, 3)
 			sameBytes(t, readHex(t, c.file), got, "transcript")
+			key := CookieKey([]byte("secret-cookie"), []byte("prod"))
+			p := TranscriptProof(&key, got)
+			sameBytes(t, readHex(t, c.file+"_proof"), p[:], "proof")
+			// The proof is keyed with the derived key, not the cookie.
 			mac := hmac.New(sha256.New, []byte("secret-cookie"))
 			mac.Write(got)
-			sameBytes(t, readHex(t, c.file+"_proof"), mac.Sum(nil), "proof")
+			if bytes.Equal(mac.Sum(nil), p[:]) {
+				t.Fatal("the proof is keyed with the raw cookie")
+			}
 		})
+	}
+}
+
+// TestGoldenCookieKey checks the key derivation against the argon2
+// reference implementation's output (testdata/cookie_key.hex) and that the
+// cluster name salts it.
+func TestGoldenCookieKey(t *testing.T) {
+	key := CookieKey([]byte("secret-cookie"), []byte("prod"))
+	sameBytes(t, readHex(t, "cookie_key"), key[:], "argon2id cookie key")
+	other := CookieKey([]byte("secret-cookie"), []byte("prod2"))
+	if bytes.Equal(key[:], other[:]) {
+		t.Fatal("the cluster name does not salt the cookie key")
 	}
 }
 

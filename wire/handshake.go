@@ -141,7 +141,8 @@ func (m *Challenge) Decode(b []byte) error {
 }
 
 // Proof is the body of Auth and Welcome: an HMAC-SHA256 over the handshake
-// transcript keyed with the cookie (see PROTOCOL.md for the exact input).
+// transcript keyed with the key derived from the cookie (CookieKey; see
+// PROTOCOL.md for the exact input).
 type Proof struct {
 	T   Type // TypeAuth or TypeWelcome
 	MAC [ProofSize]byte

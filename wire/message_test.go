@@ -170,7 +170,7 @@ func TestDecodeMalformed(t *testing.T) {
 		{"lock-renew short", TypeLockRenew, golden["lock_renew"][:3], ErrTruncated, "locker"},
 		{"lock-grant trailing", TypeLockGrant, with("lock_grant", 0), ErrMalformed, "trailing"},
 		{"lock-refuse no code", TypeLockRefuse, golden["lock_refuse"][:16], ErrTruncated, "code"},
-		{"hello min above max", TypeHello, patch("hello", 0, 2), ErrMalformed, "min version 2 above max version 1"},
+		{"hello min above max", TypeHello, patch("hello", 0, 3), ErrMalformed, "min version 3 above max version 2"},
 		{"hello trailing", TypeHello, with("hello", 0), ErrMalformed, "trailing"},
 		{"challenge short nonce", TypeChallenge, golden["challenge"][:30], ErrTruncated, "nonce"},
 		{"auth short", TypeAuth, golden["auth"][:31], ErrTruncated, "proof"},

@@ -1,5 +1,12 @@
 package wire
 
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+
+	"golang.org/x/crypto/argon2"
+)
+
 // Labels that open the handshake transcript, so that the dialer's proof can
 // never be replayed as the acceptor's and the other way round.
 const (
@@ -7,8 +14,45 @@ const (
 	LabelAcceptor = "ekka-mesh acceptor"
 )
 
+// The cookie key: both proofs are keyed not with the cookie itself but with
+// a key derived from it by argon2id (RFC 9106), salted with KDFSaltPrefix
+// followed by the cluster name, so that someone who records a plaintext
+// handshake pays a slow, memory-hard derivation for every cookie guess
+// instead of one HMAC (see PROTOCOL.md, "Proofs"). A node derives the key
+// once per (cookie, cluster) and keeps it.
+const (
+	KDFSaltPrefix       = "ekka-mesh/2 cookie key, cluster:"
+	KDFTime      uint32 = 3         // argon2id passes
+	KDFMemoryKiB uint32 = 32 * 1024 // argon2id memory, in KiB (32 MiB)
+	KDFThreads   uint8  = 1         // argon2id lanes
+	KeySize             = 32        // derived key length in bytes
+)
+
+// CookieKey derives the proof key from the cookie and the cluster name:
+// argon2id(password = cookie, salt = KDFSaltPrefix || cluster, KDFTime,
+// KDFMemoryKiB, KDFThreads, KeySize). It is deliberately slow (tens of
+// milliseconds and 32 MiB): call it once and keep the result.
+func CookieKey(cookie, cluster []byte) [KeySize]byte {
+	salt := make([]byte, 0, len(KDFSaltPrefix)+len(cluster))
+	salt = append(append(salt, KDFSaltPrefix...), cluster...)
+	var k [KeySize]byte
+	copy(k[:], argon2.IDKey(cookie, salt, KDFTime, KDFMemoryKiB, KDFThreads, KeySize))
+	return k
+}
+
+// TranscriptProof is HMAC-SHA256(key, transcript): proofD or proofA, with
+// key from CookieKey and transcript from AppendTranscript.
+func TranscriptProof(key *[KeySize]byte, transcript []byte) [ProofSize]byte {
+	mac := hmac.New(sha256.New, key[:])
+	mac.Write(transcript)
+	var p [ProofSize]byte
+	mac.Sum(p[:0])
+	return p
+}
+
 // AppendTranscript appends the handshake transcript that Auth and Welcome
-// prove: each side computes HMAC-SHA256(cookie, transcript), the dialer with
+// prove: each side computes HMAC-SHA256(CookieKey(cookie, cluster),
+// transcript), the dialer with
 // LabelDialer, the acceptor with LabelAcceptor (see PROTOCOL.md,
 // "Proofs"). The layout is
 //

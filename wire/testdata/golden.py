@@ -8,8 +8,9 @@ Run it from this directory: python3 golden.py
 import hashlib
 import hmac
 import struct
+import subprocess
 
-VERSION = 1
+VERSION = 2
 FLAG_COMPRESSED = 0x01
 FLAG_MORE = 0x02
 
@@ -88,12 +89,12 @@ WRONG_NODE = ("dialed b2@127.0.0.1 but this is c3@127.0.0.1: "
               "all nodes of a cluster must use the same base port")
 
 V = {}
-V["hello"] = frame(0x01, u8(1, "min version") + u8(1, "max version") + u32(1, "capabilities (S2)")
+V["hello"] = frame(0x01, u8(VERSION, "min version") + u8(VERSION, "max version") + u32(1, "capabilities (S2)")
                    + u32(MAX_PAYLOAD, "max payload") + u8(1, "lane (data)")
                    + u64(0x0102030405060708, "link id") + fixed(GUID_A, "guid")
                    + fixed(NONCE_D, "nonce") + str16("a1@127.0.0.1", "name")
                    + str16("b2@127.0.0.1", "target") + str16("prod", "cluster"))
-V["challenge"] = frame(0x02, u8(1, "chosen version") + u32(1, "capabilities (S2)")
+V["challenge"] = frame(0x02, u8(VERSION, "chosen version") + u32(1, "capabilities (S2)")
                        + u32(MAX_PAYLOAD, "max payload") + fixed(GUID_B, "guid")
                        + fixed(NONCE_A, "nonce") + str16("b2@127.0.0.1", "name")
                        + str16("prod", "cluster"))
@@ -158,9 +159,22 @@ write("cast_compressed", "cast with FlagCompressed: the body is one S2 block",
          (s2[1:2], "S2 literal tag, length %d" % len(cast_body)),
          (s2[2:], "literal: the cast body (method 'log', payload 'x=1')")])
 
-# The handshake transcript and both proofs, cookie "secret-cookie".
+# The cookie key (PROTOCOL.md 8.2): argon2id, 3 passes, 32 MiB, 1 lane, 32 bytes,
+# salt "ekka-mesh/2 cookie key, cluster:" + cluster. Python has no argon2, so it
+# comes from the reference implementation's command line tool (Debian: argon2).
+KDF_SALT = "ekka-mesh/2 cookie key, cluster:prod"
+try:
+    KEY = bytes.fromhex(subprocess.run(
+        ["argon2", KDF_SALT, "-id", "-t", "3", "-k", "32768", "-p", "1", "-l", "32", "-r"],
+        input=b"secret-cookie", capture_output=True, check=True).stdout.decode().strip())
+except FileNotFoundError:
+    raise SystemExit("golden.py needs the argon2 reference tool (apt-get install argon2)")
+write("cookie_key", "argon2id(password 'secret-cookie', salt %r, t=3, m=32768 KiB, p=1, 32 bytes)"
+      % KDF_SALT, [(KEY, "cookie key")])
+
+# The handshake transcript and both proofs, cookie "secret-cookie", cluster "prod".
 def transcript(label):
-    return (str16(label, "label") + u8(1, "chosen version") + fixed(NONCE_D, "dialer nonce")
+    return (str16(label, "label") + u8(VERSION, "chosen version") + fixed(NONCE_D, "dialer nonce")
             + fixed(NONCE_A, "acceptor nonce") + fixed(GUID_A, "dialer guid")
             + fixed(GUID_B, "acceptor guid") + str16("a1@127.0.0.1", "dialer name")
             + str16("b2@127.0.0.1", "acceptor name") + str16("prod", "cluster")
@@ -169,7 +183,7 @@ def transcript(label):
 
 for label, name in (("ekka-mesh dialer", "transcript_dialer"), ("ekka-mesh acceptor", "transcript_acceptor")):
     t = transcript(label)
-    mac = hmac.new(b"secret-cookie", b"".join(b for b, _ in t), hashlib.sha256).digest()
+    mac = hmac.new(KEY, b"".join(b for b, _ in t), hashlib.sha256).digest()
     write(name, "handshake transcript, label %r (not a frame)" % label, t)
-    write(name + "_proof", "HMAC-SHA256(key 'secret-cookie', %s.hex)" % name,
+    write(name + "_proof", "HMAC-SHA256(key cookie_key.hex, %s.hex)" % name,
           [(mac, "proof")])
