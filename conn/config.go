@@ -93,6 +93,53 @@ type Config struct {
 
 	// Logger receives handshake rejections and connection errors.
 	Logger *slog.Logger
+
+	// Memory bounds of a link (see limits.go). Zero means the default;
+	// negative values are refused by Validate.
+
+	// MaxMessage is the largest message body this side sends or accepts,
+	// after reassembly and decompression (default and maximum
+	// DefaultMaxMessage, 256 MiB; set the same on every node). Send refuses
+	// a larger body locally with a *MessageTooLargeError and the link stays
+	// up; a peer that sends one (or a compressed body that claims to decode
+	// to more) gets a goodbye with code "too large" and the link is closed.
+	MaxMessage int
+	// LaneBudget is how many bytes of outgoing frames may queue on one lane
+	// (default DefaultLaneBudget, 4 MiB). When it is full, senders wait for
+	// room (bounded by their context): replies to a peer that does not read
+	// hold their call's slot, so the node stops reading that peer's
+	// requests and TCP pushes back on it.
+	LaneBudget int
+	// StallTimeout is how long a lane may stay backed up (senders waiting
+	// for room) while draining slower than MinDrainRate (default
+	// DefaultStallTimeout, 30 s); it is also the deadline of one write to
+	// the socket. When it passes, the link is closed with a goodbye (code
+	// "timeout") and a log line naming the peer, the lane, the bytes queued
+	// and how long.
+	StallTimeout time.Duration
+	// MinDrainRate is the drain rate, in bytes per second, a backed-up lane
+	// must keep up over each StallTimeout (default DefaultMinDrainRate,
+	// 256 KiB/s); a peer that reads slower while this node has data for it
+	// is closed as stalled.
+	MinDrainRate int
+	// MaxReassembly is how many bytes one link may hold of chunked messages
+	// being reassembled and of bodies being decompressed (default
+	// DefaultMaxReassembly, 512 MiB: one compressed message at the message
+	// limit and its decoded form; at least MaxMessage). A peer that would
+	// make the link hold more gets a goodbye with code "too large", and the
+	// link is closed.
+	MaxReassembly int64
+	// Budget, when set, is shared by every connection of a node and bounds
+	// what they hold together of chunked and decompressed messages (package
+	// mesh makes one per node, DefaultNodeReassembly, 1 GiB, by default).
+	// A connection that would exceed it is closed like one over
+	// MaxReassembly. Nil: only MaxReassembly applies.
+	Budget *Budget
+	// ChunkTimeout is how long a chunked message may go without its next
+	// chunk (default DefaultChunkTimeout, 30 s). When it passes, the link is
+	// closed with a goodbye (code "timeout") and a log line, and what the
+	// message held is released.
+	ChunkTimeout time.Duration
 }
 
 // DefaultConfig returns a Config with the defaults filled in; the caller sets
@@ -130,7 +177,7 @@ func (c *Config) Validate() error {
 	case c.FirstByteTimeout < 0 || c.RefusalLogInterval < 0:
 		return fmt.Errorf("conn config: FirstByteTimeout %v, RefusalLogInterval %v: want 0 (the default) or a positive duration", c.FirstByteTimeout, c.RefusalLogInterval)
 	}
-	return nil
+	return c.validateLimits()
 }
 
 func (c *Config) maxPayload() uint32 {

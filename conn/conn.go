@@ -43,7 +43,8 @@ const (
 	// ownedThreshold is the body size from which calls, replies and casts
 	// are read straight into a buffer the handler keeps.
 	ownedThreshold = 8 << 10
-	// DefaultMaxMessage bounds a reassembled (or decompressed) message.
+	// DefaultMaxMessage bounds a reassembled (or decompressed) message; it
+	// is Config.MaxMessage's default and largest value.
 	DefaultMaxMessage = 256 << 20
 	// Read buffers: every lane starts with a small one for the handshake;
 	// the data lane, which carries many small frames, grows to 64 KiB so a
@@ -52,11 +53,6 @@ const (
 	// little memory: 50 nodes in one process hold 2450 link ends.
 	handshakeReadBuffer = 4 << 10
 	dataReadBuffer      = 64 << 10
-	// maxPending is how many bytes may queue on a lane before senders wait.
-	maxPending = 4 << 20
-	// writeTimeout fails a lane whose writes cannot make progress (a peer that
-	// stopped reading); heartbeats catch a silent peer earlier.
-	writeTimeout = 30 * time.Second
 )
 
 // smuxConfig sizes the control lane's session on purpose: control frames are
@@ -93,6 +89,18 @@ type Conn struct {
 	zip     *compressor   // nil when the link does not compress
 
 	stats Stats
+	// mem counts the bytes of messages being reassembled or decompressed
+	// against Config.MaxReassembly and the node's Config.Budget.
+	mem        memory
+	msgReaders [3]*messageReader
+	// The watchdog (limits.go) runs on watchT while a lane is backed up or
+	// a chunked message is unfinished.
+	stall        [3]stallWindow // used by the watchdog only
+	watchT       *time.Timer
+	watchEvery   time.Duration
+	watchArmed   atomic.Bool
+	watchMu      sync.Mutex
+	watchStopped atomic.Bool
 	// lastRead is when a lane last read bytes from the peer (unix ns).
 	lastRead atomic.Int64
 	closing  atomic.Bool // Close or Abort has sent the goodbyes
@@ -116,9 +124,18 @@ func newConn(cfg *Config, peer Peer, linkID uint64, dialer bool, tcp [3]net.Conn
 		done:    make(chan struct{}),
 	}
 	c.readers[wire.LaneControl] = wire.NewReader(ctrl, cfg.maxPayload(), handshakeReadBuffer)
-	c.lanes[wire.LaneControl] = newLaneWriter(ctrl, nil, 0, maxPending, &c.stats, c.closed)
-	c.lanes[wire.LaneData] = newLaneWriter(tcp[wire.LaneData], tcp[wire.LaneData], writeTimeout, maxPending, &c.stats, c.closed)
-	c.lanes[wire.LaneLarge] = newLaneWriter(tcp[wire.LaneLarge], tcp[wire.LaneLarge], writeTimeout, maxPending, &c.stats, c.closed)
+	budget, stall := cfg.laneBudget(), cfg.stallTimeout()
+	c.lanes[wire.LaneControl] = newLaneWriter(ctrl, nil, 0, budget, &c.stats, c.closed)
+	c.lanes[wire.LaneData] = newLaneWriter(tcp[wire.LaneData], tcp[wire.LaneData], stall, budget, &c.stats, c.closed)
+	c.lanes[wire.LaneLarge] = newLaneWriter(tcp[wire.LaneLarge], tcp[wire.LaneLarge], stall, budget, &c.stats, c.closed)
+	c.mem = memory{limit: cfg.maxReassembly(), node: cfg.Budget}
+	for i, l := range c.lanes {
+		l.onBackup = c.armWatch
+		c.msgReaders[i] = &messageReader{r: c.readers[i], maxMsg: cfg.maxMessage(), sized: peer.ChunkSize, mem: &c.mem, onChunk: c.armWatch}
+	}
+	c.watchEvery = watchInterval(stall, cfg.chunkTimeout())
+	c.watchT = time.AfterFunc(time.Hour, c.watchdog)
+	c.watchT.Stop()
 	if peer.Compress && cfg.Compression != CompressOff {
 		c.zip = newCompressor(cfg.Compression, cfg.CompressThreshold)
 	}
@@ -145,7 +162,20 @@ func (c *Conn) Stats() StatsSnapshot {
 		Handoffs:   c.stats.Handoffs.Load(),
 		FramesRecv: c.stats.FramesRecv.Load(),
 		Compressed: c.stats.Compressed.Load(),
+		Queued:     c.queued(),
+		Reassembly: c.mem.held.Load(),
 	}
+}
+
+// queued is the bytes waiting on the link's lanes: queued frames and the
+// frames of senders waiting for room.
+func (c *Conn) queued() int64 {
+	var n int64
+	for _, l := range c.lanes {
+		_, q, _ := l.backlog()
+		n += int64(q)
+	}
+	return n
 }
 
 // Start begins reading: h receives every message from now on. Nothing is
@@ -174,7 +204,7 @@ func (c *Conn) Start(h Handler) {
 	}
 	c.wg.Add(1)
 	go c.acceptStreams()
-	go func() { c.wg.Wait(); close(c.done) }()
+	go func() { c.wg.Wait(); c.stopWatch(); close(c.done) }()
 }
 
 // LastRead returns when the connection last read bytes from the peer, on
@@ -216,7 +246,9 @@ func controlType(t wire.Type) bool {
 // Bodies above the frame limit are chunked. Bodies of
 // Config.CompressThreshold bytes or more are S2-compressed when both sides
 // agreed and Config.Compression says it pays. head and payload are not
-// retained. ctx bounds the wait for room in a congested lane.
+// retained. ctx bounds the wait for room in a congested lane. A body above
+// Config.MaxMessage is refused with a *MessageTooLargeError
+// (errors.Is(err, ErrMessageTooLarge)): it is not sent and the link stays up.
 func (c *Conn) Send(ctx context.Context, t wire.Type, id uint64, head, payload []byte) error {
 	return c.SendAs(ctx, "", t, id, head, payload)
 }
@@ -229,6 +261,9 @@ func (c *Conn) SendAs(ctx context.Context, kind string, t wire.Type, id uint64, 
 		return err
 	}
 	size := len(head) + len(payload)
+	if size > c.cfg.maxMessage() {
+		return &MessageTooLargeError{Peer: c.peer.Name, Type: t, Size: size, Limit: c.cfg.maxMessage()}
+	}
 	var lane uint8
 	async := false
 	limit := chunkSize
@@ -349,9 +384,13 @@ func (c *Conn) sendErr(err error) error {
 // decompressing bodies before handing them to h.
 func (c *Conn) readLoop(lane uint8, h Handler) {
 	defer c.wg.Done()
-	rd := messageReader{r: c.readers[lane], maxMsg: DefaultMaxMessage, sized: c.peer.ChunkSize}
+	rd := c.msgReaders[lane]
+	defer rd.releaseAll()
 	var reads uint64
 	for {
+		// The message handed over last is the handler's now: what it
+		// held of the budgets is released.
+		rd.handed()
 		hdr, body, owned, err := rd.next()
 		if n := rd.r.Reads(); n != reads {
 			// The clock is read once per read from the socket, not per
@@ -361,7 +400,16 @@ func (c *Conn) readLoop(lane uint8, h Handler) {
 		}
 		if err != nil {
 			if pe, ok := err.(messageError); ok {
-				c.fail(pe.error) // a message that breaks the rules: no grace
+				// A message that breaks the rules or a limit: a goodbye
+				// that says which, and no grace.
+				c.limitFail(pe.error, laneNames[lane])
+				return
+			}
+			if fe := (*wire.FrameError)(nil); errors.As(err, &fe) && fe.Code != wire.CodeTruncated && !c.closing.Load() {
+				// A header that breaks the rules (a length above the
+				// limit, unknown flags, another version): the stream
+				// position of the next frame is unknown.
+				c.limitFail(err, laneNames[lane])
 				return
 			}
 			if c.closing.Load() {
@@ -406,11 +454,11 @@ func (c *Conn) readLoop(lane uint8, h Handler) {
 			c.fail(&PeerClosedError{Reason: reason})
 			return
 		case hdr.Type <= wire.TypeReject:
-			c.fail(&wire.FrameError{Code: wire.CodeUnexpected, Type: hdr.Type, Msg: "handshake message after the handshake"})
+			c.limitFail(&wire.FrameError{Code: wire.CodeUnexpected, Type: hdr.Type, Msg: "handshake message after the handshake"}, laneNames[lane])
 			return
 		case !hdr.Type.Known():
 			if hdr.Type.Critical() {
-				c.fail(&wire.FrameError{Code: wire.CodeUnknownType, Type: hdr.Type, Msg: "unknown critical message type"})
+				c.limitFail(&wire.FrameError{Code: wire.CodeUnknownType, Type: hdr.Type, Msg: "unknown critical message type"}, laneNames[lane])
 				return
 			}
 			continue // optional type from a newer peer: skip
@@ -421,18 +469,28 @@ func (c *Conn) readLoop(lane uint8, h Handler) {
 
 // messageReader turns a lane's frames into messages: it reassembles chunks,
 // decompresses, and reads large application bodies straight into buffers
-// of their own.
+// of their own. What chunked messages and decompressed bodies hold is
+// counted against the link's and the node's budgets (mem).
 type messageReader struct {
 	r       *wire.Reader
 	maxMsg  int
-	partial map[chunkKey]*partialMsg
 	sized   bool // a first chunk opens with the body's size (CapChunkSize)
+	mem     *memory
+	onChunk func() // called when a chunked message starts (arms the watchdog)
+	// held is what the message returned last holds of the budgets, until
+	// the handler is done with it (handed).
+	held int64
+
+	mu      sync.Mutex // guards partial against the watchdog; only the reader writes it
+	partial map[chunkKey]*partialMsg
 }
 
 // partialMsg is a chunked message being reassembled.
 type partialMsg struct {
-	buf  []byte
-	size int // the announced size; -1 when the peer does not announce it
+	buf      []byte
+	size     int       // the announced size; -1 when the peer does not announce it
+	reserved int64     // bytes of the budgets buf holds (its capacity)
+	last     time.Time // when its last chunk came (guarded by messageReader.mu)
 }
 
 type chunkKey struct {
@@ -447,6 +505,24 @@ func ownedType(t wire.Type) bool {
 	return t == wire.TypeCall || t == wire.TypeReply || t == wire.TypeCast
 }
 
+// bodyCap is the capacity newBody(n) returns.
+func bodyCap(n int) int {
+	if _, size, ok := bodyClass(n); ok {
+		return size
+	}
+	return n
+}
+
+// reserveBody reserves the memory of a buffer for n bytes and returns it
+// empty, or the *LimitError of the budget that has no room.
+func (m *messageReader) reserveBody(n int) ([]byte, int64, error) {
+	c := int64(bodyCap(n))
+	if err := m.mem.reserve(c); err != nil {
+		return nil, 0, err
+	}
+	return newBody(n), c, nil
+}
+
 // firstChunk starts the reassembly of a chunked message whose first frame
 // hdr is: it reads the size announcement when the peer makes one (and
 // takes it off hdr.Length), and returns an empty buffer with room for the
@@ -454,44 +530,118 @@ func ownedType(t wire.Type) bool {
 // one (plus a little for a call's or cast's head before a payload of a
 // round size).
 func (m *messageReader) firstChunk(hdr *wire.Header) (*partialMsg, error) {
-	if !m.sized {
-		return &partialMsg{buf: newBody(min(4*int(hdr.Length)+4096, m.maxMsg)), size: -1}, nil
+	room, size := min(4*int(hdr.Length)+4096, m.maxMsg), -1
+	if m.sized {
+		if hdr.Length < wire.ChunkSizeLen {
+			return nil, messageError{&wire.FrameError{Code: wire.CodeMalformed, Type: hdr.Type, Msg: fmt.Sprintf("first chunk of %d bytes cannot hold the %d-byte size announcement", hdr.Length, wire.ChunkSizeLen)}}
+		}
+		b, err := m.r.ReadBody(wire.Header{Type: hdr.Type, Length: wire.ChunkSizeLen})
+		if err != nil {
+			return nil, err
+		}
+		announced := binary.BigEndian.Uint64(b)
+		hdr.Length -= wire.ChunkSizeLen
+		if announced > uint64(m.maxMsg) || announced < uint64(hdr.Length) {
+			return nil, messageError{&wire.FrameError{Code: wire.CodeTooLarge, Type: hdr.Type, Msg: fmt.Sprintf("chunked message announced at %d bytes, want %d..%d", announced, hdr.Length, m.maxMsg)}}
+		}
+		// Trust the announcement only so far: room for the whole message,
+		// but at most sixteen times what the first chunk brings, so that a
+		// peer cannot make this node hold 256 MiB for a few bytes sent.
+		// Larger messages grow as their chunks come.
+		size = int(announced)
+		room = min(size, 16*int(hdr.Length)+64<<10)
 	}
-	if hdr.Length < wire.ChunkSizeLen {
-		return nil, messageError{&wire.FrameError{Code: wire.CodeMalformed, Type: hdr.Type, Msg: fmt.Sprintf("first chunk of %d bytes cannot hold the %d-byte size announcement", hdr.Length, wire.ChunkSizeLen)}}
-	}
-	b, err := m.r.ReadBody(wire.Header{Type: hdr.Type, Length: wire.ChunkSizeLen})
+	buf, reserved, err := m.reserveBody(room)
 	if err != nil {
-		return nil, err
+		return nil, messageError{err}
 	}
-	size := binary.BigEndian.Uint64(b)
-	hdr.Length -= wire.ChunkSizeLen
-	if size > uint64(m.maxMsg) || size < uint64(hdr.Length) {
-		return nil, messageError{&wire.FrameError{Code: wire.CodeTooLarge, Type: hdr.Type, Msg: fmt.Sprintf("chunked message announced at %d bytes, want %d..%d", size, hdr.Length, m.maxMsg)}}
+	return &partialMsg{buf: buf, size: size, reserved: reserved}, nil
+}
+
+// grow makes room in pm for need bytes, doubling its buffer (up to the
+// announced size or the message limit) and counting the new buffer
+// against the budgets.
+func (m *messageReader) grow(pm *partialMsg, need int) error {
+	if need <= cap(pm.buf) {
+		return nil
 	}
-	// Trust the announcement only so far: room for the whole message, but
-	// at most sixteen times what the first chunk brings, so that a peer
-	// cannot make this node hold 256 MiB for a few bytes sent. Larger
-	// messages grow as their chunks come.
-	room := min(int(size), 16*int(hdr.Length)+64<<10)
-	return &partialMsg{buf: newBody(room), size: int(size)}, nil
+	limit := m.maxMsg
+	if pm.size >= 0 {
+		limit = pm.size
+	}
+	nb, reserved, err := m.reserveBody(max(need, min(2*cap(pm.buf), limit)))
+	if err != nil {
+		return err
+	}
+	nb = append(nb, pm.buf...)
+	ReleaseBody(pm.buf)
+	m.mem.release(pm.reserved)
+	pm.buf, pm.reserved = nb, reserved
+	return nil
+}
+
+// store files pm as the unfinished message k (or, with pm nil, removes it).
+func (m *messageReader) store(k chunkKey, pm *partialMsg, now time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if pm == nil {
+		delete(m.partial, k)
+		return
+	}
+	if m.partial == nil {
+		m.partial = make(map[chunkKey]*partialMsg)
+	}
+	pm.last = now
+	m.partial[k] = pm
+}
+
+// oldest reports how many chunked messages are unfinished and when the
+// one that waited longest last made progress.
+func (m *messageReader) oldest() (n int, last time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, pm := range m.partial {
+		if n == 0 || pm.last.Before(last) {
+			last = pm.last
+		}
+		n++
+	}
+	return n, last
+}
+
+// handed releases what the message returned last held of the budgets.
+func (m *messageReader) handed() {
+	m.mem.release(m.held)
+	m.held = 0
+}
+
+// releaseAll releases every budget the reader holds, when its lane ends.
+func (m *messageReader) releaseAll() {
+	m.handed()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k, pm := range m.partial {
+		m.mem.release(pm.reserved)
+		delete(m.partial, k)
+	}
 }
 
 // messageError is a message the peer should not have sent (a chunked
-// message above the limit, a compressed body that does not decode), as
-// opposed to a lane that failed while reading.
+// message above the limit, a compressed body that does not decode, a
+// budget it would exceed), as opposed to a lane that failed while reading.
 type messageError struct{ error }
 
 // next reads one frame: a whole message, or a chunk that completes one, or
-// a chunk of a message that is not complete yet (then body is nil). The header returned has Flags 0 and the
-// Length of the whole message.
+// a chunk of a message that is not complete yet (then body is nil). The
+// header returned has Flags 0 and the Length of the whole message. The
+// caller calls handed once it is done with the message.
 func (m *messageReader) next() (hdr wire.Header, body []byte, owned bool, err error) {
 	hdr, err = m.r.ReadHeader()
 	if err != nil {
 		return hdr, nil, false, err
 	}
 	k := chunkKey{hdr.Type, hdr.ID}
-	pm, chunked := m.partial[k]
+	pm, chunked := m.partial[k] // only this goroutine writes the map
 	more := hdr.Flags&wire.FlagMore != 0
 	switch {
 	case more || chunked:
@@ -499,21 +649,27 @@ func (m *messageReader) next() (hdr wire.Header, body []byte, owned bool, err er
 			if pm, err = m.firstChunk(&hdr); err != nil {
 				return hdr, nil, false, err
 			}
+			m.store(k, pm, time.Now()) // from now on releaseAll frees it
+			if m.onChunk != nil {
+				m.onChunk()
+			}
 		}
-		if len(pm.buf)+int(hdr.Length) > m.maxMsg || (pm.size >= 0 && len(pm.buf)+int(hdr.Length) > pm.size) {
+		need := len(pm.buf) + int(hdr.Length)
+		if need > m.maxMsg || (pm.size >= 0 && need > pm.size) {
 			return hdr, nil, false, messageError{&wire.FrameError{Code: wire.CodeTooLarge, Type: hdr.Type, Msg: fmt.Sprintf("chunked message above its announced size %d or the limit %d", pm.size, m.maxMsg)}}
+		}
+		if err = m.grow(pm, need); err != nil {
+			return hdr, nil, false, messageError{err}
 		}
 		if pm.buf, err = m.r.AppendBody(pm.buf, hdr); err != nil {
 			return hdr, nil, false, err
 		}
 		if more {
-			if m.partial == nil {
-				m.partial = make(map[chunkKey]*partialMsg)
-			}
-			m.partial[k] = pm
+			m.store(k, pm, time.Now())
 			return hdr, nil, false, nil
 		}
-		delete(m.partial, k)
+		m.store(k, nil, time.Time{})
+		m.held = pm.reserved // handed over with the message
 		if pm.size >= 0 && len(pm.buf) != pm.size {
 			return hdr, nil, false, messageError{&wire.FrameError{Code: wire.CodeMalformed, Type: hdr.Type, Msg: fmt.Sprintf("chunked message of %d bytes, announced %d", len(pm.buf), pm.size)}}
 		}
@@ -529,22 +685,41 @@ func (m *messageReader) next() (hdr wire.Header, body []byte, owned bool, err er
 		}
 	}
 	if hdr.Flags&wire.FlagCompressed != 0 {
-		n, derr := s2.DecodedLen(body)
-		if derr != nil || n > m.maxMsg {
-			return hdr, nil, false, messageError{&wire.FrameError{Code: wire.CodeMalformed, Type: hdr.Type, Msg: fmt.Sprintf("bad compressed body (decoded length %d, limit %d): %v", n, m.maxMsg, derr)}}
+		if body, owned, err = m.decompress(hdr, body, owned); err != nil {
+			return hdr, nil, false, err
 		}
-		dec, derr := s2.Decode(newBody(n)[:n], body)
-		if owned {
-			ReleaseBody(body) // the compressed form is not needed any more
-		}
-		if derr != nil {
-			return hdr, nil, false, messageError{&wire.FrameError{Code: wire.CodeMalformed, Type: hdr.Type, Msg: "compressed body does not decode: " + derr.Error()}}
-		}
-		body, owned = dec, true
 	}
 	hdr.Flags = 0
 	hdr.Length = uint32(len(body))
 	return hdr, body, owned, nil
+}
+
+// decompress decodes an S2 body. The decoded length is checked against the
+// message limit and reserved from the budgets before a byte is decoded: a
+// frame of a hundred bytes may claim hundreds of MiB.
+func (m *messageReader) decompress(hdr wire.Header, body []byte, owned bool) ([]byte, bool, error) {
+	n, err := s2.DecodedLen(body)
+	if err != nil {
+		return nil, false, messageError{&wire.FrameError{Code: wire.CodeMalformed, Type: hdr.Type, Msg: "compressed body has no valid decoded length: " + err.Error()}}
+	}
+	if n > m.maxMsg {
+		// PROTOCOL.md 4.1: malformed, refused before decoding.
+		return nil, false, messageError{&wire.FrameError{Code: wire.CodeMalformed, Type: hdr.Type, Msg: fmt.Sprintf("compressed body of %d bytes claims to decode to %d bytes, above the message limit of %d", len(body), n, m.maxMsg)}}
+	}
+	buf, reserved, err := m.reserveBody(n)
+	if err != nil {
+		return nil, false, messageError{err}
+	}
+	dec, derr := s2.Decode(buf[:n], body)
+	if owned {
+		ReleaseBody(body) // the compressed form is not needed any more
+	}
+	m.mem.release(m.held) // what the compressed form held, if chunked
+	m.held = reserved
+	if derr != nil {
+		return nil, false, messageError{&wire.FrameError{Code: wire.CodeMalformed, Type: hdr.Type, Msg: "compressed body does not decode: " + derr.Error()}}
+	}
+	return dec, true, nil
 }
 
 // laneEndGrace is how long a data or large lane that ended waits for the
@@ -697,6 +872,7 @@ func (c *Conn) fail(err error) {
 		c.err = err
 		c.errMu.Unlock()
 		close(c.closed)
+		c.watchT.Stop()
 		for _, l := range c.lanes {
 			l.fail(ErrClosed)
 		}

@@ -25,7 +25,17 @@ type laneWriter struct {
 	nc net.Conn // for writev and write deadlines; nil for the smux stream
 
 	writeTimeout time.Duration
-	maxPending   int
+	maxPending   int // Config.LaneBudget: senders wait while this much is queued
+
+	// written counts the bytes the lane has written, for the watchdog's
+	// drain rate; only the lane's owner adds to it.
+	written atomic.Int64
+	// waiters and waitBytes count the senders waiting for room or for the
+	// lane to be free, and the bytes of their frames (guarded by mu).
+	waiters   int
+	waitBytes int
+	// onBackup is called when a sender starts to wait (arms the watchdog).
+	onBackup func()
 
 	mu      sync.Mutex
 	pending []byte // frames queued behind the current write
@@ -60,6 +70,12 @@ type Stats struct {
 // StatsSnapshot is a copy of Stats at one moment.
 type StatsSnapshot struct {
 	FramesSent, Writes, Handoffs, FramesRecv, Compressed uint64
+	// Queued is the bytes waiting on the link's lanes now: frames queued
+	// behind a write and the frames of senders waiting for room.
+	Queued int64
+	// Reassembly is the bytes the link holds now of chunked messages being
+	// reassembled and bodies being decompressed (see Config.MaxReassembly).
+	Reassembly int64
 }
 
 func newLaneWriter(w io.Writer, nc net.Conn, writeTimeout time.Duration, maxPending int, stats *Stats, closed chan struct{}) *laneWriter {
@@ -101,13 +117,9 @@ func (l *laneWriter) send(ctx context.Context, t wire.Type, flags uint8, id uint
 	// batch is full.
 	waitFree := l.nc != nil && size >= waitThreshold
 	l.mu.Lock()
-	for l.err == nil && l.busy && (waitFree || len(l.pending) >= l.maxPending) {
-		wait := l.waitDrained
-		if waitFree {
-			wait = l.waitIdle
-		}
-		if err := wait(ctx); err != nil {
-			return err // unlocked by the wait
+	if l.err == nil && l.busy && (waitFree || len(l.pending) >= l.maxPending) {
+		if err := l.waitRoom(ctx, size, waitFree); err != nil {
+			return err
 		}
 	}
 	if l.err != nil {
@@ -150,6 +162,41 @@ func (l *laneWriter) send(ctx context.Context, t wire.Type, flags uint8, id uint
 	batch := l.takeBatchLocked()
 	l.mu.Unlock()
 	return l.afterWrite(batch[:0], l.write(batch))
+}
+
+// waitRoom waits, with l.mu held, until the lane is free (waitFree) or has
+// room, counting the sender as waiting meanwhile so the watchdog sees the
+// lane backed up. It returns with l.mu held, or unlocked with ctx's error.
+func (l *laneWriter) waitRoom(ctx context.Context, size int, waitFree bool) error {
+	l.waiters++
+	l.waitBytes += size
+	if l.waiters == 1 && l.onBackup != nil {
+		l.onBackup()
+	}
+	for l.err == nil && l.busy && (waitFree || len(l.pending) >= l.maxPending) {
+		wait := l.waitDrained
+		if waitFree {
+			wait = l.waitIdle
+		}
+		if err := wait(ctx); err != nil {
+			l.mu.Lock()
+			l.waiters--
+			l.waitBytes -= size
+			l.mu.Unlock()
+			return err
+		}
+	}
+	l.waiters--
+	l.waitBytes -= size
+	return nil
+}
+
+// backlog reports whether senders are waiting on the lane (it is backed
+// up), how many bytes wait to be written, and how many it wrote in all.
+func (l *laneWriter) backlog() (backed bool, queued int, written int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.waiters > 0, len(l.pending) + l.waitBytes, l.written.Load()
 }
 
 // takeBatchLocked hands the queued frames to the lane's owner for writing
@@ -236,15 +283,16 @@ func (l *laneWriter) afterWrite(free []byte, err error) error {
 	}
 }
 
-// armDeadline keeps a write deadline writeTimeout ahead, but moves it only
-// when it is a second old: setting it costs a timer update, which showed in
-// the profile of the 64-byte ping-pong when done on every write.
+// armDeadline keeps a write deadline writeTimeout (Config.StallTimeout)
+// ahead, but moves it only when it is a second (or an eighth of the
+// timeout, if shorter) old: setting it costs a timer update, which showed
+// in the profile of the 64-byte ping-pong when done on every write.
 func (l *laneWriter) armDeadline() {
 	if l.nc == nil || l.writeTimeout <= 0 {
 		return
 	}
 	now := time.Now()
-	if now.UnixNano()-l.deadlineSet < int64(time.Second) {
+	if now.UnixNano()-l.deadlineSet < int64(min(time.Second, l.writeTimeout/8)) {
 		return
 	}
 	l.deadlineSet = now.UnixNano()
@@ -254,12 +302,14 @@ func (l *laneWriter) armDeadline() {
 func (l *laneWriter) write(b []byte) error {
 	l.armDeadline()
 	if len(b) < meterMinWrite {
-		_, err := l.w.Write(b)
+		n, err := l.w.Write(b)
+		l.written.Add(int64(n))
 		l.stats.Writes.Add(1)
 		return err
 	}
 	t0 := time.Now()
 	n, err := l.w.Write(b)
+	l.written.Add(int64(n))
 	l.meter.observe(n, time.Since(t0))
 	l.stats.Writes.Add(1)
 	return err
@@ -269,6 +319,7 @@ func (l *laneWriter) writeVec() error {
 	l.armDeadline()
 	t0 := time.Now()
 	n, err := l.iov.WriteTo(l.nc) // consumes l.iov; it is rebuilt from iovArr each time
+	l.written.Add(n)
 	l.meter.observe(int(n), time.Since(t0))
 	l.iov = nil
 	l.stats.Writes.Add(1)

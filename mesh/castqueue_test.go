@@ -12,7 +12,7 @@ import (
 func TestCastQueueOrderAndRoom(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	cq := newCastQueue(4)
+	cq := newCastQueue(4, 1<<30)
 	const n = 1000
 	pushed := make(chan struct{})
 	go func() {

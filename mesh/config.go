@@ -110,6 +110,63 @@ type Config struct {
 
 	// Logger receives the node's log (default: discard).
 	Logger *slog.Logger
+
+	// ---- Memory bounds per link and per node (limits.go, SECURITY.md) ----
+	// Zero means the default; negative values are refused by Validate.
+
+	// MaxMessage is the largest message body (call, reply, cast) this node
+	// sends or accepts, after reassembly and decompression (default and
+	// maximum 256 MiB; set the same on every node). A larger Call, Cast or
+	// reply is refused locally (errors.Is(err, ErrTooLarge); a reply
+	// becomes an error reply "too large" to the caller) and the link stays
+	// up; a peer that sends one is closed with a goodbye "too large".
+	MaxMessage int
+	// LaneBudget is how many bytes of outgoing frames may queue on one lane
+	// of a link (default 4 MiB); past it senders wait, so replies to a peer
+	// that does not read hold their calls' slots (MaxServingCalls) and the
+	// node stops reading that peer's requests.
+	LaneBudget int
+	// StallTimeout is how long a lane may stay backed up while draining
+	// slower than MinDrainRate (default 30s), and the deadline of one
+	// socket write. Past it the link is closed with a goodbye "timeout"
+	// and a log line naming the peer, the lane, the bytes queued and how
+	// long; the member goes down and is redialed as usual.
+	StallTimeout time.Duration
+	// MinDrainRate is the rate in bytes per second a backed-up lane must
+	// drain at over each StallTimeout (default 256 KiB/s).
+	MinDrainRate int
+	// MaxReassemblyPerLink bounds the bytes one link holds of chunked
+	// messages being reassembled and bodies being decompressed (default
+	// twice MaxMessage, 512 MiB; at least MaxMessage). A peer that would
+	// exceed it is closed with a goodbye "too large" and a log line.
+	MaxReassemblyPerLink int64
+	// MaxReassemblyPerNode bounds the same bytes over all links of the node
+	// together (default 1 GiB, at least MaxReassemblyPerLink). The link
+	// that would exceed it is closed like one over MaxReassemblyPerLink.
+	MaxReassemblyPerNode int64
+	// ChunkTimeout is how long a chunked message may go without its next
+	// chunk (default 30s); past it the link is closed with a goodbye
+	// "timeout" and a log line, and what the message held is released.
+	ChunkTimeout time.Duration
+	// MaxServingCalls is how many calls of one peer are served at once
+	// (default 1024). At the limit the link's reader waits for a call to
+	// finish before it reads on (TCP pushes back on the peer); no
+	// goroutine is started for a call that is not admitted.
+	MaxServingCalls int
+	// MaxServingBytes bounds the bytes the calls of one peer being served
+	// hold: their payloads, and their replies until sent (default 64 MiB).
+	// Past it the reader waits as at MaxServingCalls; a call is always
+	// admitted when none of the peer's is being served, so one message up
+	// to MaxMessage gets through.
+	MaxServingBytes int64
+	// MaxCastQueue is how many casts of one peer may wait for their handler
+	// (default 4096); past it the link's reader waits for room.
+	MaxCastQueue int
+	// MaxCastQueueBytes bounds the payload bytes of those casts, including
+	// the batch being handled (default 64 MiB); past it the reader waits,
+	// except that a cast is always queued when nothing is.
+	MaxCastQueueBytes int64
+	// ---- end of memory bounds ----
 }
 
 // Defaults of the membership bounds (Config.MaxMembers and the fields after it).
@@ -185,7 +242,7 @@ func (c Config) withDefaults() Config {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
-	return c
+	return c.limitDefaults()
 }
 
 // Validate reports the first bad field of c (after defaults), naming it.
@@ -248,6 +305,9 @@ func (c Config) Validate() error {
 	}
 	if c.Redial.Min < 0 || c.Redial.Max < c.Redial.Min {
 		return fmt.Errorf("mesh config: Redial backoff min %v max %v, want 0 <= min <= max", c.Redial.Min, c.Redial.Max)
+	}
+	if err := c.validateLimits(); err != nil {
+		return err
 	}
 	return nil
 }

@@ -42,6 +42,8 @@ type link struct {
 	retired bool
 	// active counts the peer's calls whose handlers are running.
 	active atomic.Int64
+	// serving bounds the peer's calls served at once (limits.go).
+	serving servingGate
 }
 
 // idle reports whether nothing is in flight on the link: no call of ours
@@ -64,10 +66,6 @@ type castMsg struct {
 	body    []byte // the buffer payload lies in, when the connection gave it to us
 }
 
-// castQueueLimit is how many casts may wait for their handler per link before
-// the link's reader stops reading (TCP then pushes back on the sender).
-const castQueueLimit = 4096
-
 func newLink(n *Node, c *conn.Conn) *link {
 	p := c.Peer()
 	lk := &link{
@@ -77,8 +75,9 @@ func newLink(n *Node, c *conn.Conn) *link {
 		guid:    GUID(p.GUID),
 		hidden:  p.Hidden,
 		pending: make(map[uint64]chan callResult),
-		casts:   newCastQueue(castQueueLimit),
+		casts:   newCastQueue(n.cfg.castQueueMax()),
 	}
+	lk.serving.maxCalls, lk.serving.maxBytes = n.cfg.servingMax()
 	lk.ctx, lk.cancel = context.WithCancel(callerContext(n.ctx, p.Hidden))
 	lk.created = time.Now()
 	return lk
@@ -167,7 +166,13 @@ func (lk *link) onFrame(c *conn.Conn, h wire.Header, body []byte, owned bool) {
 		}
 		lk.casts.push(lk.ctx, msg)
 	case wire.TypePing:
-		lk.c.Send(lk.ctx, wire.TypePong, h.ID, body, nil)
+		var p wire.Ping
+		if err := p.Decode(body); err != nil {
+			lk.protocolError(err) // PROTOCOL.md 6.3: a Ping body is one u64
+			return
+		}
+		var b [8]byte
+		lk.c.Send(lk.ctx, wire.TypePong, h.ID, (&wire.Pong{SentNanos: p.SentNanos}).Append(b[:0]), nil)
 	case wire.TypePong:
 	case wire.TypeMemberTable, wire.TypeJoin, wire.TypeLeave, wire.TypeForceLeave, wire.TypeMemberStatus, wire.TypeMemberServices:
 		if lk.hidden {
@@ -248,7 +253,7 @@ func (lk *link) onMembership(t wire.Type, body []byte) {
 
 func (lk *link) protocolError(err error) {
 	lk.n.log.Warn("malformed message from peer; closing the link", "peer", lk.peer, "err", err)
-	lk.c.Close(wire.CodeMalformed, err.Error())
+	lk.c.Close(frameCode(err), err.Error())
 }
 
 func (lk *link) deliver(id uint64, r callResult) {

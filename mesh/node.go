@@ -118,6 +118,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	cc.Compression = cfg.Compression.conn()
 	cc.CompressThreshold = cfg.CompressThreshold
 	cc.HandshakeTimeout = cfg.HandshakeTimeout
+	cfg.applyLimits(&cc) // memory bounds (limits.go), one reassembly budget per node
 	cc.Dial = cfg.Dial
 	cc.Logger = n.log
 	if ip := net.ParseIP(cfg.Bind); ip != nil {

@@ -119,8 +119,10 @@ func (n *Node) linkTo(node string) (*link, error) {
 // most once: a call is never sent twice. Errors, for errors.Is: ErrNodeDown
 // (no link, or the link went down before the reply), ErrUnknownNode (not a
 // member), ErrNoHandler, ErrRemote (the handler returned an error; see
-// RemoteError), ErrPanic, ErrStopped, and ctx's error when ctx ends first:
-// the call never outlives its context.
+// RemoteError), ErrPanic, ErrStopped, ErrTooLarge (payload above
+// Config.MaxMessage: not sent, the link stays up; a reply above it comes
+// back as a RemoteError with code "too large"), and ctx's error when ctx
+// ends first: the call never outlives its context.
 func (n *Node) Call(ctx context.Context, node, method string, payload []byte) ([]byte, error) {
 	if node == n.cfg.Name {
 		return n.callLocal(ctx, method, payload)
@@ -308,7 +310,9 @@ func (n *Node) runHandler(ctx context.Context, h Handler, from, method string, p
 }
 
 // serveCall runs an incoming call on its own goroutine, so a slow handler
-// blocks neither the link nor other calls.
+// blocks neither the link nor other calls. The calls of one peer served at
+// once are bounded (Config.MaxServingCalls, MaxServingBytes): at the bound
+// the link's reader waits here, which pushes back on the peer.
 func (n *Node) serveCall(lk *link, id uint64, body []byte, owned bool) {
 	var m wire.Call
 	if err := m.Decode(body); err != nil {
@@ -322,7 +326,11 @@ func (n *Node) serveCall(lk *link, id uint64, body []byte, owned bool) {
 		lk.c.Send(lk.ctx, wire.TypeErrorReply, id, e.Append(b[:0]), nil)
 		return
 	}
-	in := incoming{lk: lk, id: id, entry: e, payload: keep(m.Payload, owned)}
+	size := int64(len(m.Payload))
+	if !lk.serving.acquire(lk.ctx, size) {
+		return // the link is closing
+	}
+	in := incoming{lk: lk, id: id, entry: e, payload: keep(m.Payload, owned), size: size}
 	if e.borrowed && owned {
 		in.lent = body
 	}
@@ -342,6 +350,7 @@ type incoming struct {
 	payload  []byte
 	lent     []byte    // the buffer to give back once the reply is sent (HandleBorrowed)
 	deadline time.Time // zero: the caller set none
+	size     int64     // bytes counted against the link's serving gate
 }
 
 func (n *Node) runCall(in incoming) {
@@ -359,15 +368,17 @@ func (n *Node) runCall(in incoming) {
 	if cc != nil {
 		cc.release()
 	}
-	if code != 0 {
-		e := wire.ErrorReply{Code: code, Message: []byte(msg)}
-		lk.c.Send(lk.ctx, wire.TypeErrorReply, in.id, e.Append(nil), nil)
-	} else {
-		lk.c.SendAs(lk.ctx, method, wire.TypeReply, in.id, nil, reply)
+	// The reply counts against the gate until it is sent: replies a peer
+	// does not read keep its calls from being admitted.
+	held := in.size + int64(len(reply))
+	if len(reply) > 0 {
+		lk.serving.grow(int64(len(reply)))
 	}
+	lk.sendReply(in.id, method, reply, code, msg)
 	if in.lent != nil {
 		conn.ReleaseBody(in.lent)
 	}
+	lk.serving.release(held)
 }
 
 // Cast sends method with payload to node and returns without waiting: fire
@@ -397,6 +408,9 @@ func (n *Node) Cast(node, method string, payload []byte) error {
 	var hb [256]byte
 	head := (&wire.Cast{Method: []byte(method)}).Append(hb[:0])
 	if err := lk.c.SendAs(lk.ctx, method, wire.TypeCast, 0, head, payload); err != nil {
+		if errors.Is(err, ErrTooLarge) {
+			return fmt.Errorf("mesh: cast %s to %s: %w", method, node, err)
+		}
 		return &NodeError{Node: node, Err: fmt.Errorf("%w: %v", ErrNodeDown, err)}
 	}
 	return nil

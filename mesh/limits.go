@@ -1,0 +1,210 @@
+package mesh
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/ekka-mesh/ekka-mesh/conn"
+	"github.com/ekka-mesh/ekka-mesh/wire"
+)
+
+// Defaults of the memory bounds a node keeps per peer (Config).
+const (
+	// DefaultMaxServingCalls is Config.MaxServingCalls's default.
+	DefaultMaxServingCalls = 1024
+	// DefaultMaxServingBytes is Config.MaxServingBytes's default.
+	DefaultMaxServingBytes = 64 << 20
+	// DefaultMaxCastQueue is Config.MaxCastQueue's default.
+	DefaultMaxCastQueue = 4096
+	// DefaultMaxCastQueueBytes is Config.MaxCastQueueBytes's default.
+	DefaultMaxCastQueueBytes = 64 << 20
+)
+
+// ErrTooLarge matches (errors.Is) a call, cast or reply refused because
+// its body is above the message limit (Config.MaxMessage): the message was
+// not sent, and the link stays up.
+var ErrTooLarge = conn.ErrMessageTooLarge
+
+// limitDefaults fills the zero memory bounds with their defaults.
+func (c Config) limitDefaults() Config {
+	if c.MaxMessage == 0 {
+		c.MaxMessage = conn.DefaultMaxMessage
+	}
+	if c.LaneBudget == 0 {
+		c.LaneBudget = conn.DefaultLaneBudget
+	}
+	if c.StallTimeout == 0 {
+		c.StallTimeout = conn.DefaultStallTimeout
+	}
+	if c.MinDrainRate == 0 {
+		c.MinDrainRate = conn.DefaultMinDrainRate
+	}
+	if c.MaxReassemblyPerLink == 0 {
+		c.MaxReassemblyPerLink = 2 * int64(max(c.MaxMessage, 1))
+	}
+	if c.MaxReassemblyPerNode == 0 {
+		c.MaxReassemblyPerNode = max(conn.DefaultNodeReassembly, c.MaxReassemblyPerLink)
+	}
+	if c.ChunkTimeout == 0 {
+		c.ChunkTimeout = conn.DefaultChunkTimeout
+	}
+	if c.MaxServingCalls == 0 {
+		c.MaxServingCalls = DefaultMaxServingCalls
+	}
+	if c.MaxServingBytes == 0 {
+		c.MaxServingBytes = DefaultMaxServingBytes
+	}
+	if c.MaxCastQueue == 0 {
+		c.MaxCastQueue = DefaultMaxCastQueue
+	}
+	if c.MaxCastQueueBytes == 0 {
+		c.MaxCastQueueBytes = DefaultMaxCastQueueBytes
+	}
+	return c
+}
+
+// validateLimits reports the first bad memory bound (after defaults).
+func (c Config) validateLimits() error {
+	switch {
+	case c.MaxMessage < 1 || c.MaxMessage > conn.DefaultMaxMessage:
+		return fmt.Errorf("mesh config: MaxMessage %d out of range, want 1..%d bytes", c.MaxMessage, conn.DefaultMaxMessage)
+	case c.LaneBudget < 1:
+		return fmt.Errorf("mesh config: LaneBudget %d, want a positive byte count (default %d)", c.LaneBudget, conn.DefaultLaneBudget)
+	case c.StallTimeout <= 0:
+		return fmt.Errorf("mesh config: StallTimeout %v, want a positive duration (default %v)", c.StallTimeout, conn.DefaultStallTimeout)
+	case c.MinDrainRate < 1:
+		return fmt.Errorf("mesh config: MinDrainRate %d, want a positive rate in bytes per second (default %d)", c.MinDrainRate, conn.DefaultMinDrainRate)
+	case c.MaxReassemblyPerLink < int64(c.MaxMessage):
+		return fmt.Errorf("mesh config: MaxReassemblyPerLink %d is below MaxMessage %d, want at least that so one message at the limit can arrive", c.MaxReassemblyPerLink, c.MaxMessage)
+	case c.MaxReassemblyPerNode < c.MaxReassemblyPerLink:
+		return fmt.Errorf("mesh config: MaxReassemblyPerNode %d is below MaxReassemblyPerLink %d, want at least that", c.MaxReassemblyPerNode, c.MaxReassemblyPerLink)
+	case c.ChunkTimeout <= 0:
+		return fmt.Errorf("mesh config: ChunkTimeout %v, want a positive duration (default %v)", c.ChunkTimeout, conn.DefaultChunkTimeout)
+	case c.MaxServingCalls < 1:
+		return fmt.Errorf("mesh config: MaxServingCalls %d, want a positive count (default %d)", c.MaxServingCalls, DefaultMaxServingCalls)
+	case c.MaxServingBytes < 1:
+		return fmt.Errorf("mesh config: MaxServingBytes %d, want a positive byte count (default %d)", c.MaxServingBytes, DefaultMaxServingBytes)
+	case c.MaxCastQueue < 1:
+		return fmt.Errorf("mesh config: MaxCastQueue %d, want a positive count (default %d)", c.MaxCastQueue, DefaultMaxCastQueue)
+	case c.MaxCastQueueBytes < 1:
+		return fmt.Errorf("mesh config: MaxCastQueueBytes %d, want a positive byte count (default %d)", c.MaxCastQueueBytes, DefaultMaxCastQueueBytes)
+	}
+	return nil
+}
+
+// applyLimits copies the connection-level bounds into cc, with the budget
+// every connection of the node shares.
+func (c *Config) applyLimits(cc *conn.Config) {
+	cc.MaxMessage = c.MaxMessage
+	cc.LaneBudget = c.LaneBudget
+	cc.StallTimeout = c.StallTimeout
+	cc.MinDrainRate = c.MinDrainRate
+	cc.MaxReassembly = c.MaxReassemblyPerLink
+	cc.Budget = conn.NewBudget(c.MaxReassemblyPerNode)
+	cc.ChunkTimeout = c.ChunkTimeout
+}
+
+// servingGate bounds the calls of one peer a node serves at once, by count
+// and by bytes (payloads, and replies until they are sent). The link's
+// reader waits at the gate, so a peer that sends calls faster than they are
+// served, or that does not read the replies, is no longer read: TCP pushes
+// back on it, and memory stays bounded.
+type servingGate struct {
+	mu       sync.Mutex
+	calls    int
+	bytes    int64
+	maxCalls int
+	maxBytes int64
+	wake     chan struct{} // closed at the next release; made by a waiter
+}
+
+// admitCall is the gate's rule: a call of n bytes is admitted when fewer
+// than maxCalls are served and the bytes stay within maxBytes, or when none
+// is served (so that one message up to the message limit always gets in).
+func admitCall(calls int, bytes, n int64, maxCalls int, maxBytes int64) bool {
+	return calls == 0 || (calls < maxCalls && bytes+n <= maxBytes)
+}
+
+// acquire waits until a call of n bytes is admitted; it reports false when
+// ctx ends first.
+func (g *servingGate) acquire(ctx context.Context, n int64) bool {
+	g.mu.Lock()
+	for !admitCall(g.calls, g.bytes, n, g.maxCalls, g.maxBytes) {
+		if g.wake == nil {
+			g.wake = make(chan struct{})
+		}
+		w := g.wake
+		g.mu.Unlock()
+		select {
+		case <-w:
+		case <-ctx.Done():
+			return false
+		}
+		g.mu.Lock()
+	}
+	g.calls++
+	g.bytes += n
+	g.mu.Unlock()
+	return true
+}
+
+// grow counts n more bytes (a reply) against a call already admitted.
+func (g *servingGate) grow(n int64) {
+	g.mu.Lock()
+	g.bytes += n
+	g.mu.Unlock()
+}
+
+// release ends a call that held n bytes.
+func (g *servingGate) release(n int64) {
+	g.mu.Lock()
+	g.calls--
+	g.bytes -= n
+	w := g.wake
+	g.wake = nil
+	g.mu.Unlock()
+	if w != nil {
+		close(w)
+	}
+}
+
+// load reports the calls served and the bytes they hold.
+func (g *servingGate) load() (calls int, bytes int64) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.calls, g.bytes
+}
+
+// sendReply sends a served call's reply (or error reply); a reply above the
+// message limit is answered with an ErrorReply "too large" instead, so the
+// caller learns why rather than waiting for its deadline.
+func (lk *link) sendReply(id uint64, method string, reply []byte, code wire.Code, msg string) {
+	if code == 0 {
+		err := lk.c.SendAs(lk.ctx, method, wire.TypeReply, id, nil, reply)
+		var tl *conn.MessageTooLargeError
+		if !errors.As(err, &tl) {
+			return
+		}
+		lk.n.log.Warn("reply above the message limit not sent", "method", method, "to", lk.peer, "size", tl.Size, "limit", tl.Limit)
+		code, msg = wire.CodeTooLarge, fmt.Sprintf("reply of %d bytes for %s exceeds the message limit of %d bytes", tl.Size, method, tl.Limit)
+	}
+	e := wire.ErrorReply{Code: code, Message: []byte(msg)}
+	lk.c.Send(lk.ctx, wire.TypeErrorReply, id, e.Append(nil), nil)
+}
+
+// frameCode is the protocol error code of err: its *wire.FrameError's code,
+// or malformed.
+func frameCode(err error) wire.Code {
+	if fe := (*wire.FrameError)(nil); errors.As(err, &fe) {
+		return fe.Code
+	}
+	return wire.CodeMalformed
+}
+
+// castQueueMax is the bounds of a link's cast queue.
+func (c *Config) castQueueMax() (int, int64) { return c.MaxCastQueue, c.MaxCastQueueBytes }
+
+// servingMax is the bounds of a link's serving gate.
+func (c *Config) servingMax() (int, int64) { return c.MaxServingCalls, c.MaxServingBytes }
