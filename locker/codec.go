@@ -150,7 +150,7 @@ func decodeRequest(b []byte) (opRequest, error) {
 		return r, err
 	}
 	if r.Token > MaxToken {
-		return r, fmt.Errorf("locker: malformed request: %w", tokenRangeError(r.Resource, r.Token))
+		return r, tokenRangeError(r.Resource, r.Token)
 	}
 	return r, nil
 }
