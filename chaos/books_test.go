@@ -34,8 +34,22 @@ func TestCallBookFindsDuplicatesAndLateCalls(t *testing.T) {
 	if strings.Contains(bad, "call 1 ") {
 		t.Errorf("call 1 ran once and was acknowledged once, but check reports it:\n%s", bad)
 	}
-	if b.lateN != 1 || b.ok != 3 || b.failed != 1 || b.errs["deadline"] != 1 {
-		t.Errorf("late %d, ok %d, failed %d, errors %v; want 1 late, 3 ok, 1 failed by its deadline", b.lateN, b.ok, b.failed, b.errs)
+	if len(b.late) != 1 || b.ok != 3 || b.failed != 1 || b.errs["deadline"] != 1 {
+		t.Errorf("late %d, ok %d, failed %d, errors %v; want 1 late, 3 ok, 1 failed by its deadline", len(b.late), b.ok, b.failed, b.errs)
+	}
+	// Late with no stall: reported. Late during a stall as long as the
+	// overrun: explained.
+	var st stallBook
+	if explained, late := b.lateness(&st); explained != 0 || len(late) != 1 || !strings.Contains(late[0], "call 4 ") {
+		t.Errorf("no stall: %d explained, late %q; want call 4 reported", explained, late)
+	}
+	due := b.late[0].start.Add(b.late[0].deadline)
+	st.stalls = []stall{{due.Add(-time.Second), due.Add(time.Millisecond)}, {due.Add(5 * time.Second), due.Add(6 * time.Second)}}
+	if got := st.within(due, due.Add(time.Hour)); got != time.Second+time.Millisecond {
+		t.Errorf("stalled within: %v, want 1s+1ms", got)
+	}
+	if explained, late := b.lateness(&st); explained != 1 || len(late) != 0 {
+		t.Errorf("a stall at the deadline: %d explained, late %q; want call 4 explained", explained, late)
 	}
 }
 

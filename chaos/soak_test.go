@@ -34,7 +34,11 @@ const (
 	nodes = 5
 	// callSlack is how long after its deadline a call may return: the
 	// time for the caller's goroutine to be scheduled once the deadline
-	// fires, on 2 cores shared with the other nodes under -race.
+	// fires, on 2 cores shared with the other nodes under -race. Stalls of
+	// the whole process (the stall watcher oversleeping by more than
+	// stallMin), measured from callSlack before the deadline to the return,
+	// are added to it: they delay every goroutine alike, and on a machine
+	// shared with other work they reach hundreds of milliseconds.
 	callSlack = 250 * time.Millisecond
 	// convergeBound bounds the time from the end of the faults (network
 	// healed, every crashed node restarted) to one cluster: every node runs
@@ -103,14 +107,17 @@ type soak struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	ids   atomic.Uint64
-	calls *callBook
-	casts *castBook
-	locks lockBook
+	ids    atomic.Uint64
+	calls  *callBook
+	casts  *castBook
+	locks  lockBook
+	stalls stallBook
 
 	faults   map[string]int
 	heals    atomic.Int64
 	timeline []string
+	// convergeTook is the time from the end of the faults to one cluster.
+	convergeTook time.Duration
 }
 
 // logf adds a line to the timeline, printed when the soak fails. Only the
@@ -245,6 +252,7 @@ func (s *soak) attach(sl *slot) error {
 // startWorkloads starts, on every node, two callers, a caster and two lock
 // workers, each with its own generator drawn from the seed.
 func (s *soak) startWorkloads() {
+	s.wg.Go(func() { s.stalls.watch(s.ctx) })
 	for _, sl := range s.slots {
 		for k := range 2 {
 			rc := rand.New(rand.NewPCG(s.seed, uint64(100*sl.i+k)))
@@ -447,8 +455,6 @@ func (s *soak) healed() (bool, string) {
 	return true, ""
 }
 
-var convergeTook time.Duration
-
 // converge waits, with the workloads still running, for the cluster to be
 // one again within convergeBound of the end of the faults.
 func (s *soak) converge(from time.Time) bool {
@@ -460,12 +466,12 @@ func (s *soak) converge(from time.Time) bool {
 		ok, why = s.healed()
 		return ok
 	})
-	convergeTook = time.Since(from)
+	s.convergeTook = time.Since(from)
 	if err != nil {
 		s.t.Errorf("the cluster did not converge within %v of the end of the faults: %v; last: %s", convergeBound, err, why)
 		return false
 	}
-	s.logf("converged in %v", convergeTook.Round(time.Millisecond))
+	s.logf("converged in %v", s.convergeTook.Round(time.Millisecond))
 	return true
 }
 
@@ -561,10 +567,10 @@ func (s *soak) check() {
 	t := s.t
 	c := s.calls
 	c.mu.Lock()
-	late, lateN, ok := c.late, c.lateN, c.ok
+	ok := c.ok
 	c.mu.Unlock()
-	if lateN > 0 {
-		t.Errorf("%d call(s) returned more than %v after their deadline; first: %s", lateN, callSlack, strings.Join(late, "; "))
+	if _, late := c.lateness(&s.stalls); len(late) > 0 {
+		t.Errorf("%d call(s) returned more than %v after their deadline, stalls of the process aside; first: %s", len(late), callSlack, strings.Join(late[:min(10, len(late))], "; "))
 	}
 	if bad := c.check(); len(bad) > 0 {
 		t.Errorf("%d call(s) broke at-most-once or returned a wrong reply; first: %s", len(bad), strings.Join(bad[:min(10, len(bad))], "; "))
@@ -598,10 +604,14 @@ func (s *soak) check() {
 func (s *soak) figures() {
 	t := s.t
 	c := s.calls
+	explained, late := c.lateness(&s.stalls)
 	c.mu.Lock()
-	t.Logf("calls: %d ok, %d failed %v, %d late (over deadline+%v); longest past a deadline: %v",
-		c.ok, c.failed, fmtCounts(c.errs), c.lateN, callSlack, c.maxOver.Round(time.Millisecond))
+	t.Logf("calls: %d ok, %d failed %v, %d late (over deadline+%v), %d more past deadline+%v during a stall of the process; longest past a deadline: %v",
+		c.ok, c.failed, fmtCounts(c.errs), len(late), callSlack, explained, callSlack, c.maxOver.Round(time.Millisecond))
 	c.mu.Unlock()
+	s.stalls.mu.Lock()
+	t.Logf("process stalls over %v: %d, longest %v", stallMin, len(s.stalls.stalls), s.stalls.max.Round(time.Millisecond))
+	s.stalls.mu.Unlock()
 	s.casts.mu.Lock()
 	t.Logf("casts: %d sent, %d refused at the sender, %d delivered, %d duplicates, %d delivered out of order",
 		s.casts.sent, s.casts.sendErr, len(s.casts.delivered), len(s.casts.dups), s.casts.reordered)
@@ -616,7 +626,7 @@ func (s *soak) figures() {
 		l.granted, l.refused, l.errs, l.relFailed, l.notReady, l.maxAcquire.Round(time.Millisecond), holds, resources)
 	l.mu.Unlock()
 	t.Logf("faults: %s; autoheal heals (prepare hooks run): %d", fmtCounts(s.faults), s.heals.Load())
-	t.Logf("converged %v after the faults stopped (bound %v); seed %d", convergeTook.Round(time.Millisecond), convergeBound, s.seed)
+	t.Logf("converged %v after the faults stopped (bound %v); seed %d", s.convergeTook.Round(time.Millisecond), convergeBound, s.seed)
 }
 
 func fmtCounts(m map[string]int) string {

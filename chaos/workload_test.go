@@ -30,11 +30,20 @@ type callBook struct {
 	acked   map[uint64]bool
 	ok      int
 	failed  int
-	late    []string // calls that returned later than deadline + callSlack
-	lateN   int
+	late    []lateCall    // calls that returned later than deadline + callSlack
 	maxOver time.Duration // the most any call returned after its deadline
 	wrong   []string      // replies that were not what the handler sent
 	errs    map[string]int
+}
+
+// lateCall is a call that returned more than callSlack after its deadline;
+// check decides whether a stall of the whole process explains it.
+type lateCall struct {
+	id             uint64
+	from, to       string
+	start          time.Time
+	deadline, took time.Duration
+	err            error
 }
 
 func newCallBook() *callBook {
@@ -56,10 +65,7 @@ func (b *callBook) done(id uint64, from, to string, sent, reply []byte, err erro
 		b.maxOver = over
 	}
 	if took > deadline+callSlack {
-		b.lateN++
-		if len(b.late) < 10 {
-			b.late = append(b.late, fmt.Sprintf("call %d %s -> %s: returned after %v, deadline %v (err %v)", id, from, to, took, deadline, err))
-		}
+		b.late = append(b.late, lateCall{id: id, from: from, to: to, start: time.Now().Add(-took), deadline: deadline, took: took, err: err})
 	}
 	if err != nil {
 		b.failed++
@@ -90,6 +96,87 @@ func errKind(err error) string {
 		return "remote error"
 	}
 	return "other"
+}
+
+// lateness splits the late calls into those a stall of the whole process
+// explains (the call returned within callSlack of its deadline once the
+// stalls around the deadline are taken off) and those it does not, which
+// it describes.
+func (b *callBook) lateness(st *stallBook) (explained int, unexplained []string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, c := range b.late {
+		due, end := c.start.Add(c.deadline), c.start.Add(c.took)
+		stalled := st.within(due.Add(-callSlack), end)
+		if c.took-c.deadline-stalled <= callSlack {
+			explained++
+			continue
+		}
+		unexplained = append(unexplained, fmt.Sprintf("call %d %s -> %s at %s: returned after %v, deadline %v, the process stalled %v meanwhile (err %v)",
+			c.id, c.from, c.to, c.start.Format("15:04:05.000"), c.took.Round(time.Millisecond), c.deadline, stalled.Round(time.Millisecond), c.err))
+	}
+	return explained, unexplained
+}
+
+// stallBook records the stalls of the whole process: times when a
+// goroutine that sleeps stallTick woke more than stallMin late (the machine
+// was busy elsewhere, a garbage collection, the race detector).
+type stallBook struct {
+	mu     sync.Mutex
+	stalls []stall
+	max    time.Duration
+}
+
+type stall struct{ from, to time.Time }
+
+const (
+	stallTick = 5 * time.Millisecond
+	stallMin  = 20 * time.Millisecond
+)
+
+// watch records stalls until ctx ends.
+func (b *stallBook) watch(ctx context.Context) {
+	for ctx.Err() == nil {
+		t0 := time.Now()
+		sleep(ctx, stallTick)
+		now := time.Now()
+		if late := now.Sub(t0) - stallTick; late > stallMin && ctx.Err() == nil {
+			b.mu.Lock()
+			if len(b.stalls) < 1<<20 {
+				b.stalls = append(b.stalls, stall{t0.Add(stallTick), now})
+			}
+			b.max = max(b.max, late)
+			b.mu.Unlock()
+		}
+	}
+}
+
+// within is the time the process stalled between from and to.
+func (b *stallBook) within(from, to time.Time) time.Duration {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var d time.Duration
+	for _, s := range b.stalls {
+		lo, hi := maxTime(s.from, from), minTime(s.to, to)
+		if hi.After(lo) {
+			d += hi.Sub(lo)
+		}
+	}
+	return d
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 // check returns what broke at-most-once and reply integrity.
