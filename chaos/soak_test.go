@@ -116,8 +116,9 @@ type soak struct {
 	faults   map[string]int
 	heals    atomic.Int64
 	timeline []string
-	// convergeTook is the time from the end of the faults to one cluster.
-	convergeTook time.Duration
+	// faultTime is how long faults ran, up to the last restart;
+	// convergeTook is the time from their end to one cluster.
+	faultTime, convergeTook time.Duration
 }
 
 // logf adds a line to the timeline, printed when the soak fails. Only the
@@ -153,7 +154,9 @@ func TestChaosSoak(t *testing.T) {
 
 	s.start()
 	s.startWorkloads()
+	faultsStart := time.Now()
 	faultsEnd := s.runFaults(*flagDuration)
+	s.faultTime = faultsEnd.Sub(faultsStart)
 	converged := s.converge(faultsEnd)
 	s.cancel()
 	s.wg.Wait()
@@ -625,7 +628,7 @@ func (s *soak) figures() {
 	t.Logf("quorum locks: %d granted, %d refused, %d failed, %d releases not confirmed by every node asked, %d waits for a ready node; longest acquire %v; history checked: %d holds on %d resources",
 		l.granted, l.refused, l.errs, l.relFailed, l.notReady, l.maxAcquire.Round(time.Millisecond), holds, resources)
 	l.mu.Unlock()
-	t.Logf("faults: %s; autoheal heals (prepare hooks run): %d", fmtCounts(s.faults), s.heals.Load())
+	t.Logf("faults over %v: %s; autoheal heals (prepare hooks run): %d", s.faultTime.Round(100*time.Millisecond), fmtCounts(s.faults), s.heals.Load())
 	t.Logf("converged %v after the faults stopped (bound %v); seed %d", s.convergeTook.Round(time.Millisecond), convergeBound, s.seed)
 }
 
