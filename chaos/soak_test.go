@@ -349,11 +349,13 @@ func (s *soak) runFaults(d time.Duration) time.Time {
 			if now.Before(crashed[i]) {
 				continue
 			}
+			delete(crashed, i)
 			if err := s.restart(i); err != nil {
+				// The node stays down; convergence reports it.
 				s.t.Errorf("restart of %s: %v", s.c.Name(i), err)
+				resync()
 				continue
 			}
-			delete(crashed, i)
 			resync()
 			s.faults[kindRestart]++
 			node, gen := s.slots[i].current()
