@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -296,7 +297,7 @@ func (c *Conn) SendAs(ctx context.Context, kind string, t wire.Type, id uint64, 
 		if err == nil {
 			c.stats.FramesSent.Add(1)
 		}
-		return c.sendErr(err)
+		return c.sendErr(lane, err)
 	}
 	if id == 0 {
 		// Chunks are reassembled by (type, id): a message without an id of
@@ -332,7 +333,7 @@ func (c *Conn) SendAs(ctx context.Context, kind string, t wire.Type, id uint64, 
 			f |= wire.FlagMore
 		}
 		if err := l.send(ctx, t, f, id, h, payload[off:end], async); err != nil {
-			return c.sendErr(err)
+			return c.sendErr(lane, err)
 		}
 		c.stats.FramesSent.Add(1)
 		off = end
@@ -366,12 +367,20 @@ func (c *Conn) compress(l *laneWriter, kind string, head, payload []byte) *[]byt
 	return enc
 }
 
-func (c *Conn) sendErr(err error) error {
+func (c *Conn) sendErr(lane uint8, err error) error {
 	if err == nil {
 		return nil
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		// A write that made no progress for StallTimeout: the peer does
+		// not read. Closed like a lane the watchdog finds stalled.
+		_, queued, _ := c.lanes[lane].backlog()
+		c.limitFail(&LimitError{Code: wire.CodeTimeout, Reason: fmt.Sprintf(
+			"%s lane to %s stalled: a write did not finish within %v (Config.StallTimeout), %d bytes queued",
+			laneNames[lane], c.peer.Name, c.cfg.stallTimeout(), queued)}, laneNames[lane])
 	}
 	c.fail(err)
 	if cause := c.Err(); cause != nil && !errors.Is(cause, ErrClosed) {
