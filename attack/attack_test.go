@@ -68,6 +68,15 @@ func begin(t *testing.T, d time.Duration) *attack {
 // watch starts the watcher; the attack begins right after.
 func (a *attack) watch() { a.w = a.c.watch(a.lib, a.good, a.cancel) }
 
+// settle lets the watch go on for d after the attack proper (or until a
+// bound is crossed), so that it sees the aftermath too.
+func (a *attack) settle(d time.Duration) {
+	select {
+	case <-a.ctx.Done():
+	case <-time.After(d):
+	}
+}
+
 func (a *attack) hostile(t *testing.T, hc hostileConfig) *hostile {
 	t.Helper()
 	h, err := a.c.dialHostile(a.ctx, t, hc)
@@ -98,14 +107,17 @@ func unreadReplies(t *testing.T, rate int) {
 	}
 	h := a.hostile(t, hostileConfig{name: attackerName(0), onReply: onReply})
 	a.watch()
-	// Each call carries 60 KiB (the data lane's largest) to the info
-	// method, whose reply is a few hundred bytes: a node that serves
-	// every call at once holds the payloads of all it cannot answer.
-	payload := make([]byte, 60<<10)
-	head := callHead(mesh.MethodInfo)
+	// Each call asks the victim to relay a call to a node whose name is
+	// 60 KiB long; the error that answers it quotes the name, so every
+	// call of 60 KiB brings a reply of 60 KiB (both under the data lane's
+	// 64 KiB). A node that serves every call at once holds the payload and
+	// the reply of each one it cannot send.
+	payload, _ := jsonRequest(mesh.AdminRequest{Node: strings.Repeat("x", 60<<10), Method: mesh.MethodPong})
+	head := callHead(mesh.MethodCall)
 	var id atomic.Uint64
 	var sent atomic.Int64
 	var wg sync.WaitGroup
+	t0 := time.Now()
 	for range 4 {
 		wg.Go(func() {
 			for a.ctx.Err() == nil {
@@ -122,7 +134,7 @@ func unreadReplies(t *testing.T, rate int) {
 	if err := h.closedWithin(0); err != nil {
 		closed = "closed: " + err.Error()
 	}
-	t.Logf("attacker sent %d calls (%d MiB) in %v; its link is %s", sent.Load(), sent.Load()*int64(len(payload))>>20, attackFor, closed)
+	t.Logf("attacker sent %d calls (%d MiB) in %v; its link is %s", sent.Load(), sent.Load()*int64(len(payload))>>20, time.Since(t0).Round(time.Millisecond), closed)
 }
 
 // Row 2: a peer with the cookie starts 250 chunked 4 MiB messages and
@@ -132,17 +144,24 @@ func TestAttackUnfinishedChunks(t *testing.T) {
 	a := begin(t, attackFor)
 	h := a.hostile(t, hostileConfig{name: attackerName(0)})
 	a.watch()
+	// Each message is announced at 4 MiB and sent but for its last chunk:
+	// 15 chunks of 256 KiB, so the victim holds 3.75 MiB of it that it
+	// has really received (memory only allocated is not resident).
 	const messages, announced, chunk = 250, 4 << 20, 256 << 10
+	const chunks = announced/chunk - 1
 	started, links := 0, 1
 	body := make([]byte, chunk)
-	var frame []byte
+	var frames []byte
 	for started < messages && a.ctx.Err() == nil {
-		payload := body
-		if h.c.Peer().ChunkSize {
-			payload = append(binary.BigEndian.AppendUint64(nil, announced), body...)
+		frames = frames[:0]
+		for i := range chunks {
+			payload := body
+			if i == 0 && h.c.Peer().ChunkSize {
+				payload = append(binary.BigEndian.AppendUint64(nil, announced), body...)
+			}
+			frames = wire.AppendFrame(frames, wire.TypeCall, wire.FlagMore, uint64(started+1), payload)
 		}
-		frame = wire.AppendFrame(frame[:0], wire.TypeCall, wire.FlagMore, uint64(started+1), payload)
-		if err := h.raw(a.ctx, wire.LaneLarge, frame); err != nil || h.closedWithin(0) != nil {
+		if err := h.raw(a.ctx, wire.LaneLarge, frames); err != nil || h.closedWithin(0) != nil {
 			if a.ctx.Err() != nil {
 				break
 			}
@@ -159,7 +178,7 @@ func TestAttackUnfinishedChunks(t *testing.T) {
 	}
 	<-a.ctx.Done() // hold them
 	a.w.check(t)
-	t.Logf("started %d chunked messages of %d MiB announced (%d KiB sent each) over %d links", started, announced>>20, chunk>>10, links)
+	t.Logf("started %d chunked messages of %d MiB announced (%d KiB sent each) over %d links", started, announced>>20, chunks*chunk>>10, links)
 }
 
 // fakeName is the i-th fake member: a name on a loopback address where
@@ -293,13 +312,48 @@ func TestAttackFenceTokenWrap(t *testing.T) {
 	t.Logf("fence with token 2^64-1 from a hidden client: reply %x, err %v", reply, ferr)
 	second, err := lock(ctx, a.good, "lock", resource, "bob")
 	if err != nil {
-		t.Fatalf("lock after the fence: %v", err)
+		t.Fatalf("lock after the hidden client's fence: %v", err)
 	}
+	if _, err := lock(ctx, a.good, "unlock", resource, "bob"); err != nil {
+		t.Fatalf("unlock: %v", err)
+	}
+
+	// The same from a peer with the cookie, which the victim cannot tell
+	// from a member's locker: the token at the top of the range must be
+	// refused all the same.
+	replies := make(chan []byte, 1)
+	h := a.hostile(t, hostileConfig{name: attackerName(0), onReply: func(_ <-chan struct{}, hdr wire.Header, body []byte) {
+		if hdr.ID == 1 {
+			replies <- append([]byte{byte(hdr.Type)}, body...)
+		}
+	}})
+	if err := h.c.Send(ctx, wire.TypeCall, 1, callHead(locker.Method(locker.DefaultName, "fence")), lockerRequest(0, math.MaxUint64, resource, "mallory")); err != nil {
+		t.Fatalf("the member's fence: %v", err)
+	}
+	select {
+	case r := <-replies:
+		var e wire.ErrorReply
+		if wire.Type(r[0]) == wire.TypeErrorReply && e.Decode(r[1:]) == nil {
+			t.Logf("fence with token 2^64-1 from a member: refused (%v): %s", e.Code, e.Message)
+		} else {
+			t.Logf("fence with token 2^64-1 from a member: %v %x", wire.Type(r[0]), r[1:])
+		}
+	case <-ctx.Done():
+		t.Fatalf("no answer to the member's fence")
+	}
+	third, err := lock(ctx, a.good, "lock", resource, "carol")
+	if err != nil {
+		t.Fatalf("lock after the member's fence: %v", err)
+	}
+	a.settle(time.Second)
 	a.cancel()
 	a.w.check(t)
-	t.Logf("tokens: first lock %d, lock after the fence %d", first.Token, second.Token)
+	t.Logf("tokens: first lock %d, after the hidden client's fence %d, after the member's fence %d", first.Token, second.Token, third.Token)
 	if second.Token <= first.Token {
-		t.Errorf("the lock after a fence with 2^64-1 got token %d, not greater than the earlier %d: tokens wrapped", second.Token, first.Token)
+		t.Errorf("the lock after a hidden client's fence with 2^64-1 got token %d, not greater than the earlier %d: tokens wrapped", second.Token, first.Token)
+	}
+	if third.Token <= second.Token {
+		t.Errorf("the lock after a member's fence with 2^64-1 got token %d, not greater than the earlier %d: tokens wrapped", third.Token, second.Token)
 	}
 	if ferr == nil && len(reply) > 0 && reply[0] != 3 {
 		t.Errorf("a hidden client's fence was granted (status %d), want refused: only a member's locker may fence", reply[0])
@@ -616,11 +670,15 @@ func TestAttackOverLimitLength(t *testing.T) {
 	}
 	cerr := ho.closedWithin(5 * time.Second)
 	t.Logf("after a frame header of %d bytes: link %v", wire.MaxPayloadLimit+1, cerr)
+	// PROTOCOL.md section 3: the lane (and the link) closes; a goodbye is
+	// not required, but one that is sent must say "too large".
+	var pc *conn.PeerClosedError
 	if cerr == nil {
 		t.Errorf("the link is still open 5 s after a frame announcing %d bytes", wire.MaxPayloadLimit+1)
-	} else if !strings.Contains(cerr.Error(), "("+wire.CodeTooLarge.String()+")") {
-		t.Errorf("the link closed with %q, want a goodbye saying %q", cerr, wire.CodeTooLarge)
+	} else if errors.As(cerr, &pc) && !strings.Contains(pc.Reason, "("+wire.CodeTooLarge.String()+")") {
+		t.Errorf("the link closed with the goodbye %q, want one saying %q", pc.Reason, wire.CodeTooLarge)
 	}
+	a.settle(time.Second)
 	a.cancel()
 	a.w.check(t)
 }
@@ -640,6 +698,7 @@ func TestAttackUnknownCriticalType(t *testing.T) {
 	if !errors.As(cerr, &pc) || !strings.Contains(pc.Reason, "("+wire.CodeUnknownType.String()+")") {
 		t.Errorf("after a frame of unknown critical type 0x7e the link ended with %v, want a goodbye with code %q", cerr, wire.CodeUnknownType)
 	}
+	a.settle(time.Second)
 	a.cancel()
 	a.w.check(t)
 }
@@ -658,6 +717,7 @@ func TestAttackShortPing(t *testing.T) {
 	if h.gotPong(id) {
 		t.Errorf("a 3-byte Ping was echoed with a Pong")
 	}
+	a.settle(time.Second)
 	a.cancel()
 	a.w.check(t)
 }
