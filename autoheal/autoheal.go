@@ -73,7 +73,8 @@ type Config struct {
 // ekka's autoheal. Attach it to every node of the cluster.
 //
 // Every node reports the partitions it records to the leader (Leader: the
-// oldest running member) as they occur, and again every Delay while it
+// oldest running member that runs autoheal, which each node advertises as
+// the service "autoheal" while attached) as they occur, and again every Delay while it
 // still records some. Once reports have stopped for Delay, the leader asks
 // every running member for its View and Decides. To heal, it hands the plan
 // to the coordinator, which heals the victims one at a time: each victim
@@ -205,6 +206,11 @@ func Attach(node *mesh.Node, cfg Config) (*Autoheal, error) {
 			return nil, fmt.Errorf("autoheal: Attach: %w", err)
 		}
 	}
+	if err := node.AddService(Service); err != nil {
+		a.unhandle()
+		attached.Delete(node)
+		return nil, fmt.Errorf("autoheal: Attach: advertising the %q service: %w", Service, err)
+	}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	a.sub = node.Subscribe()
 	a.wg.Add(2)
@@ -225,6 +231,7 @@ func (a *Autoheal) Close() {
 	}
 	a.closed = true
 	a.mu.Unlock()
+	_ = a.node.RemoveService(Service) // fails only when the node stopped: then no one needs telling
 	a.unhandle()
 	a.cancel()
 	a.sub.Close()
@@ -325,6 +332,11 @@ func (a *Autoheal) remind() (recorded bool) {
 func (a *Autoheal) send(info mesh.Info, fresh bool) bool {
 	r := report{Node: a.node.Name(), Partitions: info.Partitions, Fresh: fresh}
 	leader := Leader(info.Members)
+	if leader == "" {
+		// No running member runs autoheal, not even this node: Close
+		// withdrew its advertisement while this pass ran.
+		return false
+	}
 	if leader == a.node.Name() {
 		a.onReport(r)
 		return true
@@ -393,7 +405,11 @@ func (a *Autoheal) maybeDecide(now time.Time) {
 		return
 	}
 	round := fmt.Sprintf("%s#%d", a.node.Name(), rounds)
-	plan := Decide(a.gather(info.RunningNodes))
+	// Members that run no autoheal have no view to give and cannot heal:
+	// plan without them.
+	bystanders := Bystanders(info.Members)
+	running := slices.DeleteFunc(slices.Clone(info.RunningNodes), func(s string) bool { return slices.Contains(bystanders, s) })
+	plan := Decide(WithoutBystanders(a.gather(running), bystanders))
 	retry := func() {
 		a.mu.Lock()
 		a.pending = true

@@ -115,9 +115,15 @@ func formCluster(t *testing.T, n int) *healCluster {
 // attach attaches autoheal to every node.
 func (hc *healCluster) attach(t *testing.T, opts options) {
 	t.Helper()
+	hc.attachTo(t, opts, idx(hc.Len())...)
+}
+
+// attachTo attaches autoheal to the nodes numbered nodes.
+func (hc *healCluster) attachTo(t *testing.T, opts options, nodes ...int) {
+	t.Helper()
 	c := hc.Cluster
 	logger := slog.New(slog.NewTextHandler(hc.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	for i := 0; i < c.Len(); i++ {
+	for _, i := range nodes {
 		name := c.Name(i)
 		cfg := autoheal.Config{
 			Delay:       testDelay,
@@ -279,16 +285,58 @@ func TestHealPartitionRecordedBeforeAttach(t *testing.T) {
 	hc.requireStable(t)
 }
 
+// waitLeader waits until every node sees leader as autoheal's leader: each
+// learns that the others run autoheal over its link to them.
+func (hc *healCluster) waitLeader(t *testing.T, leader string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), healWait)
+	defer cancel()
+	require.NoError(t, hc.Wait(ctx, "every node to see "+leader+" as the leader", func() bool {
+		for i := 0; i < hc.Len(); i++ {
+			if autoheal.Leader(hc.Node(i).Members()) != leader {
+				return false
+			}
+		}
+		return true
+	}))
+}
+
 func TestHealFiveNodesLeaderOnMinority(t *testing.T) {
 	hc := startHealing(t, 5, nil)
 	// Node 0 started first: it is the oldest, the leader.
-	require.Equal(t, hc.Name(0), autoheal.Leader(hc.Node(3).Members()))
+	hc.waitLeader(t, hc.Name(0))
 	hc.Partition([]int{0, 1}, []int{2, 3, 4})
 	hc.waitSplit(t, []int{0, 1}, []int{2, 3, 4})
 	hc.HealAll()
 	hc.waitHealed(t)
 	hc.requireHooksOn(t, 0, 1)
 	hc.requireStable(t)
+}
+
+// TestLeaderRunsAutoheal: the oldest member runs no autoheal (a node that
+// links the mesh as a library only). It is never the leader: the oldest node
+// that runs autoheal leads, every member shows which nodes run it, and a
+// partition heals within a few delays, the library node included, instead
+// of waiting on reports sent to a node that cannot answer them.
+func TestLeaderRunsAutoheal(t *testing.T) {
+	hc := formCluster(t, 4)
+	hc.attachTo(t, nil, 1, 2, 3)
+	hc.waitLeader(t, hc.Name(1))
+	for _, m := range hc.Node(0).Members() {
+		require.Equal(t, m.Node != hc.Name(0), slices.Contains(m.Services, autoheal.Service), "%s's services as node 0 sees them: %v", m.Node, m.Services)
+	}
+	hc.Partition([]int{0, 1, 2}, []int{3})
+	hc.waitSplit(t, []int{0, 1, 2}, []int{3})
+	hc.HealAll()
+	took := hc.waitHealed(t)
+	hc.requireHooksOn(t, 3)
+	// One delay for the reports to settle, one for the heal; a leader that
+	// runs no autoheal never healed at all.
+	require.Less(t, took, 20*testDelay+10*time.Second, "heal took %v", took)
+	hc.requireStable(t)
+	// Closed, a node no longer advertises autoheal, and leadership moves.
+	hc.ahs[0].Close()
+	hc.waitLeader(t, hc.Name(2))
 }
 
 func TestHealFourWaySplit(t *testing.T) {

@@ -7,7 +7,9 @@
 // a heal. Autoheal acts on those records:
 //
 //  1. Every node reports the partitions it records to the leader, the oldest
-//     running member (Leader).
+//     running member that runs autoheal (Leader): each node advertises the
+//     service "autoheal" (mesh.Node.AddService) while it is attached, so a
+//     node that only links the mesh as a library is never elected.
 //  2. Once reports have stopped for the delay (cluster.autoheal, default
 //     15s), the leader asks every running member for its View and calls
 //     Decide, a pure function: views in, plan out. It waits when a view is

@@ -70,13 +70,20 @@ type Plan struct {
 	Missing []string `json:"missing,omitempty"`
 }
 
+// Service is the service name autoheal advertises on its node while it runs
+// (mesh.Node.AddService): members show it in MemberInfo.Services.
+const Service = "autoheal"
+
 // Leader returns the autoheal leader among members: the oldest (smallest
-// GUID) of those that run, that is whose status is not down; unknown (zero)
-// GUIDs sort last, then names break ties. It returns "" when none runs.
+// GUID) of those that run (status not down) and run autoheal (Service in
+// their Services); unknown (zero) GUIDs sort last, then names break ties. A
+// member that runs no autoheal, such as a node of a service that links the
+// mesh as a library only, is never the leader: reports sent to it would go
+// unanswered. It returns "" when no running member runs autoheal.
 func Leader(members []mesh.MemberInfo) string {
 	best := -1
 	for i, m := range members {
-		if m.Status == mesh.StatusDown {
+		if m.Status == mesh.StatusDown || !slices.Contains(m.Services, Service) {
 			continue
 		}
 		if best < 0 || older(m.GUID, m.Node, members[best].GUID, members[best].Node) {
@@ -87,6 +94,44 @@ func Leader(members []mesh.MemberInfo) string {
 		return ""
 	}
 	return members[best].Node
+}
+
+// Bystanders returns, sorted, the members that run no autoheal (Service is
+// not among their Services): nodes that link the mesh as a library only.
+// They cannot be asked for a view nor healed, so the leader plans without
+// them (WithoutBystanders); a partition recorded with one of them only is
+// not autoheal's to heal.
+func Bystanders(members []mesh.MemberInfo) []string {
+	var out []string
+	for _, m := range members {
+		if !slices.Contains(m.Services, Service) {
+			out = append(out, m.Node)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// WithoutBystanders returns views without the bystanders: their own views
+// are dropped and they are removed from every view's Running, Stopped and
+// Partitions, so Decide neither waits for their views nor counts them on a
+// side.
+func WithoutBystanders(views []View, bystanders []string) []View {
+	if len(bystanders) == 0 {
+		return views
+	}
+	drop := func(s string) bool { return slices.Contains(bystanders, s) }
+	out := make([]View, 0, len(views))
+	for _, v := range views {
+		if drop(v.Node) {
+			continue
+		}
+		v.Running = slices.DeleteFunc(slices.Clone(v.Running), drop)
+		v.Stopped = slices.DeleteFunc(slices.Clone(v.Stopped), drop)
+		v.Partitions = slices.DeleteFunc(slices.Clone(v.Partitions), drop)
+		out = append(out, v)
+	}
+	return out
 }
 
 // older reports whether (ga, a) sorts before (gb, b): the smaller GUID,

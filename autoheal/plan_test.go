@@ -322,17 +322,72 @@ func TestDecideMergesDuplicateViews(t *testing.T) {
 }
 
 func TestLeader(t *testing.T) {
+	ah := []string{"x", Service}
 	ms := []mesh.MemberInfo{
-		{Node: "a@h", Status: mesh.StatusUp, GUID: guid(5)},
-		{Node: "b@h", Status: mesh.StatusDown, GUID: guid(1)},
-		{Node: "c@h", Status: mesh.StatusHealing, GUID: guid(3)},
-		{Node: "d@h", Status: mesh.StatusJoining},
+		{Node: "a@h", Status: mesh.StatusUp, GUID: guid(5), Services: ah},
+		{Node: "b@h", Status: mesh.StatusDown, GUID: guid(1), Services: ah},
+		{Node: "c@h", Status: mesh.StatusHealing, GUID: guid(3), Services: ah},
+		{Node: "d@h", Status: mesh.StatusJoining, Services: ah},
+		{Node: "lib@h", Status: mesh.StatusUp, GUID: guid(0)},                            // the oldest, runs no autoheal
+		{Node: "other@h", Status: mesh.StatusUp, GUID: guid(0), Services: []string{"x"}}, // runs other services only
 	}
-	require.Equal(t, "c@h", Leader(ms), "the oldest running member; down ones do not count")
-	require.Equal(t, "a@h", Leader([]mesh.MemberInfo{ms[0], ms[3]}), "unknown GUIDs last")
-	require.Equal(t, "d@h", Leader([]mesh.MemberInfo{ms[3], {Node: "e@h", Status: mesh.StatusUp}}), "then names")
-	require.Equal(t, "", Leader([]mesh.MemberInfo{ms[1]}))
-	require.Equal(t, "", Leader(nil))
+	tests := []struct {
+		name    string
+		members []mesh.MemberInfo
+		want    string
+	}{
+		{"the oldest running member that runs autoheal; down ones do not count", ms, "c@h"},
+		{"unknown GUIDs last", []mesh.MemberInfo{ms[0], ms[3]}, "a@h"},
+		{"then names", []mesh.MemberInfo{ms[3], {Node: "e@h", Status: mesh.StatusUp, Services: ah}}, "d@h"},
+		{"the oldest member runs no autoheal", []mesh.MemberInfo{ms[4], ms[0]}, "a@h"},
+		{"members with other services only", []mesh.MemberInfo{ms[5], ms[4], ms[2]}, "c@h"},
+		{"no running member runs autoheal", []mesh.MemberInfo{ms[4], ms[5], ms[1]}, ""},
+		{"only a down one", []mesh.MemberInfo{ms[1]}, ""},
+		{"none", nil, ""},
+	}
+	for _, tt := range tests {
+		require.Equal(t, tt.want, Leader(tt.members), tt.name)
+	}
+}
+
+// TestWithoutBystanders: a node that runs no autoheal (a library node) is
+// left out of the plan: the leader does not wait for its view, and a split
+// is healed among the nodes that run autoheal.
+func TestWithoutBystanders(t *testing.T) {
+	ah := []string{Service}
+	members := []mesh.MemberInfo{
+		{Node: "lib@h", Status: mesh.StatusUp, GUID: guid(1)},
+		{Node: "a@h", Status: mesh.StatusUp, GUID: guid(2), Services: ah},
+		{Node: "b@h", Status: mesh.StatusUp, GUID: guid(3), Services: ah},
+		{Node: "c@h", Status: mesh.StatusDown, GUID: guid(4), Services: []string{"x", Service}},
+	}
+	require.Equal(t, []string{"lib@h"}, Bystanders(members))
+	all := []string{"a@h", "b@h", "c@h", "lib@h"}
+	views := []View{
+		{Node: "a@h", GUID: guid(2), Running: all, Partitions: []string{"c@h", "lib@h"}},
+		{Node: "b@h", GUID: guid(3), Running: all, Partitions: []string{"c@h"}},
+		{Node: "c@h", GUID: guid(4), Running: all, Partitions: []string{"a@h", "b@h", "lib@h"}},
+	}
+	// With the library node counted, its view is missing: wait forever.
+	p := Decide(views)
+	require.Equal(t, ActionWait, p.Action)
+	require.Equal(t, []string{"lib@h"}, p.Missing)
+	// Without it, c@h is healed into the side of a@h and b@h.
+	p = Decide(WithoutBystanders(views, Bystanders(members)))
+	require.Equal(t, ActionHeal, p.Action, p.Reason)
+	require.Equal(t, "a@h", p.Coordinator)
+	require.Equal(t, []string{"c@h"}, p.Victims)
+	// A partition recorded with the library node only is not autoheal's.
+	only := []View{
+		{Node: "a@h", GUID: guid(2), Running: all, Partitions: []string{"lib@h"}},
+		{Node: "b@h", GUID: guid(3), Running: all},
+		{Node: "c@h", GUID: guid(4), Running: all},
+		{Node: "lib@h", GUID: guid(1), Running: all, Partitions: []string{"a@h"}},
+	}
+	require.Equal(t, ActionNone, Decide(WithoutBystanders(only, []string{"lib@h"})).Action)
+	// The input is not changed.
+	require.Equal(t, []string{"c@h", "lib@h"}, views[0].Partitions)
+	require.Equal(t, views, WithoutBystanders(views, nil))
 }
 
 func TestActionString(t *testing.T) {

@@ -1,0 +1,376 @@
+package mesh
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ekka-mesh/ekka-mesh/conn"
+	"github.com/ekka-mesh/ekka-mesh/wire"
+)
+
+const boundsCookie = "bounds-cookie"
+
+// closedAddr returns a loopback address where nothing listens: a dial there
+// is refused at once.
+func closedAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// dialLog counts the dials a node makes to addr, with their times.
+type dialLog struct {
+	mu    sync.Mutex
+	addr  string
+	times []time.Time
+}
+
+func (d *dialLog) dialer(ctx context.Context, network, addr string) (net.Conn, error) {
+	if addr == d.addr {
+		d.mu.Lock()
+		d.times = append(d.times, time.Now())
+		d.mu.Unlock()
+	}
+	var nd net.Dialer
+	return nd.DialContext(ctx, network, addr)
+}
+
+// maxPerSecond returns the most dials within any one second.
+func (d *dialLog) maxPerSecond() (most, total int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for i := range d.times {
+		j := i
+		for j < len(d.times) && d.times[j].Sub(d.times[i]) < time.Second {
+			j++
+		}
+		most = max(most, j-i)
+	}
+	return most, len(d.times)
+}
+
+// rawPeer connects to nd as a peer built on conn and wire: a node (or a
+// hidden client) with the cookie that sends whatever it likes.
+func rawPeer(t *testing.T, ctx context.Context, nd *Node, name string, hidden bool) *conn.Conn {
+	t.Helper()
+	cc := conn.DefaultConfig()
+	cc.Name, cc.Cookie, cc.Cluster, cc.GUID, cc.Hidden = name, boundsCookie, nd.Cluster(), NewGUID(), hidden
+	c, err := conn.Dial(ctx, &cc, nd.Name(), nd.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Start(func(*conn.Conn, wire.Header, []byte, bool) {})
+	t.Cleanup(func() {
+		c.Close(wire.CodeShutdown, "test done")
+		<-c.Done()
+	})
+	return c
+}
+
+func send(t *testing.T, ctx context.Context, c *conn.Conn, m wire.Message) {
+	t.Helper()
+	body, err := wire.AppendValid(nil, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Send(ctx, m.Type(), 0, body, nil); err != nil {
+		t.Fatalf("sending %s: %v", m.Type(), err)
+	}
+}
+
+// TestPeerAnnouncingManyMembers: a peer with the cookie announces 100,000
+// members that do not exist (two tables of 50,000 and 1,000 joins). The node
+// keeps at most MaxMembers, learns no faster than its budget, dials them no
+// faster than RedialRate, keeps its memory and goroutines bounded, and
+// forgets them once ForgetUnreached has passed, with a node-leaving event
+// for each; its real member is never dropped.
+func TestPeerAnnouncingManyMembers(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	dead := closedAddr(t)
+	dials := &dialLog{addr: dead}
+	var mu sync.Mutex
+	addrs := map[string]string{}
+	resolve := func(node string) (string, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if a, ok := addrs[node]; ok {
+			return a, nil
+		}
+		return dead, nil
+	}
+	start := func(name string) *Node {
+		cfg := DefaultConfig()
+		cfg.Name, cfg.Cookie, cfg.ListenAddr = name, boundsCookie, "127.0.0.1:0"
+		cfg.Resolve, cfg.Dial = resolve, dials.dialer
+		cfg.MaxMembers, cfg.LearnBurst, cfg.LearnRate, cfg.RedialRate = 300, 200, 50, 100
+		cfg.ForgetUnreached = 3 * time.Second
+		nd, err := Start(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { nd.Stop(context.Background()) })
+		mu.Lock()
+		addrs[name] = nd.Addr().String()
+		mu.Unlock()
+		return nd
+	}
+	nd := start("victim@127.0.0.1")
+	friend := start("friend@127.0.0.1")
+	if err := friend.Join(ctx, nd.Name()); err != nil {
+		t.Fatal(err)
+	}
+	runtime.GC()
+	goroutines := runtime.NumGoroutine()
+	sub := nd.Subscribe()
+	defer sub.Close()
+
+	// Sample the table, the goroutines and the heap from before the attack
+	// until 1.5 s after it.
+	var most, goroutinesMost int
+	var heap uint64
+	stop, sampled := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(sampled)
+		for {
+			most = max(most, len(nd.Members()))
+			goroutinesMost = max(goroutinesMost, runtime.NumGoroutine())
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			heap = max(heap, ms.HeapInuse)
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}()
+	evil := rawPeer(t, ctx, nd, "evil@127.0.0.1", false)
+	for table := range 2 {
+		mt := wire.MemberTable{Members: make([]wire.MemberEntry, 50000)}
+		for i := range mt.Members {
+			mt.Members[i] = wire.MemberEntry{Name: fmt.Appendf(nil, "fake%d-%d@127.0.0.1", table, i), GUID: NewGUID(), Status: wire.StatusUp}
+		}
+		send(t, ctx, evil, &mt)
+	}
+	for i := range 1000 {
+		send(t, ctx, evil, &wire.Join{Node: fmt.Appendf(nil, "joiner%d@127.0.0.1", i), GUID: NewGUID()})
+	}
+	time.Sleep(1500 * time.Millisecond)
+	close(stop)
+	<-sampled
+	// At most one dial goroutine per member, and a few per link.
+	if goroutinesMost > goroutines+300+100 {
+		t.Fatalf("%d goroutines, %d before the attack: want at most one more per member", goroutinesMost, goroutines)
+	}
+	if most > 300 {
+		t.Fatalf("the node held %d members; want at most MaxMembers, 300", most)
+	}
+	if most < 200 {
+		t.Fatalf("the node held at most %d members; want the learning burst (200) learned", most)
+	}
+	// The test's own two 2.5 MB tables are in there too.
+	if heap > 128<<20 {
+		t.Fatalf("heap in use reached %d MB; want under 128", heap>>20)
+	}
+
+	// The fake members are forgotten once ForgetUnreached has passed; the
+	// real ones stay.
+	waitFor(t, ctx, "the fake members to be forgotten", func() bool {
+		ms := nd.Members()
+		return len(ms) == 3
+	})
+	names := []string{}
+	for _, m := range nd.Members() {
+		names = append(names, m.Node)
+	}
+	if want := []string{"evil@127.0.0.1", "friend@127.0.0.1", "victim@127.0.0.1"}; !slices.Equal(names, want) {
+		t.Fatalf("members after the attack: %q, want %q", names, want)
+	}
+	forgotten := 0
+	for quiet := false; !quiet; {
+		select {
+		case ev := <-sub.C():
+			if ev.Kind == EventNodeLeaving && strings.Contains(ev.Reason, "never reached") {
+				forgotten++
+			}
+		case <-time.After(300 * time.Millisecond):
+			quiet = true
+		}
+	}
+	if forgotten < 200 {
+		t.Fatalf("%d node-leaving events for members never reached; want one per member learned (at least 200)", forgotten)
+	}
+	perSecond, total := dials.maxPerSecond()
+	// RedialRate 100 with a bucket of one second's worth: at most 200 in
+	// any one second.
+	if perSecond > 200 {
+		t.Fatalf("%d dials to fake members within one second (%d in all); want at most 200 (RedialRate 100)", perSecond, total)
+	}
+	if total == 0 {
+		t.Fatal("no dial to a fake member: the test proves nothing")
+	}
+	t.Logf("most members %d, heap %d MB, %d dials to fake members, at most %d in one second, %d forgotten", most, heap>>20, total, perSecond, forgotten)
+	// The real member was never dropped, and the node still answers.
+	if _, err := friend.Call(ctx, nd.Name(), MethodPong, nil); err != nil {
+		t.Fatalf("a call to the node after the attack: %v", err)
+	}
+}
+
+// startNodes starts nodes on free loopback ports that resolve each other.
+func startNodes(t *testing.T, ctx context.Context, names ...string) []*Node {
+	t.Helper()
+	var mu sync.Mutex
+	addrs := map[string]string{}
+	var nodes []*Node
+	for _, name := range names {
+		cfg := DefaultConfig()
+		cfg.Name, cfg.Cookie, cfg.ListenAddr = name, boundsCookie, "127.0.0.1:0"
+		cfg.Resolve = func(node string) (string, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if a, ok := addrs[node]; ok {
+				return a, nil
+			}
+			return "", fmt.Errorf("no node %s in this test", node)
+		}
+		nd, err := Start(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { nd.Stop(context.Background()) })
+		mu.Lock()
+		addrs[name] = nd.Addr().String()
+		mu.Unlock()
+		nodes = append(nodes, nd)
+	}
+	return nodes
+}
+
+func waitFor(t *testing.T, ctx context.Context, what string, cond func() bool) {
+	t.Helper()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("waiting for %s: %v", what, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// TestHiddenClientCannotAnnounceMembers: a hidden client (what ctl is) that
+// sends join, member-table, status and leave messages changes nothing,
+// while the built-in methods ctl uses still join and force out.
+func TestHiddenClientCannotAnnounceMembers(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	nodes := startNodes(t, ctx, "h1@127.0.0.1", "h2@127.0.0.1")
+	nd := nodes[0]
+	hidden := rawPeer(t, ctx, nd, "ctl-evil@127.0.0.1", true)
+	for i := range 50 {
+		send(t, ctx, hidden, &wire.Join{Node: fmt.Appendf(nil, "fake%d@127.0.0.1", i), GUID: NewGUID()})
+	}
+	send(t, ctx, hidden, &wire.MemberTable{Members: []wire.MemberEntry{{Name: []byte("tabled@127.0.0.1"), GUID: NewGUID(), Status: wire.StatusUp}}})
+	send(t, ctx, hidden, &wire.MemberStatus{Node: []byte(nd.Name()), GUID: nd.GUID(), Status: wire.StatusLeaving})
+	send(t, ctx, hidden, &wire.MemberServices{Node: []byte("ctl-evil@127.0.0.1"), Services: [][]byte{[]byte("autoheal")}})
+	cl, err := Connect(ctx, ClientConfig{Cookie: boundsCookie, Addr: nd.Addr().String()}, nd.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	time.Sleep(200 * time.Millisecond)
+	if ms := nd.Members(); len(ms) != 1 || ms[0].Status != StatusUp {
+		t.Fatalf("members after a hidden client's announcements: %+v; want only the node itself, up", ms)
+	}
+	// ctl's join and force-leave go through the built-in methods, and work.
+	if _, err := cl.Admin(ctx, MethodJoin, AdminRequest{Node: nodes[1].Name()}); err != nil {
+		t.Fatalf("ctl join: %v", err)
+	}
+	waitFor(t, ctx, "h2 to be a member", func() bool { return len(nd.Info().RunningNodes) == 2 })
+	if _, err := cl.Admin(ctx, MethodForceLeave, AdminRequest{Node: nodes[1].Name()}); err != nil {
+		t.Fatalf("ctl force-leave: %v", err)
+	}
+	waitFor(t, ctx, "h2 to be forced out", func() bool { return len(nd.Members()) == 1 })
+}
+
+// TestServicesReachEveryMember: a service a node advertises shows in the
+// MemberInfo of that node on every member, a member that links later is
+// told too, and a withdrawn service disappears.
+func TestServicesReachEveryMember(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	nodes := startNodes(t, ctx, "s1@127.0.0.1", "s2@127.0.0.1", "s3@127.0.0.1")
+	servicesOf := func(on *Node, node string) []string {
+		for _, m := range on.Members() {
+			if m.Node == node {
+				return m.Services
+			}
+		}
+		return nil
+	}
+	if err := nodes[1].Join(ctx, nodes[0].Name()); err != nil {
+		t.Fatal(err)
+	}
+	if err := nodes[0].AddService("autoheal"); err != nil {
+		t.Fatal(err)
+	}
+	if err := nodes[0].AddService("locker"); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"autoheal", "locker"}
+	waitFor(t, ctx, "s2 to see s1's services", func() bool { return slices.Equal(servicesOf(nodes[1], "s1@127.0.0.1"), want) })
+	if got := servicesOf(nodes[0], "s1@127.0.0.1"); !slices.Equal(got, want) {
+		t.Fatalf("s1's own services = %q, want %q", got, want)
+	}
+	if err := nodes[2].Join(ctx, nodes[1].Name()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "s3, joined later, to see s1's services", func() bool { return slices.Equal(servicesOf(nodes[2], "s1@127.0.0.1"), want) })
+	if err := nodes[0].RemoveService("locker"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "the withdrawn service to disappear", func() bool {
+		return slices.Equal(servicesOf(nodes[1], "s1@127.0.0.1"), []string{"autoheal"}) && slices.Equal(servicesOf(nodes[2], "s1@127.0.0.1"), []string{"autoheal"})
+	})
+	for _, bad := range []string{"", "a b", strings.Repeat("s", MaxServiceLen+1)} {
+		if err := nodes[0].AddService(bad); err == nil {
+			t.Errorf("AddService(%q) accepted", bad)
+		}
+	}
+}
+
+// TestNodeNameLengthLimit: a node name longer than 255 bytes is refused by
+// the config check and by Connect, with the length and the limit.
+func TestNodeNameLengthLimit(t *testing.T) {
+	long := strings.Repeat("n", 70000) + "@127.0.0.1"
+	cfg := DefaultConfig()
+	cfg.Name, cfg.Cookie = long, boundsCookie
+	err := cfg.Validate()
+	if err == nil || !strings.Contains(err.Error(), "70010 bytes long; want at most 255") {
+		t.Fatalf("Validate with a 70,010-byte name = %v; want the length and the limit", err)
+	}
+	if len(err.Error()) > 400 {
+		t.Fatalf("the error is %d bytes long; want it short", len(err.Error()))
+	}
+	_, err = Connect(context.Background(), ClientConfig{Cookie: boundsCookie, Addr: "127.0.0.1:1"}, long)
+	if err == nil || !strings.Contains(err.Error(), "want at most 255") {
+		t.Fatalf("Connect to a 70,010-byte name = %v; want the limit named", err)
+	}
+	cfg.Name = "n@127.0.0.1"
+	cfg.MaxMembers = wire.MaxMembers + 1
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "MaxMembers 65536") {
+		t.Fatalf("Validate with MaxMembers 65536 = %v; want it refused (a table could not carry it)", err)
+	}
+}
