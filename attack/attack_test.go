@@ -128,7 +128,21 @@ func unreadReplies(t *testing.T, rate int) {
 			}
 		})
 	}
-	wg.Wait()
+	<-a.ctx.Done()
+	end := time.Now()
+	// A sender whose write the victim does not take blocks in the socket
+	// write, which its context does not interrupt: it returns when the
+	// victim closes the link or when the attacker aborts it.
+	senders := make(chan struct{})
+	go func() { wg.Wait(); close(senders) }()
+	select {
+	case <-senders:
+	case <-time.After(2 * time.Second):
+		t.Logf("the attacker's conn.Send calls were still blocked 2 s after their context ended; aborting the link")
+		h.c.Abort(wire.CodeShutdown, "attack over")
+		<-senders
+	}
+	t.Logf("the attacker's senders returned %v after their context ended", time.Since(end).Round(time.Millisecond))
 	a.w.check(t)
 	closed := "still open"
 	if err := h.closedWithin(0); err != nil {
@@ -368,7 +382,7 @@ func TestAttackIdleConnections(t *testing.T) {
 	a := begin(t, 30*time.Second)
 	a.watch()
 	addr := a.c.addr(victim)
-	var open, reopened atomic.Int64
+	var open, opened, reopened atomic.Int64
 	var wg sync.WaitGroup
 	src := &net.TCPAddr{IP: net.ParseIP("127.0.0.200")}
 	for range idle {
@@ -384,25 +398,34 @@ func TestAttackIdleConnections(t *testing.T) {
 					continue
 				}
 				open.Add(1)
+				opened.Add(1)
 				stop := context.AfterFunc(a.ctx, func() { nc.Close() })
 				var b [1]byte
 				nc.Read(b[:]) // until the victim closes it, or the attack ends
 				stop()
 				nc.Close()
 				open.Add(-1)
-				reopened.Add(1)
+				if a.ctx.Err() == nil {
+					reopened.Add(1)
+				}
 			}
 		})
 	}
 	defer wg.Wait()
 	defer a.cancel()
-	a.c.waitFor(10*time.Second, "1,000 idle connections open", func() string {
-		if n := open.Load(); n < idle*9/10 {
-			return fmt.Sprintf("%d open", n)
+	// The victim may close idle connections as fast as they come (that is
+	// one defence): the flood is on once each of the 1,000 has connected.
+	a.c.waitFor(10*time.Second, "1,000 idle connections made", func() string {
+		if n := opened.Load(); n < idle {
+			return fmt.Sprintf("%d made, %d open", n, open.Load())
 		}
 		return ""
 	})
-	t.Logf("%d idle connections open against %s", open.Load(), victim)
+	t.Logf("%d idle connections made, %d open against %s", opened.Load(), open.Load(), victim)
+	// Hold them past the victim's 5 s handshake deadline, so that the
+	// ones it closes are reopened, before trying to get through.
+	a.settle(6 * time.Second)
+	t.Logf("after 6 s: %d idle connections made, %d open, %d reopened", opened.Load(), open.Load(), reopened.Load())
 
 	// ctl: fresh hidden clients connect and answer.
 	for i := range 5 {
@@ -442,6 +465,7 @@ func TestAttackIdleConnections(t *testing.T) {
 	} else {
 		t.Logf("n4 joined through the victim in %v", time.Since(t0).Round(time.Millisecond))
 	}
+	a.settle(time.Second)
 	a.cancel()
 	wg.Wait()
 	a.w.check(t)
@@ -711,9 +735,10 @@ func TestAttackShortPing(t *testing.T) {
 	h := a.hostile(t, hostileConfig{name: attackerName(0)})
 	const id = 0x5eed
 	if err := h.c.Send(a.ctx, wire.TypePing, id, []byte{1, 2, 3}, nil); err != nil {
-		t.Fatal(err)
+		// The victim may close the link in answer before Send returns.
+		t.Logf("sending the 3-byte Ping: %v", err)
 	}
-	time.Sleep(time.Second)
+	t.Logf("after a 3-byte Ping: link %v", h.closedWithin(time.Second))
 	if h.gotPong(id) {
 		t.Errorf("a 3-byte Ping was echoed with a Pong")
 	}
