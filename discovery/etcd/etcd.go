@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
@@ -23,6 +24,7 @@ import (
 	"google.golang.org/grpc/backoff"
 
 	"github.com/ekka-mesh/ekka-mesh/mesh"
+	"github.com/ekka-mesh/ekka-mesh/portmap"
 )
 
 // Defaults of Config.
@@ -232,17 +234,33 @@ func (e *Etcd) Discover(ctx context.Context) ([]string, error) {
 		return nil, e.observe(ctx, e.fail("list "+e.nodesPrefix, err))
 	}
 	e.observe(ctx, nil)
-	nodes := make([]string, 0, len(resp.Kvs))
-	for _, kv := range resp.Kvs {
-		name := strings.TrimPrefix(string(kv.Key), e.nodesPrefix)
-		if err := checkName(name); err != nil {
+	return e.nodeNames(resp.Kvs), nil
+}
+
+// nodeNames turns the keys of a listing of nodesPrefix into the node
+// names they end in, sorted and unique; other keys are skipped and logged.
+func (e *Etcd) nodeNames(kvs []*mvccpb.KeyValue) []string {
+	nodes := make([]string, 0, len(kvs))
+	for _, kv := range kvs {
+		name, ok := strings.CutPrefix(string(kv.Key), e.nodesPrefix)
+		if !ok {
+			e.log.Warn("etcd discovery: skipping a key outside the nodes' prefix", "key", string(kv.Key), "prefix", e.nodesPrefix)
+			continue
+		}
+		err := checkName(name)
+		if err == nil {
+			// The name must be one a node can have, as every other
+			// strategy requires, or the mesh would dial nothing.
+			_, err = portmap.Parse(name)
+		}
+		if err != nil {
 			e.log.Warn("etcd discovery: skipping a key that does not end in a node name", "key", string(kv.Key), "err", err)
 			continue
 		}
 		nodes = append(nodes, name)
 	}
 	slices.Sort(nodes)
-	return slices.Compact(nodes), nil
+	return slices.Compact(nodes)
 }
 
 // Register puts <prefix>/<cluster>/nodes/<name> (value: the name) on this
