@@ -10,12 +10,15 @@ import "container/list"
 //
 // The rule that keeps an idle flood from starving real peers: a newcomer is
 // always admitted, and when a limit is exceeded the oldest connection of the
-// lowest stage goes instead. Stages, lowest first: handshakes whose Hello has
-// not arrived yet (idle or slow senders: a real peer sends its Hello at
-// once), handshakes past Hello (waiting for the dialer's proof), then
-// incomplete links. So a thousand idle connections only ever evict each
-// other, while a real peer's handshake, past its Hello within a round trip,
-// survives them.
+// lowest stage goes instead. Stages, lowest first: idle handshakes (no byte
+// has arrived), handshakes that have spoken but whose Hello is not complete
+// (slow senders), handshakes past Hello (waiting for the dialer's proof),
+// then incomplete links. A real peer sends its Hello at once, so a thousand
+// idle connections only ever evict each other, while a real peer's
+// handshake survives them. Before an idle handshake is evicted, the
+// caller's pending check may show that bytes have arrived for it that its
+// goroutine has not read yet (a real peer's Hello, between accept and the
+// first read): it is promoted to the spoken stage instead.
 //
 // Limits, each enforced on every arrival:
 //   - perAddr: handshakes from one source address; the victim comes from
@@ -31,7 +34,7 @@ type admission struct {
 
 	next    uint64
 	hs      map[uint64]*admHandshake
-	stages  [2]*list.List // of *admHandshake: [0] before Hello, [1] after, oldest first
+	stages  [3]*list.List // of *admHandshake by stage (stageIdle...), oldest first
 	perAddr map[string]int
 
 	links   map[linkKey]*admLink
@@ -45,6 +48,13 @@ type admission struct {
 type admissionLimits struct {
 	conns, handshakes, perAddr, linksPerPeer int
 }
+
+// Handshake stages, lowest (evicted first) first.
+const (
+	stageIdle  = iota // no byte seen yet
+	stageSpoke        // bytes arrived, Hello not complete
+	stageHello        // Hello passed its checks
+)
 
 type admHandshake struct {
 	id    uint64
@@ -78,7 +88,7 @@ func newAdmission(lim admissionLimits) *admission {
 	return &admission{
 		lim:     lim,
 		hs:      make(map[uint64]*admHandshake),
-		stages:  [2]*list.List{list.New(), list.New()},
+		stages:  [3]*list.List{list.New(), list.New(), list.New()},
 		perAddr: make(map[string]int),
 		links:   make(map[linkKey]*admLink),
 		order:   list.New(),
@@ -88,8 +98,9 @@ func newAdmission(lim admissionLimits) *admission {
 
 // open admits a new connection from addr (its source IP) and returns its id
 // and the connections to close to stay within the limits. The newcomer is
-// never among them.
-func (a *admission) open(addr string) (uint64, []eviction) {
+// never among them. pending, when not nil, reports whether bytes wait
+// unread on an idle handshake; such a handshake is promoted, not evicted.
+func (a *admission) open(addr string, pending func(id uint64) bool) (uint64, []eviction) {
 	a.next++
 	h := &admHandshake{id: a.next, addr: addr}
 	h.el = a.stages[0].PushBack(h)
@@ -99,7 +110,7 @@ func (a *admission) open(addr string) (uint64, []eviction) {
 
 	var ev []eviction
 	for a.perAddr[addr] > a.lim.perAddr {
-		v := a.oldestHandshake(h.id, addr)
+		v := a.oldestHandshake(h.id, addr, pending)
 		if v == nil {
 			break
 		}
@@ -107,7 +118,7 @@ func (a *admission) open(addr string) (uint64, []eviction) {
 		ev = append(ev, eviction{hs: v.id, reason: reasonAddrLimit})
 	}
 	for len(a.hs) > a.lim.handshakes {
-		v := a.oldestHandshake(h.id, "")
+		v := a.oldestHandshake(h.id, "", pending)
 		if v == nil {
 			break
 		}
@@ -115,7 +126,7 @@ func (a *admission) open(addr string) (uint64, []eviction) {
 		ev = append(ev, eviction{hs: v.id, reason: reasonHandshakeLimit})
 	}
 	for a.conns > a.lim.conns {
-		if v := a.oldestHandshake(h.id, ""); v != nil {
+		if v := a.oldestHandshake(h.id, "", pending); v != nil {
 			a.dropHandshake(v)
 			ev = append(ev, eviction{hs: v.id, reason: reasonConnLimit})
 			continue
@@ -132,28 +143,48 @@ func (a *admission) open(addr string) (uint64, []eviction) {
 }
 
 // oldestHandshake returns the oldest handshake other than except, from the
-// lowest stage that has one, restricted to addr unless addr is "".
-func (a *admission) oldestHandshake(except uint64, addr string) *admHandshake {
+// lowest stage that has one, restricted to addr unless addr is "". Idle
+// handshakes with pending bytes are promoted on the way.
+func (a *admission) oldestHandshake(except uint64, addr string, pending func(uint64) bool) *admHandshake {
 	for _, l := range a.stages {
-		for e := l.Front(); e != nil; e = e.Next() {
+		for e := l.Front(); e != nil; {
 			h := e.Value.(*admHandshake)
-			if h.id != except && (addr == "" || h.addr == addr) {
-				return h
+			e = e.Next()
+			if h.id == except || (addr != "" && h.addr != addr) {
+				continue
 			}
+			if h.stage == stageIdle && pending != nil && pending(h.id) {
+				a.promote(h, stageSpoke)
+				continue
+			}
+			return h
 		}
 	}
 	return nil
 }
 
+// spoke records that bytes arrived on handshake id.
+func (a *admission) spoke(id uint64) {
+	if h := a.hs[id]; h != nil {
+		a.promote(h, stageSpoke)
+	}
+}
+
 // hello records that handshake id got past its Hello.
 func (a *admission) hello(id uint64) {
-	h := a.hs[id]
-	if h == nil || h.stage == 1 {
+	if h := a.hs[id]; h != nil {
+		a.promote(h, stageHello)
+	}
+}
+
+// promote moves h up to stage; it never moves a handshake down.
+func (a *admission) promote(h *admHandshake, stage int) {
+	if h.stage >= stage {
 		return
 	}
-	a.stages[0].Remove(h.el)
-	h.stage = 1
-	h.el = a.stages[1].PushBack(h)
+	a.stages[h.stage].Remove(h.el)
+	h.stage = stage
+	h.el = a.stages[stage].PushBack(h)
 }
 
 // done forgets handshake id, which failed or was handed over. It reports

@@ -53,15 +53,19 @@ type Config struct {
 	// by reason in Listener.Stats and logged at most once per
 	// RefusalLogInterval.
 	//
-	// MaxHandshakes caps the handshakes in progress (default 256). A new
+	// MaxHandshakes caps the handshakes in progress (default 2048). A new
 	// connection past the cap is still accepted: the oldest handshake
 	// whose Hello has not arrived goes instead (then the oldest waiting
 	// for the dialer's proof), so idle connections push out each other,
 	// not a real peer's handshake.
 	MaxHandshakes int
 	// MaxHandshakesPerAddr caps the handshakes in progress from one source
-	// IP address (default 64); past it the oldest from that address is
+	// IP address (default 1024); past it the oldest from that address is
 	// closed, so one host's flood leaves other hosts' handshakes alone.
+	// The limits are high on purpose: an idle connection costs little
+	// (a descriptor and a parked goroutine, closed after FirstByteTimeout),
+	// while every eviction lets a flooder reconnect, and reconnects queue in
+	// the kernel's accept queue ahead of real peers.
 	MaxHandshakesPerAddr int
 	// MaxListenerConns caps the connections the listener holds before they
 	// become a link: handshakes plus the lanes of incomplete links

@@ -15,8 +15,8 @@ import (
 
 // Admission defaults; see the Config fields of the same names.
 const (
-	defaultMaxHandshakes             = 256
-	defaultMaxHandshakesPerAddr      = 64
+	defaultMaxHandshakes             = 2048
+	defaultMaxHandshakesPerAddr      = 1024
 	defaultMaxIncompleteLinksPerPeer = 4
 	defaultFirstByteTimeout          = 2 * time.Second
 	defaultRefusalLogInterval        = 10 * time.Second
@@ -101,6 +101,8 @@ type Listener struct {
 
 	accepted chan *Conn
 	closed   chan struct{}
+	ctx      context.Context // ends when the listener closes: aborts handshakes
+	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 
 	mu      sync.Mutex
@@ -175,6 +177,7 @@ func Listen(ctx context.Context, cfg *Config, addr string) (*Listener, error) {
 		hsConns:  make(map[uint64]net.Conn),
 		pending:  make(map[linkKey]*pendingLink),
 	}
+	l.ctx, l.cancel = context.WithCancel(context.Background())
 	l.wg.Add(1)
 	go l.acceptLoop()
 	return l, nil
@@ -214,6 +217,7 @@ func (l *Listener) Close() error {
 	default:
 	}
 	close(l.closed)
+	l.cancel()
 	err := l.ln.Close()
 	l.mu.Lock()
 	for _, nc := range l.hsConns {
@@ -279,7 +283,7 @@ func (l *Listener) acceptLoop() {
 			src = host
 		}
 		l.mu.Lock()
-		id, ev := l.adm.open(src)
+		id, ev := l.adm.open(src, l.pendingLocked)
 		l.hsConns[id] = nc
 		drop := l.evictLocked(ev)
 		l.mu.Unlock()
@@ -287,6 +291,14 @@ func (l *Listener) acceptLoop() {
 		l.wg.Add(1)
 		go l.handle(id, nc)
 	}
+}
+
+// pendingLocked reports whether bytes wait unread on handshake id's
+// connection (l.mu held): its peer has spoken, the goroutine has not read
+// yet.
+func (l *Listener) pendingLocked(id uint64) bool {
+	nc := l.hsConns[id]
+	return nc != nil && hasUnreadBytes(nc)
 }
 
 // evictLocked takes the evicted handshakes and links out of the listener's
@@ -381,21 +393,15 @@ func refusalReason(err error) (reason, detail string) {
 
 func (l *Listener) handle(id uint64, raw net.Conn) {
 	defer l.wg.Done()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*l.cfg.handshakeTimeout())
+	ctx, cancel := context.WithTimeout(l.ctx, 2*l.cfg.handshakeTimeout())
 	defer cancel()
-	watch := make(chan struct{})
-	defer close(watch)
-	go func() {
-		select {
-		case <-l.closed:
-			cancel()
-		case <-watch:
-		}
-	}()
 	if err := waitFirstByte(raw, l.cfg.firstByteTimeout()); err != nil {
 		l.fail(id, raw, "silent", err.Error())
 		return
 	}
+	l.mu.Lock()
+	l.adm.spoke(id)
+	l.mu.Unlock()
 	nc, err := wrapServerTLS(ctx, l.cfg, raw)
 	if err != nil {
 		l.fail(id, raw, "tls", err.Error())

@@ -61,6 +61,26 @@ func waitFirstByte(nc net.Conn, d time.Duration) error {
 	return nil
 }
 
+// hasUnreadBytes reports whether bytes have arrived on nc that nobody has
+// read yet. It never blocks and never takes the connection's read lock (a
+// goroutine may be blocked reading it).
+func hasUnreadBytes(nc net.Conn) bool {
+	sc, ok := nc.(syscall.Conn)
+	if !ok {
+		return false
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	n := 0
+	rc.Control(func(fd uintptr) {
+		var b [1]byte
+		n, _, _ = unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+	})
+	return n > 0
+}
+
 // openFileLimit returns the process's soft limit on open files, or 0 when
 // it cannot be read or is unlimited.
 func openFileLimit() uint64 {

@@ -16,6 +16,9 @@ func bindNoPort(network, address string, c syscall.RawConn) error { return nil }
 // the handshake's own step deadline bounds a silent connection there.
 func waitFirstByte(nc net.Conn, d time.Duration) error { return nil }
 
+// hasUnreadBytes cannot tell here; it reports false.
+func hasUnreadBytes(nc net.Conn) bool { return false }
+
 // openFileLimit is unknown here (0): the default connection cap applies.
 func openFileLimit() uint64 { return 0 }
 

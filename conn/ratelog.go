@@ -86,7 +86,13 @@ func (r *refusalLog) flush(now time.Time, force bool) (string, bool) {
 		return reasons[i] < reasons[j]
 	})
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "refused %d connections in the last %v:", r.inWindow, now.Sub(r.lastLine).Round(time.Second))
+	span := now.Sub(r.lastLine)
+	if span >= time.Second {
+		span = span.Round(time.Second)
+	} else {
+		span = span.Round(time.Millisecond)
+	}
+	fmt.Fprintf(&sb, "refused %d connections in the last %v:", r.inWindow, span)
 	for i, k := range reasons {
 		c := r.window[k]
 		if i > 0 {

@@ -21,11 +21,11 @@ const (
 // instead of one HMAC (see PROTOCOL.md, "Proofs"). A node derives the key
 // once per (cookie, cluster) and keeps it.
 const (
-	KDFSaltPrefix       = "ekka-mesh/2 cookie key, cluster:"
-	KDFTime      uint32 = 3         // argon2id passes
-	KDFMemoryKiB uint32 = 32 * 1024 // argon2id memory, in KiB (32 MiB)
-	KDFThreads   uint8  = 1         // argon2id lanes
-	KeySize             = 32        // derived key length in bytes
+	KDFSaltPrefix        = "ekka-mesh/2 cookie key, cluster:"
+	KDFTime       uint32 = 3         // argon2id passes
+	KDFMemoryKiB  uint32 = 32 * 1024 // argon2id memory, in KiB (32 MiB)
+	KDFThreads    uint8  = 1         // argon2id lanes
+	KeySize              = 32        // derived key length in bytes
 )
 
 // CookieKey derives the proof key from the cookie and the cluster name:
