@@ -183,6 +183,9 @@ func (g *servingGate) load() (calls int, bytes int64) {
 func (lk *link) sendReply(id uint64, method string, reply []byte, code wire.Code, msg string) {
 	if code == 0 {
 		err := lk.c.SendAs(lk.ctx, method, wire.TypeReply, id, nil, reply)
+		if err == nil {
+			return // the hot path: errors.As would cost an allocation per call
+		}
 		var tl *conn.MessageTooLargeError
 		if !errors.As(err, &tl) {
 			return
