@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 	"github.com/ekka-mesh/ekka-mesh/portmap"
 )
@@ -119,6 +121,11 @@ func newCluster(t *testing.T) *cluster {
 	if testing.Short() {
 		t.Skip("starts ekka-mesh processes and attacks them")
 	}
+	// Registered first, so it runs last: every goroutine the test started
+	// (clients, the library node, the attacker) is gone once the rest of
+	// the cleanup has run.
+	ignore := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
 	c := &cluster{t: t, ctx: t.Context(), home: t.TempDir(), procs: map[string]*proc{}}
 	c.base = freeBase(t, n1, n2, n3, n4, libName, attackerName(0), attackerName(1), attackerName(2), attackerName(3))
 	for _, name := range []string{n1, n2, n3} {
