@@ -733,7 +733,18 @@ func TestAttackShortPing(t *testing.T) {
 	a := begin(t, attackFor)
 	a.watch()
 	h := a.hostile(t, hostileConfig{name: attackerName(0)})
-	const id = 0x5eed
+	// First a well-formed Ping, to show that a Pong would be seen.
+	const good, id = 0x600d, 0x5eed
+	var b [8]byte
+	p := wire.Ping{SentNanos: 42}
+	if err := h.c.Send(a.ctx, wire.TypePing, good, p.Append(b[:0]), nil); err != nil {
+		t.Fatalf("sending a well-formed Ping: %v", err)
+	}
+	for deadline := time.Now().Add(2 * time.Second); !h.gotPong(good); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no Pong to a well-formed Ping within 2 s")
+		}
+	}
 	if err := h.c.Send(a.ctx, wire.TypePing, id, []byte{1, 2, 3}, nil); err != nil {
 		// The victim may close the link in answer before Send returns.
 		t.Logf("sending the 3-byte Ping: %v", err)
