@@ -83,7 +83,7 @@ func TestBenchServeAndRun(t *testing.T) {
 	const target = "bs1@127.0.0.1"
 	base := strconv.Itoa(freeBase(t, target))
 	env := map[string]string{"HOME": t.TempDir()}
-	srv := startBenchServe(t, env, "--name", target, "--cookie", "benchcookie", "--base-port", base)
+	srv := startBenchServe(t, env, "--name", target, "--cookie", "bench-cookie-0123456789abcdef", "--base-port", base)
 
 	for _, tc := range []struct {
 		workload    string
@@ -96,7 +96,7 @@ func TestBenchServeAndRun(t *testing.T) {
 		{"bulk", []string{"--size", "256K", "--payload", "random"}, 256 << 10, 1},
 	} {
 		t.Run(tc.workload, func(t *testing.T) {
-			args := append([]string{"--target", target, "--cookie", "benchcookie", "--base-port", base,
+			args := append([]string{"--target", target, "--cookie", "bench-cookie-0123456789abcdef", "--base-port", base,
 				"--workload", tc.workload, "--duration", "100ms", "--json"}, tc.extra...)
 			code, stdout, stderr := benchRun(t, env, false, args...)
 			require.Equal(t, exitOK, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
@@ -118,7 +118,7 @@ func TestBenchServeAndRun(t *testing.T) {
 		})
 	}
 	t.Run("terminal", func(t *testing.T) {
-		code, stdout, stderr := benchRun(t, env, true, "--target", target, "--cookie", "benchcookie", "--base-port", base,
+		code, stdout, stderr := benchRun(t, env, true, "--target", target, "--cookie", "bench-cookie-0123456789abcdef", "--base-port", base,
 			"--workload", "call", "--concurrency", "4", "--duration", "1100ms")
 		require.Equal(t, exitOK, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
 		assert.Regexp(t, `\rcall run \d+\.\ds of 1\.1s: [1-9]\d* ops, [1-9]\d* ops/s\x1b\[K`, stderr)
@@ -281,7 +281,7 @@ func TestBenchBinary(t *testing.T) {
 	defer cancel()
 	h := &clusterHarness{t: t, ctx: ctx, bin: buildBinary(t), env: append(os.Environ(), "HOME="+t.TempDir())}
 
-	serve := h.command(t, target, "bench", "serve", "--name", target, "--cookie", "bincookie", "--base-port", base)
+	serve := h.command(t, target, "bench", "serve", "--name", target, "--cookie", "bin-cookie-0123456789abcdef", "--base-port", base)
 	waitFor(t, 20*time.Second, "bench serve up", func() string {
 		if !strings.Contains(serve.log.String(), "serving the bench methods") {
 			return "no \"serving the bench methods\" in its log yet"
@@ -289,7 +289,7 @@ func TestBenchBinary(t *testing.T) {
 		return ""
 	})
 
-	code, stdout, stderr := h.exec(t, "bench", "run", "--target", target, "--cookie", "bincookie", "--base-port", base,
+	code, stdout, stderr := h.exec(t, "bench", "run", "--target", target, "--cookie", "bin-cookie-0123456789abcdef", "--base-port", base,
 		"--workload", "bulk", "--size", "64KiB", "--concurrency", "2", "--duration", "200ms", "--json")
 	require.Equal(t, exitOK, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
 	keys, obj := lastJSON(t, stdout)
