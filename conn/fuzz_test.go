@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -169,7 +170,7 @@ func FuzzMessageReader(f *testing.F) {
 			}
 		}()
 		for i, w := range want {
-			hdr, body, _, err := m.next()
+			hdr, body, _, err := nextWithin(t, &m, data)
 			if me, ok := err.(messageError); ok {
 				err = me.error
 			}
@@ -226,6 +227,31 @@ func FuzzMessageReader(f *testing.F) {
 			m.handed()
 		}
 	})
+}
+
+// nextWithin is m.next, failing the test if it does not return within
+// ten seconds: nothing in it waits for anything but the bytes of data.
+func nextWithin(t *testing.T, m *messageReader, data []byte) (wire.Header, []byte, bool, error) {
+	type result struct {
+		hdr   wire.Header
+		body  []byte
+		owned bool
+		err   error
+	}
+	done := make(chan result, 1)
+	go func() {
+		var r result
+		r.hdr, r.body, r.owned, r.err = m.next()
+		done <- r
+	}()
+	select {
+	case r := <-done:
+		return r.hdr, r.body, r.owned, r.err
+	case <-time.After(10 * time.Second):
+		buf := make([]byte, 1<<20)
+		t.Fatalf("messageReader.next hangs on a %d-byte stream %x; goroutines:\n%s", len(data), data[:min(len(data), 256)], buf[:runtime.Stack(buf, true)])
+		return wire.Header{}, nil, false, nil
+	}
 }
 
 // fuzzSource serves data in short reads of varying sizes, so that frames
