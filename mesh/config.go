@@ -137,12 +137,15 @@ type Config struct {
 	MinDrainRate int
 	// MaxReassemblyPerLink bounds the bytes one link holds of chunked
 	// messages being reassembled and bodies being decompressed (default
-	// twice MaxMessage, 512 MiB; at least MaxMessage). A peer that would
-	// exceed it is closed with a goodbye "too large" and a log line.
+	// MaxMessage, 256 MiB: one message at the limit; at least MaxMessage).
+	// A peer that would exceed it is closed with a goodbye "too large" and
+	// a log line.
 	MaxReassemblyPerLink int64
 	// MaxReassemblyPerNode bounds the same bytes over all links of the node
-	// together (default 1 GiB, at least MaxReassemblyPerLink). The link
-	// that would exceed it is closed like one over MaxReassemblyPerLink.
+	// together (default 512 MiB, twice the largest MaxMessage, or
+	// MaxReassemblyPerLink if that is more; at least MaxReassemblyPerLink).
+	// The link that would exceed it is closed like one over
+	// MaxReassemblyPerLink.
 	MaxReassemblyPerNode int64
 	// ChunkTimeout is how long a chunked message may go without its next
 	// chunk (default 30s); past it the link is closed with a goodbye
@@ -167,6 +170,35 @@ type Config struct {
 	// except that a cast is always queued when nothing is.
 	MaxCastQueueBytes int64
 	// ---- end of memory bounds ----
+
+	// ---- Connection admission (conn.Config's fields of the same names) ----
+	// Zero means the default; negative values are refused by Validate.
+
+	// MaxHandshakes bounds the connections in their handshake at once
+	// (default 2048). A newcomer is always admitted: past the bound the
+	// oldest connection of the earliest stage (silent, then spoken, then
+	// greeted) is closed, so idle connections held open against the port
+	// cannot lock real peers and ctl out.
+	MaxHandshakes int
+	// MaxHandshakesPerAddr bounds the handshakes from one IP address
+	// (default 1024); past it that address's oldest handshake is closed.
+	MaxHandshakesPerAddr int
+	// MaxListenerConns bounds the connections the listener holds before
+	// they become links (handshakes and incomplete links; default a quarter
+	// of the process's descriptor limit, within 64..16384), so that a flood
+	// cannot exhaust descriptors; past it the oldest is closed.
+	MaxListenerConns int
+	// MaxIncompleteLinksPerPeer bounds the links one peer name has begun
+	// but not completed (default 4); past it the oldest is dropped.
+	MaxIncompleteLinksPerPeer int
+	// FirstByteTimeout closes a connection that has sent nothing this long
+	// after it was accepted (default 2s): a real peer speaks at once.
+	FirstByteTimeout time.Duration
+	// RefusalLogInterval is the most often refused connections are logged
+	// (default 10s): the first refusal after a quiet interval at once, then
+	// one line per interval counting refusals by reason.
+	RefusalLogInterval time.Duration
+	// ---- end of connection admission ----
 }
 
 // Defaults of the membership bounds (Config.MaxMembers and the fields after it).

@@ -119,6 +119,12 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	cc.CompressThreshold = cfg.CompressThreshold
 	cc.HandshakeTimeout = cfg.HandshakeTimeout
 	cfg.applyLimits(&cc) // memory bounds (limits.go), one reassembly budget per node
+	cc.MaxHandshakes = cfg.MaxHandshakes
+	cc.MaxHandshakesPerAddr = cfg.MaxHandshakesPerAddr
+	cc.MaxListenerConns = cfg.MaxListenerConns
+	cc.MaxIncompleteLinksPerPeer = cfg.MaxIncompleteLinksPerPeer
+	cc.FirstByteTimeout = cfg.FirstByteTimeout
+	cc.RefusalLogInterval = cfg.RefusalLogInterval
 	cc.Dial = cfg.Dial
 	cc.Logger = n.log
 	if ip := net.ParseIP(cfg.Bind); ip != nil {
