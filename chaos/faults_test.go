@@ -125,6 +125,7 @@ const (
 	kindReset     = "reset"             // the connections of a pair are reset (RST); a one-time event
 	kindCrash     = "crash"             // a node is cut off and stopped; restarted later
 	kindRestart   = "restart"           // a crashed node starts again: same name, new GUID
+	kindPause     = "pause"             // a turn of the scheduler without a new fault
 )
 
 // newFault draws a network fault of kind over the given nodes (those

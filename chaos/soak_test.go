@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -25,7 +27,33 @@ import (
 var (
 	flagDuration = flag.Duration("chaos.duration", 15*time.Second, "how long the chaos soak injects faults")
 	flagSeed     = flag.Uint64("chaos.seed", 0, "seed of the chaos soak's fault schedule and workloads (0: a new one, logged)")
+	flagKinds    = flag.String("chaos.kinds", "", "comma-separated fault kinds the soak draws from (default: all of "+strings.Join(allKinds, ",")+")")
 )
+
+// allKinds are the fault kinds the scheduler draws, each as likely as its
+// weight says; "pause" is a turn without a new fault.
+var allKinds = []string{kindPartition, kindIntrans, kindOneWay, kindBlackhole, kindDelay, kindReset, kindCrash, kindPause}
+
+var kindWeight = map[string]int{
+	kindPartition: 3, kindIntrans: 2, kindOneWay: 2, kindBlackhole: 2,
+	kindDelay: 3, kindReset: 1, kindCrash: 2, kindPause: 2,
+}
+
+// kinds returns the fault kinds -chaos.kinds selects.
+func kinds() ([]string, error) {
+	if *flagKinds == "" {
+		return allKinds, nil
+	}
+	var out []string
+	for _, k := range strings.Split(*flagKinds, ",") {
+		k = strings.TrimSpace(k)
+		if !slices.Contains(allKinds, k) {
+			return nil, fmt.Errorf("-chaos.kinds: unknown fault kind %q, want some of %s", k, strings.Join(allKinds, ","))
+		}
+		out = append(out, k)
+	}
+	return out, nil
+}
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
@@ -255,7 +283,7 @@ func (s *soak) attach(sl *slot) error {
 // startWorkloads starts, on every node, two callers, a caster and two lock
 // workers, each with its own generator drawn from the seed.
 func (s *soak) startWorkloads() {
-	s.wg.Go(func() { s.stalls.watch(s.ctx) })
+	s.wg.Go(func() { s.stalls.watch(s.ctx, s.calls.watchOverdue) })
 	for _, sl := range s.slots {
 		for k := range 2 {
 			rc := rand.New(rand.NewPCG(s.seed, uint64(100*sl.i+k)))
@@ -324,16 +352,14 @@ func (s *soak) join(sl *slot, node *mesh.Node) {
 // healed and every crashed node restarted.
 func (s *soak) runFaults(d time.Duration) time.Time {
 	rng := rand.New(rand.NewPCG(s.seed, 0))
-	kinds := []struct {
-		kind   string
-		weight int
-	}{
-		{kindPartition, 3}, {kindIntrans, 2}, {kindOneWay, 2}, {kindBlackhole, 2},
-		{kindDelay, 3}, {kindReset, 1}, {kindCrash, 2}, {"", 2},
+	kinds, err := kinds()
+	if err != nil {
+		s.t.Error(err)
+		kinds = allKinds
 	}
 	total := 0
 	for _, k := range kinds {
-		total += k.weight
+		total += kindWeight[k]
 	}
 	var active []*fault
 	crashed := map[int]time.Time{} // node -> when it may restart
@@ -379,16 +405,16 @@ func (s *soak) runFaults(d time.Duration) time.Time {
 			}
 		}
 		pick := rng.IntN(total)
-		kind := ""
+		kind := kindPause
 		for _, k := range kinds {
-			if pick < k.weight {
-				kind = k.kind
+			if pick < kindWeight[k] {
+				kind = k
 				break
 			}
-			pick -= k.weight
+			pick -= kindWeight[k]
 		}
 		switch kind {
-		case "":
+		case kindPause:
 		case kindReset:
 			a, b := running[rng.IntN(len(running))], running[rng.IntN(len(running))]
 			if a != b {
@@ -576,6 +602,7 @@ func (s *soak) check() {
 	c.mu.Unlock()
 	if _, late := c.lateness(&s.stalls); len(late) > 0 {
 		t.Errorf("%d call(s) returned more than %v after their deadline, stalls of the process aside; first: %s", len(late), callSlack, strings.Join(late[:min(10, len(late))], "; "))
+		s.saveStacks()
 	}
 	if bad := c.check(); len(bad) > 0 {
 		t.Errorf("%d call(s) broke at-most-once or returned a wrong reply; first: %s", len(bad), strings.Join(bad[:min(10, len(bad))], "; "))
@@ -603,6 +630,24 @@ func (s *soak) check() {
 	if granted == 0 {
 		t.Error("no quorum lock was held during the whole soak")
 	}
+}
+
+// saveStacks writes the goroutine stacks the overdue watch took, if it
+// took any, to a file named after the seed in the temporary directory.
+func (s *soak) saveStacks() {
+	c := s.calls
+	c.mu.Lock()
+	stacks, overdue := c.stacks, c.overdue
+	c.mu.Unlock()
+	if stacks == nil {
+		return
+	}
+	path := filepath.Join(os.TempDir(), fmt.Sprintf("chaos-stacks-%d.txt", s.seed))
+	if err := os.WriteFile(path, append([]byte(overdue+"\n\n"), stacks...), 0o644); err != nil {
+		s.t.Logf("the stacks taken when %s: not saved: %v", overdue, err)
+		return
+	}
+	s.t.Logf("every goroutine's stack, taken when %s, is in %s", overdue, path)
 }
 
 // figures logs what the soak did.

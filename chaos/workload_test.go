@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -34,7 +35,23 @@ type callBook struct {
 	maxOver time.Duration // the most any call returned after its deadline
 	wrong   []string      // replies that were not what the handler sent
 	errs    map[string]int
+	// inflight holds the calls not returned yet, for the overdue watch.
+	inflight map[uint64]inflightCall
+	// stacks is every goroutine's stack, taken once, when a call was first
+	// seen callSlack+overdueMargin past its deadline; overdue says which.
+	stacks  []byte
+	overdue string
 }
+
+type inflightCall struct {
+	from, to        string
+	start, deadline time.Time
+}
+
+// overdueMargin is how far past deadline + callSlack a call in flight must
+// be for the overdue watch to take the stacks: far enough that scheduling
+// noise alone rarely gets there.
+const overdueMargin = 100 * time.Millisecond
 
 // lateCall is a call that returned more than callSlack after its deadline;
 // check decides whether a stall of the whole process explains it.
@@ -47,7 +64,7 @@ type lateCall struct {
 }
 
 func newCallBook() *callBook {
-	return &callBook{runs: map[uint64]int{}, acked: map[uint64]bool{}, errs: map[string]int{}}
+	return &callBook{runs: map[uint64]int{}, acked: map[uint64]bool{}, errs: map[string]int{}, inflight: map[uint64]inflightCall{}}
 }
 
 // ran is called by the handler, once per execution.
@@ -57,10 +74,37 @@ func (b *callBook) ran(id uint64) {
 	b.mu.Unlock()
 }
 
+// begin records that call id is in flight.
+func (b *callBook) begin(id uint64, from, to string, start time.Time, deadline time.Duration) {
+	b.mu.Lock()
+	b.inflight[id] = inflightCall{from: from, to: to, start: start, deadline: start.Add(deadline)}
+	b.mu.Unlock()
+}
+
+// watchOverdue takes every goroutine's stack the first time a call in
+// flight is callSlack+overdueMargin past its deadline: where its caller is
+// blocked is what a report of a late call needs.
+func (b *callBook) watchOverdue(now time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.stacks != nil {
+		return
+	}
+	for id, c := range b.inflight {
+		if over := now.Sub(c.deadline); over > callSlack+overdueMargin {
+			buf := make([]byte, 16<<20)
+			b.stacks = buf[:runtime.Stack(buf, true)]
+			b.overdue = fmt.Sprintf("call %d %s -> %s started at %s, %v past its deadline", id, c.from, c.to, c.start.Format("15:04:05.000"), over.Round(time.Millisecond))
+			return
+		}
+	}
+}
+
 // done records what the caller of call id saw.
 func (b *callBook) done(id uint64, from, to string, sent, reply []byte, err error, deadline, took time.Duration) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	delete(b.inflight, id)
 	if over := took - deadline; over > b.maxOver {
 		b.maxOver = over
 	}
@@ -134,12 +178,13 @@ const (
 	stallMin  = 20 * time.Millisecond
 )
 
-// watch records stalls until ctx ends.
-func (b *stallBook) watch(ctx context.Context) {
+// watch records stalls until ctx ends, and calls tick each time it wakes.
+func (b *stallBook) watch(ctx context.Context, tick func(now time.Time)) {
 	for ctx.Err() == nil {
 		t0 := time.Now()
 		sleep(ctx, stallTick)
 		now := time.Now()
+		tick(now)
 		if late := now.Sub(t0) - stallTick; late > stallMin && ctx.Err() == nil {
 			b.mu.Lock()
 			if len(b.stalls) < 1<<20 {
@@ -318,6 +363,7 @@ func (s *soak) caller(sl *slot, rng *rand.Rand) {
 		sent := bytes.Clone(p)
 		ctx, cancel := context.WithTimeout(context.Background(), deadline)
 		t0 := time.Now()
+		s.calls.begin(id, sl.name, to, t0, deadline)
 		reply, err := node.Call(ctx, to, methodCall, p)
 		took := time.Since(t0)
 		cancel()
