@@ -506,6 +506,11 @@ func (h *handshake) readFailure(want wire.Type, what string, err error) error {
 	switch {
 	case errors.As(err, &fe):
 		code := wire.CodeMalformed
+		if fe.Code == wire.CodeTooLarge {
+			// A length over the handshake's frame limit: PROTOCOL.md
+			// section 5 answers it "too large", not "malformed".
+			code = wire.CodeTooLarge
+		}
 		if fe.Code == wire.CodeVersion && (fe.Type == want || fe.Type == wire.TypeReject) {
 			// A frame of another protocol version: the expected message,
 			// or the Reject with which an older or newer peer refuses

@@ -516,7 +516,7 @@ func TestHandshakeGarbage(t *testing.T) {
 		{"hello with trailing bytes", append(wire.AppendFrame(nil, wire.TypeHello, 0, 0, append(hsHello(d, a.Name).Append(nil), 0xff)), 0), false, wire.CodeMalformed, "hello does not decode"},
 		{"hello with flags", wire.AppendMessage(nil, wire.FlagCompressed, 0, hsHello(d, a.Name)), false, wire.CodeMalformed, "flags"},
 		{"truncated hello", good[:len(good)-5], true, wire.CodeMalformed, "truncated"},
-		{"oversize frame", oversize, false, wire.CodeMalformed, "exceeds the limit"},
+		{"oversize frame", oversize, false, wire.CodeTooLarge, "exceeds the limit"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
