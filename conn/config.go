@@ -128,14 +128,13 @@ type Config struct {
 	MinDrainRate int
 	// MaxReassembly is how many bytes one link may hold of chunked messages
 	// being reassembled and of bodies being decompressed (default
-	// DefaultMaxReassembly, 512 MiB: one compressed message at the message
-	// limit and its decoded form; at least MaxMessage). A peer that would
-	// make the link hold more gets a goodbye with code "too large", and the
-	// link is closed.
+	// DefaultMaxReassembly, 256 MiB: one message at the message limit; at
+	// least MaxMessage). A peer that would make the link hold more gets a
+	// goodbye with code "too large", and the link is closed.
 	MaxReassembly int64
 	// Budget, when set, is shared by every connection of a node and bounds
 	// what they hold together of chunked and decompressed messages (package
-	// mesh makes one per node, DefaultNodeReassembly, 1 GiB, by default).
+	// mesh makes one per node, DefaultNodeReassembly, 512 MiB, by default).
 	// A connection that would exceed it is closed like one over
 	// MaxReassembly. Nil: only MaxReassembly applies.
 	Budget *Budget

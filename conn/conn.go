@@ -132,7 +132,7 @@ func newConn(cfg *Config, peer Peer, linkID uint64, dialer bool, tcp [3]net.Conn
 	c.mem = memory{limit: cfg.maxReassembly(), node: cfg.Budget}
 	for i, l := range c.lanes {
 		l.onBackup = c.armWatch
-		c.msgReaders[i] = &messageReader{r: c.readers[i], maxMsg: cfg.maxMessage(), sized: peer.ChunkSize, mem: &c.mem, onChunk: c.armWatch}
+		c.msgReaders[i] = &messageReader{r: c.readers[i], maxMsg: cfg.maxMessage(), maxFrame: int(cfg.maxPayload()), sized: peer.ChunkSize, mem: &c.mem, onChunk: c.armWatch}
 	}
 	c.watchEvery = watchInterval(stall, cfg.chunkTimeout())
 	c.watchT = time.AfterFunc(time.Hour, c.watchdog)
@@ -246,7 +246,9 @@ func controlType(t wire.Type) bool {
 // link), everything else is written by the caller when the lane is idle.
 // Bodies above the frame limit are chunked. Bodies of
 // Config.CompressThreshold bytes or more are S2-compressed when both sides
-// agreed and Config.Compression says it pays. head and payload are not
+// agreed and Config.Compression says it pays, one frame's worth at a time:
+// each frame's payload (each chunk's piece) is a block of its own that
+// decodes to at most the peer's payload limit. head and payload are not
 // retained. ctx bounds the wait for room in a congested lane. A body above
 // Config.MaxMessage is refused with a *MessageTooLargeError
 // (errors.Is(err, ErrMessageTooLarge)): it is not sent and the link stays up.
@@ -284,15 +286,25 @@ func (c *Conn) SendAs(ctx context.Context, kind string, t wire.Type, id uint64, 
 		limit = min(limit, int(c.peer.MaxPayload))
 	}
 	l := c.lanes[lane]
-	var flags uint8
+	// Compression (PROTOCOL.md 4.1) is decided per message, and applied per
+	// frame: every compressed frame is an S2 block of its own that decodes
+	// to at most limit bytes (never above the peer's payload limit), so a
+	// receiver never decodes more than one frame's worth at a time.
+	var zip, sample bool
+	var drain float64
 	if c.zip != nil && size >= c.zip.threshold {
-		if enc := c.compress(l, kind, head, payload); enc != nil {
-			defer putBuf(enc)
-			head, payload, size = nil, *enc, len(*enc)
-			flags |= wire.FlagCompressed
-		}
+		zip, sample, drain = c.zipPlan(l, kind, size)
 	}
 	if size <= limit {
+		var flags uint8
+		if zip || sample {
+			if enc, _ := c.zipPiece(kind, head, payload, sample, drain); enc != nil {
+				defer putBuf(enc)
+				head, payload = nil, *enc
+				flags = wire.FlagCompressed
+				c.stats.Compressed.Add(1)
+			}
+		}
 		err := l.send(ctx, t, flags, id, head, payload, async)
 		if err == nil {
 			c.stats.FramesSent.Add(1)
@@ -305,66 +317,97 @@ func (c *Conn) SendAs(ctx context.Context, kind string, t wire.Type, id uint64, 
 		// type never mix.
 		id = c.chunkID.Add(1)
 	}
-	// Chunk: the first chunk carries head and the start of payload, every
-	// chunk but the last is limit bytes long, and chunks go in order on one
-	// lane. head and payload are never joined: a large payload is not copied.
-	// Where the peer reads it, the first chunk opens with the body's size,
-	// so the peer reassembles into one buffer of the right size.
-	first := head
+	// Chunk: the body (head and payload) is cut into pieces of at most
+	// limit bytes, the first one shorter by the size announcement; chunks
+	// go in order on one lane. head and payload are never joined: a large
+	// payload is not copied. Where the peer reads it, the first chunk opens
+	// with the body's size, so the peer reassembles into one buffer of the
+	// right size. Each piece is compressed on its own when the message is,
+	// and goes as it is when it does not shrink; the announcement is never
+	// compressed.
+	var pre []byte
+	var ab [wire.ChunkSizeLen]byte
 	if c.peer.ChunkSize {
-		var hb [wire.ChunkSizeLen + 64]byte
-		first = append(binary.BigEndian.AppendUint64(hb[:0], uint64(size)), head...)
+		pre = binary.BigEndian.AppendUint64(ab[:0], uint64(size))
 	}
-	if len(first) >= limit/2 {
+	if len(pre)+len(head) >= limit/2 {
 		// A head too long to share a chunk with the payload (a method name
 		// near its 64 KiB limit, to a peer with a small frame limit): join
 		// them, and cut the whole.
-		payload = append(append(make([]byte, 0, len(first)+len(payload)), first...), payload...)
-		first = nil
+		payload = append(append(make([]byte, 0, len(head)+len(payload)), head...), payload...)
+		head = nil
 	}
+	compressed := false
 	for off, isFirst := 0, true; off < len(payload) || isFirst; isFirst = false {
-		h := first
-		if !isFirst {
-			h = nil
+		var p0, h []byte
+		if isFirst {
+			p0, h = pre, head
 		}
-		end := min(off+limit-len(h), len(payload))
-		f := flags
+		end := min(off+limit-len(p0)-len(h), len(payload))
+		piece := payload[off:end]
+		f := uint8(0)
 		if end < len(payload) {
-			f |= wire.FlagMore
+			f = wire.FlagMore
 		}
-		if err := l.send(ctx, t, f, id, h, payload[off:end], async); err != nil {
+		var enc *[]byte
+		if zip || sample {
+			enc, zip = c.zipPiece(kind, h, piece, sample, drain)
+			sample = false
+		}
+		var err error
+		switch {
+		case enc != nil:
+			compressed = true
+			err = l.send(ctx, t, f|wire.FlagCompressed, id, p0, *enc, async)
+			putBuf(enc)
+		case len(p0) > 0 && len(h) > 0:
+			var hb [wire.ChunkSizeLen + 64]byte
+			err = l.send(ctx, t, f, id, append(append(hb[:0], p0...), h...), piece, async)
+		case len(p0) > 0:
+			err = l.send(ctx, t, f, id, p0, piece, async)
+		default:
+			err = l.send(ctx, t, f, id, h, piece, async)
+		}
+		if err != nil {
 			return c.sendErr(lane, err)
 		}
 		c.stats.FramesSent.Add(1)
 		off = end
 	}
+	if compressed {
+		c.stats.Compressed.Add(1)
+	}
 	return nil
 }
 
-// compress returns the compressed body (a pooled buffer) when the policy
-// says to send this message compressed and it shrank, else nil.
-func (c *Conn) compress(l *laneWriter, kind string, head, payload []byte) *[]byte {
-	drain := l.meter.drain()
+// zipPlan says whether a message of size bytes of kind goes compressed
+// (use), or is compressed to learn its kind's figures, the decision then
+// following from them (sample), on lane l draining drain bytes/s.
+func (c *Conn) zipPlan(l *laneWriter, kind string, size int) (use, sample bool, drain float64) {
+	drain = l.meter.drain()
 	if c.zip.mode == CompressAuto && !slowEnough(drain) {
-		return nil // the common case on a fast link: no clock, no lock
+		return false, false, drain // the common case on a fast link: no clock, no lock
 	}
+	use, sample = c.zip.plan(kind, size, drain, time.Now())
+	return use, sample, drain
+}
+
+// zipPiece compresses head+payload, one frame's worth of a message, into
+// an S2 block of its own and learns from it. With sample, whether the
+// message goes compressed (use) is decided from what is known of its kind
+// now; otherwise it does. enc is the block (a pooled buffer, for putBuf)
+// when use and the piece shrank, else nil.
+func (c *Conn) zipPiece(kind string, head, payload []byte, sample bool, drain float64) (enc *[]byte, use bool) {
 	size := len(head) + len(payload)
 	now := time.Now()
-	use, sample := c.zip.plan(kind, size, drain, now)
-	if !use && !sample {
-		return nil
-	}
-	enc := encode(head, payload)
+	enc = encode(head, payload)
 	c.zip.learn(kind, size, len(*enc), time.Since(now), now)
-	if sample {
-		use = c.zip.worth(kind, drain)
-	}
+	use = !sample || c.zip.worth(kind, drain)
 	if !use || len(*enc) >= size {
 		putBuf(enc)
-		return nil
+		return nil, use
 	}
-	c.stats.Compressed.Add(1)
-	return enc
+	return enc, true
 }
 
 func (c *Conn) sendErr(lane uint8, err error) error {
@@ -481,11 +524,14 @@ func (c *Conn) readLoop(lane uint8, h Handler) {
 // of their own. What chunked messages and decompressed bodies hold is
 // counted against the link's and the node's budgets (mem).
 type messageReader struct {
-	r       *wire.Reader
-	maxMsg  int
-	sized   bool // a first chunk opens with the body's size (CapChunkSize)
-	mem     *memory
-	onChunk func() // called when a chunked message starts (arms the watchdog)
+	r      *wire.Reader
+	maxMsg int
+	// maxFrame is this side's payload limit: no compressed frame may
+	// decode to more (PROTOCOL.md 4.1).
+	maxFrame int
+	sized    bool // a first chunk opens with the body's size (CapChunkSize)
+	mem      *memory
+	onChunk  func() // called when a chunked message starts (arms the watchdog)
 	// held is what the message returned last holds of the budgets, until
 	// the handler is done with it (handed).
 	held int64
@@ -663,14 +709,32 @@ func (m *messageReader) next() (hdr wire.Header, body []byte, owned bool, err er
 				m.onChunk()
 			}
 		}
-		need := len(pm.buf) + int(hdr.Length)
+		// Each chunk is decoded on its own as it comes (PROTOCOL.md 4.2):
+		// n is what it adds to the message.
+		n, compressed := int(hdr.Length), hdr.Flags&wire.FlagCompressed != 0
+		var src []byte
+		if compressed {
+			if src, err = m.r.ReadBody(hdr); err != nil {
+				return hdr, nil, false, err
+			}
+			if n, err = m.decodedLen(hdr, src); err != nil {
+				return hdr, nil, false, err
+			}
+		}
+		need := len(pm.buf) + n
 		if need > m.maxMsg || (pm.size >= 0 && need > pm.size) {
 			return hdr, nil, false, messageError{&wire.FrameError{Code: wire.CodeTooLarge, Type: hdr.Type, Msg: fmt.Sprintf("chunked message above its announced size %d or the limit %d", pm.size, m.maxMsg)}}
 		}
 		if err = m.grow(pm, need); err != nil {
 			return hdr, nil, false, messageError{err}
 		}
-		if pm.buf, err = m.r.AppendBody(pm.buf, hdr); err != nil {
+		if compressed {
+			// dst is exactly n long, so S2 decodes in place.
+			if _, err = s2.Decode(pm.buf[len(pm.buf):need], src); err != nil {
+				return hdr, nil, false, messageError{&wire.FrameError{Code: wire.CodeMalformed, Type: hdr.Type, Msg: "compressed chunk does not decode: " + err.Error()}}
+			}
+			pm.buf = pm.buf[:need]
+		} else if pm.buf, err = m.r.AppendBody(pm.buf, hdr); err != nil {
 			return hdr, nil, false, err
 		}
 		if more {
@@ -683,7 +747,16 @@ func (m *messageReader) next() (hdr wire.Header, body []byte, owned bool, err er
 			return hdr, nil, false, messageError{&wire.FrameError{Code: wire.CodeMalformed, Type: hdr.Type, Msg: fmt.Sprintf("chunked message of %d bytes, announced %d", len(pm.buf), pm.size)}}
 		}
 		body, owned = pm.buf, true
-	case hdr.Flags&wire.FlagCompressed == 0 && ownedType(hdr.Type) && hdr.Length >= ownedThreshold:
+	case hdr.Flags&wire.FlagCompressed != 0:
+		src, err := m.r.ReadBody(hdr)
+		if err != nil {
+			return hdr, nil, false, err
+		}
+		if body, err = m.decompress(hdr, src); err != nil {
+			return hdr, nil, false, err
+		}
+		owned = true
+	case ownedType(hdr.Type) && hdr.Length >= ownedThreshold:
 		if body, err = m.r.AppendBody(newBody(int(hdr.Length)), hdr); err != nil {
 			return hdr, nil, false, err
 		}
@@ -693,42 +766,51 @@ func (m *messageReader) next() (hdr wire.Header, body []byte, owned bool, err er
 			return hdr, nil, false, err
 		}
 	}
-	if hdr.Flags&wire.FlagCompressed != 0 {
-		if body, owned, err = m.decompress(hdr, body, owned); err != nil {
-			return hdr, nil, false, err
-		}
-	}
 	hdr.Flags = 0
 	hdr.Length = uint32(len(body))
 	return hdr, body, owned, nil
 }
 
-// decompress decodes an S2 body. The decoded length is checked against the
-// message limit and reserved from the budgets before a byte is decoded: a
-// frame of a hundred bytes may claim hundreds of MiB.
-func (m *messageReader) decompress(hdr wire.Header, body []byte, owned bool) ([]byte, bool, error) {
-	n, err := s2.DecodedLen(body)
+// decodedLen reads the decoded length of the compressed frame src and
+// checks it against this side's payload limit before anything is decoded:
+// a frame of a hundred bytes may claim hundreds of MiB, and no compressed
+// frame may decode to more than one frame's worth (PROTOCOL.md 4.1).
+func (m *messageReader) decodedLen(hdr wire.Header, src []byte) (int, error) {
+	n, err := s2.DecodedLen(src)
 	if err != nil {
-		return nil, false, messageError{&wire.FrameError{Code: wire.CodeMalformed, Type: hdr.Type, Msg: "compressed body has no valid decoded length: " + err.Error()}}
+		return 0, messageError{&wire.FrameError{Code: wire.CodeMalformed, Type: hdr.Type, Msg: "compressed frame has no valid decoded length: " + err.Error()}}
+	}
+	maxFrame := m.maxFrame
+	if maxFrame <= 0 {
+		maxFrame = wire.DefaultMaxPayload
+	}
+	if n > maxFrame {
+		return 0, messageError{&wire.FrameError{Code: wire.CodeTooLarge, Type: hdr.Type, Msg: fmt.Sprintf("compressed frame of %d bytes claims to decode to %d bytes, above the payload limit of %d (a compressed frame decodes to at most one frame's worth)", len(src), n, maxFrame)}}
+	}
+	return n, nil
+}
+
+// decompress decodes the S2 body of a whole (not chunked) message. The
+// decoded length is checked against the payload and message limits and
+// reserved from the budgets before a byte is decoded.
+func (m *messageReader) decompress(hdr wire.Header, src []byte) ([]byte, error) {
+	n, err := m.decodedLen(hdr, src)
+	if err != nil {
+		return nil, err
 	}
 	if n > m.maxMsg {
-		// PROTOCOL.md 4.1: malformed, refused before decoding.
-		return nil, false, messageError{&wire.FrameError{Code: wire.CodeMalformed, Type: hdr.Type, Msg: fmt.Sprintf("compressed body of %d bytes claims to decode to %d bytes, above the message limit of %d", len(body), n, m.maxMsg)}}
+		return nil, messageError{&wire.FrameError{Code: wire.CodeTooLarge, Type: hdr.Type, Msg: fmt.Sprintf("compressed frame of %d bytes claims to decode to %d bytes, above the message limit of %d", len(src), n, m.maxMsg)}}
 	}
 	buf, reserved, err := m.reserveBody(n)
 	if err != nil {
-		return nil, false, messageError{err}
+		return nil, messageError{err}
 	}
-	dec, derr := s2.Decode(buf[:n], body)
-	if owned {
-		ReleaseBody(body) // the compressed form is not needed any more
-	}
-	m.mem.release(m.held) // what the compressed form held, if chunked
 	m.held = reserved
-	if derr != nil {
-		return nil, false, messageError{&wire.FrameError{Code: wire.CodeMalformed, Type: hdr.Type, Msg: "compressed body does not decode: " + derr.Error()}}
+	dec, err := s2.Decode(buf[:n], src)
+	if err != nil {
+		return nil, messageError{&wire.FrameError{Code: wire.CodeMalformed, Type: hdr.Type, Msg: "compressed body does not decode: " + err.Error()}}
 	}
-	return dec, true, nil
+	return dec, nil
 }
 
 // laneEndGrace is how long a data or large lane that ended waits for the

@@ -39,6 +39,9 @@ type refStep struct {
 	code    wire.Code
 	partial bool
 	end     bool // a clean end of stream
+	// inflated is how many bytes compressed chunks decoded to up to this
+	// frame: what unfinished messages may hold beyond the bytes sent.
+	inflated int
 }
 
 func refReassemble(data []byte, limit uint32, maxMsg int, sized bool) []refStep {
@@ -48,6 +51,7 @@ func refReassemble(data []byte, limit uint32, maxMsg int, sized bool) []refStep 
 	}
 	partial := map[chunkKey]*partialRef{}
 	var steps []refStep
+	inflated := 0 // bytes decoded from compressed chunks so far
 	for {
 		if len(data) == 0 {
 			return append(steps, refStep{end: true})
@@ -82,13 +86,30 @@ func refReassemble(data []byte, limit uint32, maxMsg int, sized bool) []refStep 
 					pm.size = int(size)
 				}
 			}
-			if len(pm.buf)+len(p) > maxMsg || (pm.size >= 0 && len(pm.buf)+len(p) > pm.size) {
+			if h.Flags&wire.FlagCompressed != 0 {
+				// Each chunk is an S2 block of its own, decoding to at
+				// most one frame's worth.
+				n, err := s2.DecodedLen(p)
+				if err != nil {
+					return append(steps, refStep{code: wire.CodeMalformed})
+				}
+				if n > int(limit) {
+					return append(steps, refStep{code: wire.CodeTooLarge})
+				}
+				if len(pm.buf)+n > maxMsg || (pm.size >= 0 && len(pm.buf)+n > pm.size) {
+					return append(steps, refStep{code: wire.CodeTooLarge})
+				}
+				if p, err = s2.Decode(nil, p); err != nil {
+					return append(steps, refStep{code: wire.CodeMalformed})
+				}
+				inflated += len(p)
+			} else if len(pm.buf)+len(p) > maxMsg || (pm.size >= 0 && len(pm.buf)+len(p) > pm.size) {
 				return append(steps, refStep{code: wire.CodeTooLarge})
 			}
 			pm.buf = append(pm.buf, p...)
 			if more {
 				partial[k] = pm
-				steps = append(steps, refStep{})
+				steps = append(steps, refStep{inflated: inflated})
 				continue
 			}
 			delete(partial, k)
@@ -96,28 +117,31 @@ func refReassemble(data []byte, limit uint32, maxMsg int, sized bool) []refStep 
 				return append(steps, refStep{code: wire.CodeMalformed})
 			}
 			body = pm.buf
+		} else if h.Flags&wire.FlagCompressed != 0 {
+			n, err := s2.DecodedLen(p)
+			if err != nil {
+				return append(steps, refStep{code: wire.CodeMalformed})
+			}
+			if n > int(limit) || n > maxMsg {
+				return append(steps, refStep{code: wire.CodeTooLarge})
+			}
+			if body, err = s2.Decode(nil, p); err != nil {
+				return append(steps, refStep{code: wire.CodeMalformed})
+			}
 		} else {
 			body = p
 		}
-		if h.Flags&wire.FlagCompressed != 0 {
-			n, err := s2.DecodedLen(body)
-			if err != nil || n > maxMsg {
-				return append(steps, refStep{code: wire.CodeMalformed})
-			}
-			if body, err = s2.Decode(nil, body); err != nil {
-				return append(steps, refStep{code: wire.CodeMalformed})
-			}
-		}
-		steps = append(steps, refStep{msg: &refMessage{h.Type, h.ID, bytes.Clone(body)}})
+		steps = append(steps, refStep{msg: &refMessage{h.Type, h.ID, bytes.Clone(body)}, inflated: inflated})
 	}
 }
 
 // fuzzChunks returns frames that cut body into chunks of n bytes, with the
-// size announcement when sized, compressed first when compress.
+// size announcement (of the whole body) when sized, each chunk compressed
+// on its own when compress.
 func fuzzChunks(t wire.Type, id uint64, body []byte, n int, sized, compress bool) []byte {
 	flags := uint8(0)
 	if compress {
-		body, flags = s2.Encode(nil, body), wire.FlagCompressed
+		flags = wire.FlagCompressed
 	}
 	var out []byte
 	for i := 0; ; i += n {
@@ -127,6 +151,9 @@ func fuzzChunks(t wire.Type, id uint64, body []byte, n int, sized, compress bool
 			f |= wire.FlagMore
 		}
 		chunk := body[i:end]
+		if compress {
+			chunk = s2.Encode(nil, chunk)
+		}
 		if i == 0 && sized && f&wire.FlagMore != 0 {
 			chunk = append(binary.BigEndian.AppendUint64(nil, uint64(len(body))), chunk...)
 		}
@@ -161,7 +188,7 @@ func FuzzMessageReader(f *testing.F) {
 		const limit, maxMsg, budget = 1 << 16, 1 << 20, 4 << 20
 		want := refReassemble(data, limit, maxMsg, sized)
 		mem := &memory{limit: budget}
-		m := messageReader{r: wire.NewReader(newFuzzSource(data), limit, 512), maxMsg: maxMsg, sized: sized, mem: mem}
+		m := messageReader{r: wire.NewReader(newFuzzSource(data), limit, 512), maxMsg: maxMsg, maxFrame: limit, sized: sized, mem: mem}
 		defer func() {
 			// However the lane ended, the budget it used comes back whole.
 			m.releaseAll()
@@ -221,8 +248,8 @@ func FuzzMessageReader(f *testing.F) {
 			if got := mem.held.Load(); got != reserved+m.held || got > budget {
 				t.Fatalf("frame %d: the budget counts %d bytes; unfinished messages reserve %d and the message handed out %d (limit %d)", i, got, reserved, m.held, budget)
 			}
-			if bound := int64(2 * (16*len(data) + len(m.partial)*(64<<10+4096))); held > bound {
-				t.Fatalf("frame %d: unfinished messages hold %d bytes for %d bytes sent (bound %d)", i, held, len(data), bound)
+			if bound := int64(2 * (16*(len(data)+w.inflated) + len(m.partial)*(64<<10+4096))); held > bound {
+				t.Fatalf("frame %d: unfinished messages hold %d bytes for %d bytes sent that decode to %d more (bound %d)", i, held, len(data), w.inflated, bound)
 			}
 			m.handed()
 		}

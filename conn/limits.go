@@ -24,11 +24,14 @@ const (
 	// DefaultMinDrainRate is Config.MinDrainRate's default (bytes/s).
 	DefaultMinDrainRate = 256 << 10
 	// DefaultMaxReassembly is Config.MaxReassembly's default: room for one
-	// compressed message at the message limit and its decoded form.
-	DefaultMaxReassembly = 2 * DefaultMaxMessage
+	// message at the message limit. Compressed chunks are decoded one by
+	// one into the message's buffer (PROTOCOL.md 4.2), so a message never
+	// needs its compressed and its decoded form held at once.
+	DefaultMaxReassembly = DefaultMaxMessage
 	// DefaultNodeReassembly is the node-wide budget package mesh gives
-	// every connection of a node by default (see Budget).
-	DefaultNodeReassembly = 1 << 30
+	// every connection of a node by default (see Budget): two messages at
+	// the largest message limit, on all links together.
+	DefaultNodeReassembly = 2 * DefaultMaxMessage
 	// DefaultChunkTimeout is Config.ChunkTimeout's default.
 	DefaultChunkTimeout = 30 * time.Second
 	// goodbyeTimeout bounds the goodbye sent before a link closed for a

@@ -3,6 +3,7 @@ package conn
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/klauspost/compress/s2"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ekka-mesh/ekka-mesh/wire"
@@ -292,42 +294,124 @@ func TestReassemblyBudgets(t *testing.T) {
 	}
 }
 
-// A compressed body of a few bytes that claims to decode to 255 MiB is
-// refused before it is decoded: the budget is checked first, so the node
-// allocates nothing of that size.
+// A compressed frame of a few bytes that claims to decode to more than
+// the victim's payload limit (or, within it, more than the message limit
+// or the budget has room for) is refused before it is decoded: the victim
+// allocates nothing of the claimed size, says goodbye "too large", logs
+// why and closes. A chunk is held to the same rule as a whole message.
 func TestS2BombRefusedBeforeDecoding(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		maxMsg   int
-		code     wire.Code
+		budget   int64
+		flags    uint8
+		claim    int
 		wantText string
 	}{
-		{"over the node budget", 0, wire.CodeTooLarge, "reassembly budget of the node"},
-		{"over the message limit", 1 << 20, wire.CodeMalformed, "claims to decode to 267386880 bytes"},
+		{"one byte over the payload limit", 0, 64 << 20, 0, wire.DefaultMaxPayload + 1, "claims to decode to 4194305 bytes, above the payload limit of 4194304"},
+		{"255 MiB", 0, 64 << 20, 0, 255 << 20, "claims to decode to 267386880 bytes, above the payload limit"},
+		{"a chunk over the payload limit", 0, 64 << 20, wire.FlagMore, wire.DefaultMaxPayload + 1, "claims to decode to 4194305 bytes, above the payload limit"},
+		{"over the message limit", 64 << 10, 64 << 20, 0, 1 << 20, "claims to decode to 1048576 bytes, above the message limit of 65536"},
+		{"over the node budget", 0, 1 << 20, 0, 2 << 20, "reassembly budget of the node"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := testConfig("victim@127.0.0.1")
 			cfg.Compression = CompressOn
 			cfg.MaxMessage = tc.maxMsg
-			cfg.Budget = NewBudget(16 << 20)
+			cfg.Budget = NewBudget(tc.budget)
 			handled := make(chan int, 1)
-			a, v, _ := hostilePair(t, cfg, func(_ *Conn, _ wire.Header, body []byte, _ bool) { handled <- len(body) })
+			a, v, log := hostilePair(t, cfg, func(_ *Conn, _ wire.Header, body []byte, _ bool) { handled <- len(body) })
 			require.True(t, a.peer.Compress, "compression negotiated")
-			bomb := append(binary.AppendUvarint(nil, 255<<20), 0x00, 'x')
+			bomb := append(binary.AppendUvarint(nil, uint64(tc.claim)), 0x00, 'x')
+			if tc.flags&wire.FlagMore != 0 && a.peer.ChunkSize {
+				bomb = append(binary.BigEndian.AppendUint64(nil, 8<<20), bomb...)
+			}
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)
-			require.NoError(t, rawFrame(a, wire.LaneData, wire.TypeCast, wire.FlagCompressed, 0, bomb))
+			require.NoError(t, rawFrame(a, wire.LaneData, wire.TypeCast, wire.FlagCompressed|tc.flags, 1, bomb))
 			err := waitClosed(t, v, 5*time.Second)
 			runtime.ReadMemStats(&after)
 			require.ErrorContains(t, err, tc.wantText)
-			require.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(32<<20), "no buffer for the claimed size was allocated")
+			require.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(tc.claim/2), "no buffer for the claimed size was allocated")
 			g := goodbyeOn(t, a, wire.LaneData)
-			require.Equal(t, tc.code, g.Code)
+			require.Equal(t, wire.CodeTooLarge, g.Code, "goodbye %q", g.Reason)
+			require.Contains(t, log.String(), "closing link")
 			require.Empty(t, handled)
 			<-v.Done()
 			require.Zero(t, cfg.Budget.Used())
 		})
 	}
+}
+
+// A compressed frame that decodes to exactly the payload limit is within
+// the rule: delivered whole.
+func TestCompressedFrameAtThePayloadLimit(t *testing.T) {
+	cfg := testConfig("victim@127.0.0.1")
+	cfg.Compression = CompressOn
+	handled := make(chan []byte, 1)
+	a, v, _ := hostilePair(t, cfg, func(_ *Conn, _ wire.Header, body []byte, _ bool) { handled <- bytes.Clone(body) })
+	body := make([]byte, wire.DefaultMaxPayload)
+	body[len(body)-1] = 1
+	require.NoError(t, rawFrame(a, wire.LaneLarge, wire.TypeCast, wire.FlagCompressed, 0, s2.Encode(nil, body)))
+	select {
+	case got := <-handled:
+		require.Equal(t, body, got)
+	case <-time.After(5 * time.Second):
+		t.Fatalf("a compressed frame of %d decoded bytes was not delivered; link error %v", len(body), v.Err())
+	}
+	require.NoError(t, v.Err())
+}
+
+// A large message that compresses to almost nothing (64 MiB of zeros)
+// round-trips with compression on: the sender compresses it one frame's
+// worth at a time, so no frame claims more than the receiver's payload
+// limit, and the receiver decodes the chunks one by one into the message.
+func TestLargeCompressedMessageRoundTrips(t *testing.T) {
+	ca, cb := testConfig("a@127.0.0.1"), testConfig("b@127.0.0.1")
+	ca.Compression, cb.Compression = CompressOn, CompressOn
+	a, b := linkPair(t, ca, cb)
+	require.True(t, a.c.Peer().Compress, "compression negotiated")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	zeros := make([]byte, 64<<20)
+	for _, tt := range []wire.Type{wire.TypeCall, wire.TypeCast} {
+		framesBefore := a.c.Stats().FramesSent
+		require.NoError(t, a.c.Send(ctx, tt, 5, []byte("head"), zeros))
+		m := recv(t, b)
+		require.Equal(t, tt, m.h.Type)
+		require.Len(t, m.body, len(zeros)+4)
+		require.Equal(t, []byte("head"), m.body[:4])
+		require.Equal(t, -1, bytes.IndexFunc(m.body[4:], func(r rune) bool { return r != 0 }), "the body is all zeros")
+		// One frame per payload limit's worth (or per data-lane chunk).
+		frames := a.c.Stats().FramesSent - framesBefore
+		require.GreaterOrEqual(t, frames, uint64((len(zeros)+4)/wire.DefaultMaxPayload), "pieces of at most the payload limit")
+	}
+	require.EqualValues(t, 2, a.c.Stats().Compressed, "both messages went compressed")
+	require.NoError(t, a.c.Err())
+	require.NoError(t, b.c.Err())
+	require.Zero(t, b.c.Stats().Reassembly, "the reassembly budget is released")
+}
+
+// A message compressed piece by piece where some pieces shrink and some do
+// not (text, then random bytes) arrives intact: each chunk says on its own
+// whether it is compressed.
+func TestMixedChunksRoundTrip(t *testing.T) {
+	ca, cb := testConfig("a@127.0.0.1"), testConfig("b@127.0.0.1")
+	ca.Compression, cb.Compression = CompressOn, CompressOn
+	a, b := linkPair(t, ca, cb)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	// On the large lane the pieces are 4 MiB: text, random bytes (sent as
+	// they are), text; on the data lane, 256 KiB pieces of each.
+	r := make([]byte, 4<<20)
+	rand.Read(r)
+	p := append(append(textPayload(4<<20), r...), textPayload(1<<20)...)
+	for _, tt := range []wire.Type{wire.TypeCall, wire.TypeCast} {
+		require.NoError(t, a.c.Send(ctx, tt, 3, nil, p))
+		m := recv(t, b)
+		require.Equal(t, p, m.body)
+	}
+	require.EqualValues(t, 2, a.c.Stats().Compressed)
 }
 
 // A message above the message limit is refused by Send with an error that

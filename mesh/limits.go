@@ -42,7 +42,9 @@ func (c Config) limitDefaults() Config {
 		c.MinDrainRate = conn.DefaultMinDrainRate
 	}
 	if c.MaxReassemblyPerLink == 0 {
-		c.MaxReassemblyPerLink = 2 * int64(max(c.MaxMessage, 1))
+		// One message at the limit: compressed chunks are decoded one by
+		// one, so a message never holds more than its decoded size.
+		c.MaxReassemblyPerLink = int64(max(c.MaxMessage, 1))
 	}
 	if c.MaxReassemblyPerNode == 0 {
 		c.MaxReassemblyPerNode = max(conn.DefaultNodeReassembly, c.MaxReassemblyPerLink)

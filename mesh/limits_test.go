@@ -87,8 +87,8 @@ func TestLimitConfig(t *testing.T) {
 	base.Name, base.Cookie = "n1@127.0.0.1", "c"
 	d := base.withDefaults()
 	require.Equal(t, 256<<20, d.MaxMessage)
-	require.EqualValues(t, 512<<20, d.MaxReassemblyPerLink)
-	require.EqualValues(t, 1<<30, d.MaxReassemblyPerNode)
+	require.EqualValues(t, 256<<20, d.MaxReassemblyPerLink)
+	require.EqualValues(t, 512<<20, d.MaxReassemblyPerNode)
 	require.Equal(t, 30*time.Second, d.StallTimeout)
 	require.Equal(t, 1024, d.MaxServingCalls)
 	require.NoError(t, base.Validate())
