@@ -40,6 +40,11 @@
 //     h, and cuttlefish's d (day) and w (week); decimals are fine (1.5s). A
 //     bare number such as 30 is an error: it has no unit, and guessing
 //     milliseconds or seconds would silently be wrong half the time.
+//   - size: a whole number of bytes, or a whole number with the unit KB,
+//     MB or GB (also written KiB, MiB, GiB; any case), 1024-based as in
+//     cuttlefish and EMQX: 64MB is 67108864 bytes. No blank before the unit,
+//     no decimals; a size is written back in the largest unit that divides
+//     it exactly (1048576 reads back as 1MB, 1536KB stays 1536KB).
 //   - lists: comma-separated, blanks around items ignored.
 //
 // # Environment
@@ -67,11 +72,40 @@
 //	node.heartbeat_interval       duration (1s)
 //	node.heartbeat_timeout        duration (5s); must exceed the interval
 //	node.compression              auto | off | on (auto: only where it pays, never slower than off)
+//
+// node.limits.* bound what one peer, or all peers together, can make the
+// node hold, and how the listener admits connections (see SECURITY.md):
+//
+//	node.limits.max_message       size, 1 to 256MB (256MB); the same on every node; larger is refused locally
+//	node.limits.lane_budget       size (4MB) of frames queued per lane; past it senders wait
+//	node.limits.stall_timeout     duration (30s) a lane may drain slower than min_drain_rate; then the link closes
+//	node.limits.min_drain_rate    size per second (256KB)
+//	node.limits.reassembly_per_link size (256MB), at least max_message; past it the peer is disconnected
+//	node.limits.reassembly_per_node size (512MB), at least reassembly_per_link; over all links
+//	node.limits.chunk_timeout     duration (30s) a chunked message may wait for its next chunk
+//	node.limits.serving_calls     whole number (1024) of one peer's calls served at once; then it is not read
+//	node.limits.serving_bytes     size (64MB) those calls and their replies may hold
+//	node.limits.cast_queue        whole number (4096) of one peer's casts queued; then it is not read
+//	node.limits.cast_queue_bytes  size (64MB) those casts may hold
+//	node.limits.handshakes        whole number (2048) in progress; past it the oldest idle one is closed
+//	node.limits.handshakes_per_addr whole number (1024) from one IP address
+//	node.limits.listener_conns    auto | whole number (auto: a quarter of ulimit -n, 64-16384)
+//	node.limits.incomplete_links_per_peer whole number (4)
+//	node.limits.first_byte_timeout duration (2s) a new connection may stay silent
+//	node.limits.refusal_log_interval duration (10s): refused connections are logged once per interval
+//
+// The cluster and its discovery:
+//
 //	cluster.name                  1-64 of A-Z a-z 0-9 _ . - (ekka)
 //	cluster.discovery             manual | static | mcast | dns | etcd | k8s (manual)
 //	cluster.autoheal              on | off | duration (on = 15s)
 //	cluster.autoclean             off | duration (5m)
 //	cluster.autocluster.interval  duration (5s)
+//	cluster.max_members           2-65535 (1024), this node included; more are dropped
+//	cluster.learn_rate            members per second (100) learned from peers
+//	cluster.learn_burst           whole number (1024) of members learned at once
+//	cluster.forget_unreached      off | duration (30s): a member learned second-hand, never reached, is dropped
+//	cluster.redial_rate           dials per second (200) to down members
 //	cluster.static.seeds          node names, comma-separated; required for static
 //	cluster.mcast.addr            IPv4 multicast address (239.192.0.1)
 //	cluster.mcast.ports           ports, comma-separated (4369)

@@ -49,6 +49,28 @@ func durationField(key, desc string, ptr func(*Settings) *time.Duration, parse f
 	return field(key, "duration", desc, ptr, parse, formatDuration)
 }
 
+// sizeField is a byte size in lo..hi (see parseSize).
+func sizeField(key string, lo, hi int64, desc string, ptr func(*Settings) *int64) keyDef {
+	typ := fmt.Sprintf("size (%s to %s; KB, MB, GB are 1024-based, a bare number is bytes)", formatSize(lo), formatSize(hi))
+	return field(key, typ, desc, ptr, parseSize(lo, hi), formatSize)
+}
+
+// countField is a whole number in lo..hi.
+func countField(key string, lo, hi int, desc string, ptr func(*Settings) *int) keyDef {
+	return field(key, fmt.Sprintf("whole number (%d-%d)", lo, hi), desc, ptr, parseCount(lo, hi), strconv.Itoa)
+}
+
+// Upper bounds of the limit keys: high enough for any real node, low
+// enough that no sum or conversion of them overflows (a count fits an int32,
+// a size held by an int in package mesh fits 1GB).
+const (
+	maxCount   = 1<<31 - 1
+	maxSize    = 1024 * gib // sizes held by an int64 in package mesh
+	maxMembers = 65535      // a member table's count is 16 bits (wire.MaxMembers)
+	minRate    = 0.001      // per second: one every 1000 seconds
+	maxRate    = 1e6        // per second: a token bucket faster than that bounds nothing
+)
+
 func boolField(key, desc string, ptr func(*Settings) *bool) keyDef {
 	return field(key, "bool (on/off/true/false)", desc, ptr, parseBool, formatBool)
 }
@@ -95,6 +117,53 @@ var keyTable = []keyDef{
 	field("node.compression", "one of auto, off, on",
 		"When to compress what the node sends (S2). auto: only where it pays, on a link slower than the compressor, for payloads that shrink; never slower than off. on: every payload of 4 KiB or more that shrinks (costs throughput on loopback and fast LANs). off: never.",
 		func(s *Settings) *Compression { return &s.Node.Compression }, parseEnum(CompressionAuto, CompressionOff, CompressionOn), str[Compression]),
+	sizeField("node.limits.max_message", 1, maxMessage,
+		"The largest message (call, reply or cast) the node sends or accepts, after reassembly and decompression; at most 256MB, the protocol's limit. Set the same on every node. A larger call or cast is refused to the caller and a larger reply becomes an error reply, with the link kept up; a peer that sends one is disconnected.",
+		func(s *Settings) *int64 { return &s.Node.Limits.MaxMessage }),
+	sizeField("node.limits.lane_budget", 1, gib,
+		"How many bytes of outgoing frames may queue on one lane of a link. Past it senders wait, so a peer that does not read its replies holds its calls' slots (node.limits.serving_calls) and the node stops reading its requests.",
+		func(s *Settings) *int64 { return &s.Node.Limits.LaneBudget }),
+	durationField("node.limits.stall_timeout", "How long a lane may stay backed up while draining slower than node.limits.min_drain_rate, and the deadline of one socket write. Past it the link is closed with a logged reason (the peer, the lane, the bytes queued); the peer is marked down and redialed.",
+		func(s *Settings) *time.Duration { return &s.Node.Limits.StallTimeout }, parsePositiveDuration),
+	sizeField("node.limits.min_drain_rate", 1, gib,
+		"The bytes per second a backed-up lane must drain over each node.limits.stall_timeout, or the link is closed (so a peer reading a trickle cannot hold memory forever).",
+		func(s *Settings) *int64 { return &s.Node.Limits.MinDrainRate }),
+	sizeField("node.limits.reassembly_per_link", 1, maxSize,
+		"The bytes one link may hold of chunked messages being reassembled and bodies being decompressed; at least node.limits.max_message. A peer that would exceed it is disconnected with a logged reason.",
+		func(s *Settings) *int64 { return &s.Node.Limits.ReassemblyPerLink }),
+	sizeField("node.limits.reassembly_per_node", 1, maxSize,
+		"The same bytes over all links of the node together; at least node.limits.reassembly_per_link. The link that would exceed it is disconnected with a logged reason.",
+		func(s *Settings) *int64 { return &s.Node.Limits.ReassemblyPerNode }),
+	durationField("node.limits.chunk_timeout", "How long a chunked message may wait for its next chunk. Past it the link is closed with a logged reason and what the message held is freed.",
+		func(s *Settings) *time.Duration { return &s.Node.Limits.ChunkTimeout }, parsePositiveDuration),
+	countField("node.limits.serving_calls", 1, maxCount,
+		"How many calls of one peer are served at once. At the limit the node reads nothing more from that peer until a call finishes (TCP pushes back on the peer).",
+		func(s *Settings) *int { return &s.Node.Limits.ServingCalls }),
+	sizeField("node.limits.serving_bytes", 1, maxSize,
+		"The bytes the calls of one peer being served may hold: their payloads, and their replies until sent. Past it the node stops reading that peer as at node.limits.serving_calls; one call is always admitted when none is served.",
+		func(s *Settings) *int64 { return &s.Node.Limits.ServingBytes }),
+	countField("node.limits.cast_queue", 1, maxCount,
+		"How many casts of one peer may wait for their handler. Past it the node stops reading that peer until there is room.",
+		func(s *Settings) *int { return &s.Node.Limits.CastQueue }),
+	sizeField("node.limits.cast_queue_bytes", 1, maxSize,
+		"The payload bytes of those casts, the batch being handled included. Past it the node stops reading that peer; one cast is always queued when none is.",
+		func(s *Settings) *int64 { return &s.Node.Limits.CastQueueBytes }),
+	countField("node.limits.handshakes", 1, maxCount,
+		"How many connections may be in their handshake at once. A newcomer is always let in: past the limit the oldest silent (then the oldest slow) handshake is closed, so idle connections cannot lock peers and ctl out.",
+		func(s *Settings) *int { return &s.Node.Limits.Handshakes }),
+	countField("node.limits.handshakes_per_addr", 1, maxCount,
+		"How many handshakes one IP address may have at once; past it that address's oldest handshake is closed.",
+		func(s *Settings) *int { return &s.Node.Limits.HandshakesPerAddr }),
+	field("node.limits.listener_conns", fmt.Sprintf("auto or whole number (1-%d)", maxCount),
+		"How many connections the listener may hold before they become links (handshakes and incomplete links), so a flood cannot use up the process's file descriptors; past it the oldest is closed. auto: a quarter of the descriptor limit (ulimit -n), within 64 to 16384.",
+		func(s *Settings) *int { return &s.Node.Limits.ListenerConns }, parseAutoCount(1, maxCount), formatAutoCount),
+	countField("node.limits.incomplete_links_per_peer", 1, maxCount,
+		"How many links one peer name may have begun but not completed; past it the oldest is dropped.",
+		func(s *Settings) *int { return &s.Node.Limits.IncompleteLinksPerPeer }),
+	durationField("node.limits.first_byte_timeout", "A connection that has sent nothing this long after it was accepted is closed (a real peer speaks at once).",
+		func(s *Settings) *time.Duration { return &s.Node.Limits.FirstByteTimeout }, parsePositiveDuration),
+	durationField("node.limits.refusal_log_interval", "The most often refused connections are logged: the first refusal after a quiet interval at once, then one line per interval counting refusals by reason.",
+		func(s *Settings) *time.Duration { return &s.Node.Limits.RefusalLogInterval }, parsePositiveDuration),
 	field("cluster.name", "name (1-64 of A-Z a-z 0-9 _ . -)",
 		"The cluster's name. Nodes of different clusters refuse each other.",
 		func(s *Settings) *string { return &s.Cluster.Name }, parseClusterName, str[string]),
@@ -110,6 +179,21 @@ var keyTable = []keyDef{
 		func(s *Settings) *time.Duration { return &s.Cluster.Autoclean }, parseOffDuration(0), formatOffDuration),
 	durationField("cluster.autocluster.interval", "How often autocluster retries discovery until the node is clustered.",
 		func(s *Settings) *time.Duration { return &s.Cluster.AutoclusterInterval }, parsePositiveDuration),
+	countField("cluster.max_members", 2, maxMembers,
+		"The most members the node knows, itself included (at most 65535, what a member table can carry). When full, members announced by peers are dropped (a rate-limited warning counts them), and a node that links to this one replaces a member learned second-hand and never reached, or is refused.",
+		func(s *Settings) *int { return &s.Cluster.MaxMembers }),
+	field("cluster.learn_rate", fmt.Sprintf("members per second (%s-%s)", formatRate(minRate), formatRate(maxRate)),
+		"How many new members per second the node learns from its peers' member tables and join announcements, in bursts of up to cluster.learn_burst. Members beyond it are dropped with a rate-limited warning, and learned from a later table or when they link to this node.",
+		func(s *Settings) *float64 { return &s.Cluster.LearnRate }, parseRate("members", minRate, maxRate), formatRate),
+	countField("cluster.learn_burst", 1, maxCount,
+		"The most new members one message or one burst teaches the node (the default lets a node joining a full cluster learn every member from one table).",
+		func(s *Settings) *int { return &s.Cluster.LearnBurst }),
+	field("cluster.forget_unreached", "off or duration",
+		"A member learned from a peer that this node has never reached is removed (logged, with a node-leaving event) once it was learned this long ago, instead of being redialed until cluster.autoclean. A real member is learned again from the next table. off: only cluster.autoclean removes it.",
+		func(s *Settings) *time.Duration { return &s.Cluster.ForgetUnreached }, parseOffDuration(0), formatOffDuration),
+	field("cluster.redial_rate", fmt.Sprintf("dials per second (%s-%s)", formatRate(minRate), formatRate(maxRate)),
+		"How many redials of down members the node starts per second. Members it has reached before go first, so announced members that do not exist can neither flood the node with dials nor delay a real member's redial.",
+		func(s *Settings) *float64 { return &s.Cluster.RedialRate }, parseRate("dials", minRate, maxRate), formatRate),
 	field("cluster.static.seeds", "comma-separated node names",
 		"The seed nodes for static discovery, such as emqx1@10.0.0.1,emqx2@10.0.0.2.",
 		func(s *Settings) *[]portmap.Name { return &s.Cluster.Static.Seeds }, parseSeeds, formatSeeds),

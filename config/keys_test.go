@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -43,6 +44,42 @@ var keyCases = map[string]struct {
 		good: map[string]string{"auto": "auto", "off": "off", "on": "on", "OFF": "off"},
 		bad:  map[string]string{"": "want one of auto, off, on", "s2": "want one of auto, off, on"},
 	},
+	"node.limits.max_message": {
+		good: map[string]string{"256MB": "256MB", "256mb": "256MB", "256MiB": "256MB", "1": "1", "1048576": "1MB", "1024KB": "1MB", "64kib": "64KB", "268435456": "256MB", "1000": "1000"},
+		bad: map[string]string{"": "want a size such as 64MB, 512KB or 1048576 (bytes)", "0": "from 1 to 256MB", "256MB1": "want a size such as", "268435457": "from 1 to 256MB",
+			"257MB": "from 1 to 256MB", "1GB": "from 1 to 256MB", "-1": "want a size such as", "1.5MB": "want a size such as", "64 MB": "want a size such as", "MB": "want a size such as",
+			"1TB": "want a size such as", "64M": "want a size such as", "99999999999999999999": "from 1 to 256MB", "0x10": "want a size such as"},
+	},
+	"node.limits.lane_budget":               sizeCase(1, "1GB"),
+	"node.limits.stall_timeout":             positiveDurationCase(),
+	"node.limits.min_drain_rate":            sizeCase(1, "1GB"),
+	"node.limits.reassembly_per_link":       sizeCase(1, "1024GB"),
+	"node.limits.reassembly_per_node":       sizeCase(1, "1024GB"),
+	"node.limits.chunk_timeout":             positiveDurationCase(),
+	"node.limits.serving_calls":             countCase(1, "2147483647"),
+	"node.limits.serving_bytes":             sizeCase(1, "1024GB"),
+	"node.limits.cast_queue":                countCase(1, "2147483647"),
+	"node.limits.cast_queue_bytes":          sizeCase(1, "1024GB"),
+	"node.limits.handshakes":                countCase(1, "2147483647"),
+	"node.limits.handshakes_per_addr":       countCase(1, "2147483647"),
+	"node.limits.incomplete_links_per_peer": countCase(1, "2147483647"),
+	"node.limits.first_byte_timeout":        positiveDurationCase(),
+	"node.limits.refusal_log_interval":      positiveDurationCase(),
+	"node.limits.listener_conns": {
+		good: map[string]string{"auto": "auto", "AUTO": "auto", "1": "1", "64": "64", "16384": "16384", "100000": "100000", "2147483647": "2147483647"},
+		bad:  map[string]string{"0": "want auto or a whole number from 1 to 2147483647", "": "want auto or a whole number", "-1": "want auto", "off": "want auto", "2147483648": "want auto", "1k": "want auto"},
+	},
+	"cluster.max_members": {
+		good: map[string]string{"2": "2", "1024": "1024", "65535": "65535", "+3": "3", "007": "7"},
+		bad:  map[string]string{"1": "want a whole number from 2 to 65535", "65536": "from 2 to 65535", "0": "from 2 to 65535", "": "from 2 to 65535", "1e3": "from 2 to 65535", "10.5": "from 2 to 65535"},
+	},
+	"cluster.learn_rate":  rateCase("members"),
+	"cluster.learn_burst": countCase(1, "2147483647"),
+	"cluster.forget_unreached": {
+		good: map[string]string{"off": "off", "OFF": "off", "false": "off", "30s": "30s", "1m": "1m", "500ms": "500ms", "1d": "1d"},
+		bad:  map[string]string{"on": "want off or a positive duration", "0s": "want off or a positive duration", "30": "want off or a positive duration", "": "want off", "-1s": "want off"},
+	},
+	"cluster.redial_rate": rateCase("dials"),
 	"cluster.name": {
 		good: map[string]string{"ekka": "ekka", "emqx-cl_1.a": "emqx-cl_1.a", strings.Repeat("c", 64): strings.Repeat("c", 64)},
 		bad:  map[string]string{"": "want 1 to 64 characters", "my cluster": "A-Z a-z 0-9 _ . -", strings.Repeat("c", 65): "1 to 64"},
@@ -170,6 +207,47 @@ func positiveDurationCase() struct{ good, bad map[string]string } {
 	}
 }
 
+// sizeCase is a size from lo bytes to hi (as formatted).
+func sizeCase(lo int, hi string) struct{ good, bad map[string]string } {
+	rng := fmt.Sprintf("from %d to %s", lo, hi)
+	return struct{ good, bad map[string]string }{
+		good: map[string]string{"1": "1", "4MB": "4MB", "4mib": "4MB", "4096KB": "4MB", "1536KB": "1536KB", "1000": "1000", "1024": "1KB", "256kb": "256KB", "1GiB": "1GB",
+			hi: hi, strings.ToLower(hi): hi},
+		bad: map[string]string{
+			"":                       "want a size such as 64MB, 512KB or 1048576 (bytes)",
+			"0":                      rng,
+			"0KB":                    rng,
+			"1025GB":                 rng,
+			"4 MB":                   "want a size such as",
+			"4M":                     "want a size such as",
+			"4TB":                    "want a size such as",
+			"-4MB":                   "want a size such as",
+			"4.5MB":                  "want a size such as",
+			"auto":                   "want a size such as",
+			"9223372036854775807":    rng,
+			"99999999999999999999GB": rng,
+		},
+	}
+}
+
+// countCase is a whole number from lo to hi.
+func countCase(lo int, hi string) struct{ good, bad map[string]string } {
+	rng := fmt.Sprintf("want a whole number from %d to %s", lo, hi)
+	return struct{ good, bad map[string]string }{
+		good: map[string]string{"1": "1", "4": "4", "1024": "1024", "+16": "16", hi: hi},
+		bad:  map[string]string{"0": rng, "-1": rng, "": rng, "1.5": rng, "1e3": rng, "4k": rng, "auto": rng, "2147483648": rng, "99999999999999999999": rng},
+	}
+}
+
+// rateCase is a positive number of what per second.
+func rateCase(what string) struct{ good, bad map[string]string } {
+	want := "want a number of " + what + " per second from 0.001 to 1000000"
+	return struct{ good, bad map[string]string }{
+		good: map[string]string{"100": "100", "0.5": "0.5", "1e3": "1000", "1000000": "1000000", "2.25": "2.25", "200.0": "200", "0.001": "0.001", "1e-3": "0.001"},
+		bad:  map[string]string{"0": want, "0.0009": want, "1e-300": want, "-1": want, "": want, "NaN": want, "Inf": want, "1000001": want, "fast": want, "10/s": want},
+	}
+}
+
 func shortNameCase() struct{ good, bad map[string]string } {
 	return struct{ good, bad map[string]string }{
 		good: map[string]string{"": "", "emqx": "emqx", "my-app_1.x": "my-app_1.x"},
@@ -256,6 +334,14 @@ func TestKeysDefaults(t *testing.T) {
 		"cluster.k8s.cacert_file":          "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt",
 		"cluster.k8s.namespace_file":       "/var/run/secrets/kubernetes.io/serviceaccount/namespace",
 		"cluster.k8s.insecure_skip_verify": "off",
+		"node.limits.max_message":          "256MB", "node.limits.lane_budget": "4MB", "node.limits.stall_timeout": "30s",
+		"node.limits.min_drain_rate": "256KB", "node.limits.reassembly_per_link": "256MB", "node.limits.reassembly_per_node": "512MB",
+		"node.limits.chunk_timeout": "30s", "node.limits.serving_calls": "1024", "node.limits.serving_bytes": "64MB",
+		"node.limits.cast_queue": "4096", "node.limits.cast_queue_bytes": "64MB", "node.limits.handshakes": "2048",
+		"node.limits.handshakes_per_addr": "1024", "node.limits.listener_conns": "auto", "node.limits.incomplete_links_per_peer": "4",
+		"node.limits.first_byte_timeout": "2s", "node.limits.refusal_log_interval": "10s",
+		"cluster.max_members": "1024", "cluster.learn_rate": "100", "cluster.learn_burst": "1024",
+		"cluster.forget_unreached": "30s", "cluster.redial_rate": "200",
 	}
 	seen := map[string]bool{}
 	for _, k := range Keys() {

@@ -111,6 +111,13 @@ func (s *Settings) Validate() error {
 	if n.HeartbeatTimeout <= n.HeartbeatInterval {
 		conflict("node.heartbeat_timeout (%s) must exceed node.heartbeat_interval (%s)", formatDuration(n.HeartbeatTimeout), formatDuration(n.HeartbeatInterval))
 	}
+	l := &n.Limits
+	if l.ReassemblyPerLink < l.MaxMessage {
+		conflict("node.limits.reassembly_per_link (%s) must be at least node.limits.max_message (%s), so that one message at the limit can arrive", formatSize(l.ReassemblyPerLink), formatSize(l.MaxMessage))
+	}
+	if l.ReassemblyPerNode < l.ReassemblyPerLink {
+		conflict("node.limits.reassembly_per_node (%s) must be at least node.limits.reassembly_per_link (%s)", formatSize(l.ReassemblyPerNode), formatSize(l.ReassemblyPerLink))
+	}
 	if n.TLS.Enable && (n.TLS.CertFile == "" || n.TLS.KeyFile == "") {
 		conflict("node.tls.enable = on needs node.tls.certfile and node.tls.keyfile")
 	}

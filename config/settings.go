@@ -24,6 +24,30 @@ type NodeSettings struct {
 	HeartbeatInterval time.Duration // node.heartbeat_interval
 	HeartbeatTimeout  time.Duration // node.heartbeat_timeout
 	Compression       Compression   // node.compression
+	Limits            LimitSettings // node.limits.*
+}
+
+// LimitSettings are the node.limits.* keys: what one peer, or all of them
+// together, may make the node hold, and how the listener admits
+// connections. Sizes are in bytes.
+type LimitSettings struct {
+	MaxMessage             int64         // node.limits.max_message
+	LaneBudget             int64         // node.limits.lane_budget
+	StallTimeout           time.Duration // node.limits.stall_timeout
+	MinDrainRate           int64         // node.limits.min_drain_rate: bytes per second
+	ReassemblyPerLink      int64         // node.limits.reassembly_per_link
+	ReassemblyPerNode      int64         // node.limits.reassembly_per_node
+	ChunkTimeout           time.Duration // node.limits.chunk_timeout
+	ServingCalls           int           // node.limits.serving_calls
+	ServingBytes           int64         // node.limits.serving_bytes
+	CastQueue              int           // node.limits.cast_queue
+	CastQueueBytes         int64         // node.limits.cast_queue_bytes
+	Handshakes             int           // node.limits.handshakes
+	HandshakesPerAddr      int           // node.limits.handshakes_per_addr
+	ListenerConns          int           // node.limits.listener_conns: 0 means auto
+	IncompleteLinksPerPeer int           // node.limits.incomplete_links_per_peer
+	FirstByteTimeout       time.Duration // node.limits.first_byte_timeout
+	RefusalLogInterval     time.Duration // node.limits.refusal_log_interval
 }
 
 // TLSSettings are the node.tls.* keys.
@@ -66,6 +90,11 @@ type ClusterSettings struct {
 	Autoheal            time.Duration // cluster.autoheal: the autoheal delay; 0 means off
 	Autoclean           time.Duration // cluster.autoclean: 0 means off
 	AutoclusterInterval time.Duration // cluster.autocluster.interval
+	MaxMembers          int           // cluster.max_members
+	LearnRate           float64       // cluster.learn_rate: members per second
+	LearnBurst          int           // cluster.learn_burst
+	ForgetUnreached     time.Duration // cluster.forget_unreached: 0 means off
+	RedialRate          float64       // cluster.redial_rate: dials per second
 	Static              StaticSettings
 	Mcast               McastSettings
 	DNS                 DNSSettings
@@ -171,6 +200,25 @@ func Defaults() Settings {
 			HeartbeatInterval: time.Second,
 			HeartbeatTimeout:  5 * time.Second,
 			Compression:       CompressionAuto,
+			Limits: LimitSettings{
+				MaxMessage:             maxMessage,
+				LaneBudget:             4 * mib,
+				StallTimeout:           30 * time.Second,
+				MinDrainRate:           256 * kib,
+				ReassemblyPerLink:      maxMessage,     // one message at the limit
+				ReassemblyPerNode:      2 * maxMessage, // two
+				ChunkTimeout:           30 * time.Second,
+				ServingCalls:           1024,
+				ServingBytes:           64 * mib,
+				CastQueue:              4096,
+				CastQueueBytes:         64 * mib,
+				Handshakes:             2048,
+				HandshakesPerAddr:      1024,
+				ListenerConns:          0, // auto
+				IncompleteLinksPerPeer: 4,
+				FirstByteTimeout:       2 * time.Second,
+				RefusalLogInterval:     10 * time.Second,
+			},
 		},
 		Cluster: ClusterSettings{
 			Name:                "ekka",
@@ -178,6 +226,11 @@ func Defaults() Settings {
 			Autoheal:            15 * time.Second,
 			Autoclean:           5 * time.Minute,
 			AutoclusterInterval: 5 * time.Second,
+			MaxMembers:          1024,
+			LearnRate:           100,
+			LearnBurst:          1024,
+			ForgetUnreached:     30 * time.Second,
+			RedialRate:          200,
 			Mcast: McastSettings{
 				Addr:   netip.AddrFrom4([4]byte{239, 192, 0, 1}),
 				Ports:  []int{4369},
@@ -198,3 +251,8 @@ func Defaults() Settings {
 		},
 	}
 }
+
+// maxMessage is the largest message body a node accepts (node.limits.max_message's
+// default and maximum): package conn's DefaultMaxMessage, which the protocol
+// allows at most. The ekka-mesh command's tests check the two agree.
+const maxMessage = 256 * mib

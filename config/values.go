@@ -456,3 +456,101 @@ func parseToken(v string) (string, error) {
 	}
 	return v, nil
 }
+
+// Size units, 1024-based as in cuttlefish and EMQX (64MB is 64 MiB).
+const (
+	kib int64 = 1 << 10
+	mib int64 = 1 << 20
+	gib int64 = 1 << 30
+)
+
+// sizeUnits are the suffixes parseSize accepts, in lower case.
+var sizeUnits = map[string]int64{
+	"": 1, "kb": kib, "kib": kib, "mb": mib, "mib": mib, "gb": gib, "gib": gib,
+}
+
+const sizeWant = "want a size such as 64MB, 512KB or 1048576 (bytes)"
+
+// parseSize reads a byte size: digits, then optionally a unit KB, MB or GB
+// (also KiB, MiB, GiB, any case), all 1024-based; a bare number is bytes.
+// The result is in lo..hi.
+func parseSize(lo, hi int64) func(string) (int64, error) {
+	rangeMsg := fmt.Sprintf("%s, from %s to %s", sizeWant, formatSize(lo), formatSize(hi))
+	return func(v string) (int64, error) {
+		i := 0
+		for i < len(v) && v[i] >= '0' && v[i] <= '9' {
+			i++
+		}
+		unit, ok := sizeUnits[strings.ToLower(v[i:])]
+		if i == 0 || !ok {
+			return 0, errors.New(sizeWant)
+		}
+		n, err := strconv.ParseInt(v[:i], 10, 64)
+		if err != nil || n > hi/unit || n*unit < lo {
+			return 0, errors.New(rangeMsg)
+		}
+		return n * unit, nil
+	}
+}
+
+// formatSize writes n in the largest unit that divides it exactly (256MB,
+// 4KB, 1000).
+func formatSize(n int64) string {
+	for _, u := range []struct {
+		name string
+		n    int64
+	}{{"GB", gib}, {"MB", mib}, {"KB", kib}} {
+		if n != 0 && n%u.n == 0 {
+			return strconv.FormatInt(n/u.n, 10) + u.name
+		}
+	}
+	return strconv.FormatInt(n, 10)
+}
+
+// parseCount reads an integer in lo..hi (a count of things).
+func parseCount(lo, hi int) func(string) (int, error) {
+	return func(v string) (int, error) {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < int64(lo) || n > int64(hi) {
+			return 0, fmt.Errorf("want a whole number from %d to %d", lo, hi)
+		}
+		return int(n), nil
+	}
+}
+
+// parseAutoCount reads auto (0) or an integer in lo..hi.
+func parseAutoCount(lo, hi int) func(string) (int, error) {
+	count := parseCount(lo, hi)
+	return func(v string) (int, error) {
+		if strings.EqualFold(v, "auto") {
+			return 0, nil
+		}
+		n, err := count(v)
+		if err != nil {
+			return 0, fmt.Errorf("want auto or a whole number from %d to %d", lo, hi)
+		}
+		return n, nil
+	}
+}
+
+func formatAutoCount(n int) string {
+	if n == 0 {
+		return "auto"
+	}
+	return strconv.Itoa(n)
+}
+
+// parseRate reads a number of things per second from lo to hi, such as
+// 100 or 0.5.
+func parseRate(what string, lo, hi float64) func(string) (float64, error) {
+	want := fmt.Sprintf("want a number of %s per second from %s to %s, such as 100 or 0.5", what, formatRate(lo), formatRate(hi))
+	return func(v string) (float64, error) {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || !(f >= lo && f <= hi) {
+			return 0, errors.New(want)
+		}
+		return f, nil
+	}
+}
+
+func formatRate(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }

@@ -42,6 +42,7 @@ func meshConfigLog(s config.Settings, log *slog.Logger) (mesh.Config, error) {
 	cfg.Compression = comp
 	cfg.Autoclean = s.Cluster.Autoclean
 	cfg.AutoclusterInterval = s.Cluster.AutoclusterInterval
+	applyLimits(&cfg, s)
 
 	tc, err := tlsConfig(s.Node.TLS)
 	if err != nil {
@@ -69,6 +70,41 @@ func meshConfigLog(s config.Settings, log *slog.Logger) (mesh.Config, error) {
 		return mesh.Config{}, err
 	}
 	return cfg, nil
+}
+
+// applyLimits maps node.limits.* and the cluster's membership bounds to
+// cfg. config.Defaults holds the same numbers as mesh's defaults (a test
+// checks it), so a node started without these keys gets mesh's defaults.
+// The ranges config accepts fit mesh's int fields on any platform.
+func applyLimits(cfg *mesh.Config, s config.Settings) {
+	l := s.Node.Limits
+	cfg.MaxMessage = int(l.MaxMessage)
+	cfg.LaneBudget = int(l.LaneBudget)
+	cfg.StallTimeout = l.StallTimeout
+	cfg.MinDrainRate = int(l.MinDrainRate)
+	cfg.MaxReassemblyPerLink = l.ReassemblyPerLink
+	cfg.MaxReassemblyPerNode = l.ReassemblyPerNode
+	cfg.ChunkTimeout = l.ChunkTimeout
+	cfg.MaxServingCalls = l.ServingCalls
+	cfg.MaxServingBytes = l.ServingBytes
+	cfg.MaxCastQueue = l.CastQueue
+	cfg.MaxCastQueueBytes = l.CastQueueBytes
+	cfg.MaxHandshakes = l.Handshakes
+	cfg.MaxHandshakesPerAddr = l.HandshakesPerAddr
+	cfg.MaxListenerConns = l.ListenerConns // 0: auto, from the descriptor limit
+	cfg.MaxIncompleteLinksPerPeer = l.IncompleteLinksPerPeer
+	cfg.FirstByteTimeout = l.FirstByteTimeout
+	cfg.RefusalLogInterval = l.RefusalLogInterval
+
+	c := s.Cluster
+	cfg.MaxMembers = c.MaxMembers
+	cfg.LearnRate = c.LearnRate
+	cfg.LearnBurst = c.LearnBurst
+	cfg.ForgetUnreached = c.ForgetUnreached
+	if c.ForgetUnreached == 0 { // off
+		cfg.ForgetUnreached = -1
+	}
+	cfg.RedialRate = c.RedialRate
 }
 
 // autohealConfig maps cluster.autoheal to autoheal's Config: on reports
