@@ -40,6 +40,10 @@ type ClientConfig struct {
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
+// pongTimeout bounds the wait for room to answer a ping: a node that does
+// not read its lane has no use for the answer.
+const pongTimeout = 5 * time.Second
+
 // Client is a hidden client connected to one node.
 type Client struct {
 	c      *conn.Conn
@@ -123,7 +127,18 @@ func (cl *Client) onFrame(c *conn.Conn, h wire.Header, body []byte, owned bool) 
 		}
 		r.err = re
 	case wire.TypePing:
-		c.Send(context.Background(), wire.TypePong, h.ID, body, nil)
+		// PROTOCOL.md 6.3: a Ping body is one u64, answered with a Pong
+		// carrying it; anything else is a protocol error, closed with a
+		// goodbye (as a node's link does), never echoed.
+		var p wire.Ping
+		if err := p.Decode(body); err != nil {
+			c.Close(frameCode(err), fmt.Sprintf("ping from %s: %v", cl.node, err))
+			return
+		}
+		var b [8]byte
+		ctx, cancel := context.WithTimeout(context.Background(), pongTimeout)
+		c.Send(ctx, wire.TypePong, h.ID, (&wire.Pong{SentNanos: p.SentNanos}).Append(b[:0]), nil)
+		cancel()
 		return
 	default:
 		return
