@@ -671,12 +671,18 @@ func (m *messageReader) handed() {
 }
 
 // releaseAll releases every budget the reader holds, when its lane ends.
+// The buffers of unfinished messages go back to the body pools: a peer
+// closed for the budget that redials and starts over is then served from
+// the same memory, rather than from fresh memory while the old buffers
+// wait for the garbage collector (which would let the process hold about
+// twice the budget).
 func (m *messageReader) releaseAll() {
 	m.handed()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for k, pm := range m.partial {
 		m.mem.release(pm.reserved)
+		ReleaseBody(pm.buf)
 		delete(m.partial, k)
 	}
 }
