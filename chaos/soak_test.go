@@ -164,7 +164,7 @@ func TestChaosSoak(t *testing.T) {
 	if seed == 0 {
 		seed = rand.Uint64()
 	}
-	t.Logf("chaos soak: %v of faults on %d nodes, seed %d (replay the schedule with -chaos.seed %d)", *flagDuration, nodes, seed, seed)
+	t.Logf("chaos soak: %v of faults on %d nodes, seed %d (replay its choices with -chaos.seed=%d after the package path)", *flagDuration, nodes, seed, seed)
 	s := &soak{
 		t:      t,
 		seed:   seed,
