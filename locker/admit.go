@@ -3,7 +3,6 @@ package locker
 import (
 	"errors"
 	"fmt"
-	"time"
 )
 
 // ErrNotMember: a lock table request (acquire, renew, release, fence) came
@@ -26,24 +25,4 @@ func admitCaller(method, from, self string, hidden, isMember bool, ctlMethod str
 	}
 	return fmt.Errorf("%w: %s from %s, which is not a member of %s's cluster; want a member's locker",
 		ErrNotMember, method, from, self)
-}
-
-// logLimiter lets one log line through per interval and counts the lines
-// it held back, so that a peer repeating a refused request cannot flood
-// the log. Not safe for concurrent use.
-type logLimiter struct {
-	interval time.Duration
-	last     time.Time
-	held     int
-}
-
-// allow reports whether a line may be logged at now and, if so, how many
-// were held back since the last one.
-func (r *logLimiter) allow(now time.Time) (ok bool, heldBack int) {
-	if !r.last.IsZero() && now.Sub(r.last) < r.interval {
-		r.held++
-		return false, 0
-	}
-	r.last, heldBack, r.held = now, r.held, 0
-	return true, heldBack
 }

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ekka-mesh/ekka-mesh/internal/lograte"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 )
 
@@ -110,7 +111,7 @@ type Locker struct {
 	sweepDue  time.Time
 	sweepSoon chan struct{}
 	// refusedLog limits the log of refused requests to one line a second.
-	refusedLog logLimiter
+	refusedLog lograte.Limiter
 
 	ringMu    sync.Mutex
 	ringNames []string
@@ -196,7 +197,7 @@ func New(node *mesh.Node, cfg Config) (*Locker, error) {
 		table:      NewTable(),
 		held:       make(map[heldKey]*Lease),
 		sweepSoon:  make(chan struct{}, 1),
-		refusedLog: logLimiter{interval: time.Second},
+		refusedLog: lograte.Limiter{Interval: time.Second},
 	}
 	l.ctx, l.cancel = context.WithCancel(context.Background())
 	for i, op := range opNames {
@@ -611,10 +612,10 @@ func (l *Locker) serve(op int) mesh.Handler {
 // refuse logs a refused request (rate-limited) and returns err.
 func (l *Locker) refuse(op int, from string, err error) error {
 	l.mu.Lock()
-	ok, heldBack := l.refusedLog.allow(time.Now())
+	count, due := l.refusedLog.Note(time.Now(), 1)
 	l.mu.Unlock()
-	if ok {
-		l.log.Warn("refused a lock table request", "method", l.methods[op], "from", from, "err", err, "refusals_not_logged", heldBack)
+	if due {
+		l.log.Warn("refused a lock table request", "method", l.methods[op], "from", from, "err", err, "refusals_not_logged", count-1)
 	}
 	return err
 }

@@ -202,21 +202,6 @@ func TestAdmitCaller(t *testing.T) {
 	}
 }
 
-func TestLogLimiter(t *testing.T) {
-	r := logLimiter{interval: time.Second}
-	if ok, n := r.allow(t0); !ok || n != 0 {
-		t.Fatalf("first line: %v %d, want logged", ok, n)
-	}
-	for i := range 5 {
-		if ok, _ := r.allow(t0.Add(time.Duration(i) * 100 * time.Millisecond)); ok {
-			t.Fatalf("line %d within the interval: logged, want held back", i)
-		}
-	}
-	if ok, n := r.allow(t0.Add(time.Second)); !ok || n != 5 {
-		t.Fatalf("line after the interval: %v, %d held back; want logged, 5", ok, n)
-	}
-}
-
 // tokenCluster starts n formed nodes with a locker each and a hidden
 // client connected to node 0.
 func tokenCluster(t *testing.T, n int) (*meshtest.Cluster, []*Locker, *mesh.Client) {

@@ -546,24 +546,3 @@ func (b *tokenBucket) untilNext(now time.Time) time.Duration {
 	}
 	return time.Duration((1 - b.tokens) / b.rate * float64(time.Second))
 }
-
-// logLimiter lets a noisy log line through at most once per interval and
-// counts what happened in between, so a flood of bad input costs one line
-// per interval with the totals. It reads no clock.
-type logLimiter struct {
-	interval time.Duration
-	last     time.Time
-	pending  int // occurrences not yet reported
-}
-
-// note counts n occurrences at now and reports whether a line is due; if
-// so, it returns the occurrences to report (since the last line) and resets
-// the count.
-func (l *logLimiter) note(now time.Time, n int) (report int, due bool) {
-	l.pending += n
-	if l.pending == 0 || !l.last.IsZero() && now.Sub(l.last) < l.interval {
-		return 0, false
-	}
-	report, l.pending, l.last = l.pending, 0, now
-	return report, true
-}

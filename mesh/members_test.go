@@ -593,26 +593,3 @@ func TestTokenBucket(t *testing.T) {
 		t.Fatalf("a bucket that never refills: next in %v; want an hour", got)
 	}
 }
-
-func TestLogLimiter(t *testing.T) {
-	l := logLimiter{interval: 10 * time.Second}
-	steps := []struct {
-		sec, n, report int
-		due            bool
-	}{
-		{0, 0, 0, false}, // nothing happened: no line
-		{1, 3, 3, true},  // the first occurrence logs at once
-		{2, 5, 0, false}, // within the interval: counted
-		{5, 7, 0, false},
-		{11, 1, 13, true}, // the interval passed: the totals since the last line
-		{12, 0, 0, false},
-		{30, 0, 0, false}, // nothing pending: no line
-		{31, 2, 2, true},
-	}
-	for i, s := range steps {
-		report, due := l.note(at(s.sec), s.n)
-		if report != s.report || due != s.due {
-			t.Fatalf("step %d (t=%ds, n=%d): report %d due %v; want %d %v", i, s.sec, s.n, report, due, s.report, s.due)
-		}
-	}
-}

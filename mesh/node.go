@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ekka-mesh/ekka-mesh/conn"
+	"github.com/ekka-mesh/ekka-mesh/internal/lograte"
 	"github.com/ekka-mesh/ekka-mesh/wire"
 )
 
@@ -64,9 +65,9 @@ type Node struct {
 	statusMu sync.Mutex
 
 	// Membership bounds (Config.MaxMembers and after), guarded by mu.
-	learnBudget  tokenBucket // new members learned second-hand
-	redialBudget tokenBucket // redials started
-	dropLog      logLimiter  // announced members dropped
+	learnBudget  tokenBucket     // new members learned second-hand
+	redialBudget tokenBucket     // redials started
+	dropLog      lograte.Limiter // announced members dropped
 	// services are the services this node advertises (AddService), sorted;
 	// announced is set once it advertised any, so that every new link
 	// hears the set from then on. Guarded by mu.
@@ -108,7 +109,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	n.table = n.newTable(now)
 	n.learnBudget = newTokenBucket(cfg.LearnRate, cfg.LearnBurst, now)
 	n.redialBudget = newTokenBucket(cfg.RedialRate, int(math.Ceil(cfg.RedialRate)), now)
-	n.dropLog.interval = dropLogInterval
+	n.dropLog.Interval = dropLogInterval
 	cc := conn.DefaultConfig()
 	cc.Name = cfg.Name
 	cc.Cluster = cfg.Cluster
@@ -1086,7 +1087,7 @@ func (n *Node) learnMembers(from, what string, entries []MemberInfo) {
 		}
 	}
 	n.learnBudget.spend(now, learned)
-	dropped, warn := n.dropLog.note(now, drops.Total())
+	dropped, warn := n.dropLog.Note(now, drops.Total())
 	n.mu.Unlock()
 	if learned > 0 {
 		n.log.Debug("learned members from a peer", "from", from, "via", what, "count", learned)
