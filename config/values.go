@@ -104,7 +104,9 @@ func parseDuration(v string) (time.Duration, error) {
 	if total >= math.MaxInt64 {
 		return 0, fmt.Errorf("duration too long; want at most %s", time.Duration(math.MaxInt64))
 	}
-	return time.Duration(total), nil
+	// Rounded, not truncated: 32.001µs is 32000.999... ns in floating point,
+	// and must read back as the 32001ns it was written from.
+	return time.Duration(math.Round(total)), nil
 }
 
 // formatDuration writes d in the largest unit that divides it exactly.
