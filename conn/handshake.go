@@ -519,7 +519,7 @@ func (h *handshake) readFailure(want wire.Type, what string, err error) error {
 		}
 		return h.reject(code, fmt.Sprintf("got bytes that are not a valid frame while %s: %v", what, fe), err)
 	case errors.Is(err, io.EOF):
-		he := &HandshakeError{Code: wire.CodeTruncated, Reason: fmt.Sprintf("%s closed the connection while this node was %s", h.who(), what)}
+		he := &HandshakeError{Code: wire.CodeTruncated, Reason: cleanReason(fmt.Sprintf("%s closed the connection while this node was %s", h.who(), what))}
 		h.logFailure("handshake failed", he)
 		return &causedError{he, err}
 	case isTimeout(err):
@@ -543,7 +543,7 @@ func (h *handshake) timedOut(what string, err error) error {
 		}
 	}
 	if ctxBound {
-		he := &HandshakeError{Code: wire.CodeTimeout, Reason: fmt.Sprintf("%s from %s: context deadline exceeded", what, h.who())}
+		he := &HandshakeError{Code: wire.CodeTimeout, Reason: cleanReason(fmt.Sprintf("%s from %s: context deadline exceeded", what, h.who()))}
 		h.logFailure("handshake failed", he)
 		return &causedError{he, context.DeadlineExceeded}
 	}
@@ -557,7 +557,7 @@ func (h *handshake) ctxFailure(what string) error {
 		cerr = context.Canceled
 	}
 	if errors.Is(cerr, context.DeadlineExceeded) {
-		he := &HandshakeError{Code: wire.CodeTimeout, Reason: fmt.Sprintf("%s from %s: context deadline exceeded", what, h.who())}
+		he := &HandshakeError{Code: wire.CodeTimeout, Reason: cleanReason(fmt.Sprintf("%s from %s: context deadline exceeded", what, h.who()))}
 		h.logFailure("handshake failed", he)
 		return &causedError{he, cerr}
 	}
@@ -568,7 +568,7 @@ func (h *handshake) ctxFailure(what string) error {
 func (h *handshake) refused(t wire.Type, payload []byte) error {
 	rj := wire.Reject{T: t}
 	if err := rj.Decode(payload); err != nil {
-		he := &HandshakeError{Code: wire.CodeMalformed, Reason: fmt.Sprintf("%s sent a %s that does not decode: %v", h.who(), t, err)}
+		he := &HandshakeError{Code: wire.CodeMalformed, Reason: cleanReason(fmt.Sprintf("%s sent a %s that does not decode: %v", h.who(), t, err))}
 		h.logFailure("handshake failed", he)
 		return &causedError{he, err}
 	}
@@ -580,7 +580,7 @@ func (h *handshake) refused(t wire.Type, payload []byte) error {
 	if reason == "" {
 		reason = "no reason given"
 	}
-	he := &HandshakeError{Code: code, Remote: true, Reason: fmt.Sprintf("%s: %s", h.who(), reason)}
+	he := &HandshakeError{Code: code, Remote: true, Reason: cleanReason(fmt.Sprintf("%s: %s", h.who(), reason))}
 	if h.quiet {
 		return he
 	}
