@@ -322,8 +322,21 @@ func TestLeaderRunsAutoheal(t *testing.T) {
 	hc := formCluster(t, 4)
 	hc.attachTo(t, nil, 1, 2, 3)
 	hc.waitLeader(t, hc.Name(1))
-	for _, m := range hc.Node(0).Members() {
-		require.Equal(t, m.Node != hc.Name(0), slices.Contains(m.Services, autoheal.Service), "%s's services as node 0 sees them: %v", m.Node, m.Services)
+	// Services travel on their own message: node 0 may learn them after the
+	// others have agreed on the leader.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		wrong := ""
+		for _, m := range hc.Node(0).Members() {
+			if (m.Node != hc.Name(0)) != slices.Contains(m.Services, autoheal.Service) {
+				wrong = fmt.Sprintf("%s's services as node 0 sees them: %v", m.Node, m.Services)
+			}
+		}
+		if wrong == "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 10s, %s; want autoheal on every node but %s", wrong, hc.Name(0))
+		}
 	}
 	hc.Partition([]int{0, 1, 2}, []int{3})
 	hc.waitSplit(t, []int{0, 1, 2}, []int{3})
