@@ -104,8 +104,9 @@ type Conn struct {
 	watchStopped atomic.Bool
 	// lastRead is when a lane last read bytes from the peer (unix ns).
 	lastRead atomic.Int64
-	closing  atomic.Bool // Close or Abort has sent the goodbyes
-	lifeMu   sync.Mutex  // orders Start against fail
+	closing  atomic.Bool                     // Close or Abort has sent the goodbyes
+	goodbye  atomic.Pointer[PeerClosedError] // the first goodbye the peer sent on a data or large lane
+	lifeMu   sync.Mutex                      // orders Start against fail
 	started  bool
 
 	closeOnce sync.Once
@@ -454,14 +455,14 @@ func (c *Conn) readLoop(lane uint8, h Handler) {
 			if pe, ok := err.(messageError); ok {
 				// A message that breaks the rules or a limit: a goodbye
 				// that says which, and no grace.
-				c.limitFail(pe.error, laneNames[lane])
+				c.readFail(pe.error, lane)
 				return
 			}
 			if fe := (*wire.FrameError)(nil); errors.As(err, &fe) && fe.Code != wire.CodeTruncated && !c.closing.Load() {
 				// A header that breaks the rules (a length above the
 				// limit, unknown flags, another version): the stream
 				// position of the next frame is unknown.
-				c.limitFail(err, laneNames[lane])
+				c.readFail(err, lane)
 				return
 			}
 			if c.closing.Load() {
@@ -475,6 +476,13 @@ func (c *Conn) readLoop(lane uint8, h Handler) {
 				// lane may still hold the peer's last words: a goodbye
 				// that says why, a leave.
 				c.laneEnded(readErr(err))
+				return
+			}
+			if g := c.goodbye.Load(); g != nil {
+				// The peer said goodbye on another lane and then closed:
+				// its goodbye is why the link ended, not the end of stream
+				// (or reset) that followed it here.
+				c.fail(g)
 				return
 			}
 			c.fail(readErr(err))
@@ -500,17 +508,19 @@ func (c *Conn) readLoop(lane uint8, h Handler) {
 				reason = fmt.Sprintf("peer said goodbye (%s): %s", g.Code, g.Reason)
 			}
 			if lane != wire.LaneControl {
-				c.laneEnded(&PeerClosedError{Reason: reason})
+				pc := &PeerClosedError{Reason: reason}
+				c.goodbye.CompareAndSwap(nil, pc)
+				c.laneEnded(pc)
 				return
 			}
 			c.fail(&PeerClosedError{Reason: reason})
 			return
 		case hdr.Type <= wire.TypeReject:
-			c.limitFail(&wire.FrameError{Code: wire.CodeUnexpected, Type: hdr.Type, Msg: "handshake message after the handshake"}, laneNames[lane])
+			c.readFail(&wire.FrameError{Code: wire.CodeUnexpected, Type: hdr.Type, Msg: "handshake message after the handshake"}, lane)
 			return
 		case !hdr.Type.Known():
 			if hdr.Type.Critical() {
-				c.limitFail(&wire.FrameError{Code: wire.CodeUnknownType, Type: hdr.Type, Msg: "unknown critical message type"}, laneNames[lane])
+				c.readFail(&wire.FrameError{Code: wire.CodeUnknownType, Type: hdr.Type, Msg: "unknown critical message type"}, lane)
 				return
 			}
 			continue // optional type from a newer peer: skip

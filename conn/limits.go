@@ -3,6 +3,8 @@ package conn
 import (
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"sync/atomic"
 	"time"
 
@@ -270,10 +272,26 @@ func (c *Conn) stopWatch() {
 	c.watchMu.Unlock()
 }
 
+// readFail is limitFail called by the reader of lane, which stopped at a
+// frame it will not read further. Bytes of the peer left unread in the
+// socket would make the close a reset, and a reset can discard the goodbye
+// before the peer reads it; so on the data and large lanes it half-closes
+// after the goodbye and drains what the peer still sends, for at most
+// goodbyeTimeout, before closing.
+func (c *Conn) readFail(err error, lane uint8) {
+	var drain net.Conn
+	if lane != wire.LaneControl {
+		drain = c.tcp[lane]
+	}
+	c.limitFailDrain(err, laneNames[lane], drain)
+}
+
 // limitFail closes the link for a broken limit or rule: it logs why, naming
 // the peer and the lane, sends a goodbye with the code (best effort, with a
 // short deadline: the peer may not be reading) and closes.
-func (c *Conn) limitFail(err error, lane string) {
+func (c *Conn) limitFail(err error, lane string) { c.limitFailDrain(err, lane, nil) }
+
+func (c *Conn) limitFailDrain(err error, lane string, drain net.Conn) {
 	code := wire.CodeRefused
 	var le *LimitError
 	var fe *wire.FrameError
@@ -297,9 +315,18 @@ func (c *Conn) limitFail(err error, lane string) {
 	if len(reason) > 200 {
 		reason = reason[:200]
 	}
-	c.sayGoodbye(code, reason)
+	if c.sayGoodbye(code, reason) && drain != nil {
+		if cw, ok := drain.(interface{ CloseWrite() error }); ok {
+			cw.CloseWrite()
+		}
+		drain.SetReadDeadline(time.Now().Add(goodbyeTimeout))
+		io.Copy(io.Discard, io.LimitReader(drain, maxDrain))
+	}
 	c.fail(err)
 }
+
+// maxDrain bounds what readFail discards from a peer before closing.
+const maxDrain = 4 << 20
 
 // validateLimits checks the memory bounds; zero means the default.
 func (c *Config) validateLimits() error {
