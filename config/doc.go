@@ -94,6 +94,15 @@
 //	node.limits.first_byte_timeout duration (2s) a new connection may stay silent
 //	node.limits.refusal_log_interval duration (10s): refused connections are logged once per interval
 //
+// The admin endpoint (HTTP: /metrics, /healthz, /readyz, /status, /):
+//
+//	node.admin.listen             host:port or empty (empty: off)
+//	node.admin.ready_min_members  whole number (1): members up before /readyz says ready
+//	node.admin.pprof              bool (off): serve /debug/pprof/
+//	node.admin.tls.certfile       PEM certificate (HTTPS with keyfile)
+//	node.admin.tls.keyfile        PEM private key
+//	node.admin.tls.cacertfile     PEM CA certificates clients must present one from
+//
 // The cluster and its discovery:
 //
 //	cluster.name                  1-64 of A-Z a-z 0-9 _ . - (ekka)
@@ -133,6 +142,11 @@
 //	cluster.k8s.cacert_file       PEM CA certificates (the service account's; missing: system roots)
 //	cluster.k8s.namespace_file    namespace file (the service account's)
 //	cluster.k8s.insecure_skip_verify bool (off)
+//
+// Logs:
+//
+//	log.level                     debug, info, warn or error (info)
+//	log.format                    text or json (text)
 //
 // Keys returns the same list with types, defaults and descriptions, for help
 // output.

@@ -174,6 +174,23 @@ var keyCases = map[string]struct {
 	"cluster.k8s.cacert_file":          fileCase(),
 	"cluster.k8s.namespace_file":       fileCase(),
 	"cluster.k8s.insecure_skip_verify": boolCase(),
+	"node.admin.listen": {
+		good: map[string]string{"": "", "127.0.0.1:8370": "127.0.0.1:8370", "[::1]:8370": "[::1]:8370", "0.0.0.0:8370": "0.0.0.0:8370", "admin.example.com:443": "admin.example.com:443"},
+		bad:  map[string]string{"127.0.0.1": "want host:port", ":8370": "want host:port", "h:0": `port "0"`, "h:99999": `port "99999"`},
+	},
+	"node.admin.ready_min_members": countCase(1, "65535"),
+	"node.admin.pprof":             boolCase(),
+	"node.admin.tls.certfile":      fileCase(),
+	"node.admin.tls.keyfile":       fileCase(),
+	"node.admin.tls.cacertfile":    fileCase(),
+	"log.level": {
+		good: map[string]string{"debug": "debug", "info": "info", "warn": "warn", "error": "error", "INFO": "info"},
+		bad:  map[string]string{"": "want one of debug, info, warn, error", "warning": "want one of debug, info, warn, error", "trace": "want one of"},
+	},
+	"log.format": {
+		good: map[string]string{"text": "text", "json": "json", "JSON": "json"},
+		bad:  map[string]string{"": "want one of text, json", "logfmt": "want one of text, json"},
+	},
 }
 
 func boolCase() struct{ good, bad map[string]string } {

@@ -45,7 +45,12 @@ func TestLoadExampleFile(t *testing.T) {
 			HeartbeatTimeout:  5 * time.Second,
 			Compression:       CompressionAuto,
 			Limits:            Defaults().Node.Limits,
+			Admin: AdminSettings{
+				Listen: "127.0.0.1:8371", ReadyMinMembers: 3, Pprof: false,
+				TLS: AdminTLS{CertFile: "/etc/ekka-mesh/certs/admin.pem", KeyFile: "/etc/ekka-mesh/certs/admin.key"},
+			},
 		},
+		Log: LogSettings{Level: LogInfo, Format: LogJSON},
 		Cluster: ClusterSettings{
 			Name:                "emqxcl",
 			MaxMembers:          1024,

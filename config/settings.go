@@ -12,6 +12,50 @@ import (
 type Settings struct {
 	Node    NodeSettings
 	Cluster ClusterSettings
+	Log     LogSettings
+}
+
+// LogSettings are the log.* keys.
+type LogSettings struct {
+	Level  LogLevel  // log.level
+	Format LogFormat // log.format
+}
+
+// LogLevel is the value of log.level.
+type LogLevel string
+
+// The values of log.level.
+const (
+	LogDebug LogLevel = "debug"
+	LogInfo  LogLevel = "info"
+	LogWarn  LogLevel = "warn"
+	LogError LogLevel = "error"
+)
+
+// LogFormat is the value of log.format.
+type LogFormat string
+
+// The values of log.format.
+const (
+	LogText LogFormat = "text" // logfmt-style key=value lines (slog's TextHandler)
+	LogJSON LogFormat = "json" // one JSON object per line (slog's JSONHandler)
+)
+
+// AdminSettings are the node.admin.* keys: the HTTP admin endpoint.
+type AdminSettings struct {
+	Listen          string   // node.admin.listen: host:port; "" means off
+	ReadyMinMembers int      // node.admin.ready_min_members
+	Pprof           bool     // node.admin.pprof
+	TLS             AdminTLS // node.admin.tls.*
+}
+
+// AdminTLS are the node.admin.tls.* keys. CertFile and KeyFile both set
+// means the endpoint speaks HTTPS; CACertFile set means a client must
+// present a certificate that chains to it.
+type AdminTLS struct {
+	CertFile   string // node.admin.tls.certfile
+	KeyFile    string // node.admin.tls.keyfile
+	CACertFile string // node.admin.tls.cacertfile
 }
 
 // NodeSettings are the node.* keys.
@@ -25,6 +69,7 @@ type NodeSettings struct {
 	HeartbeatTimeout  time.Duration // node.heartbeat_timeout
 	Compression       Compression   // node.compression
 	Limits            LimitSettings // node.limits.*
+	Admin             AdminSettings // node.admin.*
 }
 
 // LimitSettings are the node.limits.* keys: what one peer, or all of them
@@ -219,7 +264,9 @@ func Defaults() Settings {
 				FirstByteTimeout:       2 * time.Second,
 				RefusalLogInterval:     10 * time.Second,
 			},
+			Admin: AdminSettings{ReadyMinMembers: 1},
 		},
+		Log: LogSettings{Level: LogInfo, Format: LogText},
 		Cluster: ClusterSettings{
 			Name:                "ekka",
 			Discovery:           DiscoveryManual,

@@ -1,0 +1,25 @@
+package autoheal
+
+import "time"
+
+// Status is what autoheal on this node is doing, for the status page.
+type Status struct {
+	// Leader is the member that plans heals (the oldest running autoheal).
+	Leader string `json:"leader"`
+	// Healing is set while a heal round is under way.
+	Healing bool `json:"healing"`
+	// Round counts the heal rounds this node has seen or run.
+	Round uint64 `json:"round"`
+	// Partitions are the partitions this node has recorded.
+	Partitions []string `json:"partitions"`
+	// LastHeal is when the last heal round ended; zero if none yet.
+	LastHeal time.Time `json:"last_heal"`
+	// LastResult says how the last round ended.
+	LastResult string `json:"last_result,omitempty"`
+}
+
+// Status returns what autoheal on this node is doing now.
+func (a *Autoheal) Status() Status {
+	// TODO(metrics): fill in.
+	return Status{}
+}
