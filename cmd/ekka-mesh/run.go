@@ -241,6 +241,23 @@ func runNode(ctx context.Context, opts runOptions, stderr io.Writer, hooks runHo
 	if opts.configPath != "" {
 		started = append(started, "config", opts.configPath)
 	}
+	stopAdmin, err := startAdmin(s, node, lk, heal, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "ekka-mesh run: %v\n", err)
+		sctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+		defer cancel()
+		lk.Close()
+		if heal != nil {
+			heal.Close()
+		}
+		node.Stop(sctx)
+		sub.Close()
+		<-eventsDone
+		return exitFail
+	}
+	if s.Node.Admin.Listen != "" {
+		started = append(started, "admin", s.Node.Admin.Listen)
+	}
 	log.Info("started", started...)
 	if hooks.started != nil {
 		hooks.started(node)
@@ -254,6 +271,9 @@ func runNode(ctx context.Context, opts runOptions, stderr io.Writer, hooks runHo
 	log.Info("stopping", "name", node.Name(), "reason", reason.Error())
 	sctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
 	defer cancel()
+	if err := stopAdmin(sctx); err != nil {
+		log.Warn("admin endpoint did not stop cleanly", "err", err)
+	}
 	lk.Close()
 	if heal != nil {
 		heal.Close()
