@@ -70,8 +70,8 @@ func TestCtlUsage(t *testing.T) {
 		{[]string{"status"}, "ekka-mesh ctl: --node is required: the name of the node to control, such as emqx1@10.0.0.1"},
 		{[]string{"--node", "bad", "status"}, `ekka-mesh ctl: --node: node name "bad": name must be short@host`},
 		{[]string{"--node", "n1@127.0.0.1", "--timeout", "0s", "status"}, "ekka-mesh ctl: --timeout 0s: want a positive duration such as 10s"},
-		{[]string{"--node", "n1@127.0.0.1", "--timeout", "soon", "status"}, `ekka-mesh ctl: invalid value "soon" for flag -timeout`},
-		{[]string{"--node", "n1@127.0.0.1", "--nope", "status"}, "ekka-mesh ctl: flag provided but not defined: -nope"},
+		{[]string{"--node", "n1@127.0.0.1", "--timeout", "soon", "status"}, `ekka-mesh ctl: invalid value "soon" for flag --timeout`},
+		{[]string{"--node", "n1@127.0.0.1", "--nope", "status"}, "ekka-mesh ctl: flag provided but not defined: --nope"},
 		{[]string{"--node", "n1@127.0.0.1", "--cookie", "c", "--base-port", "x", "status"}, `ekka-mesh ctl: override "node.base_port=x": node.base_port = x: `},
 		{[]string{"--node", "n1@127.0.0.1", "--config", filepath.Join("testdata", "unknown-key.conf"), "status"}, "ekka-mesh ctl: testdata/unknown-key.conf:4: unknown key cluster.static.seed"},
 	} {

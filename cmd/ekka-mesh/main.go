@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"runtime"
 	"runtime/debug"
 	"sort"
 	"strings"
+
+	"github.com/ekka-mesh/ekka-mesh/internal/suggest"
 )
 
 // Exit statuses shared by all commands.
@@ -68,24 +71,38 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 	}
 	cmd, ok := commands[name]
 	if !ok {
-		fmt.Fprintf(stderr, "ekka-mesh: unknown command %q\n\n", name)
+		fmt.Fprintf(stderr, "ekka-mesh: %s\n\n", unknownCommand(name, commandNames()))
 		usage(stderr)
 		return exitUsage
 	}
 	return cmd.run(args[1:], stdout, stderr)
 }
 
-func usage(w io.Writer) {
-	fmt.Fprintln(w, "Usage: ekka-mesh <command> [arguments]")
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Commands:")
+// commandNames returns the names of the subcommands, sorted.
+func commandNames() []string {
 	names := make([]string, 0, len(commands))
 	for name := range commands {
 		names = append(names, name)
 	}
 	sort.Strings(names)
-	for _, name := range names {
-		fmt.Fprintf(w, "  %-9s %s\n", name, commands[name].summary)
+	return names
+}
+
+// unknownCommand says that name is not one of known, suggesting the
+// closest: `unknown command "stauts"; did you mean "status"?`.
+func unknownCommand(name string, known []string) string {
+	if hint := suggest.Closest(name, known); hint != "" {
+		return fmt.Sprintf("unknown command %q; did you mean %q?", name, hint)
+	}
+	return fmt.Sprintf("unknown command %q", name)
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "Usage: ekka-mesh <command> [arguments]")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Commands:")
+	for _, name := range commandNames() {
+		fmt.Fprintf(w, "  %-12s %s\n", name, commands[name].summary)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, `Run "ekka-mesh help COMMAND" or "ekka-mesh COMMAND --help" for a command's flags.`)
@@ -99,7 +116,7 @@ func runHelp(args []string, stdout, stderr io.Writer) int {
 	case 1:
 		cmd, ok := commands[args[0]]
 		if !ok {
-			fmt.Fprintf(stderr, "ekka-mesh help: unknown command %q\n\n", args[0])
+			fmt.Fprintf(stderr, "ekka-mesh help: %s\n\n", unknownCommand(args[0], commandNames()))
 			usage(stderr)
 			return exitUsage
 		}
@@ -161,13 +178,15 @@ func buildVersion() string {
 // positional arguments (flag.FlagSet alone stops at the first positional
 // argument). Everything after "--" is positional. fs must use
 // flag.ContinueOnError; its own error output is discarded so the caller can
-// report errors in its own words. It returns flag.ErrHelp for -h/--help.
+// report errors in its own words. It returns flag.ErrHelp for -h/--help;
+// other errors name flags as --flag, and an unknown flag gets the closest
+// known one as a suggestion.
 func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	fs.SetOutput(io.Discard)
 	var positional []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			return nil, err
+			return nil, flagError(fs, err)
 		}
 		rest := fs.Args()
 		consumed := len(args) - len(rest)
@@ -182,6 +201,27 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// flagNameInError finds the flag named in one of the flag package's errors,
+// which it writes with one dash whatever the user typed.
+var flagNameInError = regexp.MustCompile(`(not defined: |for flag |for |needs an argument: )-([^\s:=]+)`)
+
+// flagError rewrites an error of fs.Parse to name flags as --flag, the way
+// this binary documents them, and adds "did you mean" to an unknown flag.
+func flagError(fs *flag.FlagSet, err error) error {
+	if isHelp(err) {
+		return err
+	}
+	msg := flagNameInError.ReplaceAllString(err.Error(), "$1--$2")
+	if m := flagNameInError.FindStringSubmatch(err.Error()); m != nil && strings.HasPrefix(m[1], "not defined") {
+		var names []string
+		fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+		if hint := suggest.Closest(m[2], names); hint != "" {
+			msg += fmt.Sprintf("; did you mean --%s?", hint)
+		}
+	}
+	return errors.New(msg)
+}
+
 // flagUsage writes a command's usage line and its flags to w.
 func flagUsage(w io.Writer, fs *flag.FlagSet, synopsis string) {
 	fmt.Fprintf(w, "Usage: ekka-mesh %s\n", synopsis)
@@ -191,9 +231,44 @@ func flagUsage(w io.Writer, fs *flag.FlagSet, synopsis string) {
 		return
 	}
 	fmt.Fprintln(w, "\nFlags:")
-	fs.SetOutput(w)
-	fs.PrintDefaults()
-	fs.SetOutput(io.Discard)
+	printFlags(w, fs)
+}
+
+// printFlags lists fs's flags like flag.PrintDefaults, but written as
+// --flag, the form this binary's help and errors use:
+//
+//	--timeout duration
+//	    	bounds the whole command (default 10s)
+func printFlags(w io.Writer, fs *flag.FlagSet) {
+	fs.VisitAll(func(f *flag.Flag) {
+		var b strings.Builder
+		fmt.Fprintf(&b, "  --%s", f.Name)
+		name, usage := flag.UnquoteUsage(f)
+		if name != "" {
+			b.WriteString(" " + name)
+		}
+		b.WriteString("\n    \t")
+		b.WriteString(strings.ReplaceAll(usage, "\n", "\n    \t"))
+		if def := f.DefValue; !isZeroDefault(def) {
+			if g, ok := f.Value.(flag.Getter); ok {
+				if _, isString := g.Get().(string); isString {
+					def = fmt.Sprintf("%q", def)
+				}
+			}
+			fmt.Fprintf(&b, " (default %s)", def)
+		}
+		fmt.Fprintln(w, b.String())
+	})
+}
+
+// isZeroDefault reports whether a flag's default is its type's zero value,
+// which flag.PrintDefaults does not show either.
+func isZeroDefault(def string) bool {
+	switch def {
+	case "", "0", "false", "0s", "[]":
+		return true
+	}
+	return false
 }
 
 // isHelp reports whether err is the flag package's -h/--help signal.
