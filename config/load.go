@@ -32,6 +32,62 @@ func EnvName(key string) string {
 // value found is reported, joined into one error; each is an *Error naming
 // its source (file:line, environment variable, or override).
 func Load(path string, overrides []string, env func(string) string) (Settings, error) {
+	return load(path, overrides, env, nil)
+}
+
+// LoadEnv is Load with the environment given as a list of "NAME=value"
+// entries, such as os.Environ(). Unlike a getenv function, a list can be
+// enumerated: every variable named EnvPrefix+"..." that sets no key (and is
+// not empty) is an error matching ErrUnknownKey, like an unknown key in a
+// file, with the closest variable suggested, for example
+//
+//	environment variable EKKA_MESH_NODE__NMAE: unknown key node.nmae: did you mean EKKA_MESH_NODE__NAME (node.name)?
+//
+// When a name appears twice in environ the last one counts, as in
+// os/exec's Cmd.Env.
+func LoadEnv(path string, overrides []string, environ []string) (Settings, error) {
+	vars := make(map[string]string, len(environ))
+	for _, kv := range environ {
+		if name, value, ok := strings.Cut(kv, "="); ok {
+			vars[name] = value
+		}
+	}
+	var unknown []error
+	names := make([]string, 0, len(vars))
+	for name := range vars {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if err := checkEnvName(name, vars[name]); err != nil {
+			unknown = append(unknown, err)
+		}
+	}
+	return load(path, overrides, func(name string) string { return vars[name] }, unknown)
+}
+
+// checkEnvName reports an environment variable that starts with EnvPrefix
+// but names no key. An empty one counts as unset, as in Load.
+func checkEnvName(name, value string) error {
+	rest, ok := strings.CutPrefix(name, EnvPrefix)
+	if !ok || value == "" {
+		return nil
+	}
+	key := strings.ToLower(strings.ReplaceAll(rest, "__", "."))
+	if _, known := keyIndex[key]; known && EnvName(key) == name {
+		return nil
+	}
+	where := "environment variable " + name
+	msg := "see the list of keys in the documentation of package config; a key's variable is " + EnvPrefix + " and the key in upper case with each '.' written as \"__\", such as " + EnvName("node.base_port")
+	if hint := suggest(key); hint != "" {
+		msg = fmt.Sprintf("did you mean %s (%s)?", EnvName(hint), hint)
+	}
+	return &Error{Where: where, Key: key, Value: displayValue(key, value), Msg: msg, Err: ErrUnknownKey}
+}
+
+// load is Load, with envErrs (unknown environment variables) reported
+// after the file's errors, in the order of the sources.
+func load(path string, overrides []string, env func(string) string, envErrs []error) (Settings, error) {
 	s := Defaults()
 	var errs []error
 	if path != "" {
@@ -41,6 +97,7 @@ func Load(path string, overrides []string, env func(string) string) (Settings, e
 		}
 		errs = append(errs, s.apply(entries)...)
 	}
+	errs = append(errs, envErrs...)
 	if env != nil {
 		for _, k := range keyTable {
 			name := EnvName(k.Key)

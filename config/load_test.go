@@ -402,3 +402,67 @@ func TestLoadLimitsAndDuplicates(t *testing.T) {
 		t.Fatalf("a 256-byte node.name: %v, want ErrBadValue naming the file, line, key and the limit", err)
 	}
 }
+
+// TestLoadEnvUnknownVariable: an EKKA_MESH_* variable that names no key is
+// reported like an unknown key in a file, with the closest variable, after
+// the file's errors; other variables and empty ones are ignored.
+func TestLoadEnvUnknownVariable(t *testing.T) {
+	path := writeConf(t, "node.name = a@127.0.0.1\nnode.nmae = b@127.0.0.1\n")
+	_, err := LoadEnv(path, []string{"node.base_port=5000"}, []string{
+		"HOME=/home/x",
+		"EKKA_MESH_NODE__COOKIE=sekrit",
+		"EKKA_MESH_NODE__BASE_PORTT=4000",
+		"EKKA_MESH_NODE_NAME=c@127.0.0.1",
+		"EKKA_MESH_node__name=d@127.0.0.1",
+		"EKKA_MESH_WHATEVER=1",
+		"EKKA_MESH_NODE__BINDD=", // empty: unset
+		"EKKA_MESH_NODE__COOKY=hunter2",
+		"NOT_EKKA_MESH_X=1",
+	})
+	if err == nil {
+		t.Fatal("LoadEnv accepted unknown variables")
+	}
+	if !errors.Is(err, ErrUnknownKey) {
+		t.Errorf("error %v does not match ErrUnknownKey", err)
+	}
+	want := []string{
+		path + ":2: unknown key node.nmae: did you mean node.name?",
+		"environment variable EKKA_MESH_NODE_NAME: unknown key node_name: did you mean EKKA_MESH_NODE__NAME (node.name)?",
+		"environment variable EKKA_MESH_NODE__BASE_PORTT: unknown key node.base_portt: did you mean EKKA_MESH_NODE__BASE_PORT (node.base_port)?",
+		"environment variable EKKA_MESH_NODE__COOKY: unknown key node.cooky: did you mean EKKA_MESH_NODE__COOKIE (node.cookie)?",
+		"environment variable EKKA_MESH_WHATEVER: unknown key whatever: see the list of keys in the documentation of package config; a key's variable is EKKA_MESH_ and the key in upper case with each '.' written as \"__\", such as EKKA_MESH_NODE__BASE_PORT",
+		"environment variable EKKA_MESH_node__name: unknown key node.name: did you mean EKKA_MESH_NODE__NAME (node.name)?",
+	}
+	if got := strings.Split(err.Error(), "\n"); !reflect.DeepEqual(got, want) {
+		t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("the error shows a value: %v", err)
+	}
+}
+
+// TestLoadEnvReads: LoadEnv reads the variables as Load does, the last of
+// a name counting, and the overrides still win.
+func TestLoadEnvReads(t *testing.T) {
+	s, err := LoadEnv("", []string{"node.heartbeat_interval=2s"}, []string{
+		"EKKA_MESH_NODE__NAME=x@127.0.0.1",
+		"EKKA_MESH_NODE__NAME=y@127.0.0.1",
+		"EKKA_MESH_NODE__HEARTBEAT_INTERVAL=3s",
+		"EKKA_MESH_CLUSTER__NAME=prod",
+		"EKKA_MESH_NODE__BIND=",
+		"PATH=/bin",
+		"MALFORMED",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Node.Name.String(); got != "y@127.0.0.1" {
+		t.Errorf("node.name = %s, want y@127.0.0.1 (the last)", got)
+	}
+	if s.Cluster.Name != "prod" || s.Node.HeartbeatInterval != 2*time.Second {
+		t.Errorf("cluster.name = %s, node.heartbeat_interval = %v; want prod, 2s", s.Cluster.Name, s.Node.HeartbeatInterval)
+	}
+	if _, err := LoadEnv("", nil, nil); err != nil {
+		t.Errorf("LoadEnv with no environment: %v", err)
+	}
+}
