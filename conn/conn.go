@@ -89,7 +89,8 @@ type Conn struct {
 	chunkID atomic.Uint64 // ids for chunked casts
 	zip     *compressor   // nil when the link does not compress
 
-	stats Stats
+	stats     Stats
+	laneCount [3]laneCounters // per-lane counts (stats.go)
 	// mem counts the bytes of messages being reassembled or decompressed
 	// against Config.MaxReassembly and the node's Config.Budget.
 	mem        memory
@@ -159,10 +160,10 @@ func (c *Conn) RemoteAddr() net.Addr { return c.tcp[wire.LaneData].RemoteAddr() 
 // Stats returns counters of frames, writes and hand-offs so far.
 func (c *Conn) Stats() StatsSnapshot {
 	return StatsSnapshot{
-		FramesSent: c.stats.FramesSent.Load(),
+		FramesSent: c.laneCount[0].framesSent.Load() + c.laneCount[1].framesSent.Load() + c.laneCount[2].framesSent.Load(),
 		Writes:     c.stats.Writes.Load(),
 		Handoffs:   c.stats.Handoffs.Load(),
-		FramesRecv: c.stats.FramesRecv.Load(),
+		FramesRecv: c.laneCount[0].framesRecv.Load() + c.laneCount[1].framesRecv.Load() + c.laneCount[2].framesRecv.Load(),
 		Compressed: c.stats.Compressed.Load(),
 		Queued:     c.queued(),
 		Reassembly: c.mem.held.Load(),
@@ -308,7 +309,7 @@ func (c *Conn) SendAs(ctx context.Context, kind string, t wire.Type, id uint64, 
 		}
 		err := l.send(ctx, t, flags, id, head, payload, async)
 		if err == nil {
-			c.stats.FramesSent.Add(1)
+			c.laneCount[lane].framesSent.Add(1)
 		}
 		return c.sendErr(lane, err)
 	}
@@ -372,7 +373,7 @@ func (c *Conn) SendAs(ctx context.Context, kind string, t wire.Type, id uint64, 
 		if err != nil {
 			return c.sendErr(lane, err)
 		}
-		c.stats.FramesSent.Add(1)
+		c.laneCount[lane].framesSent.Add(1)
 		off = end
 	}
 	if compressed {
@@ -488,7 +489,9 @@ func (c *Conn) readLoop(lane uint8, h Handler) {
 			c.fail(readErr(err))
 			return
 		}
-		c.stats.FramesRecv.Add(1) // next reads one frame
+		lc := &c.laneCount[lane] // next reads one frame
+		lc.framesRecv.Add(1)
+		lc.bytesRecv.Add(uint64(hdr.Length) + wire.HeaderSize)
 		if body == nil {
 			continue // a chunk of a message not complete yet
 		}

@@ -59,11 +59,10 @@ type laneWriter struct {
 }
 
 // Stats counts what a link's lanes did; read it with Conn.Stats.
+// Frames are counted per lane (laneCounters, stats.go).
 type Stats struct {
-	FramesSent atomic.Uint64 // frames written (chunks count one each)
 	Writes     atomic.Uint64 // write system calls (vectored writes count one)
 	Handoffs   atomic.Uint64 // wake-ups of another goroutine: flusher kicks and reply deliveries to parked callers
-	FramesRecv atomic.Uint64
 	Compressed atomic.Uint64 // messages sent compressed
 }
 

@@ -95,9 +95,10 @@ func cookieWeakness(cookie string) string {
 // or slow connections cannot lock real peers out. Refused connections are
 // counted by reason (Stats) and logged at most once per RefusalLogInterval.
 type Listener struct {
-	cfg  *Config
-	ln   net.Listener
-	rlog *rateLog
+	cfg    *Config
+	ln     net.Listener
+	rlog   *rateLog
+	counts listenerCounters // stats.go
 
 	accepted chan *Conn
 	closed   chan struct{}
@@ -278,6 +279,7 @@ func (l *Listener) acceptLoop() {
 			continue
 		}
 		backoff = 0
+		l.counts.accepted.Add(1)
 		src := nc.RemoteAddr().String()
 		if host, _, err := net.SplitHostPort(src); err == nil {
 			src = host
@@ -420,6 +422,7 @@ func (l *Listener) handle(id uint64, raw net.Conn) {
 		l.fail(id, raw, reason, detail)
 		return
 	}
+	l.counts.handshakes.Add(1)
 	if lane == wire.LaneData {
 		r.Grow(dataReadBuffer)
 	}
@@ -479,6 +482,7 @@ func (l *Listener) attach(id uint64, peer Peer, lane uint8, linkID uint64, nc ne
 		p.close()
 		return
 	}
+	l.counts.links.Add(1)
 	select {
 	case l.accepted <- c:
 	case <-l.closed:

@@ -20,6 +20,7 @@ func (n *Node) autocluster() {
 	var st autoclusterState
 	for attempt := 1; ; attempt++ {
 		done, why := n.autoclusterPass(&st)
+		n.stats.discoveryPass(done, why)
 		if done {
 			n.log.Info("autocluster: done", "passes", attempt, "result", why)
 			return
@@ -72,6 +73,7 @@ func (n *Node) autoclusterPass(st *autoclusterState) (bool, string) {
 	if err != nil {
 		return false, fmt.Sprintf("discover failed: %v", err)
 	}
+	n.stats.discovered.Store(int64(len(found)))
 	if len(found) == 0 {
 		return false, "discovered no nodes"
 	}

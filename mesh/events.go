@@ -3,6 +3,7 @@ package mesh
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -64,6 +65,7 @@ type eventBus struct {
 	seq    uint64
 	subs   map[*Subscription]struct{}
 	closed bool
+	kinds  [len(eventKindNames)]atomic.Uint64 // events published, by kind (stats.go)
 }
 
 // Subscription receives the node's events on C until it is closed.
@@ -117,6 +119,9 @@ func (b *eventBus) publish(ev Event) {
 	}
 	b.seq++
 	ev.Seq = b.seq
+	if int(ev.Kind) < len(b.kinds) {
+		b.kinds[ev.Kind].Add(1)
+	}
 	// Queueing under b.mu gives every subscriber the same order.
 	for s := range b.subs {
 		s.enqueue(ev)

@@ -44,6 +44,8 @@ type link struct {
 	active atomic.Int64
 	// serving bounds the peer's calls served at once (limits.go).
 	serving servingGate
+	// rtt is the last heartbeat round trip in ns, 0 before one (observe.go).
+	rtt atomic.Int64
 }
 
 // idle reports whether nothing is in flight on the link: no call of ours
@@ -95,6 +97,7 @@ func (lk *link) heard() time.Time {
 // start begins reading and the cast runner. The caller has added 2 to n.wg
 // (for the cast runner and watch).
 func (lk *link) start() {
+	lk.n.stats.linkStarted(lk)
 	lk.c.Start(lk.onFrame)
 	go lk.runCasts()
 }
@@ -113,8 +116,12 @@ func (lk *link) watch() {
 	for _, ch := range pending {
 		ch <- callResult{err: ErrNodeDown}
 	}
+	if lk.downReason != "" {
+		lk.n.stats.beatsMissed.Add(1) // set by the maintainer before it closed a silent link
+	}
 	lk.n.linkDown(lk)
 	<-lk.c.Done()
+	lk.n.stats.linkDone(lk)
 }
 
 func (lk *link) runCasts() {
@@ -155,8 +162,10 @@ func (lk *link) onFrame(c *conn.Conn, h wire.Header, body []byte, owned bool) {
 			lk.protocolError(err)
 			return
 		}
+		n.stats.castsReceived.Add(1)
 		e := n.handlers.entryOf(m.Method)
 		if e.h == nil {
+			n.stats.castsDropped.Add(1)
 			n.log.Debug("cast for a method without handler dropped", "method", string(m.Method), "from", lk.peer)
 			return
 		}
@@ -174,6 +183,7 @@ func (lk *link) onFrame(c *conn.Conn, h wire.Header, body []byte, owned bool) {
 		var b [8]byte
 		lk.c.Send(lk.ctx, wire.TypePong, h.ID, (&wire.Pong{SentNanos: p.SentNanos}).Append(b[:0]), nil)
 	case wire.TypePong:
+		lk.pong(body)
 	case wire.TypeMemberTable, wire.TypeJoin, wire.TypeLeave, wire.TypeForceLeave, wire.TypeMemberStatus, wire.TypeMemberServices:
 		if lk.hidden {
 			// A control client is no member: it changes membership through
@@ -287,6 +297,7 @@ func (lk *link) ping(now time.Time) {
 	p := wire.Ping{SentNanos: uint64(now.UnixNano())}
 	var b [8]byte
 	lk.c.Send(lk.ctx, wire.TypePing, lk.nextID.Add(1), p.Append(b[:0]), nil)
+	lk.n.stats.beatsSent.Add(1)
 }
 
 // sendMemberTable sends this node's member table to the peer, so that a

@@ -73,6 +73,8 @@ type Node struct {
 	// hears the set from then on. Guarded by mu.
 	services  []string
 	announced bool
+
+	stats nodeStats // counters for Stats and the metrics (stats.go)
 }
 
 type redialState struct {

@@ -123,7 +123,8 @@ func (n *Node) linkTo(node string) (*link, error) {
 // Config.MaxMessage: not sent, the link stays up; a reply above it comes
 // back as a RemoteError with code "too large"), and ctx's error when ctx
 // ends first: the call never outlives its context.
-func (n *Node) Call(ctx context.Context, node, method string, payload []byte) ([]byte, error) {
+func (n *Node) Call(ctx context.Context, node, method string, payload []byte) (_ []byte, err error) {
+	defer n.stats.callDone(time.Now(), &err)
 	if node == n.cfg.Name {
 		return n.callLocal(ctx, method, payload)
 	}
@@ -339,6 +340,7 @@ func (n *Node) serveCall(lk *link, id uint64, body []byte, owned bool) {
 	}
 	n.wg.Add(1)
 	lk.active.Add(1)
+	n.stats.served.Add(1)
 	go n.runCall(in) // arguments are copied to the new goroutine: no closure to allocate
 }
 
@@ -385,7 +387,8 @@ func (n *Node) runCall(in incoming) {
 // and forget. Casts from one node to another are handled in the order they
 // were sent while the link lives. An error means the cast was not sent
 // (no link, node stopped); a nil error does not mean it was handled.
-func (n *Node) Cast(node, method string, payload []byte) error {
+func (n *Node) Cast(node, method string, payload []byte) (err error) {
+	defer n.stats.castDone(&err)
 	if len(method) > 0xffff {
 		return fmt.Errorf("mesh: cast %s: method name is %d bytes, want at most 65535", node, len(method))
 	}
@@ -444,6 +447,7 @@ type MulticallResult struct {
 // from the caller's goroutine: the time is about the slowest node's, with
 // no goroutine per node.
 func (n *Node) Multicall(ctx context.Context, nodes []string, method string, payload []byte) MulticallResult {
+	t0 := time.Now()
 	if nodes == nil {
 		nodes = n.Info().RunningNodes
 	}
@@ -492,6 +496,7 @@ func (n *Node) Multicall(ctx context.Context, nodes []string, method string, pay
 		record(n.cfg.Name, r.b, r.err)
 	}
 	slices.Sort(res.Failed)
+	n.stats.multicallDone(t0, &res)
 	return res
 }
 
