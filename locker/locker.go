@@ -116,6 +116,8 @@ type Locker struct {
 	ringMu    sync.Mutex
 	ringNames []string
 	ring      *Ring
+
+	stats lockStats // counters for Stats and the metrics (stats.go)
 }
 
 const (
@@ -308,6 +310,7 @@ func (l *Locker) sweep() {
 			l.mu.Lock()
 			ended := l.table.Expire(last)
 			l.mu.Unlock()
+			l.stats.expired.Add(uint64(len(ended)))
 			for _, e := range ended {
 				l.log.Debug("lease ended", "resource", e.Resource, "owner", e.Owner, "token", e.Token)
 			}
@@ -491,6 +494,7 @@ func (l *Locker) fanout(ctx context.Context, nodes []string, op int, req opReque
 		out[i].node = n
 		if n == l.node.Name() {
 			out[i].reply, out[i].err = l.apply(op, req)
+			l.stats.decided(op, out[i].reply, out[i].err)
 			return
 		}
 		b, err := l.node.Call(ctx, n, l.methods[op], payload)
@@ -602,6 +606,7 @@ func (l *Locker) serve(op int) mesh.Handler {
 			return nil, fmt.Errorf("%s from %s: %w", l.methods[op], from, checkLease(req.Lease))
 		}
 		r, err := l.apply(op, req)
+		l.stats.decided(op, r, err)
 		if err != nil {
 			return nil, l.refuse(op, from, fmt.Errorf("%s from %s: %w", l.methods[op], from, err))
 		}
@@ -714,10 +719,12 @@ func (l *Locker) Acquire(ctx context.Context, resource string, opts Options) (Re
 	slices.Sort(res.Granted)
 	if len(granted) >= need && fenced >= need {
 		res.OK, res.Token = true, token
+		l.stats.granted.Add(1)
 		res.Lease = l.hold(key, o, nodes, need, token, start)
 		return res, nil
 	}
 	// Not granted: give back what was granted, and what may have been.
+	l.stats.refused.Add(1)
 	var undo []string
 	for _, a := range granted {
 		if a.reply.Status == stGranted || prev == nil {

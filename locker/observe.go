@@ -1,6 +1,10 @@
 package locker
 
-import "time"
+import (
+	"slices"
+	"strings"
+	"time"
+)
 
 // HeldLock is one lock held in this node's table.
 type HeldLock struct {
@@ -11,7 +15,18 @@ type HeldLock struct {
 }
 
 // Held returns the locks held in this node's table, sorted by resource.
+// A grant whose lease has run out is not held, even before the sweep
+// drops it.
 func (l *Locker) Held() []HeldLock {
-	// TODO(metrics): fill in.
-	return nil
+	now := time.Now()
+	l.mu.Lock()
+	out := make([]HeldLock, 0, len(l.table.res))
+	for r, s := range l.table.res {
+		if s.held && now.Before(s.expires) {
+			out = append(out, HeldLock{Resource: r, Owner: s.owner, Token: s.token, Expires: s.expires})
+		}
+	}
+	l.mu.Unlock()
+	slices.SortFunc(out, func(a, b HeldLock) int { return strings.Compare(a.Resource, b.Resource) })
+	return out
 }
