@@ -107,6 +107,8 @@ type Autoheal struct {
 	coordinating bool
 	// The victim's state: the current or last heal of this node.
 	heal *victimHeal
+
+	stats healStats // what Status and Stats report (stats.go)
 }
 
 type victimHeal struct {
@@ -419,17 +421,21 @@ func (a *Autoheal) maybeDecide(now time.Time) {
 	switch plan.Action {
 	case ActionNone:
 		a.log.Debug("autoheal: nothing to heal", "round", round, "reason", plan.Reason)
+		a.stats.ended(round, roleLeader, "nothing to heal: "+plan.Reason, nil)
 	case ActionWait:
 		a.log.Info("autoheal: cannot heal now; retrying later", "round", round, "reason", plan.Reason, "retry_in", a.cfg.Delay)
+		a.stats.ended(round, roleLeader, "waiting: "+plan.Reason, nil)
 		retry()
 	case ActionHeal:
 		a.log.Warn("autoheal: healing a partition", "round", round, "sides", fmt.Sprint(plan.Sides), "coordinator", plan.Coordinator, "victims", plan.Victims)
 		req := coordinateRequest{Round: round, Leader: a.node.Name(), Victims: plan.Victims, Reason: plan.Reason}
 		if err := a.dispatch(plan.Coordinator, req); err != nil {
 			a.log.Warn("autoheal: the coordinator did not take the heal; retrying later", "round", round, "coordinator", plan.Coordinator, "err", err, "retry_in", a.cfg.Delay)
+			a.stats.ended(round, roleLeader, "", fmt.Errorf("the coordinator %s did not take the heal: %w", plan.Coordinator, err))
 			retry()
 			return
 		}
+		a.stats.ended(round, roleLeader, "heal handed to "+plan.Coordinator, nil)
 		// Give the heal time before the next decision; a failed heal
 		// leaves partitions recorded, whose reminders bring the leader back.
 		a.mu.Lock()
@@ -553,14 +559,17 @@ func (a *Autoheal) coordinate(req coordinateRequest) {
 		a.mu.Unlock()
 	}()
 	t0 := time.Now()
+	a.stats.round(req.Round)
 	for _, v := range req.Victims {
 		if err := a.healVictim(req, v); err != nil {
 			a.log.Warn("autoheal: a victim's heal failed; the rest waits for the next round", "round", req.Round, "victim", v, "err", err)
+			a.stats.ended(req.Round, roleCoordinator, "", fmt.Errorf("victim %s: %w", v, err))
 			return
 		}
 		a.log.Info("autoheal: victim healed", "round", req.Round, "victim", v)
 	}
 	a.log.Warn("autoheal: partition healed", "round", req.Round, "victims", req.Victims, "took", time.Since(t0).Round(time.Millisecond))
+	a.stats.ended(req.Round, roleCoordinator, fmt.Sprintf("healed %v into the cluster of %s", req.Victims, a.node.Name()), nil)
 }
 
 // healVictim has v heal itself into this node's cluster and waits for the
@@ -649,6 +658,7 @@ func (a *Autoheal) healSelf(h *victimHeal, req healRequest) {
 	ctx, cancel := context.WithTimeout(a.ctx, a.cfg.HealTimeout)
 	defer cancel()
 	t0 := time.Now()
+	a.stats.round(req.Round)
 	err := a.healSteps(ctx, req)
 	a.mu.Lock()
 	if err != nil {
@@ -657,6 +667,7 @@ func (a *Autoheal) healSelf(h *victimHeal, req healRequest) {
 		h.state = healDone
 	}
 	a.mu.Unlock()
+	a.stats.ended(req.Round, roleVictim, "rejoined the cluster of "+req.Coordinator, err)
 	if err != nil {
 		a.log.Error("autoheal: this node's heal failed", "round", req.Round, "coordinator", req.Coordinator, "err", err)
 		return

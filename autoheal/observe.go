@@ -10,6 +10,9 @@ type Status struct {
 	Healing bool `json:"healing"`
 	// Round counts the heal rounds this node has seen or run.
 	Round uint64 `json:"round"`
+	// LastRound names the last round this node took part in ("" if none):
+	// the leader's name and its round number.
+	LastRound string `json:"last_round,omitempty"`
 	// Partitions are the partitions this node has recorded.
 	Partitions []string `json:"partitions"`
 	// LastHeal is when the last heal round ended; zero if none yet.
@@ -20,6 +23,16 @@ type Status struct {
 
 // Status returns what autoheal on this node is doing now.
 func (a *Autoheal) Status() Status {
-	// TODO(metrics): fill in.
-	return Status{}
+	info := a.node.Info()
+	st := Status{
+		Leader:     Leader(info.Members),
+		Healing:    a.busy(),
+		Partitions: info.Partitions,
+	}
+	s := &a.stats
+	s.mu.Lock()
+	st.Round, st.LastRound = s.seen, s.lastRound
+	st.LastHeal, st.LastResult = s.lastHeal, s.lastResult
+	s.mu.Unlock()
+	return st
 }
