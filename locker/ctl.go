@@ -4,8 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
 	"time"
+
+	"github.com/ekka-mesh/ekka-mesh/mesh"
 )
 
 // CtlRequest is the JSON payload of the "ctl" method (Method(name, "ctl")):
@@ -47,7 +51,9 @@ func (l *Locker) serveCtl(ctx context.Context, from string, payload []byte) ([]b
 	if err := json.Unmarshal(payload, &req); err != nil {
 		return nil, fmt.Errorf("%s: bad request from %s: %v (want a JSON object with op, resource, type, owner, lease_ms)", l.methods[mCtl], from, err)
 	}
-	opts := Options{Type: req.Type, Owner: req.Owner, Lease: time.Duration(req.LeaseMillis) * time.Millisecond}
+	// ctl cannot renew the lease: when it ends, that is logged as the
+	// normal end of such a lock, not as a lost lease.
+	opts := Options{Type: req.Type, Owner: req.Owner, Lease: time.Duration(req.LeaseMillis) * time.Millisecond, ctl: true}
 	var res Result
 	var err error
 	switch req.Op {
@@ -55,12 +61,15 @@ func (l *Locker) serveCtl(ctx context.Context, from string, payload []byte) ([]b
 		res, err = l.Acquire(ctx, req.Resource, opts)
 	case "unlock":
 		if req.Owner == "" {
-			return nil, fmt.Errorf("unlock %q: owner is empty, want the owner that holds the lock", req.Resource)
+			err = fmt.Errorf("unlock %q: owner is empty, want the owner that holds the lock", req.Resource)
+			l.logCtl(ctx, from, req, res, err)
+			return nil, err
 		}
 		res, err = l.Release(ctx, req.Resource, opts)
 	default:
 		return nil, fmt.Errorf("%s: op %q, want lock or unlock", l.methods[mCtl], req.Op)
 	}
+	l.logCtl(ctx, from, req, res, err)
 	if err != nil {
 		return nil, err
 	}
@@ -87,4 +96,45 @@ func (l *Locker) serveCtl(ctx context.Context, from string, payload []byte) ([]b
 		slices.Sort(rep.Nodes)
 	}
 	return json.Marshal(rep)
+}
+
+// logCtl logs a lock or unlock that ctl asked for (mesh.AdminActionMsg):
+// the resource, owner and type, the client, and the outcome.
+func (l *Locker) logCtl(ctx context.Context, from string, req CtlRequest, res Result, err error) {
+	typ, owner := res.Type, res.Owner
+	if typ == "" {
+		typ = req.Type
+	}
+	if owner == "" {
+		owner = req.Owner
+	}
+	args := []any{"resource", req.Resource, "owner", owner, "type", string(typ)}
+	outcome := "failed"
+	switch {
+	case err != nil:
+		args = append(args, "err", err)
+	case req.Op == "lock" && res.OK:
+		outcome = "granted"
+		if res.Lease != nil {
+			args = append(args, "lease", res.Lease.lease.String())
+		}
+		args = append(args, "token", res.Token, "granted_by", strings.Join(res.Granted, ","))
+	case req.Op == "unlock" && res.OK:
+		outcome = "released"
+		args = append(args, "released_by", strings.Join(res.Granted, ","))
+	default:
+		outcome = "refused"
+		args = append(args, "refused_by", refusedList(res.Refused))
+	}
+	mesh.LogAdminAction(ctx, l.log, from, req.Op, outcome, args...)
+}
+
+// refusedList writes refusals as "node: why; node: why", sorted by node.
+func refusedList(refused map[string]string) string {
+	nodes := slices.Sorted(maps.Keys(refused))
+	parts := make([]string, len(nodes))
+	for i, n := range nodes {
+		parts[i] = n + ": " + refused[n]
+	}
+	return strings.Join(parts, "; ")
 }

@@ -24,6 +24,7 @@ type Lease struct {
 	token     uint64
 	lease     time.Duration
 	autoRenew bool
+	ctl       bool // taken for ctl, which does not renew: its end is not a loss
 	deadline  time.Time
 	retryAt   time.Time // after a failed automatic renewal: try again then
 	timer     *time.Timer
@@ -114,6 +115,12 @@ func (ls *Lease) end(err error) {
 
 // lose forgets the lease in its locker and reports it lost.
 func (ls *Lease) lose(err error) {
+	ls.forget(err)
+	ls.l.log.Warn("lease lost", "resource", ls.key.resource, "type", string(ls.key.typ), "owner", ls.key.owner, "err", err)
+}
+
+// forget removes the lease from its locker and ends it with err.
+func (ls *Lease) forget(err error) {
 	l := ls.l
 	l.mu.Lock()
 	if l.held[ls.key] == ls {
@@ -121,7 +128,6 @@ func (ls *Lease) lose(err error) {
 	}
 	l.mu.Unlock()
 	ls.end(err)
-	l.log.Warn("lease lost", "resource", ls.key.resource, "type", string(ls.key.typ), "owner", ls.key.owner, "err", err)
 }
 
 // scheduleLocked sets the timer: at the deadline, or earlier for an
@@ -168,10 +174,19 @@ func (ls *Lease) fire() {
 	}
 	now := time.Now()
 	if !now.Before(ls.deadline) {
-		deadline := ls.deadline
+		deadline, token, byCtl := ls.deadline, ls.token, ls.ctl && !ls.autoRenew
 		ls.mu.Unlock()
-		ls.lose(fmt.Errorf("%w: %s lock on %q for owner %s ended at %s without renewal",
-			ErrLeaseLost, ls.key.typ, ls.key.resource, ls.key.owner, deadline.Format(time.RFC3339Nano)))
+		err := fmt.Errorf("%w: %s lock on %q for owner %s ended at %s without renewal",
+			ErrLeaseLost, ls.key.typ, ls.key.resource, ls.key.owner, deadline.Format(time.RFC3339Nano))
+		if byCtl {
+			// ctl cannot renew: the lease running out is how its lock
+			// ends when nobody unlocks it, not a loss.
+			ls.forget(err)
+			l.log.Info("lease ended", "resource", ls.key.resource, "type", string(ls.key.typ), "owner", ls.key.owner,
+				"token", token, "why", "taken through ctl, which does not renew it; its lease ran out")
+			return
+		}
+		ls.lose(err)
 		return
 	}
 	if !ls.autoRenew {

@@ -345,6 +345,10 @@ type Options struct {
 	// AutoRenew renews the lease in the background, a third of a lease
 	// before it ends, until Release or until a renewal fails for good.
 	AutoRenew bool
+
+	// ctl: taken for ekka-mesh ctl, which cannot renew it; its end is
+	// logged as the normal end of such a lock, not as a lost lease.
+	ctl bool
 }
 
 // Result is the outcome of an Acquire, Renew or Release.
@@ -832,6 +836,7 @@ func (l *Locker) hold(key heldKey, o Options, nodes []string, need int, token ui
 		ls.mu.Lock()
 		ls.token = max(ls.token, token)
 		ls.lease, ls.autoRenew = o.Lease, ls.autoRenew || o.AutoRenew
+		ls.ctl = ls.ctl && o.ctl // taken by the library too: a lease it may hold on to
 		if deadline.After(ls.deadline) {
 			ls.deadline = deadline
 		}
@@ -841,7 +846,7 @@ func (l *Locker) hold(key heldKey, o Options, nodes []string, need int, token ui
 	}
 	ls := &Lease{
 		l: l, key: key, token: token, nodes: slices.Clone(nodes), need: need,
-		lease: o.Lease, autoRenew: o.AutoRenew, deadline: deadline, lost: make(chan struct{}),
+		lease: o.Lease, autoRenew: o.AutoRenew, ctl: o.ctl, deadline: deadline, lost: make(chan struct{}),
 	}
 	if l.closed {
 		ls.end(ErrClosed)

@@ -103,7 +103,7 @@ func (n *Node) autoclusterPass(st *autoclusterState) (bool, string) {
 			failed = append(failed, fmt.Sprintf("%s (%v)", node, err))
 			continue
 		}
-		n.log.Info("autocluster: joined", "node", node)
+		n.log.Info("autocluster: joined", "member", node)
 	}
 	for _, node := range others {
 		if _, err := n.linkTo(node); err != nil && !slices.ContainsFunc(failed, func(f string) bool { return strings.HasPrefix(f, node+" ") }) {

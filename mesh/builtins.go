@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/ekka-mesh/ekka-mesh/portmap"
@@ -45,22 +46,30 @@ func (n *Node) registerBuiltins() {
 		}
 		return json.Marshal(map[string]int64{"rtt_us": rtt.Microseconds()})
 	})
-	set(MethodJoin, func(ctx context.Context, _ string, p []byte) ([]byte, error) {
+	set(MethodJoin, func(ctx context.Context, from string, p []byte) ([]byte, error) {
 		req, err := adminRequest(p, true)
 		if err != nil {
+			LogAdminAction(ctx, n.log, from, "join", outcome(err), "err", err)
 			return nil, err
 		}
-		return nil, n.Join(ctx, req.Node)
+		err = n.Join(ctx, req.Node)
+		LogAdminAction(ctx, n.log, from, "join", outcome(err), "target", req.Node, "err", err)
+		return nil, err
 	})
-	set(MethodLeave, func(ctx context.Context, _ string, _ []byte) ([]byte, error) {
-		return nil, n.Leave(ctx)
+	set(MethodLeave, func(ctx context.Context, from string, _ []byte) ([]byte, error) {
+		err := n.Leave(ctx)
+		LogAdminAction(ctx, n.log, from, "leave", outcome(err), "err", err)
+		return nil, err
 	})
-	set(MethodForceLeave, func(ctx context.Context, _ string, p []byte) ([]byte, error) {
+	set(MethodForceLeave, func(ctx context.Context, from string, p []byte) ([]byte, error) {
 		req, err := adminRequest(p, true)
 		if err != nil {
+			LogAdminAction(ctx, n.log, from, "force-leave", outcome(err), "err", err)
 			return nil, err
 		}
-		return nil, n.ForceLeave(ctx, req.Node)
+		err = n.ForceLeave(ctx, req.Node)
+		LogAdminAction(ctx, n.log, from, "force-leave", outcome(err), "target", req.Node, "err", err)
+		return nil, err
 	})
 	set(MethodCall, func(ctx context.Context, _ string, p []byte) ([]byte, error) {
 		req, err := adminRequest(p, true)
@@ -73,6 +82,53 @@ func (n *Node) registerBuiltins() {
 		return n.Call(ctx, req.Node, req.Method, req.Payload)
 	})
 	n.registerHealBuiltins()
+}
+
+// AdminActionMsg is the message of the log records of admin actions: the
+// changes a node carries out when a client (ekka-mesh ctl) asks, such as
+// join, leave, force-leave, and lock and unlock in package locker. They
+// are logged at info level with the attributes action, the arguments,
+// client and client_addr (who asked, as the link knows it), outcome and,
+// on failure, err. A handler that filters the library's routine info
+// lines can let these through by their message.
+const AdminActionMsg = "admin action"
+
+// LogAdminAction logs, at info on log, an admin action carried out for the
+// caller of the handler whose context is ctx (from is the caller's name,
+// used when ctx carries none): action, the outcome, then args, key-value
+// pairs naming the arguments (not "node", which a node's logger has) and,
+// for a failure, "err". An "err" of nil is left out.
+func LogAdminAction(ctx context.Context, log *slog.Logger, from, action, outcome string, args ...any) {
+	c, ok := CallerOf(ctx)
+	if !ok {
+		c = Caller{Name: from, Addr: "local"}
+	}
+	attrs := []any{"action", action}
+	var errText string
+	for i := 0; i+1 < len(args); i += 2 {
+		if k, _ := args[i].(string); k == "err" {
+			if err, _ := args[i+1].(error); err != nil {
+				errText = err.Error()
+			} else if s, _ := args[i+1].(string); s != "" {
+				errText = s
+			}
+			continue
+		}
+		attrs = append(attrs, args[i], args[i+1])
+	}
+	attrs = append(attrs, "client", c.Name, "client_addr", c.Addr, "outcome", outcome)
+	if errText != "" {
+		attrs = append(attrs, "err", errText)
+	}
+	log.InfoContext(ctx, AdminActionMsg, attrs...)
+}
+
+// outcome is "ok" for a nil error, else "failed".
+func outcome(err error) string {
+	if err != nil {
+		return "failed"
+	}
+	return "ok"
 }
 
 func adminRequest(p []byte, needNode bool) (AdminRequest, error) {

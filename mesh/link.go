@@ -80,7 +80,7 @@ func newLink(n *Node, c *conn.Conn) *link {
 		casts:   newCastQueue(n.cfg.castQueueMax()),
 	}
 	lk.serving.maxCalls, lk.serving.maxBytes = n.cfg.servingMax()
-	lk.ctx, lk.cancel = context.WithCancel(callerContext(n.ctx, p.Hidden))
+	lk.ctx, lk.cancel = context.WithCancel(callerContext(n.ctx, p.Hidden, p.Name, c.RemoteAddr()))
 	lk.created = time.Now()
 	return lk
 }
