@@ -89,6 +89,9 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if err := checkHostResolves(ctx, &cfg); err != nil { // resolve.go
+		return nil, err
+	}
 	cfg = cfg.withDefaults()
 	guid := cfg.GUID
 	if guid.IsZero() {
