@@ -27,8 +27,8 @@ func init() {
 
 const (
 	benchSynopsis      = "bench serve|run [flags]"
-	benchServeSynopsis = "bench serve [--config FILE] [--name NAME] [--cookie C] [--base-port N] [--set KEY=VALUE ...] [--log-level LEVEL]"
-	benchRunSynopsis   = "bench run --target NAME --workload call|cast|bulk [--concurrency K] [--size BYTES] [--duration D] [--warmup D] [--payload zeros|random] [--json] [--timeout D] [--config FILE] [--name NAME] [--cookie C] [--base-port N] [--set KEY=VALUE ...] [--log-level LEVEL]"
+	benchServeSynopsis = "bench serve [--config FILE] [--name NAME] [--cookie C] [--base-port N] [--set KEY=VALUE ...] [--log-level LEVEL] [--log-format text|json]"
+	benchRunSynopsis   = "bench run --target NAME --workload call|cast|bulk [--concurrency K] [--size BYTES] [--duration D] [--warmup D] [--payload zeros|random] [--json] [--timeout D] [--config FILE] [--name NAME] [--cookie C] [--base-port N] [--set KEY=VALUE ...] [--log-level LEVEL] [--log-format text|json]"
 )
 
 // benchRunShortName is the short name of bench run's node unless --name is given; its
@@ -84,9 +84,9 @@ func (f *nodeFlags) named() bool {
 // ---- bench serve ----
 
 func runBenchServe(args []string, stdout, stderr io.Writer) int {
-	ctx, stop := signalContext()
+	ctx, hup, stop := signalContext()
 	defer stop()
-	return benchServeMain(ctx, args, stdout, stderr, runHooks{getenv: os.Getenv})
+	return benchServeMain(ctx, args, stdout, stderr, runHooks{getenv: os.Getenv, hup: hup})
 }
 
 // benchServeMain is bench serve: run's node, with the bench methods, until
@@ -95,7 +95,7 @@ func runBenchServe(args []string, stdout, stderr io.Writer) int {
 func benchServeMain(ctx context.Context, args []string, stdout, stderr io.Writer, hooks runHooks) int {
 	fs := flag.NewFlagSet("bench serve", flag.ContinueOnError)
 	nf := addNodeFlags(fs, "this node's `name`, short@host (node.name; default ekka@127.0.0.1)",
-		"the cluster's `cookie` (node.cookie; default: read or create ~/.ekka-mesh.cookie)", "info")
+		"the cluster's `cookie` (node.cookie; default: read or create ~/.ekka-mesh.cookie)", "")
 	positional, err := parseArgs(fs, args)
 	if isHelp(err) {
 		fmt.Fprintln(stdout, "Run a node, exactly as run does (same configuration file, environment and")
@@ -122,7 +122,12 @@ func benchServeMain(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: opts.logLevel}))
+	// The log of the serving lines: runNode's settings, loaded here too
+	// (runNode reports a bad configuration itself).
+	log := slog.New(slog.DiscardHandler)
+	if s, err := config.Load(opts.configPath, opts.overrides, hooks.getenv); err == nil {
+		log = settingsLog(stderr, s).logger()
+	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var srv *load.Server
@@ -161,7 +166,7 @@ type benchRunHooks struct {
 }
 
 func runBenchRun(args []string, stdout, stderr io.Writer) int {
-	ctx, stop := signalContext()
+	ctx, _, stop := signalContext() // SIGHUP is ignored: nothing to reload
 	defer stop()
 	return benchRunMain(ctx, args, stdout, stderr, benchRunHooks{getenv: os.Getenv, terminal: isTerminal(os.Stderr)})
 }
@@ -197,7 +202,7 @@ func parseBenchRunArgs(args []string, stdout, stderr io.Writer) (a benchRunArgs,
 	asJSON := fs.Bool("json", false, "also print the result as one JSON object, the last line of stdout")
 	timeout := fs.String("timeout", "10s", "give up joining the target after `D`")
 	nf := addNodeFlags(fs, "this node's `name`, short@host (default benchrun@ADDR, ADDR being the address that reaches the target, on a free port)",
-		"the cluster's `cookie` (node.cookie; default: read ~/.ekka-mesh.cookie, never created)", "warn")
+		"the cluster's `cookie` (node.cookie; default: read ~/.ekka-mesh.cookie, never created)", config.LogWarn)
 	positional, err := parseArgs(fs, args)
 	if isHelp(err) {
 		benchRunHelp(stdout, fs)
@@ -347,8 +352,8 @@ func benchRunMain(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		}
 		listen = net.JoinHostPort(ip.String(), "0")
 	}
-	handler := slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: a.node.logLevel})
-	log := slog.New(handler)
+	applyLogFallback(&s, a.node, hooks.getenv)
+	log := settingsLog(stderr, s).logger()
 	mcfg, err := meshConfigLog(s, log)
 	if err != nil {
 		return fail(exitUsage, "%v", err)

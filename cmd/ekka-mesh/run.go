@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -24,7 +23,7 @@ func init() {
 	register("run", "run a node until SIGINT or SIGTERM (run [--config FILE] [--name NAME] [--set KEY=VALUE ...])", runRun)
 }
 
-const runSynopsis = "run [--config FILE] [--name NAME] [--cookie C] [--base-port N] [--set KEY=VALUE ...] [--log-level LEVEL]"
+const runSynopsis = "run [--config FILE] [--name NAME] [--cookie C] [--base-port N] [--set KEY=VALUE ...] [--log-level LEVEL] [--log-format text|json]"
 
 // stopTimeout bounds a node's clean stop after SIGINT or SIGTERM.
 const stopTimeout = 10 * time.Second
@@ -33,9 +32,13 @@ const stopTimeout = 10 * time.Second
 type runOptions struct {
 	configPath string
 	// overrides are "key=value" settings in the order they apply: --name,
-	// --cookie, --base-port, then every --set as given.
+	// --cookie, --base-port, --log-level, --log-format, then every --set as
+	// given.
 	overrides []string
-	logLevel  slog.Level
+	// logFallback is the log.level of a command whose default differs from
+	// the configuration's (bench run: warn) when neither --log-level, the
+	// file nor the environment sets it; "" for the configuration's.
+	logFallback config.LogLevel
 }
 
 // runHooks are what runNode takes from its surroundings, so tests can run
@@ -43,6 +46,9 @@ type runOptions struct {
 type runHooks struct {
 	getenv  func(string) string // environment variables, including HOME
 	started func(*mesh.Node)    // called once the node is up (tests); may be nil
+	// hup receives SIGHUP: the node reloads what it can of its
+	// configuration (log.level). nil: never.
+	hup <-chan struct{}
 }
 
 func runRun(args []string, stdout, stderr io.Writer) int {
@@ -50,28 +56,42 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 	if done {
 		return code
 	}
-	ctx, stop := signalContext()
+	ctx, hup, stop := signalContext()
 	defer stop()
-	return runNode(ctx, opts, stderr, runHooks{getenv: os.Getenv})
+	return runNode(ctx, opts, stderr, runHooks{getenv: os.Getenv, hup: hup})
 }
 
 // signalContext returns a context that SIGINT or SIGTERM cancels, with
-// "received signal S" as its cause (run logs it when it stops), and the
-// function that releases it.
-func signalContext() (context.Context, func()) {
+// "received signal S" as its cause (run logs it when it stops), a channel
+// that receives SIGHUP (which then no longer ends the process; a SIGHUP
+// arriving while one waits is merged into it), and the function that
+// releases them.
+func signalContext() (context.Context, <-chan struct{}, func()) {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	sigc := make(chan os.Signal, 1)
-	signal.Notify(sigc, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(sigc, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	hup := make(chan struct{}, 1)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		select {
-		case sig := <-sigc:
-			cancel(fmt.Errorf("received signal %v", sig))
-		case <-ctx.Done():
+		for {
+			select {
+			case sig := <-sigc:
+				if sig == syscall.SIGHUP {
+					select {
+					case hup <- struct{}{}:
+					default:
+					}
+					continue
+				}
+				cancel(fmt.Errorf("received signal %v", sig))
+				return
+			case <-ctx.Done():
+				return
+			}
 		}
 	}()
-	return ctx, func() {
+	return ctx, hup, func() {
 		signal.Stop(sigc)
 		cancel(nil)
 		<-done
@@ -81,15 +101,18 @@ func signalContext() (context.Context, func()) {
 // nodeFlags are the flags of every command that runs a node (run, bench
 // serve, bench run): the node's settings.
 type nodeFlags struct {
-	fs                                       *flag.FlagSet
-	config, name, cookie, basePort, logLevel *string
-	sets                                     []string
+	fs                                                  *flag.FlagSet
+	config, name, cookie, basePort, logLevel, logFormat *string
+	sets                                                []string
+	logFallback                                         config.LogLevel
 }
 
 // addNodeFlags defines the node flags on fs; nameDoc and cookieDoc are the
-// help of --name and --cookie, logLevel the default of --log-level.
-func addNodeFlags(fs *flag.FlagSet, nameDoc, cookieDoc, logLevel string) *nodeFlags {
-	f := &nodeFlags{fs: fs}
+// help of --name and --cookie. logFallback is the command's log level when
+// neither --log-level nor the configuration sets one ("": log.level's
+// default, info).
+func addNodeFlags(fs *flag.FlagSet, nameDoc, cookieDoc string, logFallback config.LogLevel) *nodeFlags {
+	f := &nodeFlags{fs: fs, logFallback: logFallback}
 	f.config = fs.String("config", "", "the configuration `file` (key = value lines; see package config)")
 	f.name = fs.String("name", "", nameDoc)
 	f.cookie = fs.String("cookie", "", cookieDoc)
@@ -98,20 +121,30 @@ func addNodeFlags(fs *flag.FlagSet, nameDoc, cookieDoc, logLevel string) *nodeFl
 		f.sets = append(f.sets, v)
 		return nil
 	})
-	f.logLevel = fs.String("log-level", logLevel, "the least `level` logged: debug, info, warn or error")
+	levelDefault := "log.level, default info"
+	if logFallback != "" {
+		levelDefault = "log.level, else " + string(logFallback)
+	}
+	f.logLevel = fs.String("log-level", "", "the least `level` logged: debug, info, warn or error (default: "+levelDefault+"); SIGHUP reloads log.level unless this flag is given")
+	f.logFormat = fs.String("log-format", "", "the log's `format`: text (key=value lines) or json (one object per line) (default: log.format, default text)")
 	return f
 }
 
 // runOptions turns the parsed flags into the settings a node starts with.
 func (f *nodeFlags) runOptions() (runOptions, error) {
-	opts := runOptions{configPath: *f.config}
-	if err := opts.logLevel.UnmarshalText([]byte(*f.logLevel)); err != nil {
-		return runOptions{}, fmt.Errorf("--log-level %q: want debug, info, warn or error", *f.logLevel)
-	}
-	// The order is fixed (name, cookie, base port, then --set), not the
-	// order on the command line, so that --set always wins.
+	opts := runOptions{configPath: *f.config, logFallback: f.logFallback}
+	// The order is fixed (name, cookie, base port, log level and format,
+	// then --set), not the order on the command line, so that --set always
+	// wins.
 	set := map[string]bool{}
 	f.fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	for _, name := range []string{"log-level", "log-format"} {
+		if set[name] {
+			if err := checkLogFlag(name, f.fs.Lookup(name).Value.String()); err != nil {
+				return runOptions{}, err
+			}
+		}
+	}
 	if set["name"] {
 		opts.overrides = append(opts.overrides, "node.name="+*f.name)
 	}
@@ -120,6 +153,13 @@ func (f *nodeFlags) runOptions() (runOptions, error) {
 	}
 	if set["base-port"] {
 		opts.overrides = append(opts.overrides, "node.base_port="+*f.basePort)
+	}
+	if set["log-level"] {
+		opts.overrides = append(opts.overrides, "log.level="+*f.logLevel)
+		opts.logFallback = ""
+	}
+	if set["log-format"] {
+		opts.overrides = append(opts.overrides, "log.format="+*f.logFormat)
 	}
 	opts.overrides = append(opts.overrides, f.sets...)
 	return opts, nil
@@ -130,7 +170,7 @@ func (f *nodeFlags) runOptions() (runOptions, error) {
 func parseRunArgs(args []string, stdout, stderr io.Writer) (opts runOptions, code int, done bool) {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	nf := addNodeFlags(fs, "this node's `name`, short@host (node.name; default ekka@127.0.0.1)",
-		"the cluster's `cookie` (node.cookie; default: read or create ~/.ekka-mesh.cookie)", "info")
+		"the cluster's `cookie` (node.cookie; default: read or create ~/.ekka-mesh.cookie)", "")
 	positional, err := parseArgs(fs, args)
 	if isHelp(err) {
 		fmt.Fprintln(stdout, "Run a node until SIGINT or SIGTERM, then stop it cleanly and exit 0.")
@@ -165,14 +205,12 @@ func runNode(ctx context.Context, opts runOptions, stderr io.Writer, hooks runHo
 		printErrorLines(stderr, "ekka-mesh run: ", err)
 		return exitUsage
 	}
-	handler := slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: opts.logLevel})
-	log := slog.New(handler)
-	// The mesh's own log: its warnings and errors; its routine lines too at
-	// debug level. This command logs the lifecycle and events itself.
-	meshMin := max(opts.logLevel, slog.LevelWarn)
-	if opts.logLevel <= slog.LevelDebug {
-		meshMin = opts.logLevel
-	}
+	applyLogFallback(&s, opts, hooks.getenv)
+	// loaded are the settings as the sources give them, before the cookie
+	// file fills node.cookie: what a reload on SIGHUP compares with.
+	loaded := s
+	nl := settingsLog(stderr, s)
+	log := nl.logger()
 
 	home := hooks.getenv("HOME")
 	_, created, err := config.ResolveCookie(&s, home)
@@ -189,7 +227,10 @@ func runNode(ctx context.Context, opts runOptions, stderr io.Writer, hooks runHo
 		fmt.Fprintf(stderr, "ekka-mesh run: %v\n", err)
 		return exitUsage
 	}
-	mcfg.Logger = slog.New(minLevelHandler{Handler: handler, min: meshMin})
+	// The mesh's own log: its warnings, errors and admin actions; its
+	// routine lines too at debug level. This command logs the lifecycle
+	// and events itself.
+	mcfg.Logger = nl.meshLogger()
 
 	node, err := mesh.Start(ctx, mcfg)
 	if err != nil {
@@ -263,7 +304,14 @@ func runNode(ctx context.Context, opts runOptions, stderr io.Writer, hooks runHo
 		hooks.started(node)
 	}
 
-	<-ctx.Done()
+	for waiting := true; waiting; {
+		select {
+		case <-ctx.Done():
+			waiting = false
+		case <-hooks.hup:
+			loaded = reload(opts, hooks.getenv, loaded, nl, log)
+		}
+	}
 	reason := context.Cause(ctx)
 	if errors.Is(reason, context.Canceled) {
 		reason = errors.New("asked to stop")
@@ -295,23 +343,4 @@ func printErrorLines(w io.Writer, prefix string, err error) {
 	for _, line := range strings.Split(err.Error(), "\n") {
 		fmt.Fprintf(w, "%s%s\n", prefix, line)
 	}
-}
-
-// minLevelHandler drops records below min, whatever the wrapped handler's
-// own level.
-type minLevelHandler struct {
-	slog.Handler
-	min slog.Level
-}
-
-func (h minLevelHandler) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= h.min && h.Handler.Enabled(ctx, l)
-}
-
-func (h minLevelHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return minLevelHandler{Handler: h.Handler.WithAttrs(attrs), min: h.min}
-}
-
-func (h minLevelHandler) WithGroup(name string) slog.Handler {
-	return minLevelHandler{Handler: h.Handler.WithGroup(name), min: h.min}
 }
