@@ -39,6 +39,11 @@ type Config struct {
 	TLS *tls.Config
 	// GUID identifies this incarnation; zero means NewGUID().
 	GUID GUID
+	// Version, when set, is the software version this node runs, such as
+	// "v1.2.3": it is announced to every member with the node's services
+	// and shown in MemberInfo.Version (ekka-mesh ctl status shows it). At
+	// most MaxVersionLen bytes of printable ASCII without spaces.
+	Version string
 
 	// HeartbeatInterval is the heartbeat's beat (default 1s), aligned to the
 	// wall clock so the nodes of a cluster beat together. One end of each
@@ -292,6 +297,9 @@ func (c Config) Validate() error {
 	}
 	if _, err := name.Port(c.BasePort); err != nil {
 		return fmt.Errorf("mesh config: Name %q with BasePort %d: %w", c.Name, c.BasePort, err)
+	}
+	if err := checkVersion(c.Version); err != nil {
+		return fmt.Errorf("mesh config: Version: %w", err)
 	}
 	if c.Cookie == "" {
 		return errors.New("mesh config: Cookie is empty, want the cluster's shared secret")

@@ -21,6 +21,10 @@ type MemberInfo struct {
 	// such as "autoheal", sorted; empty until the member tells this node over
 	// its own link. Autoheal elects its leader among the members that run it.
 	Services []string `json:"services,omitempty"`
+	// Version is the software version the member runs (Config.Version),
+	// as it told this node over its own link with its services; "" until
+	// then, or when it does not say.
+	Version string `json:"version,omitempty"`
 }
 
 // ChangeKind says what an observation did to the member table.
@@ -175,6 +179,7 @@ func (t *memberTable) observeUp(node string, guid GUID, now time.Time) Change {
 		c.PartitionCleared = m.partitioned
 		m.partitioned = false
 		m.info.Services = nil // the new incarnation tells its own
+		m.info.Version = ""
 	case m.info.Status != StatusDown:
 		return Change{Kind: ChangeNone, Node: node, GUID: guid, Status: m.info.Status, OldStatus: m.info.Status}
 	case m.downFrom == StatusUp:
@@ -371,6 +376,19 @@ func (t *memberTable) setServices(node string, guid GUID, services []string) boo
 	return true
 }
 
+// setVersion records the version node announced for its incarnation guid
+// over its own link, and reports whether it changed; like setServices, a
+// member this node is not linked to, or another incarnation, changes
+// nothing.
+func (t *memberTable) setVersion(node string, guid GUID, version string) bool {
+	m, ok := t.members[node]
+	if !ok || !m.linked || m.info.GUID != guid || m.info.Version == version {
+		return false
+	}
+	m.info.Version = version
+	return true
+}
+
 // autoclean removes the members that have been down for longer than after
 // and returns their names, sorted. after <= 0 disables it. The self node and
 // members that are not down are never removed.
@@ -478,6 +496,25 @@ func checkServiceName(name string) error {
 		c := name[i]
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-') {
 			return fmt.Errorf("service name %q: byte %d (%q) is not allowed, want only A-Z a-z 0-9 _ . -", name, i+1, c)
+		}
+	}
+	return nil
+}
+
+// MaxVersionLen is the longest version a node announces (Config.Version),
+// in bytes.
+const MaxVersionLen = 64
+
+// checkVersion reports a version that is longer than MaxVersionLen or holds
+// a byte outside printable ASCII (no space), so that a peer's version is
+// safe to show in a terminal or a log.
+func checkVersion(v string) error {
+	if len(v) > MaxVersionLen {
+		return fmt.Errorf("version %.80q is %d bytes long, want at most %d", v, len(v), MaxVersionLen)
+	}
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c <= ' ' || c >= 0x7f {
+			return fmt.Errorf("version %q: byte %d (%q) is not allowed, want printable ASCII without spaces, such as v1.2.3", v, i+1, c)
 		}
 	}
 	return nil

@@ -959,6 +959,7 @@ func (n *Node) newTable(now time.Time) *memberTable {
 	t := newMemberTable(n.cfg.Name, n.guid, now)
 	t.limit = n.cfg.MaxMembers
 	t.setServices(n.cfg.Name, n.guid, n.services)
+	t.setVersion(n.cfg.Name, n.guid, n.cfg.Version)
 	return t
 }
 
@@ -1164,9 +1165,10 @@ func (n *Node) changeServices(f func([]string) ([]string, error)) error {
 	return nil
 }
 
-// servicesMessageLocked is the body announcing this node's services.
+// servicesMessageLocked is the body announcing this node's services and
+// its version.
 func (n *Node) servicesMessageLocked() []byte {
-	m := wire.MemberServices{Node: []byte(n.cfg.Name), GUID: n.guid, Services: make([][]byte, len(n.services))}
+	m := wire.MemberServices{Node: []byte(n.cfg.Name), GUID: n.guid, Services: make([][]byte, len(n.services)), Version: []byte(n.cfg.Version)}
 	for i, s := range n.services {
 		m.Services[i] = []byte(s)
 	}
@@ -1174,12 +1176,13 @@ func (n *Node) servicesMessageLocked() []byte {
 }
 
 // announceServicesTo tells a newly adopted link this node's services, once
-// it has advertised any.
+// it has advertised any, and its version when it has one (even without
+// services).
 func (n *Node) announceServicesTo(lk *link) {
 	n.statusMu.Lock()
 	defer n.statusMu.Unlock()
 	n.mu.Lock()
-	if !n.announced {
+	if !n.announced && n.cfg.Version == "" {
 		n.mu.Unlock()
 		return
 	}
@@ -1188,14 +1191,21 @@ func (n *Node) announceServicesTo(lk *link) {
 	lk.c.Send(lk.ctx, wire.TypeMemberServices, 0, body, nil)
 }
 
-// memberServices records the services a member announced over its own link.
+// memberServices records the services and the version a member announced
+// over its own link.
 func (n *Node) memberServices(lk *link, m *wire.MemberServices) {
+	version := string(m.Version)
+	if err := checkVersion(version); err != nil {
+		n.log.Debug("ignored a bad version from a member", "peer", lk.peer, "err", err)
+		version = ""
+	}
 	services, err := parseServices(m.Services)
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.table.setVersion(lk.peer, lk.guid, version)
 	if err != nil {
 		n.log.Debug("ignored a bad service list from a member", "peer", lk.peer, "err", err)
 		return
 	}
-	n.mu.Lock()
-	defer n.mu.Unlock()
 	n.table.setServices(lk.peer, lk.guid, services)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -263,6 +264,48 @@ func TestMemberServicesBytes(t *testing.T) {
 	sameBytes(t, want, m.Append(nil), "MemberServices")
 	if !TypeMemberServices.Known() || TypeMemberServices.Critical() {
 		t.Fatalf("%s: Known=%v Critical=%v, want a known optional type", TypeMemberServices, TypeMemberServices.Known(), TypeMemberServices.Critical())
+	}
+}
+
+// TestMemberServicesVersion: the version is an optional trailing str16. A
+// body without it (an older sender's) decodes with an empty version, and an
+// empty version is encoded by leaving the field out, so each body has one
+// encoding.
+func TestMemberServicesVersion(t *testing.T) {
+	old := &MemberServices{Node: []byte("a@h"), GUID: guid(0x10), Services: [][]byte{[]byte("autoheal")}}
+	body := old.Append(nil)
+	withVersion := &MemberServices{Node: old.Node, GUID: old.GUID, Services: old.Services, Version: []byte("v1.2.3")}
+	vbody := withVersion.Append(nil)
+	sameBytes(t, append(slices.Clone(body), 0, 6, 'v', '1', '.', '2', '.', '3'), vbody, "MemberServices with a version")
+
+	m := &MemberServices{Version: []byte("stale")}
+	noErr(t, m.Decode(body), "decoding a body without a version")
+	if m.Version != nil {
+		t.Fatalf("version of a body without one: %q, want none", m.Version)
+	}
+	noErr(t, m.Decode(vbody), "decoding a body with a version")
+	if string(m.Version) != "v1.2.3" || len(m.Services) != 1 {
+		t.Fatalf("decoded %+v, want version v1.2.3 and one service", m)
+	}
+	for _, tt := range []struct {
+		name string
+		body []byte
+		want error
+		msg  string
+	}{
+		{"explicit empty version", append(slices.Clone(body), 0, 0), ErrMalformed, "version is present but empty"},
+		{"version cut short", append(slices.Clone(body), 0, 6, 'v'), ErrTruncated, "version"},
+		{"one byte of a length", append(slices.Clone(body), 0), ErrTruncated, "version"},
+		{"bytes after the version", append(slices.Clone(vbody), 'x'), ErrMalformed, "1 trailing bytes"},
+	} {
+		err := new(MemberServices).Decode(tt.body)
+		if !errors.Is(err, tt.want) || !strings.Contains(err.Error(), tt.msg) {
+			t.Errorf("%s: Decode = %v, want %v containing %q", tt.name, err, tt.want, tt.msg)
+		}
+	}
+	long := &MemberServices{Version: make([]byte, MaxStr16+1)}
+	if err := long.Validate(); !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "version is 65536 bytes") {
+		t.Errorf("Validate of a 65536-byte version = %v, want ErrTooLarge naming the version", err)
 	}
 }
 
