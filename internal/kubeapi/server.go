@@ -1,0 +1,291 @@
+package kubeapi
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ekka-mesh/ekka-mesh/discovery/etcd/etcdtest"
+	"github.com/ekka-mesh/ekka-mesh/internal/testpki"
+)
+
+// readyTimeout bounds the wait for /readyz after the process starts.
+const readyTimeout = 90 * time.Second
+
+// stopTimeout bounds the wait for the process to exit after SIGTERM, before
+// it is killed.
+const stopTimeout = 10 * time.Second
+
+// Issuer is the service-account token issuer the server is started with.
+const Issuer = "https://kubernetes.default.svc.cluster.local"
+
+// Server is a running kube-apiserver.
+type Server struct {
+	// URL is the server's https URL on loopback, such as
+	// https://127.0.0.1:40123.
+	URL string
+	// CAFile holds the PEM certificate of the CA that signed the
+	// server's serving certificate; CAPEM is its content.
+	CAFile string
+	CAPEM  []byte
+	// AdminToken is a bearer token of the group system:masters (may do
+	// anything).
+	AdminToken string
+	// Version is the Kubernetes version it was built from.
+	Version string
+
+	client *http.Client
+	cmd    *exec.Cmd
+	exited chan struct{} // closed when the process has been reaped
+	log    *lockedBuffer
+
+	mu        sync.Mutex
+	resources map[string][]apiResource // group/version -> its resources
+}
+
+// Start builds or finds the kube-apiserver binary, starts an etcd and the
+// server on free ports of 127.0.0.1, waits until /readyz answers ok and
+// stops both when t ends. It skips t when the binary cannot be built for
+// lack of network or tools.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	bin, version := Binary(t)
+	etcd := etcdtest.Start(t, etcdtest.Options{})
+
+	dir := t.TempDir()
+	token := randomHex(16)
+	s := &Server{AdminToken: token, Version: version, exited: make(chan struct{}), log: &lockedBuffer{}}
+	ca, err := testpki.NewCA("kubeapi CA")
+	if err != nil {
+		t.Fatalf("kubeapi: CA: %v", err)
+	}
+	serving, err := ca.Issue(testpki.Leaf{
+		CommonName: "kube-apiserver",
+		DNSNames:   []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc"},
+		IPs:        []net.IP{net.IPv4(127, 0, 0, 1)},
+	})
+	if err != nil {
+		t.Fatalf("kubeapi: serving certificate: %v", err)
+	}
+	files, err := ca.WriteFiles(dir, "serving", serving)
+	if err != nil {
+		t.Fatalf("kubeapi: %v", err)
+	}
+	s.CAFile, s.CAPEM = files.CA, ca.CertPEM
+	saKey := filepath.Join(dir, "service-account-key.pem")
+	tokens := filepath.Join(dir, "tokens.csv")
+	if err := writeServiceAccountKey(saKey); err != nil {
+		t.Fatalf("kubeapi: service-account key: %v", err)
+	}
+	// token,user,uid,"groups"
+	if err := os.WriteFile(tokens, []byte(token+`,kubeapi-admin,kubeapi-admin,"system:masters"`+"\n"), 0o600); err != nil {
+		t.Fatalf("kubeapi: %v", err)
+	}
+	certDir := filepath.Join(dir, "certs")
+
+	port := freePort(t)
+	s.URL = "https://127.0.0.1:" + strconv.Itoa(port)
+	s.client = &http.Client{
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool(), MinVersion: tls.VersionTLS12}},
+		Timeout:   30 * time.Second,
+	}
+	args := []string{
+		"--etcd-servers=" + etcd.URL(),
+		"--etcd-prefix=/kubeapi-" + randomHex(4),
+		"--bind-address=127.0.0.1",
+		"--advertise-address=127.0.0.1",
+		"--secure-port=" + strconv.Itoa(port),
+		"--tls-cert-file=" + files.Cert,
+		"--tls-private-key-file=" + files.Key,
+		"--cert-dir=" + certDir,
+		"--token-auth-file=" + tokens,
+		"--authorization-mode=RBAC",
+		"--anonymous-auth=false",
+		"--service-account-issuer=" + Issuer,
+		"--service-account-key-file=" + saKey,
+		"--service-account-signing-key-file=" + saKey,
+		"--service-cluster-ip-range=10.96.0.0/16",
+		// Only what the tests' objects need: namespaces that exist, and
+		// a service account's defaults for pods (none run here).
+		"--enable-admission-plugins=NamespaceLifecycle,ServiceAccount",
+		"--disable-admission-plugins=" + strings.Join(disabledAdmission, ","),
+		"--endpoint-reconciler-type=none",
+		"--enable-priority-and-fairness=false",
+		"--profiling=false",
+		"--v=1",
+	}
+	s.cmd = exec.Command(bin, args...)
+	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
+	// Its own process group, so that a kill reaches it all.
+	s.cmd.SysProcAttr = procAttr()
+	if err := s.cmd.Start(); err != nil {
+		t.Fatalf("kubeapi: starting %s: %v", bin, err)
+	}
+	go func() {
+		s.cmd.Wait()
+		close(s.exited)
+	}()
+	t.Cleanup(s.stop)
+	if err := s.waitReady(t.Context()); err != nil {
+		t.Fatalf("kubeapi: %v\nkube-apiserver %s\n%s", err, strings.Join(args, " "), tail(s.log.String(), 60))
+	}
+	return s
+}
+
+// disabledAdmission are the admission plugins kube-apiserver enables by
+// default that these tests do not need.
+var disabledAdmission = []string{
+	"LimitRanger", "TaintNodesByCondition", "PodSecurity", "Priority", "DefaultTolerationSeconds",
+	"DefaultStorageClass", "StorageObjectInUseProtection", "PersistentVolumeClaimResize", "RuntimeClass",
+	"CertificateApproval", "CertificateSigning", "ClusterTrustBundleAttest", "CertificateSubjectRestriction",
+	"DefaultIngressClass", "MutatingAdmissionWebhook", "ValidatingAdmissionPolicy", "ValidatingAdmissionWebhook",
+	"ResourceQuota",
+}
+
+// waitReady polls /readyz until it answers 200, the process exits or
+// readyTimeout passes.
+func (s *Server) waitReady(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+	defer cancel()
+	start := time.Now()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	last := "no answer yet"
+	for {
+		code, body, err := s.Do(ctx, http.MethodGet, "/readyz", "", nil, s.AdminToken)
+		if err == nil && code == http.StatusOK {
+			return nil
+		}
+		if err != nil {
+			last = err.Error()
+		} else {
+			last = fmt.Sprintf("%d %s", code, tail(string(body), 10))
+		}
+		select {
+		case <-s.exited:
+			return fmt.Errorf("kube-apiserver exited while starting (%v)", s.cmd.ProcessState)
+		case <-ctx.Done():
+			return fmt.Errorf("kube-apiserver not ready after %v: /readyz: %s", time.Since(start).Round(time.Millisecond), last)
+		case <-tick.C:
+		}
+	}
+}
+
+// stop ends the process: SIGTERM, then SIGKILL after stopTimeout.
+func (s *Server) stop() {
+	select {
+	case <-s.exited:
+		return
+	default:
+	}
+	signalGroup(s.cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-s.exited:
+	case <-time.After(stopTimeout):
+		signalGroup(s.cmd.Process.Pid, syscall.SIGKILL)
+		<-s.exited
+	}
+	s.client.CloseIdleConnections()
+}
+
+// Log returns what the process wrote so far.
+func (s *Server) Log() string { return s.log.String() }
+
+// Do sends one request to path (with its query) with token as bearer (none
+// when empty) and returns the status code and body.
+func (s *Server) Do(ctx context.Context, method, path, contentType string, body []byte, token string) (int, []byte, error) {
+	var r io.Reader
+	if body != nil {
+		r = strings.NewReader(string(body))
+	}
+	req, err := http.NewRequestWithContext(ctx, method, s.URL+path, r)
+	if err != nil {
+		return 0, nil, err
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	req.Header.Set("Accept", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	return resp.StatusCode, data, err
+}
+
+func writeServiceAccountKey(path string) error {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+// freePort returns a port of 127.0.0.1 that was free a moment ago.
+func freePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("kubeapi: no free port: %v", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// lockedBuffer collects the process's output.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	const limit = 4 << 20
+	b.buf = append(b.buf, p...)
+	if len(b.buf) > limit { // keep the newest half: what went wrong is at the end
+		b.buf = append([]byte(nil), b.buf[len(b.buf)-limit/2:]...)
+	}
+	return len(p), nil
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return string(b.buf)
+}
