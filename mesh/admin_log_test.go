@@ -1,0 +1,104 @@
+package mesh_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ekka-mesh/ekka-mesh/mesh"
+	"github.com/ekka-mesh/ekka-mesh/mesh/meshtest"
+)
+
+// lockedBuf is a log destination safe for a node's goroutines.
+type lockedBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuf) lines(want ...string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+next:
+	for _, line := range strings.Split(l.b.String(), "\n") {
+		for _, w := range want {
+			if !strings.Contains(line, w) {
+				continue next
+			}
+		}
+		out = append(out, line)
+	}
+	return out
+}
+
+// TestAdminActionsLogged: join, force-leave and leave asked by a hidden
+// client (as ekka-mesh ctl does) are logged at info on the node that
+// carries them out, with the client's name and address and the outcome.
+func TestAdminActionsLogged(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	logs := []*lockedBuf{{}, {}, {}}
+	c, err := meshtest.Start(ctx, 3, func(i int, cfg *mesh.Config) {
+		cfg.Logger = slog.New(slog.NewTextHandler(logs[i], nil))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop(context.Background())
+	connect := func(i int) *mesh.Client {
+		cfg := c.Config(i)
+		cl, err := mesh.Connect(ctx, mesh.ClientConfig{Cookie: cfg.Cookie, Name: "ctl-admin@127.0.0.1", Addr: c.Node(i).Addr().String()}, c.Name(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cl.Close() })
+		return cl
+	}
+	client := "client=ctl-admin@127.0.0.1 client_addr=127.0.0.1:"
+
+	cl1 := connect(1)
+	if _, err := cl1.Admin(ctx, mesh.MethodJoin, mesh.AdminRequest{Node: c.Name(0)}); err != nil {
+		t.Fatal(err)
+	}
+	// A failed action is logged too, with its error.
+	if _, err := cl1.Admin(ctx, mesh.MethodJoin, mesh.AdminRequest{}); err == nil {
+		t.Fatal("join without a node succeeded")
+	}
+	cl2 := connect(2)
+	if _, err := cl2.Admin(ctx, mesh.MethodJoin, mesh.AdminRequest{Node: c.Name(0)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitRunning(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := connect(0).Admin(ctx, mesh.MethodForceLeave, mesh.AdminRequest{Node: c.Name(2)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl1.Admin(ctx, mesh.MethodLeave, mesh.AdminRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		node int
+		want []string
+	}{
+		{1, []string{`level=INFO msg="admin action" node=` + c.Name(1) + " action=join target=" + c.Name(0) + " " + client, "outcome=ok"}},
+		{1, []string{`level=INFO msg="admin action"`, "action=join " + client, `outcome=failed err="bad request: \"node\" is empty`}},
+		{2, []string{`level=INFO msg="admin action" node=` + c.Name(2) + " action=join target=" + c.Name(0) + " " + client, "outcome=ok"}},
+		{0, []string{`level=INFO msg="admin action" node=` + c.Name(0) + " action=force-leave target=" + c.Name(2) + " " + client, "outcome=ok"}},
+		{1, []string{`level=INFO msg="admin action" node=` + c.Name(1) + " action=leave " + client, "outcome=ok"}},
+	} {
+		if got := logs[tc.node].lines(tc.want...); len(got) != 1 {
+			t.Errorf("node %d: want one line with %q, got %q", tc.node, tc.want, got)
+		}
+	}
+}
