@@ -23,10 +23,14 @@ import (
 )
 
 func init() {
-	register("ctl", "control a running node: status, ping, join, leave, force-leave, call, lock, unlock (ctl --node NAME COMMAND)", runCtl)
+	register("ctl", "control a running node: status, members, ping, join, leave, force-leave, call, lock, unlock (ctl [--node NAME | --config FILE] COMMAND)", runCtl)
 }
 
-const ctlSynopsis = "ctl --node NAME [--cookie C] [--base-port N] [--cluster NAME] [--config FILE] [--timeout D] [--json] COMMAND [ARGS]"
+const ctlSynopsis = "ctl [--node NAME] [--config FILE] [--cookie C] [--base-port N] [--cluster NAME] [--timeout D] [--json] COMMAND [ARGS]"
+
+// exitNotMet is ctl status's exit status when --require-up is not met:
+// the node answered, but fewer members are up than required.
+const exitNotMet = 3
 
 // ctlCommand is one ctl subcommand.
 type ctlCommand struct {
@@ -38,7 +42,8 @@ type ctlCommand struct {
 }
 
 var ctlCommands = map[string]ctlCommand{
-	"status":      {"", 0, 0, "print the node's view of the cluster: members, running and stopped nodes, partitions", (*ctlRun).status},
+	"status":      {"", 0, 0, "print the node's view of the cluster: members with their version, running and stopped nodes, partitions; with --require-up N, exit 3 when fewer than N members are up (a probe)", (*ctlRun).status},
+	"members":     {"", 0, 0, "list the members: node, status, version, GUID; with --watch, print one line per change (time, node, old -> new status) until interrupted", (*ctlRun).members},
 	"ping":        {"NODE2", 1, 1, "the node pings NODE2 and reports the round trip", (*ctlRun).ping},
 	"join":        {"NODE2", 1, 1, "the node joins the cluster of NODE2", (*ctlRun).join},
 	"leave":       {"", 0, 0, "the node leaves its cluster and keeps running alone", (*ctlRun).leave},
@@ -49,7 +54,7 @@ var ctlCommands = map[string]ctlCommand{
 }
 
 // ctlOrder lists the commands for help.
-var ctlOrder = []string{"status", "ping", "join", "leave", "force-leave", "call", "lock", "unlock"}
+var ctlOrder = []string{"status", "members", "ping", "join", "leave", "force-leave", "call", "lock", "unlock"}
 
 // ctlRun is one ctl invocation connected to its node.
 type ctlRun struct {
@@ -61,24 +66,39 @@ type ctlRun struct {
 	stdout   io.Writer
 	stderr   io.Writer
 	lockOpts *lockFlags // the flags of lock and unlock
+	// requireUp is --require-up of status; 0: no requirement.
+	requireUp int
+	// parent is the command's context without --timeout: members --watch
+	// runs until it ends, bounding each poll by timeout instead.
+	parent context.Context
+	// watchEvery is the poll interval of members --watch.
+	watchEvery time.Duration
+	// connCfg dials NODE2 for join's progress lines.
+	connCfg  mesh.ClientConfig
+	basePort int
 }
 
 func runCtl(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return ctlMain(ctx, args, stdout, stderr, os.Getenv)
+	return ctlMain(ctx, args, stdout, stderr, os.Environ())
 }
 
-// ctlMain runs ctl with the environment read through getenv.
-func ctlMain(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+// ctlMain runs ctl with the environment environ ("NAME=value" entries, as
+// os.Environ returns them).
+func ctlMain(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string) int {
+	getenv := func(name string) string { return envLookup(environ, name) }
 	fset := flag.NewFlagSet("ctl", flag.ContinueOnError)
-	node := fset.String("node", "", "the `name` of the node to control, short@host (required)")
-	cookie := fset.String("cookie", "", "the cluster's `cookie` (default: $EKKA_MESH_NODE__COOKIE, then ~/.ekka-mesh.cookie, which ctl never creates)")
-	basePort := fset.String("base-port", "", "the cluster's base `port` (node.base_port; default 4370)")
-	cluster := fset.String("cluster", "", "the cluster `name` the node must belong to (default: any)")
-	configPath := fset.String("config", "", "read node.cookie, node.base_port and node.tls.* from this node configuration `file`")
-	timeout := fset.Duration("timeout", 10*time.Second, "bounds the whole command: connecting and the operation")
-	asJSON := fset.Bool("json", false, "print results as JSON (status: the node's Info object)")
+	node := fset.String("node", "", "the `name` of the node to control, short@host (default: node.name of --config FILE, else $EKKA_MESH_NODE__NAME)")
+	cookie := fset.String("cookie", "", "the cluster's `cookie` (default: node.cookie of --config FILE, else $EKKA_MESH_NODE__COOKIE, else ~/.ekka-mesh.cookie, which ctl never creates)")
+	basePort := fset.String("base-port", "", "the cluster's base `port` (default: node.base_port of --config FILE, else $EKKA_MESH_NODE__BASE_PORT, else 4370)")
+	cluster := fset.String("cluster", "", "the cluster `name` the node must belong to (default: cluster.name of --config FILE or $EKKA_MESH_CLUSTER__NAME when given, else any)")
+	configPath := fset.String("config", "", "the node's configuration `file`: ctl controls the node it describes (node.name, node.base_port, node.cookie, node.tls.*, cluster.name), like emqx ctl acts on the local node")
+	timeout := fset.Duration("timeout", 10*time.Second, "bounds the whole command: connecting and the operation (members --watch: connecting and each poll)")
+	asJSON := fset.Bool("json", false, "print results as JSON (status: the node's Info object; members: an array; members --watch: one object a line)")
+	requireUp := fset.Int("require-up", 0, "status: exit 3, with the reason on stderr, when fewer than `N` members are up")
+	watch := fset.Bool("watch", false, "members: print membership changes as they happen, until interrupted (exit 0) or the node goes away (exit 1)")
+	watchEvery := fset.Duration("watch-interval", 500*time.Millisecond, "members --watch: how often to ask the node for its members")
 	lockOpts := addLockFlags(fset)
 	positional, err := parseArgs(fset, args)
 	if isHelp(err) {
@@ -98,7 +118,7 @@ func ctlMain(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	name, cmdArgs := positional[0], positional[1:]
 	cmd, ok := ctlCommands[name]
 	if !ok {
-		return usageErr("unknown command %q, want one of %s", name, strings.Join(ctlOrder, ", "))
+		return usageErr("%s; want one of %s", unknownCommand(name, ctlOrder), strings.Join(ctlOrder, ", "))
 	}
 	if len(cmdArgs) < cmd.minArgs || len(cmdArgs) > cmd.maxArgs {
 		return usageErr("%s takes %s, got %d arguments %q", name, argsWanted(cmd), len(cmdArgs), cmdArgs)
@@ -106,14 +126,25 @@ func ctlMain(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	if name == "call" && cmdArgs[1] == "" {
 		return usageErr("call: METHOD is empty, want the name of a method NODE2 handles")
 	}
-	if *node == "" {
-		return usageErr("--node is required: the name of the node to control, such as emqx1@10.0.0.1")
-	}
-	if _, err := portmap.Parse(*node); err != nil {
-		return usageErr("--node: %v", err)
-	}
 	if *timeout <= 0 {
 		return usageErr("--timeout %v: want a positive duration such as 10s", *timeout)
+	}
+	if *requireUp < 0 {
+		return usageErr("--require-up %d: want a number of members, 1 or more", *requireUp)
+	}
+	if *requireUp > 0 && name != "status" {
+		return usageErr("--require-up applies to status only, not to %s", name)
+	}
+	if *watch && name != "members" {
+		return usageErr("--watch applies to members only, not to %s", name)
+	}
+	if *watchEvery <= 0 {
+		return usageErr("--watch-interval %v: want a positive duration such as 500ms", *watchEvery)
+	}
+	if *node != "" {
+		if _, err := portmap.Parse(*node); err != nil {
+			return usageErr("--node: %v", err)
+		}
 	}
 
 	var overrides []string
@@ -123,10 +154,14 @@ func ctlMain(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	if *basePort != "" {
 		overrides = append(overrides, "node.base_port="+*basePort)
 	}
-	s, err := config.Load(*configPath, overrides, getenv)
+	s, err := config.LoadEnv(*configPath, overrides, environ)
 	if err != nil {
 		printErrorLines(stderr, "ekka-mesh ctl: ", err)
 		return exitUsage
+	}
+	target, targetCluster, err := ctlTarget(*node, *cluster, *configPath, s, getenv)
+	if err != nil {
+		return usageErr("%v", err)
 	}
 	if err := ctlCookie(&s, getenv("HOME")); err != nil {
 		fmt.Fprintf(stderr, "ekka-mesh ctl: %v\n", err)
@@ -138,16 +173,54 @@ func ctlMain(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		return exitUsage
 	}
 
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	cl, err := mesh.Connect(ctx, mesh.ClientConfig{Cookie: s.Node.Cookie, Cluster: *cluster, BasePort: s.Node.BasePort, TLS: tc}, *node)
+	ccfg := mesh.ClientConfig{Cookie: s.Node.Cookie, Cluster: targetCluster, BasePort: s.Node.BasePort, TLS: tc}
+	cl, err := mesh.Connect(ctx, ccfg, target)
 	if err != nil {
-		fmt.Fprintf(stderr, "ekka-mesh ctl: connect to %s: %v%s\n", *node, err, connectHint(err, *node, s.Node.BasePort, *timeout))
+		fmt.Fprintf(stderr, "ekka-mesh ctl: connect to %s: %v%s\n", target, err, connectHint(err, target, s.Node.BasePort, *timeout))
 		return exitUsage
 	}
 	defer cl.Close()
-	c := &ctlRun{ctx: ctx, timeout: *timeout, cl: cl, node: *node, json: *asJSON, stdout: stdout, stderr: stderr, lockOpts: lockOpts}
+	c := &ctlRun{
+		ctx: ctx, timeout: *timeout, cl: cl, node: target, json: *asJSON, stdout: stdout, stderr: stderr, lockOpts: lockOpts,
+		requireUp: *requireUp, parent: parent, watchEvery: *watchEvery, connCfg: ccfg, basePort: s.Node.BasePort,
+	}
+	if *watch {
+		return c.watchMembers()
+	}
 	return cmd.run(c, cmdArgs)
+}
+
+// ctlTarget returns the node ctl controls and the cluster it must belong
+// to. The node is --node, else the node.name that --config FILE or
+// EKKA_MESH_NODE__NAME gives (not node.name's default: ctl does not guess).
+// The cluster is --cluster, else cluster.name when the file or
+// EKKA_MESH_CLUSTER__NAME gives the node's settings, else any.
+func ctlTarget(node, cluster, configPath string, s config.Settings, getenv func(string) string) (target, targetCluster string, err error) {
+	fromConfig := configPath != ""
+	if node == "" {
+		named := getenv(config.EnvName("node.name")) != ""
+		if !named && configPath != "" {
+			entries, err := config.ParseFile(configPath)
+			if err != nil {
+				return "", "", err
+			}
+			_, named = entries["node.name"]
+		}
+		if !named {
+			return "", "", fmt.Errorf("no node to control: give --node NAME, --config FILE (a configuration with node.name), or set %s, such as emqx1@10.0.0.1", config.EnvName("node.name"))
+		}
+		node = s.Node.Name.String()
+	}
+	switch {
+	case cluster != "":
+		targetCluster = cluster
+	case fromConfig || getenv(config.EnvName("cluster.name")) != "":
+		targetCluster = s.Cluster.Name
+	}
+	return node, targetCluster, nil
 }
 
 func argsWanted(cmd ctlCommand) string {
@@ -165,6 +238,11 @@ func ctlHelp(w io.Writer, fset *flag.FlagSet) {
 	fmt.Fprintln(w, "Control a running node. ctl connects to the node as a hidden client: it")
 	fmt.Fprintln(w, "authenticates with the cookie like a node but never becomes a member.")
 	fmt.Fprintln(w)
+	fmt.Fprintln(w, "The node is --node NAME, else the one the node's own configuration describes,")
+	fmt.Fprintln(w, "like emqx ctl acts on the local node: node.name, node.base_port, node.cookie,")
+	fmt.Fprintln(w, "node.tls.* and cluster.name from --config FILE and the EKKA_MESH_* environment")
+	fmt.Fprintln(w, "variables (EKKA_MESH_NODE__NAME...), read as `run` reads them. The flags win.")
+	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Commands:")
 	for _, name := range ctlOrder {
 		cmd := ctlCommands[name]
@@ -172,8 +250,10 @@ func ctlHelp(w io.Writer, fset *flag.FlagSet) {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Exit status: 0 on success; 1 when the node refuses or fails the operation")
-	fmt.Fprintln(w, "(a remote or handler error, NODE2 down, no answer in time); 2 for a usage")
-	fmt.Fprintln(w, "error or when ctl cannot connect (node not running, cookie refused).")
+	fmt.Fprintln(w, "(a remote or handler error, NODE2 down, no answer in time) or, for")
+	fmt.Fprintln(w, "members --watch, when the connection to the node is lost; 2 for a usage")
+	fmt.Fprintln(w, "error or when ctl cannot connect (node not running, cookie refused); 3 when")
+	fmt.Fprintln(w, "status --require-up N finds fewer than N members up.")
 	fmt.Fprintln(w)
 	flagUsage(w, fset, ctlSynopsis)
 }
@@ -255,37 +335,80 @@ func (c *ctlRun) printJSON(v any) int {
 }
 
 func (c *ctlRun) status(_ []string) int {
-	raw, err := c.cl.Call(c.ctx, mesh.MethodInfo, nil)
-	if err != nil {
-		return c.fail("status of "+c.node, err)
-	}
-	var info mesh.Info
-	if err := json.Unmarshal(raw, &info); err != nil {
-		fmt.Fprintf(c.stderr, "ekka-mesh ctl: status of %s: the node sent an unreadable answer: %v\n", c.node, err)
-		return exitFail
+	raw, info, code := c.info(c.ctx)
+	if code != exitOK {
+		return code
 	}
 	if c.json {
 		// The node's own encoding, so that fields this ctl does not know yet
 		// still show.
 		fmt.Fprintf(c.stdout, "%s\n", strings.TrimSpace(string(raw)))
+	} else {
+		w := c.stdout
+		fmt.Fprintf(w, "Node:    %s\nCluster: %s\n\n", info.Node, info.Cluster)
+		printMembers(w, info.Members)
+		list := func(nodes []string) string {
+			if len(nodes) == 0 {
+				return "(none)"
+			}
+			return strings.Join(nodes, ", ")
+		}
+		fmt.Fprintf(w, "\nRunning nodes: %s\nStopped nodes: %s\nPartitions:    %s\n", list(info.RunningNodes), list(info.StoppedNodes), list(info.Partitions))
+	}
+	return c.checkRequireUp(info)
+}
+
+// info asks the node for its view of the cluster: its raw JSON and the
+// decoded Info; code is exitOK or the failure already reported.
+func (c *ctlRun) info(ctx context.Context) (raw []byte, info mesh.Info, code int) {
+	raw, err := c.cl.Call(ctx, mesh.MethodInfo, nil)
+	if err != nil {
+		return nil, info, c.fail("status of "+c.node, err)
+	}
+	if err := json.Unmarshal(raw, &info); err != nil {
+		fmt.Fprintf(c.stderr, "ekka-mesh ctl: status of %s: the node sent an unreadable answer: %v\n", c.node, err)
+		return nil, info, exitFail
+	}
+	return raw, info, exitOK
+}
+
+// checkRequireUp applies --require-up: exitNotMet, with one line on
+// stderr, when fewer members than required are up.
+func (c *ctlRun) checkRequireUp(info mesh.Info) int {
+	if c.requireUp == 0 {
 		return exitOK
 	}
-	w := c.stdout
-	fmt.Fprintf(w, "Node:    %s\nCluster: %s\n\n", info.Node, info.Cluster)
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NODE\tSTATUS\tGUID")
+	var up, notUp []string
 	for _, m := range info.Members {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", m.Node, m.Status, m.GUID)
+		if m.Status == mesh.StatusUp {
+			up = append(up, m.Node)
+		} else {
+			notUp = append(notUp, m.Node+" "+m.Status.String())
+		}
+	}
+	if len(up) >= c.requireUp {
+		return exitOK
+	}
+	reason := fmt.Sprintf("%d of %d members up on %s, want at least %d (--require-up %d)", len(up), len(info.Members), c.node, c.requireUp, c.requireUp)
+	if len(notUp) > 0 {
+		reason += "; not up: " + strings.Join(notUp, ", ")
+	}
+	fmt.Fprintf(c.stderr, "ekka-mesh ctl: status: %s\n", reason)
+	return exitNotMet
+}
+
+// printMembers writes the member table: node, status, version, GUID.
+func printMembers(w io.Writer, members []mesh.MemberInfo) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NODE\tSTATUS\tVERSION\tGUID")
+	for _, m := range members {
+		v := m.Version
+		if v == "" {
+			v = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", m.Node, m.Status, v, m.GUID)
 	}
 	tw.Flush()
-	list := func(nodes []string) string {
-		if len(nodes) == 0 {
-			return "(none)"
-		}
-		return strings.Join(nodes, ", ")
-	}
-	fmt.Fprintf(w, "\nRunning nodes: %s\nStopped nodes: %s\nPartitions:    %s\n", list(info.RunningNodes), list(info.StoppedNodes), list(info.Partitions))
-	return exitOK
 }
 
 func (c *ctlRun) ping(args []string) int {
@@ -305,18 +428,6 @@ func (c *ctlRun) ping(args []string) int {
 		return c.printJSON(map[string]any{"node": c.node, "target": target, "rtt_us": res.RTTMicros})
 	}
 	fmt.Fprintf(c.stdout, "pong from %s in %v\n", target, time.Duration(res.RTTMicros)*time.Microsecond)
-	return exitOK
-}
-
-func (c *ctlRun) join(args []string) int {
-	target := args[0]
-	if _, err := c.admin(mesh.MethodJoin, mesh.AdminRequest{Node: target}); err != nil {
-		return c.fail(fmt.Sprintf("%s could not join %s", c.node, target), err)
-	}
-	if c.json {
-		return c.printJSON(map[string]any{"node": c.node, "joined": target})
-	}
-	fmt.Fprintf(c.stdout, "%s joined the cluster of %s\n", c.node, target)
 	return exitOK
 }
 

@@ -27,8 +27,18 @@ func ctl(t *testing.T, env map[string]string, args ...string) (code int, stdout,
 	var out, errOut bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	code = ctlMain(ctx, args, &out, &errOut, envFunc(env))
+	code = ctlMain(ctx, args, &out, &errOut, envList(env))
 	return code, out.String(), errOut.String()
+}
+
+// envList turns vars into an environment list, as os.Environ returns it.
+func envList(vars map[string]string) []string {
+	var list []string
+	for k, v := range vars {
+		list = append(list, k+"="+v)
+	}
+	slices.Sort(list)
+	return list
 }
 
 // startMeshNode starts a node directly with the mesh package, stopped at
@@ -37,6 +47,7 @@ func startMeshNode(t *testing.T, name string, base int, cookie string) *mesh.Nod
 	t.Helper()
 	cfg := mesh.DefaultConfig()
 	cfg.Name, cfg.BasePort, cfg.Cookie, cfg.Cluster = name, base, cookie, "ctltest"
+	cfg.Version = "test-" + strings.Split(name, "@")[0] // such as test-t1
 	cfg.HeartbeatInterval, cfg.HeartbeatTimeout = 200*time.Millisecond, 2*time.Second
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -56,9 +67,15 @@ func TestCtlUsage(t *testing.T) {
 		args []string
 		want string
 	}{
-		{nil, "ekka-mesh ctl: want a command: status, ping, join, leave, force-leave, call"},
+		{nil, "ekka-mesh ctl: want a command: status, members, ping, join, leave, force-leave, call"},
 		{[]string{"--node", "n1@127.0.0.1"}, "want a command"},
-		{[]string{"--node", "n1@127.0.0.1", "nosuch"}, `ekka-mesh ctl: unknown command "nosuch", want one of status, ping, join, leave, force-leave, call`},
+		{[]string{"--node", "n1@127.0.0.1", "nosuch"}, `ekka-mesh ctl: unknown command "nosuch"; want one of status, members, ping, join, leave, force-leave, call`},
+		{[]string{"--node", "n1@127.0.0.1", "stauts"}, `ekka-mesh ctl: unknown command "stauts"; did you mean "status"?; want one of status, members,`},
+		{[]string{"--node", "n1@127.0.0.1", "--require-up", "2", "members"}, "ekka-mesh ctl: --require-up applies to status only, not to members"},
+		{[]string{"--node", "n1@127.0.0.1", "--require-up", "-1", "status"}, "ekka-mesh ctl: --require-up -1: want a number of members, 1 or more"},
+		{[]string{"--node", "n1@127.0.0.1", "--watch", "status"}, "ekka-mesh ctl: --watch applies to members only, not to status"},
+		{[]string{"--node", "n1@127.0.0.1", "--watch-interval", "0s", "members", "--watch"}, "ekka-mesh ctl: --watch-interval 0s: want a positive duration"},
+		{[]string{"--node", "n1@127.0.0.1", "members", "x"}, "ekka-mesh ctl: members takes no arguments"},
 		{[]string{"--node", "n1@127.0.0.1", "status", "x"}, `ekka-mesh ctl: status takes no arguments, got 1 arguments ["x"]`},
 		{[]string{"--node", "n1@127.0.0.1", "ping"}, "ekka-mesh ctl: ping takes 1 argument(s), NODE2, got 0"},
 		{[]string{"--node", "n1@127.0.0.1", "join", "a@h", "b@h"}, "join takes 1 argument(s), NODE2, got 2"},
@@ -67,7 +84,8 @@ func TestCtlUsage(t *testing.T) {
 		{[]string{"--node", "n1@127.0.0.1", "call", "n2@h"}, "call takes 2 to 3 arguments, NODE2 METHOD [PAYLOAD], got 1"},
 		{[]string{"--node", "n1@127.0.0.1", "call", "n2@h", "m", "p", "q"}, "call takes 2 to 3 arguments"},
 		{[]string{"--node", "n1@127.0.0.1", "call", "n2@h", ""}, "ekka-mesh ctl: call: METHOD is empty, want the name of a method NODE2 handles"},
-		{[]string{"status"}, "ekka-mesh ctl: --node is required: the name of the node to control, such as emqx1@10.0.0.1"},
+		{[]string{"status"}, "ekka-mesh ctl: no node to control: give --node NAME, --config FILE (a configuration with node.name), or set EKKA_MESH_NODE__NAME, such as emqx1@10.0.0.1"},
+		{[]string{"--config", filepath.Join("testdata", "cluster.conf"), "status"}, "ekka-mesh ctl: no node to control: give --node NAME"},
 		{[]string{"--node", "bad", "status"}, `ekka-mesh ctl: --node: node name "bad": name must be short@host`},
 		{[]string{"--node", "n1@127.0.0.1", "--timeout", "0s", "status"}, "ekka-mesh ctl: --timeout 0s: want a positive duration such as 10s"},
 		{[]string{"--node", "n1@127.0.0.1", "--timeout", "soon", "status"}, `ekka-mesh ctl: invalid value "soon" for flag --timeout`},
@@ -83,7 +101,7 @@ func TestCtlUsage(t *testing.T) {
 
 	code, stdout, stderr := run("help", "ctl")
 	assert.Equal(t, exitOK, code, stderr)
-	for _, want := range []string{"Usage: ekka-mesh ctl --node NAME", "status", "ping NODE2", "join NODE2", "leave", "force-leave NODE2", "call NODE2 METHOD [PAYLOAD]", "-json", "-timeout", "Exit status"} {
+	for _, want := range []string{"Usage: ekka-mesh ctl [--node NAME]", "members", "--require-up N", "--watch", "status", "ping NODE2", "join NODE2", "leave", "force-leave NODE2", "call NODE2 METHOD [PAYLOAD]", "-json", "-timeout", "Exit status"} {
 		assert.Contains(t, stdout, want)
 	}
 }
@@ -180,9 +198,9 @@ func TestCtlCommands(t *testing.T) {
 	require.GreaterOrEqual(t, len(lines), 9, stdout)
 	assert.Equal(t, "Node:    t1@127.0.0.1", lines[0])
 	assert.Equal(t, "Cluster: ctltest", lines[1])
-	assert.Regexp(t, `^NODE\s+STATUS\s+GUID$`, lines[3])
-	assert.Regexp(t, `^t1@127\.0\.0\.1\s+up\s+`+n1.GUID().String()+`$`, lines[4])
-	assert.Regexp(t, `^t2@127\.0\.0\.2\s+up\s+`+n2.GUID().String()+`$`, lines[5])
+	assert.Regexp(t, `^NODE\s+STATUS\s+VERSION\s+GUID$`, lines[3])
+	assert.Regexp(t, `^t1@127\.0\.0\.1\s+up\s+test-t1\s+`+n1.GUID().String()+`$`, lines[4])
+	assert.Regexp(t, `^t2@127\.0\.0\.2\s+up\s+test-t2\s+`+n2.GUID().String()+`$`, lines[5])
 	assert.Contains(t, stdout, "\nRunning nodes: t1@127.0.0.1, t2@127.0.0.2\nStopped nodes: (none)\nPartitions:    (none)\n")
 
 	// status --json: exactly one object, mesh.Info's keys.
@@ -202,9 +220,10 @@ func TestCtlCommands(t *testing.T) {
 	var members []map[string]string
 	require.NoError(t, json.Unmarshal(obj["members"], &members))
 	assert.Equal(t, []map[string]string{
-		{"node": "t1@127.0.0.1", "status": "up", "guid": n1.GUID().String()},
-		{"node": "t2@127.0.0.2", "status": "up", "guid": n2.GUID().String()},
+		{"node": "t1@127.0.0.1", "status": "up", "guid": n1.GUID().String(), "version": "test-t1"},
+		{"node": "t2@127.0.0.2", "status": "up", "guid": n2.GUID().String(), "version": "test-t2"},
 	}, members)
+
 	var info mesh.Info
 	require.NoError(t, json.Unmarshal([]byte(stdout), &info))
 	assert.Equal(t, "t1@127.0.0.1", info.Node)
@@ -212,6 +231,32 @@ func TestCtlCommands(t *testing.T) {
 	assert.Equal(t, []string{"t1@127.0.0.1", "t2@127.0.0.2"}, info.RunningNodes)
 	assert.Equal(t, []string{}, info.StoppedNodes)
 	assert.Equal(t, []string{}, info.Partitions)
+
+	// status --require-up: a probe, exit 3 with one line when not met.
+	var out string
+	code, out, stderr = on("t1@127.0.0.1", "status", "--require-up", "2")
+	assert.Equal(t, exitOK, code, stderr)
+	assert.Empty(t, stderr)
+	assert.Contains(t, out, "Running nodes: t1@127.0.0.1, t2@127.0.0.2")
+	code, out, stderr = on("t1@127.0.0.1", "status", "--require-up", "3", "--json")
+	assert.Equal(t, exitNotMet, code)
+	assert.Equal(t, "ekka-mesh ctl: status: 2 of 2 members up on t1@127.0.0.1, want at least 3 (--require-up 3)\n", stderr)
+	assert.Contains(t, out, `"running_nodes":["t1@127.0.0.1","t2@127.0.0.2"]`, "the status is printed all the same")
+
+	// members
+	code, out, stderr = on("t1@127.0.0.1", "members")
+	require.Equal(t, exitOK, code, stderr)
+	lines = strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	require.Len(t, lines, 3, out)
+	assert.Regexp(t, `^NODE\s+STATUS\s+VERSION\s+GUID$`, lines[0])
+	assert.Regexp(t, `^t1@127\.0\.0\.1\s+up\s+test-t1\s+`+n1.GUID().String()+`$`, lines[1])
+	assert.Regexp(t, `^t2@127\.0\.0\.2\s+up\s+test-t2\s+`+n2.GUID().String()+`$`, lines[2])
+	code, out, stderr = on("t1@127.0.0.1", "members", "--json")
+	require.Equal(t, exitOK, code, stderr)
+	var list []mesh.MemberInfo
+	require.NoError(t, json.Unmarshal([]byte(out), &list), out)
+	require.Len(t, list, 2)
+	assert.Equal(t, mesh.MemberInfo{Node: "t2@127.0.0.2", Status: mesh.StatusUp, GUID: n2.GUID(), Version: "test-t2"}, list[1])
 
 	// ping
 	code, stdout, stderr = on("t1@127.0.0.1", "ping", "t2@127.0.0.2")
@@ -304,4 +349,36 @@ func TestCtlCommands(t *testing.T) {
 	code, stdout, stderr = on("t1@127.0.0.1", "ping", "t2@127.0.0.2")
 	assert.Equal(t, exitFail, code, stdout)
 	assert.Contains(t, stderr, "no pong")
+}
+
+// TestCtlRequireUpCountsUp: --require-up counts members up, naming those
+// that are not.
+func TestCtlRequireUpCountsUp(t *testing.T) {
+	checkLeaks(t)
+	base := freeBase(t, "r1@127.0.0.1", "r2@127.0.0.2")
+	b := strconv.Itoa(base)
+	n1 := startMeshNode(t, "r1@127.0.0.1", base, "C")
+	n2 := startMeshNode(t, "r2@127.0.0.2", base, "C")
+	ctx := ctxT(t, 20*time.Second)
+	require.NoError(t, n2.Join(ctx, n1.Name()))
+	require.NoError(t, n2.Stop(ctx))
+	env := map[string]string{"HOME": t.TempDir()}
+	waitFor(t, 20*time.Second, "r2 down on r1", func() string {
+		code, _, stderr := ctl(t, env, "--node", "r1@127.0.0.1", "--base-port", b, "--cookie", "C", "status", "--require-up", "2")
+		if code != exitNotMet {
+			return fmt.Sprintf("exit %d: %s", code, stderr)
+		}
+		if want := "ekka-mesh ctl: status: 1 of 2 members up on r1@127.0.0.1, want at least 2 (--require-up 2); not up: r2@127.0.0.2 down\n"; stderr != want {
+			return fmt.Sprintf("stderr %q, want %q", stderr, want)
+		}
+		return ""
+	})
+	code, _, stderr := ctl(t, env, "--node", "r1@127.0.0.1", "--base-port", b, "--cookie", "C", "status", "--require-up", "1")
+	assert.Equal(t, exitOK, code, stderr)
+}
+
+func ctxT(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/ekka-mesh/ekka-mesh/internal/suggest"
+	"github.com/ekka-mesh/ekka-mesh/mesh"
 )
 
 // Exit statuses shared by all commands.
@@ -138,6 +139,22 @@ func runVersion(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "ekka-mesh %s %s %s/%s\n", buildVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	return exitOK
+}
+
+// nodeVersion is the version a node announces to its peers
+// (mesh.Config.Version): buildVersion, cut to mesh.MaxVersionLen bytes,
+// with any byte that is not printable ASCII (or is a space) written as '_'.
+func nodeVersion() string {
+	b := []byte(buildVersion())
+	if len(b) > mesh.MaxVersionLen {
+		b = b[:mesh.MaxVersionLen]
+	}
+	for i, c := range b {
+		if c <= ' ' || c >= 0x7f {
+			b[i] = '_'
+		}
+	}
+	return string(b)
 }
 
 // buildVersion returns the link-time version, else the module version, else

@@ -30,6 +30,7 @@ func meshConfigLog(s config.Settings, log *slog.Logger) (mesh.Config, error) {
 	cfg.Cookie = s.Node.Cookie
 	cfg.Cluster = s.Cluster.Name
 	cfg.BasePort = s.Node.BasePort
+	cfg.Version = nodeVersion() // shown by ctl status on every member
 	if s.Node.Bind.IsValid() {
 		cfg.Bind = s.Node.Bind.String()
 	}

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/ekka-mesh/ekka-mesh/mesh"
+)
+
+// Join's progress: while the node is still dialing NODE2, ctl says so on
+// stderr, first after joinFirstProgress, then every joinProgressEvery, with
+// what ctl itself finds when it tries NODE2 from this host.
+const (
+	joinFirstProgress = time.Second
+	joinProgressEvery = 2 * time.Second
+	joinProbeTimeout  = 2 * time.Second
+)
+
+// join asks the node to join NODE2's cluster. The node keeps dialing NODE2
+// until it answers or --timeout ends; meanwhile ctl prints progress lines
+// instead of waiting in silence, and a failure names what ctl found.
+func (c *ctlRun) join(args []string) int {
+	target := args[0]
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.admin(mesh.MethodJoin, mesh.AdminRequest{Node: target})
+		done <- err // c.ctx bounds the call: this goroutine always ends
+	}()
+	start := time.Now()
+	timer := time.NewTimer(joinFirstProgress)
+	defer timer.Stop()
+	lastProbe := ""
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				// The node's error may hold several lines (its last dial
+				// error after the deadline): one line for the terminal.
+				msg := strings.ReplaceAll(c.reason(err), "\n", "; ")
+				if lastProbe != "" {
+					msg += "; from this host, " + lastProbe
+				}
+				fmt.Fprintf(c.stderr, "ekka-mesh ctl: %s could not join %s: %s\n", c.node, target, msg)
+				return exitFail
+			}
+			if c.json {
+				return c.printJSON(map[string]any{"node": c.node, "joined": target})
+			}
+			fmt.Fprintf(c.stdout, "%s joined the cluster of %s\n", c.node, target)
+			return exitOK
+		case <-timer.C:
+			lastProbe = c.probe(target)
+			elapsed := time.Since(start).Round(time.Second)
+			fmt.Fprintf(c.stderr, "ekka-mesh ctl: join %s: %s is still trying to reach it (%v of --timeout %v); from this host, %s\n", target, c.node, elapsed, c.timeout, lastProbe)
+			timer.Reset(joinProgressEvery)
+		}
+	}
+}
+
+// probe tries to reach node from this host as ctl reaches its own node,
+// and says what it found: "cannot reach it at 127.0.0.1:4372: connection
+// refused", or that it answers.
+func (c *ctlRun) probe(node string) string {
+	addr, err := mesh.Addr(node, c.basePort)
+	if err != nil {
+		return fmt.Sprintf("%s has no address: %v", node, err)
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, joinProbeTimeout)
+	defer cancel()
+	cl, err := mesh.Connect(ctx, c.connCfg, node)
+	if err == nil {
+		cl.Close()
+		return fmt.Sprintf("%s answers at %s", node, addr)
+	}
+	return fmt.Sprintf("cannot reach it at %s: %s", addr, dialReason(err))
+}
+
+// dialReason shortens a dial error to its cause, such as "connection
+// refused".
+func dialReason(err error) string {
+	var errno syscall.Errno
+	switch {
+	case errors.As(err, &errno):
+		return errno.Error()
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Sprintf("no answer within %v", joinProbeTimeout)
+	}
+	return err.Error()
+}
