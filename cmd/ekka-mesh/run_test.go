@@ -201,14 +201,16 @@ func TestRunArgs(t *testing.T) {
 	}, &out, &errOut)
 	require.False(t, done, "exit %d: %s", code, errOut.String())
 	assert.Equal(t, "x.conf", opts.configPath)
-	assert.Equal(t, []string{"node.name=n1@127.0.0.1", "node.cookie=c", "node.base_port=5000", "cluster.name=a", "node.name=n2@127.0.0.1"}, opts.overrides,
-		"flags apply as --name, --cookie, --base-port, then each --set in order")
-	assert.Equal(t, "DEBUG", opts.logLevel.String())
+	assert.Equal(t, []string{"node.name=n1@127.0.0.1", "node.cookie=c", "node.base_port=5000", "log.level=debug", "cluster.name=a", "node.name=n2@127.0.0.1"}, opts.overrides,
+		"flags apply as --name, --cookie, --base-port, --log-level, then each --set in order")
+
+	opts, _, done = parseRunArgs([]string{"--log-format", "json", "--set", "log.level=warn"}, &out, &errOut)
+	require.False(t, done, errOut.String())
+	assert.Equal(t, []string{"log.format=json", "log.level=warn"}, opts.overrides)
 
 	opts, _, done = parseRunArgs(nil, &out, &errOut)
 	require.False(t, done)
-	assert.Empty(t, opts.overrides)
-	assert.Equal(t, "INFO", opts.logLevel.String())
+	assert.Empty(t, opts.overrides, "without the flags, log.level and log.format come from the configuration")
 
 	for _, tt := range []struct {
 		args []string
@@ -218,6 +220,8 @@ func TestRunArgs(t *testing.T) {
 		{[]string{"--nope"}, "ekka-mesh run: flag provided but not defined: -nope"},
 		{[]string{"--name"}, "ekka-mesh run: flag needs an argument: -name"},
 		{[]string{"--log-level", "loud"}, `ekka-mesh run: --log-level "loud": want debug, info, warn or error`},
+		{[]string{"--log-level", "DEBUG"}, `ekka-mesh run: --log-level "DEBUG": want debug, info, warn or error`},
+		{[]string{"--log-format", "xml"}, `ekka-mesh run: --log-format "xml": want text or json`},
 	} {
 		var out, errOut bytes.Buffer
 		_, code, done := parseRunArgs(tt.args, &out, &errOut)
@@ -230,7 +234,7 @@ func TestRunArgs(t *testing.T) {
 	code, stdout, stderr := run("help", "run")
 	assert.Equal(t, exitOK, code)
 	assert.Empty(t, stderr)
-	for _, want := range []string{"Usage: ekka-mesh run [--config FILE]", "-set KEY=VALUE", "-base-port", "-cookie", "-name", "-log-level", "SIGTERM"} {
+	for _, want := range []string{"Usage: ekka-mesh run [--config FILE]", "-set KEY=VALUE", "-base-port", "-cookie", "-name", "-log-level", "-log-format", "SIGTERM"} {
 		assert.Contains(t, stdout, want)
 	}
 }
