@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -423,7 +424,8 @@ func TestFilesMatchEkkaMesh(t *testing.T) {
 	}
 	for _, e := range c.Env {
 		if strings.HasPrefix(e.Name, config.EnvPrefix) {
-			assert.Contains(t, keys, e.Name, "the StatefulSet sets %s, which is no config key's variable", e.Name)
+			_, ok := keys[e.Name]
+			assert.True(t, ok, "the StatefulSet sets %s, which is no config key's variable", e.Name)
 		}
 	}
 
@@ -541,6 +543,26 @@ func TestFilesMatchEkkaMesh(t *testing.T) {
 	} {
 		assert.Contains(t, string(unit), "\n"+want+"\n", "the unit has %s", want)
 	}
+	verifyUnit(t, unit)
+}
+
+// verifyUnit runs systemd-analyze verify on the unit, when it is installed,
+// with ExecStart's binary replaced by one that exists here: an unknown or
+// misspelt directive, which systemd would ignore, fails the test.
+func verifyUnit(t *testing.T, unit []byte) {
+	t.Helper()
+	analyze, err := exec.LookPath("systemd-analyze")
+	if err != nil {
+		t.Log("systemd-analyze is not installed: the unit's directives are not verified")
+		return
+	}
+	self, err := os.Executable()
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "ekka-mesh.service")
+	require.NoError(t, os.WriteFile(path, bytes.ReplaceAll(unit, []byte("/usr/local/bin/ekka-mesh "), []byte(self+" ")), 0o644))
+	out, err := exec.Command(analyze, "verify", path).CombinedOutput()
+	require.NoError(t, err, "systemd-analyze verify: %s", out)
+	assert.Empty(t, strings.TrimSpace(string(out)), "systemd-analyze verify deploy/systemd/ekka-mesh.service")
 }
 
 // dockerFile is what the test reads of the Dockerfile.
