@@ -222,7 +222,7 @@ func TestBenchUsageErrors(t *testing.T) {
 		{append([]string{"run", "--workload", "cast", "--timeout", "0"}, ok...), `--timeout "0": want a positive duration`},
 		{append([]string{"run", "--workload", "cast", "--log-level", "loud"}, ok...), `--log-level "loud": want debug, info, warn or error`},
 		{append([]string{"run", "--workload", "cast", "extra"}, ok...), `takes no arguments besides flags, got ["extra"]`},
-		{append([]string{"run", "--workload", "cast", "--frobnicate"}, ok...), "flag provided but not defined: -frobnicate"},
+		{append([]string{"run", "--workload", "cast", "--frobnicate"}, ok...), "flag provided but not defined: --frobnicate"},
 		{append([]string{"run", "--workload", "cast", "--set", "node.colour=red"}, ok...), "node.colour"},
 		{append([]string{"run", "--workload", "cast", "--base-port", "99999"}, ok...), "node.base_port"},
 		{[]string{"serve", "--log-level", "loud"}, `ekka-mesh bench serve: --log-level "loud": want debug, info, warn or error`},

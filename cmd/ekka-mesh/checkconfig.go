@@ -18,7 +18,7 @@ func init() {
 	register("check-config", "validate a node's configuration without starting it (check-config [--config FILE] [--set KEY=VALUE ...])", runCheckConfig)
 }
 
-const checkConfigSynopsis = "check-config [--config FILE] [--name NAME] [--cookie C] [--base-port N] [--set KEY=VALUE ...] [--json] [-v]"
+const checkConfigSynopsis = "check-config [--config FILE] [--name NAME] [--cookie C] [--base-port N] [--set KEY=VALUE ...] [--json] [-v | --verbose]"
 
 func runCheckConfig(args []string, stdout, stderr io.Writer) int {
 	return checkConfigMain(args, stdout, stderr, os.Environ())
@@ -33,7 +33,8 @@ func checkConfigMain(args []string, stdout, stderr io.Writer, environ []string) 
 	fset := flag.NewFlagSet("check-config", flag.ContinueOnError)
 	nf := addNodeFlags(fset, "this node's `name`, short@host (node.name)", "the cluster's `cookie` (node.cookie)", "info")
 	asJSON := fset.Bool("json", false, "print the result as one JSON object: {\"ok\", \"errors\", \"notes\", \"settings\"}")
-	verbose := fset.Bool("v", false, "also print the effective value of every key (the cookie is never printed)")
+	verbose := fset.Bool("verbose", false, "also print the effective value of every key (the cookie is never printed)")
+	fset.BoolVar(verbose, "v", false, "short for --verbose")
 	positional, err := parseArgs(fset, args)
 	if isHelp(err) {
 		fmt.Fprintln(stdout, "Validate a node's configuration without starting the node: the file, the")

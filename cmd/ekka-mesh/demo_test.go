@@ -157,8 +157,8 @@ func TestDemoUsageErrors(t *testing.T) {
 		{[]string{"demo", "--nodes", "-3"}, "--nodes -3 is outside 2..20"},
 		{[]string{"demo", "--nodes", "21"}, "--nodes 21 is outside 2..20: a cluster needs at least 2 nodes, and the demo runs at most 20 in one process"},
 		{[]string{"demo", "--nodes", "three"}, `ekka-mesh demo: invalid value "three" for flag --nodes`},
-		{[]string{"demo", "--nodes"}, "ekka-mesh demo: flag needs an argument: -nodes"},
-		{[]string{"demo", "--fast"}, "ekka-mesh demo: flag provided but not defined: -fast"},
+		{[]string{"demo", "--nodes"}, "ekka-mesh demo: flag needs an argument: --nodes"},
+		{[]string{"demo", "--fast"}, "ekka-mesh demo: flag provided but not defined: --fast"},
 		{[]string{"demo", "extra"}, `ekka-mesh demo: takes no arguments, got ["extra"]`},
 	}
 	for _, tt := range tests {

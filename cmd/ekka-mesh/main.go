@@ -252,14 +252,19 @@ func flagUsage(w io.Writer, fs *flag.FlagSet, synopsis string) {
 }
 
 // printFlags lists fs's flags like flag.PrintDefaults, but written as
-// --flag, the form this binary's help and errors use:
+// --flag, the form this binary's help and errors use (a one-letter flag
+// as -v):
 //
 //	--timeout duration
 //	    	bounds the whole command (default 10s)
 func printFlags(w io.Writer, fs *flag.FlagSet) {
 	fs.VisitAll(func(f *flag.Flag) {
 		var b strings.Builder
-		fmt.Fprintf(&b, "  --%s", f.Name)
+		dashes := "--"
+		if len(f.Name) == 1 {
+			dashes = "-" // a one-letter flag, such as -v, keeps one dash
+		}
+		fmt.Fprintf(&b, "  %s%s", dashes, f.Name)
 		name, usage := flag.UnquoteUsage(f)
 		if name != "" {
 			b.WriteString(" " + name)

@@ -57,9 +57,9 @@ func TestPortCommandErrors(t *testing.T) {
 		{[]string{"port", "--base-port", "65000", "n600@h"}, "base port 65000 + offset 600 = 65600 is above 65535"},
 		{[]string{"port", "--base-port", "0", "n1@h"}, "base port 0 is outside 1..65535"},
 		{[]string{"port", "--base-port", "70000", "n1@h"}, "base port 70000 is outside 1..65535"},
-		{[]string{"port", "--base-port", "x", "n1@h"}, `ekka-mesh port: invalid value "x" for flag -base-port`},
-		{[]string{"port", "n1@h", "--base-port"}, "ekka-mesh port: flag needs an argument: -base-port"},
-		{[]string{"port", "--nope", "n1@h"}, "ekka-mesh port: flag provided but not defined: -nope"},
+		{[]string{"port", "--base-port", "x", "n1@h"}, `ekka-mesh port: invalid value "x" for flag --base-port`},
+		{[]string{"port", "n1@h", "--base-port"}, "ekka-mesh port: flag needs an argument: --base-port"},
+		{[]string{"port", "--nope", "n1@h"}, "ekka-mesh port: flag provided but not defined: --nope"},
 		{[]string{"port"}, "want exactly one node name, got 0"},
 		{[]string{"port", "a@h", "b@h"}, "want exactly one node name, got 2"},
 	}

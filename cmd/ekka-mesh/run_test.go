@@ -217,8 +217,8 @@ func TestRunArgs(t *testing.T) {
 		want string
 	}{
 		{[]string{"extra"}, `ekka-mesh run: takes no arguments besides flags, got ["extra"]`},
-		{[]string{"--nope"}, "ekka-mesh run: flag provided but not defined: -nope"},
-		{[]string{"--name"}, "ekka-mesh run: flag needs an argument: -name"},
+		{[]string{"--nope"}, "ekka-mesh run: flag provided but not defined: --nope"},
+		{[]string{"--name"}, "ekka-mesh run: flag needs an argument: --name"},
 		{[]string{"--log-level", "loud"}, `ekka-mesh run: --log-level "loud": want debug, info, warn or error`},
 		{[]string{"--log-level", "DEBUG"}, `ekka-mesh run: --log-level "DEBUG": want debug, info, warn or error`},
 		{[]string{"--log-format", "xml"}, `ekka-mesh run: --log-format "xml": want text or json`},
