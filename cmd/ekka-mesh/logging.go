@@ -54,6 +54,14 @@ func newNodeLog(w io.Writer, format config.LogFormat, level slog.Level) *nodeLog
 	opts := &slog.HandlerOptions{Level: lv}
 	var h slog.Handler
 	if format == config.LogJSON {
+		// Durations as in the text format and the configuration ("15s"),
+		// not as a count of nanoseconds.
+		opts.ReplaceAttr = func(_ []string, a slog.Attr) slog.Attr {
+			if a.Value.Kind() == slog.KindDuration {
+				a.Value = slog.StringValue(a.Value.Duration().String())
+			}
+			return a
+		}
 		h = slog.NewJSONHandler(w, opts)
 	} else {
 		h = slog.NewTextHandler(w, opts)

@@ -121,6 +121,12 @@ func TestUniqueHandler(t *testing.T) {
 	assert.Equal(t, "t", m["attr.time"])
 
 	buf.Reset()
+	log.Info("m", "delay", 15*time.Second)
+	m, err = strictObject(buf.String())
+	require.NoError(t, err, buf.String())
+	assert.Equal(t, "15s", m["delay"], "durations read as in the text format")
+
+	buf.Reset()
 	log.With("node", "a").WithGroup("g").With("y", 1, "node", "in g").Info("m", "y", 2, "msg", "in g", slog.Group("h", "z", 1, "z", 2))
 	m, err = strictObject(buf.String())
 	require.NoError(t, err, buf.String())
