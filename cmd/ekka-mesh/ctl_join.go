@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"syscall"
 	"time"
@@ -38,10 +39,8 @@ func (c *ctlRun) join(args []string) int {
 		select {
 		case err := <-done:
 			if err != nil {
-				// The node's error may hold several lines (its last dial
-				// error after the deadline): one line for the terminal.
-				msg := strings.ReplaceAll(c.reason(err), "\n", "; ")
-				if lastProbe != "" {
+				msg := c.joinFailure(err)
+				if lastProbe != "" && !strings.Contains(msg, "cannot reach it") {
 					msg += "; from this host, " + lastProbe
 				}
 				fmt.Fprintf(c.stderr, "ekka-mesh ctl: %s could not join %s: %s\n", c.node, target, msg)
@@ -59,6 +58,25 @@ func (c *ctlRun) join(args []string) int {
 			timer.Reset(joinProgressEvery)
 		}
 	}
+}
+
+// lastDial finds the node's last dial error in its join error: the address
+// it dialed and the cause at the end ("connection refused").
+var lastDial = regexp.MustCompile(`dial \S+ at (\S+): (?:.*: )?([^:]+)$`)
+
+// joinFailure says why the node could not join. When the node kept
+// dialing NODE2 until the deadline, its error ends with its last dial
+// error, which is shortened to "N1 cannot reach it at ADDR: CAUSE (kept
+// trying for --timeout D)"; other errors are shown on one line.
+func (c *ctlRun) joinFailure(err error) string {
+	msg := c.reason(err)
+	lines := strings.Split(msg, "\n")
+	if len(lines) > 1 && strings.Contains(lines[0], context.DeadlineExceeded.Error()) {
+		if m := lastDial.FindStringSubmatch(lines[len(lines)-1]); m != nil {
+			return fmt.Sprintf("%s cannot reach it at %s: %s (kept trying for --timeout %v)", c.node, m[1], m[2], c.timeout)
+		}
+	}
+	return strings.Join(lines, "; ")
 }
 
 // probe tries to reach node from this host as ctl reaches its own node,

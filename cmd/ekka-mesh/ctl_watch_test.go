@@ -14,6 +14,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ekka-mesh/ekka-mesh/mesh"
 )
 
 // watchProc is `ctl members --watch` running in-process.
@@ -140,7 +142,11 @@ func TestCtlJoinUnreachable(t *testing.T) {
 	}
 	last := lines[len(lines)-1]
 	assert.True(t, strings.HasPrefix(last, "ekka-mesh ctl: j1@127.0.0.1 could not join j9@127.0.0.1: "), last)
-	assert.True(t, strings.HasSuffix(last, "; from this host, cannot reach it at "+addr+": connection refused"), last)
+	// The node's own last dial error when its answer came before ctl's
+	// deadline, else what ctl found from this host.
+	nodeSaid := "j1@127.0.0.1 cannot reach it at " + addr + ": connection refused (kept trying for --timeout 4s)"
+	ctlSaw := "no answer within --timeout 4s; from this host, cannot reach it at " + addr + ": connection refused"
+	assert.True(t, strings.HasSuffix(last, nodeSaid) || strings.HasSuffix(last, ctlSaw), last)
 }
 
 // TestCtlFindsItsNode: ctl controls the node that --config FILE or the
@@ -187,4 +193,22 @@ func TestCtlFindsItsNode(t *testing.T) {
 	code, _, stderr = ctl(t, env, "status")
 	assert.Equal(t, exitUsage, code)
 	assert.Contains(t, stderr, "ekka-mesh ctl: environment variable EKKA_MESH_NODE__COOKIES: unknown key node.cookies: did you mean EKKA_MESH_NODE__COOKIE (node.cookie)?")
+}
+
+// TestJoinFailureMessage: the node's error after it kept dialing until the
+// deadline is shortened to its last dial error; others stay whole, on one
+// line.
+func TestJoinFailureMessage(t *testing.T) {
+	c := &ctlRun{node: "n1@127.0.0.1", timeout: 4 * time.Second}
+	for _, tt := range []struct{ remote, want string }{
+		{"mesh: join n2@127.0.0.1: context deadline exceeded\nmesh: node n2@127.0.0.1: conn: dial n2@127.0.0.1 at 127.0.0.1:4372: dial 127.0.0.1:4372 from 127.0.0.1: dial tcp 127.0.0.1:0->127.0.0.1:4372: connect: connection refused",
+			"n1@127.0.0.1 cannot reach it at 127.0.0.1:4372: connection refused (kept trying for --timeout 4s)"},
+		{"mesh: join n2@127.0.0.1: context deadline exceeded\nmesh: node n2@127.0.0.1: conn: dial n2@127.0.0.1 at 10.0.0.9:4372: dial 10.0.0.9:4372: i/o timeout",
+			"n1@127.0.0.1 cannot reach it at 10.0.0.9:4372: i/o timeout (kept trying for --timeout 4s)"},
+		{"mesh: join n2@127.0.0.1: handshake refused by peer (bad cookie): cookie mismatch",
+			"mesh: join n2@127.0.0.1: handshake refused by peer (bad cookie): cookie mismatch"},
+		{"first line\nsecond line", "first line; second line"},
+	} {
+		assert.Equal(t, tt.want, c.joinFailure(&mesh.RemoteError{Node: c.node, Message: tt.remote}))
+	}
 }
