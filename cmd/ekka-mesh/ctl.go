@@ -179,7 +179,11 @@ func ctlMain(ctx context.Context, args []string, stdout, stderr io.Writer, envir
 	ccfg := mesh.ClientConfig{Cookie: s.Node.Cookie, Cluster: targetCluster, BasePort: s.Node.BasePort, TLS: tc}
 	cl, err := mesh.Connect(ctx, ccfg, target)
 	if err != nil {
-		fmt.Fprintf(stderr, "ekka-mesh ctl: connect to %s: %v%s\n", target, err, connectHint(err, target, s.Node.BasePort, *timeout))
+		hint := connectHint(err, target, s.Node.BasePort, *timeout)
+		if errors.Is(err, conn.ErrWrongCluster) && *cluster == "" {
+			hint = fmt.Sprintf("\nthe node belongs to another cluster than the configuration's cluster.name (%s)", targetCluster)
+		}
+		fmt.Fprintf(stderr, "ekka-mesh ctl: connect to %s: %v%s\n", target, err, hint)
 		return exitUsage
 	}
 	defer cl.Close()

@@ -186,7 +186,7 @@ func TestCtlFindsItsNode(t *testing.T) {
 	require.NoError(t, os.WriteFile(other, []byte(fmt.Sprintf("node.name = f1@127.0.0.1\nnode.base_port = %d\nnode.cookie = SEKRIT\ncluster.name = elsewhere\n", base)), 0o600))
 	code, _, stderr = ctl(t, map[string]string{"HOME": home}, "--config", other, "status")
 	assert.Equal(t, exitUsage, code)
-	assert.Contains(t, stderr, "the node belongs to another cluster")
+	assert.Contains(t, stderr, "the node belongs to another cluster than the configuration's cluster.name (elsewhere)")
 
 	// An unknown EKKA_MESH_* variable is reported like an unknown key.
 	env["EKKA_MESH_NODE__COOKIES"] = "x"
