@@ -116,9 +116,6 @@ func (lk *link) watch() {
 	for _, ch := range pending {
 		ch <- callResult{err: ErrNodeDown}
 	}
-	if lk.downReason != "" {
-		lk.n.stats.beatsMissed.Add(1) // set by the maintainer before it closed a silent link
-	}
 	lk.n.linkDown(lk)
 	<-lk.c.Done()
 	lk.n.stats.linkDone(lk)

@@ -793,6 +793,7 @@ func (n *Node) runMaintenance(now time.Time, w *maintenance) {
 	for _, lk := range w.ping {
 		lk.ping(now)
 	}
+	n.stats.beatsMissed.Add(uint64(len(w.silent)))
 	for _, lk := range w.silent {
 		lk.downReason = fmt.Sprintf("heartbeat timeout: nothing heard for %v", n.cfg.HeartbeatTimeout)
 		n.log.Warn("peer silent; closing its link", "peer", lk.peer, "timeout", n.cfg.HeartbeatTimeout)
