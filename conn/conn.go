@@ -134,7 +134,7 @@ func newConn(cfg *Config, peer Peer, linkID uint64, dialer bool, tcp [3]net.Conn
 	c.mem = memory{limit: cfg.maxReassembly(), node: cfg.Budget}
 	for i, l := range c.lanes {
 		l.onBackup = c.armWatch
-		c.msgReaders[i] = &messageReader{r: c.readers[i], maxMsg: cfg.maxMessage(), maxFrame: int(cfg.maxPayload()), sized: peer.ChunkSize, mem: &c.mem, onChunk: c.armWatch}
+		c.msgReaders[i] = &messageReader{r: c.readers[i], maxMsg: cfg.maxMessage(), maxFrame: int(cfg.maxPayload()), sized: peer.ChunkSize, mem: &c.mem, onChunk: c.armWatch, count: &c.laneCount[i]}
 	}
 	c.watchEvery = watchInterval(stall, cfg.chunkTimeout())
 	c.watchT = time.AfterFunc(time.Hour, c.watchdog)
@@ -489,9 +489,6 @@ func (c *Conn) readLoop(lane uint8, h Handler) {
 			c.fail(readErr(err))
 			return
 		}
-		lc := &c.laneCount[lane] // next reads one frame
-		lc.framesRecv.Add(1)
-		lc.bytesRecv.Add(uint64(hdr.Length) + wire.HeaderSize)
 		if body == nil {
 			continue // a chunk of a message not complete yet
 		}
@@ -544,7 +541,8 @@ type messageReader struct {
 	maxFrame int
 	sized    bool // a first chunk opens with the body's size (CapChunkSize)
 	mem      *memory
-	onChunk  func() // called when a chunked message starts (arms the watchdog)
+	onChunk  func()        // called when a chunked message starts (arms the watchdog)
+	count    *laneCounters // the lane's received frames and bytes (stats.go)
 	// held is what the message returned last holds of the budgets, until
 	// the handler is done with it (handed).
 	held int64
@@ -714,6 +712,7 @@ func (m *messageReader) next() (hdr wire.Header, body []byte, owned bool, err er
 	if err != nil {
 		return hdr, nil, false, err
 	}
+	m.count.received(hdr)
 	k := chunkKey{hdr.Type, hdr.ID}
 	pm, chunked := m.partial[k] // only this goroutine writes the map
 	more := hdr.Flags&wire.FlagMore != 0

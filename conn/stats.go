@@ -1,6 +1,10 @@
 package conn
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+
+	"github.com/ekka-mesh/ekka-mesh/wire"
+)
 
 // laneCounters counts what one lane of a link carried. The received counts
 // are added to by the lane's reader goroutine alone; the sent count by the
@@ -9,6 +13,16 @@ type laneCounters struct {
 	framesSent atomic.Uint64
 	framesRecv atomic.Uint64
 	bytesRecv  atomic.Uint64
+}
+
+// received counts a frame whose header h was read (nil-safe: a
+// messageReader made without counters counts nothing).
+func (lc *laneCounters) received(h wire.Header) {
+	if lc == nil {
+		return
+	}
+	lc.framesRecv.Add(1)
+	lc.bytesRecv.Add(uint64(h.Length) + wire.HeaderSize)
 }
 
 // LaneStats counts what one lane of a link carried since the link was set
