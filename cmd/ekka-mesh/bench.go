@@ -86,7 +86,7 @@ func (f *nodeFlags) named() bool {
 func runBenchServe(args []string, stdout, stderr io.Writer) int {
 	ctx, hup, stop := signalContext()
 	defer stop()
-	return benchServeMain(ctx, args, stdout, stderr, runHooks{getenv: os.Getenv, hup: hup})
+	return benchServeMain(ctx, args, stdout, stderr, runHooks{getenv: os.Getenv, environ: os.Environ, hup: hup})
 }
 
 // benchServeMain is bench serve: run's node, with the bench methods, until
@@ -125,7 +125,7 @@ func benchServeMain(ctx context.Context, args []string, stdout, stderr io.Writer
 	// The log of the serving lines: runNode's settings, loaded here too
 	// (runNode reports a bad configuration itself).
 	log := slog.New(slog.DiscardHandler)
-	if s, err := config.Load(opts.configPath, opts.overrides, hooks.getenv); err == nil {
+	if s, err := hooks.load(opts); err == nil {
 		log = settingsLog(stderr, s).logger()
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -161,6 +161,7 @@ func benchServeMain(ctx context.Context, args []string, stdout, stderr io.Writer
 // benchRunHooks are what bench run takes from its surroundings.
 type benchRunHooks struct {
 	getenv   func(string) string
+	environ  func() []string  // as in runHooks; nil: getenv only
 	terminal bool             // stderr is a terminal: show a live progress line
 	started  func(*mesh.Node) // called once the node has joined the target (tests); may be nil
 }
@@ -168,7 +169,7 @@ type benchRunHooks struct {
 func runBenchRun(args []string, stdout, stderr io.Writer) int {
 	ctx, _, stop := signalContext() // SIGHUP is ignored: nothing to reload
 	defer stop()
-	return benchRunMain(ctx, args, stdout, stderr, benchRunHooks{getenv: os.Getenv, terminal: isTerminal(os.Stderr)})
+	return benchRunMain(ctx, args, stdout, stderr, benchRunHooks{getenv: os.Getenv, environ: os.Environ, terminal: isTerminal(os.Stderr)})
 }
 
 // isTerminal reports whether f is a character device, such as a terminal.
@@ -327,7 +328,7 @@ func benchRunMain(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		fmt.Fprintf(stderr, "ekka-mesh bench run: "+format+"\n", args...)
 		return code
 	}
-	s, err := config.Load(a.node.configPath, a.node.overrides, hooks.getenv)
+	s, err := runHooks{getenv: hooks.getenv, environ: hooks.environ}.load(a.node)
 	if err != nil {
 		printErrorLines(stderr, "ekka-mesh bench run: ", err)
 		return exitUsage

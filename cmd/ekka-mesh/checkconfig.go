@@ -31,7 +31,7 @@ func runCheckConfig(args []string, stdout, stderr io.Writer) int {
 // creates the cookie file nor opens a port.
 func checkConfigMain(args []string, stdout, stderr io.Writer, environ []string) int {
 	fset := flag.NewFlagSet("check-config", flag.ContinueOnError)
-	nf := addNodeFlags(fset, "this node's `name`, short@host (node.name)", "the cluster's `cookie` (node.cookie)", "info")
+	nf := addNodeFlags(fset, "this node's `name`, short@host (node.name)", "the cluster's `cookie` (node.cookie)", "")
 	asJSON := fset.Bool("json", false, "print the result as one JSON object: {\"ok\", \"errors\", \"notes\", \"settings\"}")
 	verbose := fset.Bool("verbose", false, "also print the effective value of every key (the cookie is never printed)")
 	fset.BoolVar(verbose, "v", false, "short for --verbose")
@@ -140,6 +140,9 @@ func checkConfig(opts runOptions, environ []string) checkResult {
 		checked.Node.Cookie = "placeholder-for-the-check" // run's cookie file; its absence is a note, not an error
 	}
 	if _, err := meshConfig(checked); err != nil {
+		res.Errors = append(res.Errors, withSource(err.Error(), opts, environ))
+	}
+	if _, err := adminTLS(s.Node.Admin.TLS); err != nil { // the files of node.admin.tls.*, as run loads them
 		res.Errors = append(res.Errors, withSource(err.Error(), opts, environ))
 	}
 	if len(res.Errors) > 0 {

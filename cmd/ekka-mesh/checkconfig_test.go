@@ -96,6 +96,9 @@ func TestCheckConfigErrors(t *testing.T) {
 		{"a bad TLS file named by the environment", append([]string{"EKKA_MESH_NODE__TLS__CERTFILE=" + filepath.Join(dir, "env.pem")}, env...), []string{"--config", tlsConf}, []string{
 			"environment variable EKKA_MESH_NODE__TLS__CERTFILE: node.tls.certfile = " + filepath.Join(dir, "env.pem"),
 		}},
+		{"an admin certificate without its key", env, []string{"--cookie", "c00kie", "--set", "node.admin.listen=127.0.0.1:8370", "--set", "node.admin.tls.certfile=" + filepath.Join(dir, "admin.pem")}, []string{
+			"node.admin.tls.certfile is set but node.admin.tls.keyfile is not",
+		}},
 		{"a cookie file others may read", []string{"HOME=" + dir}, nil, []string{
 			"bad cookie file " + filepath.Join(dir, ".ekka-mesh.cookie") + ": mode 0644",
 		}},

@@ -268,14 +268,14 @@ var reloadable = []string{"log.level"}
 // which keys changed and which of them need a restart. An invalid
 // configuration is logged and changes nothing. It returns the settings now
 // in force (running is returned when nothing could be applied).
-func reload(opts runOptions, getenv func(string) string, running config.Settings, nl *nodeLog, log *slog.Logger) config.Settings {
+func reload(opts runOptions, hooks runHooks, running config.Settings, nl *nodeLog, log *slog.Logger) config.Settings {
 	log.Debug("SIGHUP: reloading the configuration", "config", opts.configPath)
-	s, err := config.Load(opts.configPath, opts.overrides, getenv)
+	s, err := hooks.load(opts)
 	if err != nil {
 		log.Error("SIGHUP: the configuration is invalid; the node keeps running with its settings", "err", err.Error())
 		return running
 	}
-	applyLogFallback(&s, opts, getenv)
+	applyLogFallback(&s, opts, hooks.getenv)
 	var applied, restart []string
 	for _, k := range config.Keys() {
 		was, _ := running.Get(k.Key)

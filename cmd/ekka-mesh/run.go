@@ -44,11 +44,24 @@ type runOptions struct {
 // runHooks are what runNode takes from its surroundings, so tests can run
 // it in-process.
 type runHooks struct {
-	getenv  func(string) string // environment variables, including HOME
-	started func(*mesh.Node)    // called once the node is up (tests); may be nil
+	getenv func(string) string // environment variables, including HOME
+	// environ lists the environment (os.Environ), so that an EKKA_MESH_*
+	// variable naming no key is an error like an unknown key in a file.
+	// nil: the variables are read through getenv only (tests).
+	environ func() []string
+	started func(*mesh.Node) // called once the node is up (tests); may be nil
 	// hup receives SIGHUP: the node reloads what it can of its
 	// configuration (log.level). nil: never.
 	hup <-chan struct{}
+}
+
+// load reads the settings of opts: the file, the environment and the
+// overrides.
+func (h runHooks) load(opts runOptions) (config.Settings, error) {
+	if h.environ != nil {
+		return config.LoadEnv(opts.configPath, opts.overrides, h.environ())
+	}
+	return config.Load(opts.configPath, opts.overrides, h.getenv)
 }
 
 func runRun(args []string, stdout, stderr io.Writer) int {
@@ -58,7 +71,7 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, hup, stop := signalContext()
 	defer stop()
-	return runNode(ctx, opts, stderr, runHooks{getenv: os.Getenv, hup: hup})
+	return runNode(ctx, opts, stderr, runHooks{getenv: os.Getenv, environ: os.Environ, hup: hup})
 }
 
 // signalContext returns a context that SIGINT or SIGTERM cancels, with
@@ -203,7 +216,7 @@ func parseRunArgs(args []string, stdout, stderr io.Writer) (opts runOptions, cod
 // runNode loads the settings, starts the node, logs its events and stops it
 // when ctx ends. It returns the exit status.
 func runNode(ctx context.Context, opts runOptions, stderr io.Writer, hooks runHooks) int {
-	s, err := config.Load(opts.configPath, opts.overrides, hooks.getenv)
+	s, err := hooks.load(opts)
 	if err != nil {
 		printErrorLines(stderr, "ekka-mesh run: ", err)
 		return exitUsage
@@ -312,7 +325,7 @@ func runNode(ctx context.Context, opts runOptions, stderr io.Writer, hooks runHo
 		case <-ctx.Done():
 			waiting = false
 		case <-hooks.hup:
-			loaded = reload(opts, hooks.getenv, loaded, nl, log)
+			loaded = reload(opts, hooks, loaded, nl, log)
 		}
 	}
 	reason := context.Cause(ctx)

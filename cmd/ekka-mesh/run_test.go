@@ -376,7 +376,8 @@ func runStatus(t *testing.T, env map[string]string, args ...string) (int, string
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	code = runNode(ctx, opts, &errOut, runHooks{getenv: envFunc(env), started: func(*mesh.Node) {
+	environ := func() []string { return envList(env) }
+	code = runNode(ctx, opts, &errOut, runHooks{getenv: envFunc(env), environ: environ, started: func(*mesh.Node) {
 		t.Errorf("run %q started a node; want it to fail first", args)
 		cancel()
 	}})
@@ -406,6 +407,7 @@ func TestRunConfigErrors(t *testing.T) {
 		{env, []string{"--cookie", "s", "--set", "node.tls.enable=on", "--set", "node.tls.certfile=/nonexistent/c.pem", "--set", "node.tls.keyfile=/nonexistent/c.key"},
 			[]string{"ekka-mesh run: node.tls.certfile = /nonexistent/c.pem, node.tls.keyfile = /nonexistent/c.key: cannot load them"}},
 		{map[string]string{"HOME": home, "EKKA_MESH_NODE__BASE_PORT": "abc"}, nil, []string{"ekka-mesh run: environment variable EKKA_MESH_NODE__BASE_PORT: node.base_port = abc: "}},
+		{map[string]string{"HOME": home, "EKKA_MESH_NODE__BASEPORT": "4380"}, nil, []string{"ekka-mesh run: environment variable EKKA_MESH_NODE__BASEPORT: unknown key node.baseport: did you mean EKKA_MESH_NODE__BASE_PORT (node.base_port)?"}},
 		{map[string]string{}, nil, []string{"ekka-mesh run: bad cookie file: no home directory to keep .ekka-mesh.cookie in; set node.cookie (or EKKA_MESH_NODE__COOKIE)"}},
 	} {
 		code, stderr := runStatus(t, tt.env, tt.args...)
