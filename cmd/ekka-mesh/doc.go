@@ -6,17 +6,19 @@
 //
 // Commands:
 //
-//	port     print the TCP port a node name maps to
-//	run      run a node from a configuration file
-//	ctl      control a running node (join, leave, status, ...)
-//	demo     start a local demo cluster
-//	bench    measure calls, casts and bulk transfer between two nodes
-//	version  print the version
-//	help     print this help, or a command's help
+//	port          print the TCP port a node name maps to
+//	run           run a node from a configuration file
+//	check-config  validate a configuration without starting a node
+//	ctl           control a running node (status, members, join, leave, ...)
+//	demo          start a local demo cluster
+//	bench         measure calls, casts and bulk transfer between two nodes
+//	version       print the version
+//	help          print this help, or a command's help
 //
 // Each command is a func(args, stdout, stderr) int registered in one table;
 // the exit status is 0 on success, 2 for a usage error (bad flag, bad
-// argument, unknown command) and 1 for any other failure.
+// argument, unknown command, with the closest command or flag suggested) and
+// 1 for any other failure.
 //
 // ekka-mesh port NAME [--base-port N] prints the port of a node name by the
 // ekka rule (see package portmap): base port + the digits at the end of the
@@ -25,7 +27,7 @@
 //
 // # run
 //
-//	ekka-mesh run [--config FILE] [--name NAME] [--cookie C] [--base-port N] [--set KEY=VALUE ...] [--log-level LEVEL]
+//	ekka-mesh run [--config FILE] [--name NAME] [--cookie C] [--base-port N] [--set KEY=VALUE ...] [--log-level LEVEL] [--log-format text|json]
 //
 // run starts a node and keeps it running until SIGINT or SIGTERM, then stops
 // it cleanly (its peers see it down at once) and exits 0. Its settings are the
@@ -42,10 +44,18 @@
 // Without a cookie anywhere, run reads ~/.ekka-mesh.cookie, creating it
 // (20 random letters, mode 0400) on first use and logging that it did.
 //
-// The log goes to stderr, one line per event (log/slog text): started (name,
-// address, GUID, cluster), every membership event (node-up, node-down,
-// node-leaving, partition-occurred, ...), the node's own warnings, stopping
-// (and why), stopped.
+// The log goes to stderr, one line per event through log/slog, at log.level
+// (--log-level) as text or JSON lines (log.format, --log-format): started
+// (name, address, GUID, cluster), every membership event (node-up,
+// node-down, node-leaving, partition-occurred, ...), admin actions asked
+// through ctl (with the client that asked), the node's own warnings,
+// stopping (and why), stopped. SIGHUP does not stop the node: it reloads
+// log.level and logs which other changed keys need a restart.
+//
+// With node.admin.listen set, an HTTP admin endpoint runs beside the node:
+// /metrics (Prometheus), /healthz, /readyz, /status and a live status page
+// at / (package admin). A node whose host does not resolve is refused at
+// start. An EKKA_MESH_* variable that names no key is an error.
 //
 // Exit status: 0 after a clean stop; 2 for a bad flag or configuration (an
 // unknown key or bad value is reported with its file:line, key, value and
@@ -58,19 +68,25 @@
 //
 // # ctl
 //
-//	ekka-mesh ctl --node NAME [--cookie C] [--base-port N] [--cluster NAME] [--config FILE] [--timeout D] [--json] COMMAND [ARGS]
+//	ekka-mesh ctl [--node NAME] [--config FILE] [--cookie C] [--base-port N] [--cluster NAME] [--timeout D] [--json] COMMAND [ARGS]
 //
-// ctl connects to the node NAME as a hidden client (it authenticates with
-// the cookie like a node but never becomes a member) and asks it to act:
+// ctl connects to a node as a hidden client (it authenticates with the
+// cookie like a node but never becomes a member) and asks it to act. The
+// node is --node NAME, else node.name of --config FILE or of the EKKA_MESH_*
+// variables (EKKA_MESH_NODE__NAME), as emqx ctl acts on the local node.
 //
-//	status                      the node's view: members (NODE STATUS GUID), running and stopped nodes, partitions;
-//	                            with --json one object with node, cluster, running_nodes, stopped_nodes,
-//	                            members (node, status, guid) and partitions
+//	status                      the node's view: members (NODE STATUS VERSION GUID), running and stopped nodes,
+//	                            partitions; with --json one object with node, cluster, running_nodes,
+//	                            stopped_nodes, members (node, status, guid, version) and partitions;
+//	                            --require-up N exits 3 when fewer than N members are up (a probe)
+//	members                     the members (node, status, version, GUID); --watch prints one line per
+//	                            change until interrupted
 //	ping NODE2                  the node pings NODE2: "pong from NODE2 in 310µs"
 //	join NODE2                  the node joins the cluster of NODE2
 //	leave                       the node leaves its cluster and keeps running alone
 //	force-leave NODE2           the node removes NODE2 (typically dead) from the cluster, everywhere
 //	call NODE2 METHOD [PAYLOAD] the node calls METHOD on NODE2; the reply bytes are printed as they are
+//	lock RESOURCE, unlock RESOURCE  take or release a lock through the node's lock service
 //
 // The cookie is --cookie, else $EKKA_MESH_NODE__COOKIE, else node.cookie of
 // --config, else ~/.ekka-mesh.cookie, which ctl reads but never creates.
@@ -82,7 +98,15 @@
 // (a remote or handler error such as "no handler", NODE2 down, no answer in
 // time); 2 for a usage error and also when ctl cannot connect: the node is
 // not running, or it refused the cookie ("handshake refused by peer (bad
-// cookie)").
+// cookie)"); 3 when status --require-up N finds fewer than N members up.
+//
+// # check-config
+//
+//	ekka-mesh check-config [--config FILE] [--set KEY=VALUE ...] [-v] [--json]
+//
+// check-config reads the settings as run does (file, environment, flags)
+// and checks them, TLS files and discovery settings included, without
+// starting a node: "configuration OK" and exit 0, or every error and exit 2.
 //
 //	ekka-mesh ctl --node n1@127.0.0.1 status
 //	ekka-mesh ctl --node n2@127.0.0.2 join n1@127.0.0.1
@@ -91,7 +115,7 @@
 //
 // # bench
 //
-//	ekka-mesh bench serve [--config FILE] [--name NAME] [--cookie C] [--base-port N] [--set KEY=VALUE ...] [--log-level LEVEL]
+//	ekka-mesh bench serve [--config FILE] [--name NAME] [--cookie C] [--base-port N] [--set KEY=VALUE ...] [--log-level LEVEL] [--log-format text|json]
 //	ekka-mesh bench run --target NAME --workload call|cast|bulk [--concurrency K] [--size BYTES] [--duration D]
 //	    [--warmup D] [--payload zeros|random] [--json] [--timeout D] [--config FILE] [--name NAME] [--cookie C]
 //	    [--base-port N] [--set KEY=VALUE ...] [--log-level LEVEL]
