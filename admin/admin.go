@@ -173,25 +173,15 @@ type Readiness struct {
 	Reasons []string `json:"reasons"`
 }
 
-// stopped reports whether the node has stopped: its event bus is closed
-// once Stop has closed every link, and a subscription made after that
-// starts closed.
-func stopped(n *mesh.Node) bool {
-	sub := n.Subscribe()
-	defer sub.Close()
-	select {
-	case _, open := <-sub.C():
-		return !open
-	default:
-		return false
-	}
-}
+// stopped reports whether the node is stopping or has stopped (Stop was
+// called): from then on it is neither healthy nor ready.
+func stopped(n *mesh.Node) bool { return n.Stopping() }
 
 func (h *handler) health() Health {
 	hl := Health{Node: h.node.Name(), Healthy: true, Reasons: []string{}}
 	if stopped(h.node) {
 		hl.Healthy = false
-		hl.Reasons = append(hl.Reasons, "node "+h.node.Name()+" is stopped")
+		hl.Reasons = append(hl.Reasons, "node "+h.node.Name()+" is stopping or stopped")
 	}
 	return hl
 }
@@ -215,7 +205,7 @@ func (h *handler) readiness() Readiness {
 		rd.MembersUp++
 	}
 	if stopped(h.node) {
-		rd.Reasons = append(rd.Reasons, "node "+info.Node+" is stopped")
+		rd.Reasons = append(rd.Reasons, "node "+info.Node+" is stopping or stopped")
 	} else if self != mesh.StatusUp {
 		rd.Reasons = append(rd.Reasons, fmt.Sprintf("this node is %s, not up", self))
 	}

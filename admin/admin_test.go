@@ -259,11 +259,11 @@ func TestAdminHealthzStopped(t *testing.T) {
 
 	r := get(t, srv.URL+"/healthz")
 	assert.Equal(t, http.StatusServiceUnavailable, r.code)
-	assert.Equal(t, admin.Health{Node: "n1@127.0.0.1", Healthy: false, Reasons: []string{"node n1@127.0.0.1 is stopped"}},
+	assert.Equal(t, admin.Health{Node: "n1@127.0.0.1", Healthy: false, Reasons: []string{"node n1@127.0.0.1 is stopping or stopped"}},
 		decode[admin.Health](t, r))
 	r = get(t, srv.URL+"/readyz")
 	assert.Equal(t, http.StatusServiceUnavailable, r.code)
-	assert.Contains(t, decode[admin.Readiness](t, r).Reasons, "node n1@127.0.0.1 is stopped")
+	assert.Contains(t, decode[admin.Readiness](t, r).Reasons, "node n1@127.0.0.1 is stopping or stopped")
 }
 
 func TestAdminPprof(t *testing.T) {

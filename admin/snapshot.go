@@ -126,6 +126,9 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-r.Context().Done():
 			return
+		case <-h.node.Done(): // the node is stopping: say so and end
+			send(nil)
+			return
 		case ev, open := <-sub.C():
 			if !open { // the node stopped
 				send(nil)

@@ -90,3 +90,16 @@ func (b *eventBus) counts() map[string]uint64 {
 	}
 	return m
 }
+
+// Stopping reports whether Stop has been called: the node is stopping or
+// has stopped. A health probe turns unhealthy from then on, so that a load
+// balancer stops sending work while the node says goodbye to its peers.
+func (n *Node) Stopping() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.stopped
+}
+
+// Done is closed when the node is stopping: after Stop has unregistered it
+// from discovery, as its links close.
+func (n *Node) Done() <-chan struct{} { return n.ctx.Done() }
