@@ -181,7 +181,7 @@ func (lk *link) onFrame(c *conn.Conn, h wire.Header, body []byte, owned bool) {
 		lk.c.Send(lk.ctx, wire.TypePong, h.ID, (&wire.Pong{SentNanos: p.SentNanos}).Append(b[:0]), nil)
 	case wire.TypePong:
 		lk.pong(body)
-	case wire.TypeMemberTable, wire.TypeJoin, wire.TypeLeave, wire.TypeForceLeave, wire.TypeMemberStatus, wire.TypeMemberServices:
+	case wire.TypeMemberTable, wire.TypeJoin, wire.TypeLeave, wire.TypeForceLeave, wire.TypeMemberStatus, wire.TypeMemberServices, wire.TypeMemberVersion:
 		if lk.hidden {
 			// A control client is no member: it changes membership through
 			// the built-in methods (MethodJoin, ...), which act as this
@@ -254,6 +254,15 @@ func (lk *link) onMembership(t wire.Type, body []byte) {
 		}
 		if string(m.Node) == lk.peer && GUID(m.GUID) == lk.guid {
 			n.memberServices(lk, &m)
+		}
+	case wire.TypeMemberVersion:
+		var m wire.MemberVersion
+		if err := m.Decode(body); err != nil {
+			lk.protocolError(err)
+			return
+		}
+		if string(m.Node) == lk.peer && GUID(m.GUID) == lk.guid {
+			n.memberVersion(lk, &m)
 		}
 	}
 }

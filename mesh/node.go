@@ -1166,24 +1166,28 @@ func (n *Node) changeServices(f func([]string) ([]string, error)) error {
 	return nil
 }
 
-// servicesMessageLocked is the body announcing this node's services and
-// its version.
+// servicesMessageLocked is the body announcing this node's services.
 func (n *Node) servicesMessageLocked() []byte {
-	m := wire.MemberServices{Node: []byte(n.cfg.Name), GUID: n.guid, Services: make([][]byte, len(n.services)), Version: []byte(n.cfg.Version)}
+	m := wire.MemberServices{Node: []byte(n.cfg.Name), GUID: n.guid, Services: make([][]byte, len(n.services))}
 	for i, s := range n.services {
 		m.Services[i] = []byte(s)
 	}
-	return m.Append(nil) // at most MaxServices names of MaxServiceLen bytes: always valid
+	return m.Append(nil)
 }
 
-// announceServicesTo tells a newly adopted link this node's services, once
-// it has advertised any, and its version when it has one (even without
-// services).
+// announceServicesTo tells a newly adopted link this node's version, when
+// it has one, and its services, once it has advertised any. The version
+// travels on a message of its own (MemberVersion, optional) so that a node
+// that predates it skips it.
 func (n *Node) announceServicesTo(lk *link) {
+	if n.cfg.Version != "" {
+		v := wire.MemberVersion{Node: []byte(n.cfg.Name), GUID: n.guid, Version: []byte(n.cfg.Version)}
+		lk.c.Send(lk.ctx, wire.TypeMemberVersion, 0, v.Append(nil), nil)
+	}
 	n.statusMu.Lock()
 	defer n.statusMu.Unlock()
 	n.mu.Lock()
-	if !n.announced && n.cfg.Version == "" {
+	if !n.announced {
 		n.mu.Unlock()
 		return
 	}
@@ -1192,21 +1196,26 @@ func (n *Node) announceServicesTo(lk *link) {
 	lk.c.Send(lk.ctx, wire.TypeMemberServices, 0, body, nil)
 }
 
-// memberServices records the services and the version a member announced
-// over its own link.
+// memberServices records the services a member announced over its own link.
 func (n *Node) memberServices(lk *link, m *wire.MemberServices) {
-	version := string(m.Version)
-	if err := checkVersion(version); err != nil {
-		n.log.Debug("ignored a bad version from a member", "peer", lk.peer, "err", err)
-		version = ""
-	}
 	services, err := parseServices(m.Services)
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.table.setVersion(lk.peer, lk.guid, version)
 	if err != nil {
 		n.log.Debug("ignored a bad service list from a member", "peer", lk.peer, "err", err)
 		return
 	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	n.table.setServices(lk.peer, lk.guid, services)
+}
+
+// memberVersion records the version a member announced over its own link.
+func (n *Node) memberVersion(lk *link, m *wire.MemberVersion) {
+	version := string(m.Version)
+	if err := checkVersion(version); err != nil {
+		n.log.Debug("ignored a bad version from a member", "peer", lk.peer, "err", err)
+		return
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.table.setVersion(lk.peer, lk.guid, version)
 }

@@ -39,6 +39,8 @@ func New(t Type) (Message, bool) {
 		return new(MemberStatus), true
 	case TypeMemberServices:
 		return new(MemberServices), true
+	case TypeMemberVersion:
+		return new(MemberVersion), true
 	case TypePartitionReport:
 		return new(PartitionReport), true
 	case TypeViewRequest:

@@ -86,7 +86,7 @@ func goldenCases() []goldenCase {
 		{"force_leave", 0, &ForceLeave{Node: b("b2@h"), By: b("a1@h")}},
 		{"member_status", 0, &MemberStatus{Node: b("b2@h"), GUID: guid(0x10), Status: StatusHealing}},
 		{"member_services", 0, &MemberServices{Node: b("b2@h"), GUID: guid(0x10), Services: [][]byte{b("autoheal")}}},
-		{"member_services_version", 0, &MemberServices{Node: b("b2@h"), GUID: guid(0x10), Services: [][]byte{b("autoheal")}, Version: b("v1.2.3")}},
+		{"member_version", 0, &MemberVersion{Node: b("b2@h"), GUID: guid(0x10), Version: b("v1.2.3")}},
 		{"partition_report", 0, &PartitionReport{Reporter: b("a1@h"), Peer: b("b2@h"), PeerGUID: guid(0x10), SeenMillis: 1700000002000}},
 		{"view_request", 0, &ViewRequest{Round: 9}},
 		{"view_reply", 0, &ViewReply{Round: 9, Running: [][]byte{b("a1@h"), b("c3@h")}, Down: [][]byte{b("b2@h")}}},

@@ -323,31 +323,25 @@ func (m *MemberStatus) Decode(b []byte) error {
 // MemberServices is the body of a TypeMemberServices frame (optional type
 // 0x80): the services Node (with this GUID) runs, such as "autoheal", so
 // that its peers can tell which members run a service (for example to elect
-// autoheal's leader among the members that run autoheal), and the software
-// version it runs. It carries the whole set each time: a receiver replaces
-// what it knew. A receiver that does not know the type skips it.
+// autoheal's leader among the members that run autoheal). It carries the
+// whole set each time: a receiver replaces what it knew. A receiver that
+// does not know the type skips it.
 //
 //	str16  node name
 //	16B    GUID
 //	list16 service names
-//	str16  version (optional: absent when empty)
 //
-// The version is a trailing field that older senders do not write: Decode
-// accepts a body that ends after the services (Version is then empty), and
-// Append writes the field only when Version is not empty, so a body without
-// a version encodes exactly as before the field existed. Decode fills
-// Services reusing its capacity; names and the version alias the body.
+// Decode fills Services reusing its capacity; names alias the body.
 type MemberServices struct {
 	Node     []byte
 	GUID     [GUIDSize]byte
 	Services [][]byte
-	Version  []byte
 }
 
 func (*MemberServices) Type() Type { return TypeMemberServices }
 
-// Validate reports a name or version too long for its str16 field or more
-// than MaxServices services.
+// Validate reports a name too long for its str16 field or more than
+// MaxServices services.
 func (m *MemberServices) Validate() error {
 	if err := checkStr16(TypeMemberServices, "node", m.Node); err != nil {
 		return err
@@ -360,17 +354,13 @@ func (m *MemberServices) Validate() error {
 			return err
 		}
 	}
-	return checkStr16(TypeMemberServices, "version", m.Version)
+	return nil
 }
 
 func (m *MemberServices) Append(b []byte) []byte {
 	b = appendStr16(b, m.Node)
 	b = append(b, m.GUID[:]...)
-	b = appendStr16List(b, m.Services)
-	if len(m.Version) > 0 {
-		b = appendStr16(b, m.Version)
-	}
-	return b
+	return appendStr16List(b, m.Services)
 }
 
 func (m *MemberServices) Decode(b []byte) error {
@@ -378,15 +368,47 @@ func (m *MemberServices) Decode(b []byte) error {
 	m.Node = c.str16("node")
 	c.guid("guid", &m.GUID)
 	m.Services = c.str16List("services", m.Services)
-	m.Version = nil
-	if c.err == nil && len(c.b) > 0 {
-		m.Version = c.str16("version")
-		if c.err == nil && len(m.Version) == 0 {
-			// Append omits an empty version: an explicit empty one would
-			// be a second encoding of the same body.
-			c.err = malformed(TypeMemberServices, "version is present but empty; an empty version is written by leaving the field out")
-			c.b = nil
-		}
+	return c.done()
+}
+
+// MemberVersion is the body of a TypeMemberVersion frame (optional type
+// 0x81): the software version Node (with this GUID) runs, such as "v1.2.3",
+// so that every member can show which version each member runs during a
+// rolling upgrade. It is a type of its own, not a field of MemberServices,
+// so that a node that predates it skips it (as every receiver skips an
+// unknown optional type) instead of failing on bytes it does not expect.
+//
+//	str16  node name
+//	16B    GUID
+//	str16  version
+//
+// Node and Version alias the body after Decode.
+type MemberVersion struct {
+	Node    []byte
+	GUID    [GUIDSize]byte
+	Version []byte
+}
+
+func (*MemberVersion) Type() Type { return TypeMemberVersion }
+
+// Validate reports a name or version too long for its str16 field.
+func (m *MemberVersion) Validate() error {
+	if err := checkStr16(TypeMemberVersion, "node", m.Node); err != nil {
+		return err
 	}
+	return checkStr16(TypeMemberVersion, "version", m.Version)
+}
+
+func (m *MemberVersion) Append(b []byte) []byte {
+	b = appendStr16(b, m.Node)
+	b = append(b, m.GUID[:]...)
+	return appendStr16(b, m.Version)
+}
+
+func (m *MemberVersion) Decode(b []byte) error {
+	c := cursor{b: b, t: TypeMemberVersion}
+	m.Node = c.str16("node")
+	c.guid("guid", &m.GUID)
+	m.Version = c.str16("version")
 	return c.done()
 }

@@ -37,6 +37,8 @@ func edgeCases() []Message {
 		&MemberStatus{Status: StatusDown},
 		&MemberServices{},
 		&MemberServices{Node: long, GUID: guid(1), Services: [][]byte{[]byte("autoheal"), {}, long}},
+		&MemberVersion{},
+		&MemberVersion{Node: long, GUID: guid(1), Version: long},
 		&PartitionReport{},
 		&ViewRequest{Round: math.MaxUint64},
 		&ViewReply{},
@@ -223,7 +225,7 @@ func TestDecodeBodyUnknownTypes(t *testing.T) {
 	if !strings.Contains(err.Error(), "0x7f") {
 		t.Fatalf("error %q does not name the type", err)
 	}
-	for _, typ := range []Type{0x81, 0xc3, 0xff} {
+	for _, typ := range []Type{0x82, 0xc3, 0xff} {
 		m, err := DecodeBody(Header{Type: typ}, []byte("whatever"))
 		if m != nil || err != nil {
 			t.Fatalf("unknown optional type %s: got %v, %v; want nil, nil (skip)", typ, m, err)
@@ -267,25 +269,20 @@ func TestMemberServicesBytes(t *testing.T) {
 	}
 }
 
-// TestMemberServicesVersion: the version is an optional trailing str16. A
-// body without it (an older sender's) decodes with an empty version, and an
-// empty version is encoded by leaving the field out, so each body has one
-// encoding.
-func TestMemberServicesVersion(t *testing.T) {
-	old := &MemberServices{Node: []byte("a@h"), GUID: guid(0x10), Services: [][]byte{[]byte("autoheal")}}
-	body := old.Append(nil)
-	withVersion := &MemberServices{Node: old.Node, GUID: old.GUID, Services: old.Services, Version: []byte("v1.2.3")}
-	vbody := withVersion.Append(nil)
-	sameBytes(t, append(slices.Clone(body), 0, 6, 'v', '1', '.', '2', '.', '3'), vbody, "MemberServices with a version")
-
-	m := &MemberServices{Version: []byte("stale")}
-	noErr(t, m.Decode(body), "decoding a body without a version")
-	if m.Version != nil {
-		t.Fatalf("version of a body without one: %q, want none", m.Version)
+// TestMemberVersionBytes pins the MemberVersion layout of PROTOCOL.md 6.4:
+// a type of its own, optional, so a node that predates it skips it.
+func TestMemberVersionBytes(t *testing.T) {
+	m := &MemberVersion{Node: []byte("a@h"), GUID: guid(0x10), Version: []byte("v1.2.3")}
+	g := guid(0x10)
+	want := append(append([]byte{0, 3, 'a', '@', 'h'}, g[:]...), 0, 6, 'v', '1', '.', '2', '.', '3')
+	sameBytes(t, want, m.Append(nil), "MemberVersion")
+	if !TypeMemberVersion.Known() || TypeMemberVersion.Critical() {
+		t.Fatalf("%s: Known=%v Critical=%v, want a known optional type", TypeMemberVersion, TypeMemberVersion.Known(), TypeMemberVersion.Critical())
 	}
-	noErr(t, m.Decode(vbody), "decoding a body with a version")
-	if string(m.Version) != "v1.2.3" || len(m.Services) != 1 {
-		t.Fatalf("decoded %+v, want version v1.2.3 and one service", m)
+	var d MemberVersion
+	noErr(t, d.Decode(want), "decoding MemberVersion")
+	if string(d.Node) != "a@h" || d.GUID != g || string(d.Version) != "v1.2.3" {
+		t.Fatalf("decoded %+v", d)
 	}
 	for _, tt := range []struct {
 		name string
@@ -293,17 +290,16 @@ func TestMemberServicesVersion(t *testing.T) {
 		want error
 		msg  string
 	}{
-		{"explicit empty version", append(slices.Clone(body), 0, 0), ErrMalformed, "version is present but empty"},
-		{"version cut short", append(slices.Clone(body), 0, 6, 'v'), ErrTruncated, "version"},
-		{"one byte of a length", append(slices.Clone(body), 0), ErrTruncated, "version"},
-		{"bytes after the version", append(slices.Clone(vbody), 'x'), ErrMalformed, "1 trailing bytes"},
+		{"version cut short", want[:len(want)-2], ErrTruncated, "version"},
+		{"no version", want[:len(want)-8], ErrTruncated, "version"},
+		{"bytes after the version", append(slices.Clone(want), 'x'), ErrMalformed, "1 trailing bytes"},
 	} {
-		err := new(MemberServices).Decode(tt.body)
+		err := new(MemberVersion).Decode(tt.body)
 		if !errors.Is(err, tt.want) || !strings.Contains(err.Error(), tt.msg) {
 			t.Errorf("%s: Decode = %v, want %v containing %q", tt.name, err, tt.want, tt.msg)
 		}
 	}
-	long := &MemberServices{Version: make([]byte, MaxStr16+1)}
+	long := &MemberVersion{Version: make([]byte, MaxStr16+1)}
 	if err := long.Validate(); !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "version is 65536 bytes") {
 		t.Errorf("Validate of a 65536-byte version = %v, want ErrTooLarge naming the version", err)
 	}

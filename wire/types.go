@@ -51,6 +51,7 @@ const (
 
 	// Optional membership messages (a receiver that does not know one skips it).
 	TypeMemberServices Type = 0x80 // the services a member runs, e.g. "autoheal"
+	TypeMemberVersion  Type = 0x81 // the software version a member runs
 )
 
 // Critical reports whether a receiver that does not know t must fail the
@@ -68,7 +69,7 @@ var typeNames = map[Type]string{
 	TypeViewReply: "view-reply", TypeHealOrder: "heal-order",
 	TypeLockAcquire: "lock-acquire", TypeLockRelease: "lock-release", TypeLockGrant: "lock-grant",
 	TypeLockRefuse: "lock-refuse", TypeLockRenew: "lock-renew",
-	TypeMemberServices: "member-services",
+	TypeMemberServices: "member-services", TypeMemberVersion: "member-version",
 }
 
 // Known reports whether this version of the protocol defines t.

@@ -128,10 +128,8 @@ V["heal_order"] = frame(0x33, u64(9, "round") + str16("a1@h", "coordinator")
                         + str16list(["b2@h"], "victims"))
 V["member_services"] = frame(0x80, str16("b2@h", "node") + fixed(GUID_B, "guid")
                              + str16list(["autoheal"], "services"))
-# The same with the optional trailing version (6.4); the vector above, without
-# it, is what a sender that predates the field writes.
-V["member_services_version"] = frame(0x80, str16("b2@h", "node") + fixed(GUID_B, "guid")
-                                     + str16list(["autoheal"], "services") + str16("v1.2.3", "version"))
+V["member_version"] = frame(0x81, str16("b2@h", "node") + fixed(GUID_B, "guid")
+                            + str16("v1.2.3", "version"))
 LOCK = str16("ekka_locker", "locker") + str16("res/1", "resource") + str16("owner-1", "owner")
 V["lock_acquire"] = frame(0x40, LOCK + u8(2, "lock type (quorum)") + u32(30000, "lease ms"), ident=100)
 V["lock_release"] = frame(0x41, LOCK, ident=101)
