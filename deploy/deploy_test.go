@@ -96,7 +96,8 @@ metadata:
 // real API server as `kubectl apply --server-side --validate=strict` would,
 // then shows that the server would refuse each of them with any one field
 // name misspelt or a required field removed, and that the StatefulSet's pod
-// passes the restricted Pod Security Standard.
+// passes the restricted Pod Security Standard (and one that may escalate its
+// privileges does not).
 func TestManifestsApplyStrict(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs kube-apiserver")
@@ -119,12 +120,16 @@ func TestManifestsApplyStrict(t *testing.T) {
 		require.NoError(t, srv.Apply(ctx, ns, m.obj, kubeapi.ApplyOptions{}), "%s applied twice", m)
 	}
 
-	// Every field name, misspelt, is refused.
+	// Every field name, misspelt, is refused, as kubectl create
+	// --dry-run=server --validate=strict would see (in an empty namespace,
+	// where the objects would otherwise be created).
+	const typos = "ekka-typos"
+	namespace(t, srv, typos)
 	tried := 0
 	for _, m := range all {
 		for _, line := range keyLines(m.obj) {
 			typo := withTypo(m.obj, line)
-			err := srv.Apply(ctx, ns, typo.obj, kubeapi.ApplyOptions{DryRun: true})
+			err := srv.Create(ctx, typos, typo.obj, kubeapi.ApplyOptions{DryRun: true})
 			tried++
 			var se *kubeapi.StatusError
 			if !assert.ErrorAs(t, err, &se, "%s with the field %q misspelt %q was accepted", m, typo.key, typo.key+"Typo") {
@@ -137,18 +142,16 @@ func TestManifestsApplyStrict(t *testing.T) {
 	t.Logf("%d manifests applied; each of their %d field names misspelt was refused", len(all), tried)
 
 	// Required fields removed are refused.
-	for kind, field := range map[string]string{"RoleBinding": "roleRef", "StatefulSet": "selector", "Service": "ports", "PodDisruptionBudget": "maxUnavailable"} {
-		m := find(t, all, kind)
-		cut, ok := withoutField(m.obj, field)
-		require.True(t, ok, "%s has no field %s", m, field)
-		err := srv.Apply(ctx, ns, cut, kubeapi.ApplyOptions{DryRun: true})
-		if kind == "PodDisruptionBudget" {
-			// A PDB without maxUnavailable is valid (it then allows
-			// every eviction): the test shows what the field is for.
-			require.NoError(t, err)
-			continue
+	for _, cut := range []struct{ kind, field string }{{"RoleBinding", "roleRef"}, {"StatefulSet", "selector"}, {"StatefulSet", "containers"}} {
+		m := find(t, all, cut.kind)
+		obj, ok := withoutField(m.obj, cut.field)
+		require.True(t, ok, "%s has no field %s", m, cut.field)
+		err := srv.Create(ctx, typos, obj, kubeapi.ApplyOptions{DryRun: true})
+		var se *kubeapi.StatusError
+		if assert.ErrorAs(t, err, &se, "%s without %s was accepted", m, cut.field) {
+			assert.Equal(t, http.StatusUnprocessableEntity, se.Code, "%s without %s: %v", m, cut.field, err)
+			assert.Contains(t, se.Message, cut.field, "%s without %s: the error names the field", m, cut.field)
 		}
-		assert.Error(t, err, "%s without %s was accepted", m, field)
 	}
 
 	// The StatefulSet's pod, as its controller would create it, passes the
@@ -156,10 +159,10 @@ func TestManifestsApplyStrict(t *testing.T) {
 	sts := find(t, all, "StatefulSet")
 	pod := podOf(t, sts.obj, "ekka-mesh-0")
 	require.NoError(t, srv.Apply(ctx, ns, pod, kubeapi.ApplyOptions{DryRun: true}), "the StatefulSet's pod")
-	insecure := bytes.Replace(pod.Text, []byte(`"readOnlyRootFilesystem":true`), []byte(`"readOnlyRootFilesystem":true,"privileged":true`), 1)
+	insecure := bytes.Replace(pod.Text, []byte(`"allowPrivilegeEscalation":false`), []byte(`"allowPrivilegeEscalation":true`), 1)
 	require.NotEqual(t, pod.Text, insecure)
 	err := srv.Apply(ctx, ns, kubeapi.Object{APIVersion: "v1", Kind: "Pod", Name: "ekka-mesh-0", Text: insecure}, kubeapi.ApplyOptions{DryRun: true})
-	assert.ErrorContains(t, err, "violates PodSecurity \"restricted", "a privileged pod in a restricted namespace")
+	assert.ErrorContains(t, err, `violates PodSecurity "restricted:latest": allowPrivilegeEscalation != false`, "a pod that may escalate, in a restricted namespace")
 }
 
 // keyLine is a line of a manifest that holds a field name.
@@ -637,8 +640,8 @@ func TestRoleIsWhatDiscoveryNeeds(t *testing.T) {
 			granted: [2]string{"get", "endpoints"}, wantWarn: "may not list EndpointSlices; using the legacy Endpoints"},
 		{ns: "ekka-rbac-watch", rules: `[{apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["get", "watch"]}, {apiGroups: [""], resources: ["endpoints"], verbs: ["list", "watch"]}]`,
 			granted: [2]string{"watch", "endpointslices"},
-			wantError: []string{"403", `cannot list resource \"endpointslices\" in API group \"discovery.k8s.io\"`,
-				`cannot get resource \"endpoints\" in API group \"\"`}},
+			wantError: []string{"403 Forbidden", `cannot list resource "endpointslices" in API group "discovery.k8s.io"`,
+				`cannot get resource "endpoints" in API group ""`}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.ns, func(t *testing.T) {

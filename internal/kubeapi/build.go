@@ -96,7 +96,7 @@ func findOrBuild(t testing.TB) (path, version, skip string, err error) {
 	}
 	start := time.Now()
 	t.Logf("kubeapi: building kube-apiserver %s from %s into %s (once per machine; several minutes)", version, modDir, path)
-	skip, err = build(goBin, modDir, path)
+	skip, err = build(goBin, modDir, version, path)
 	if skip != "" || err != nil {
 		return "", "", skip, err
 	}
@@ -131,8 +131,25 @@ func moduleDir(goBin string) (string, error) {
 
 var kubernetesRequire = regexp.MustCompile(`(?m)^\s*(?:require\s+)?k8s\.io/kubernetes\s+(v\S+)`)
 
+// buildEnv and buildArgs are how kube-apiserver is built (the cache key
+// covers them): static, and reporting its version as a release build does
+// (without it, /version says v0.0.0-master).
+var buildEnv = []string{"GOFLAGS=-mod=mod", "GOWORK=off", "CGO_ENABLED=0"}
+
+func buildArgs(version string) []string {
+	major, minor, _ := strings.Cut(strings.TrimPrefix(version, "v"), ".")
+	minor, _, _ = strings.Cut(minor, ".")
+	var ld []string
+	for _, pkg := range []string{"k8s.io/component-base/version", "k8s.io/client-go/pkg/version"} {
+		ld = append(ld, "-X "+pkg+".gitVersion="+version, "-X "+pkg+".gitMajor="+major, "-X "+pkg+".gitMinor="+minor,
+			"-X "+pkg+".gitTreeState=clean")
+	}
+	return []string{"build", "-trimpath", "-ldflags=-s -w " + strings.Join(ld, " ")}
+}
+
 // moduleKey returns the Kubernetes version internal/kubetest requires and a
-// short hash of its go.mod and go.sum, which name the binary in the cache.
+// short hash of its go.mod and go.sum and of how it is built, which name the
+// binary in the cache.
 func moduleKey(dir string) (version, sum string, err error) {
 	mod, err := os.ReadFile(filepath.Join(dir, "go.mod"))
 	if err != nil {
@@ -149,17 +166,19 @@ func moduleKey(dir string) (version, sum string, err error) {
 	h := sha256.New()
 	h.Write(mod)
 	h.Write(gosum)
+	fmt.Fprintln(h, buildEnv, buildArgs(string(m[1])))
 	return string(m[1]), hex.EncodeToString(h.Sum(nil))[:12], nil
 }
 
 // build runs go build in modDir and moves the result to path. It returns a
 // reason to skip when the failure is the network's.
-func build(goBin, modDir, path string) (skip string, err error) {
+func build(goBin, modDir, version, path string) (skip string, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
 	defer cancel()
 	tmp := fmt.Sprintf("%s.tmp%d", path, os.Getpid())
 	defer os.Remove(tmp)
-	args := []string{goBin, "build", "-trimpath", "-ldflags=-s -w", "-o", tmp, "k8s.io/kubernetes/cmd/kube-apiserver"}
+	args := append([]string{goBin}, buildArgs(version)...)
+	args = append(args, "-o", tmp, "k8s.io/kubernetes/cmd/kube-apiserver")
 	if nice, err := exec.LookPath("nice"); err == nil {
 		// The build loads every core for minutes; the tests beside it
 		// keep theirs.
@@ -167,7 +186,7 @@ func build(goBin, modDir, path string) (skip string, err error) {
 	}
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 	cmd.Dir = modDir
-	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off", "CGO_ENABLED=0")
+	cmd.Env = append(os.Environ(), buildEnv...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {

@@ -16,9 +16,8 @@
 // (os.UserCacheDir()/ekka-mesh/kube-apiserver-<version>-<hash of
 // internal/kubetest/go.mod and go.sum>), holding a file lock so that test
 // binaries running side by side build it once; every later test, package
-// and run uses the cached binary. A cold build takes minutes; the package's
-// README-level figures are in internal/kubeapi/kubeapi_test.go's doc.
-// EKKA_MESH_KUBE_APISERVER names a binary to use instead.
+// and run uses the cached binary. EKKA_MESH_KUBE_APISERVER names a binary
+// to use instead.
 //
 // When the go command is missing or the module proxy cannot be reached,
 // the test is skipped with a message naming what is missing; any other
@@ -30,9 +29,10 @@
 // throwaway CA, Server.CAFile), a static token file holding one admin token
 // (group system:masters), RBAC authorization, anonymous requests refused, a
 // generated service-account signing key (so the TokenRequest API mints
-// tokens that the server accepts) and only the NamespaceLifecycle and
-// ServiceAccount admission plugins. No controller runs: a Service gets no
-// EndpointSlices and a StatefulSet no pods unless the test writes them.
+// tokens that the server accepts) and only the NamespaceLifecycle,
+// ServiceAccount and PodSecurity admission plugins. No controller runs: a
+// Service gets no EndpointSlices and a StatefulSet no pods unless the test
+// writes them.
 // When the test ends the process is stopped (SIGTERM, then SIGKILL after
 // 10 s) and etcd with it.
 package kubeapi

@@ -155,6 +155,26 @@ func (s *Server) Apply(ctx context.Context, ns string, o Object, opts ApplyOptio
 	return s.Request(ctx, http.MethodPatch, path+"?"+q.Encode(), "application/apply-patch+yaml", o.Text, opts.Token, nil)
 }
 
+// Create creates o in namespace ns (ignored for cluster-scoped kinds) the
+// way `kubectl create --validate=strict` does: a POST of the manifest's own
+// text (YAML) with fieldValidation=Strict, so an unknown or duplicated
+// field is a 400 naming it. (A server-side apply refuses an unknown field
+// too, but as a 500.)
+func (s *Server) Create(ctx context.Context, ns string, o Object, opts ApplyOptions) error {
+	if o.Namespace != "" {
+		ns = o.Namespace
+	}
+	path, err := s.ObjectPath(ctx, o.APIVersion, o.Kind, ns, "")
+	if err != nil {
+		return err
+	}
+	q := url.Values{"fieldManager": {"ekka-mesh-test"}, "fieldValidation": {"Strict"}}
+	if opts.DryRun {
+		q.Set("dryRun", "All")
+	}
+	return s.Request(ctx, http.MethodPost, path+"?"+q.Encode(), "application/yaml", o.Text, opts.Token, nil)
+}
+
 // ServiceAccountToken mints a token for the service account ns/name
 // through the TokenRequest API, valid for d.
 func (s *Server) ServiceAccountToken(ctx context.Context, ns, name string, d time.Duration) (string, error) {
@@ -185,8 +205,9 @@ type apiResource struct {
 	Namespaced bool   `json:"namespaced"`
 }
 
-// ObjectPath returns the REST path of an object, asking the server's
-// discovery which resource serves kind in apiVersion.
+// ObjectPath returns the REST path of an object (of its collection when
+// name is empty), asking the server's discovery which resource serves kind
+// in apiVersion.
 func (s *Server) ObjectPath(ctx context.Context, apiVersion, kind, ns, name string) (string, error) {
 	prefix := "/apis/" + apiVersion
 	if !strings.Contains(apiVersion, "/") {
@@ -214,13 +235,17 @@ func (s *Server) ObjectPath(ctx context.Context, apiVersion, kind, ns, name stri
 		if r.Kind != kind || strings.Contains(r.Name, "/") {
 			continue
 		}
-		if !r.Namespaced {
-			return prefix + "/" + r.Name + "/" + name, nil
+		p := prefix + "/" + r.Name
+		if r.Namespaced {
+			if ns == "" {
+				return "", fmt.Errorf("kubeapi: %s %s/%s is namespaced: want a namespace", apiVersion, kind, name)
+			}
+			p = prefix + "/namespaces/" + ns + "/" + r.Name
 		}
-		if ns == "" {
-			return "", fmt.Errorf("kubeapi: %s %s/%s is namespaced: want a namespace", apiVersion, kind, name)
+		if name != "" {
+			p += "/" + name
 		}
-		return prefix + "/namespaces/" + ns + "/" + r.Name + "/" + name, nil
+		return p, nil
 	}
 	return "", fmt.Errorf("kubeapi: the server serves no kind %s in %s", kind, apiVersion)
 }

@@ -91,8 +91,9 @@ func Start(t testing.TB) *Server {
 	}
 	s.CAFile, s.CAPEM = files.CA, ca.CertPEM
 	saKey := filepath.Join(dir, "service-account-key.pem")
+	saPub := filepath.Join(dir, "service-account.pub")
 	tokens := filepath.Join(dir, "tokens.csv")
-	if err := writeServiceAccountKey(saKey); err != nil {
+	if err := writeServiceAccountKey(saKey, saPub); err != nil {
 		t.Fatalf("kubeapi: service-account key: %v", err)
 	}
 	// token,user,uid,"groups"
@@ -120,12 +121,13 @@ func Start(t testing.TB) *Server {
 		"--authorization-mode=RBAC",
 		"--anonymous-auth=false",
 		"--service-account-issuer=" + Issuer,
-		"--service-account-key-file=" + saKey,
+		"--service-account-key-file=" + saPub,
 		"--service-account-signing-key-file=" + saKey,
 		"--service-cluster-ip-range=10.96.0.0/16",
-		// Only what the tests' objects need: namespaces that exist, and
-		// a service account's defaults for pods (none run here).
-		"--enable-admission-plugins=NamespaceLifecycle,ServiceAccount",
+		// Only what the tests' objects need: namespaces that exist, a
+		// service account's token volume in pods, and the Pod Security
+		// Standards a namespace's labels ask for.
+		"--enable-admission-plugins=NamespaceLifecycle,ServiceAccount,PodSecurity",
 		"--disable-admission-plugins=" + strings.Join(disabledAdmission, ","),
 		"--endpoint-reconciler-type=none",
 		"--enable-priority-and-fairness=false",
@@ -153,7 +155,7 @@ func Start(t testing.TB) *Server {
 // disabledAdmission are the admission plugins kube-apiserver enables by
 // default that these tests do not need.
 var disabledAdmission = []string{
-	"LimitRanger", "TaintNodesByCondition", "PodSecurity", "Priority", "DefaultTolerationSeconds",
+	"LimitRanger", "TaintNodesByCondition", "Priority", "DefaultTolerationSeconds",
 	"DefaultStorageClass", "StorageObjectInUseProtection", "PersistentVolumeClaimResize", "RuntimeClass",
 	"CertificateApproval", "CertificateSigning", "ClusterTrustBundleAttest", "CertificateSubjectRestriction",
 	"DefaultIngressClass", "MutatingAdmissionWebhook", "ValidatingAdmissionPolicy", "ValidatingAdmissionWebhook",
@@ -236,16 +238,25 @@ func (s *Server) Do(ctx context.Context, method, path, contentType string, body 
 	return resp.StatusCode, data, err
 }
 
-func writeServiceAccountKey(path string) error {
+// writeServiceAccountKey writes a new key that signs service-account
+// tokens (private, to keyPath) and verifies them (public, to pubPath).
+func writeServiceAccountKey(keyPath, pubPath string) error {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return err
 	}
-	der, err := x509.MarshalPKCS8PrivateKey(key)
+	der, err := x509.MarshalECPrivateKey(key)
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
+	pub, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		return err
+	}
+	return os.WriteFile(pubPath, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}), 0o600)
 }
 
 func randomHex(n int) string {

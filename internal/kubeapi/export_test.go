@@ -1,0 +1,7 @@
+package kubeapi
+
+// NetworkError is networkError, for the tests.
+var NetworkError = networkError
+
+// Pid is the process id of the server.
+func (s *Server) Pid() int { return s.cmd.Process.Pid }
