@@ -94,3 +94,19 @@ func TestNetworkErrorSkips(t *testing.T) {
 		assert.Equal(t, want, kubeapi.NetworkError(out) != "", out)
 	}
 }
+
+// TestSkipWithoutProxy builds with an empty module cache and no module
+// proxy: the test that needs the server would be skipped, with a message
+// that names the proxy.
+func TestSkipWithoutProxy(t *testing.T) {
+	t.Setenv(kubeapi.BinaryEnv, "")
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	t.Setenv("GOMODCACHE", t.TempDir())
+	t.Setenv("GOPROXY", "off")
+	path, _, skip, err := kubeapi.FindOrBuild(t)
+	require.NoError(t, err)
+	assert.Empty(t, path)
+	assert.Contains(t, skip, "kubeapi: cannot build kube-apiserver: the Go module proxy (GOPROXY=off) cannot be reached to download its modules: ")
+	assert.Contains(t, skip, "GOPROXY=off")
+	t.Log(skip)
+}
