@@ -700,7 +700,8 @@ func TestRoleIsWhatDiscoveryNeeds(t *testing.T) {
 
 			token, err := srv.ServiceAccountToken(ctx, tc.ns, "ekka-mesh", time.Hour)
 			require.NoError(t, err)
-			waitAllowed(t, srv, token, tc.ns, tc.granted[0], tc.granted[1])
+			group := map[string]string{"endpointslices": "discovery.k8s.io"}[tc.granted[1]]
+			require.NoError(t, srv.WaitAllowed(ctx, token, tc.ns, tc.granted[0], group, tc.granted[1]))
 
 			// The pod's service-account directory.
 			dir := t.TempDir()
@@ -787,33 +788,4 @@ metadata:
   name: %[1]s
 subsets: [{addresses: [%[3]s], notReadyAddresses: [{ip: 10.1.0.99}], ports: [{name: mesh, port: 4370, protocol: TCP}]}]
 `, service, strings.Join(eps, ", "), strings.Join(addrs, ", ")))
-}
-
-// waitAllowed waits until the server's RBAC lets token do verb on resource
-// in ns (a new RoleBinding takes effect a moment after it is stored), by
-// asking SelfSubjectAccessReview.
-func waitAllowed(t *testing.T, srv *kubeapi.Server, token, ns, verb, resource string) {
-	t.Helper()
-	group := ""
-	if resource == "endpointslices" {
-		group = "discovery.k8s.io"
-	}
-	body := fmt.Sprintf(`{"apiVersion":"authorization.k8s.io/v1","kind":"SelfSubjectAccessReview","spec":{"resourceAttributes":{"namespace":%q,"verb":%q,"group":%q,"resource":%q}}}`, ns, verb, group, resource)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		var review struct {
-			Status struct {
-				Allowed bool `json:"allowed"`
-			} `json:"status"`
-		}
-		err := srv.Request(t.Context(), http.MethodPost, "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", "application/json", []byte(body), token, &review)
-		require.NoError(t, err)
-		if review.Status.Allowed {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the service account may still not %s %s in %s after 30s", verb, resource, ns)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }

@@ -269,3 +269,37 @@ func (s *Server) MustApply(t testing.TB, ns string, manifest string) {
 func (s *Server) Delete(ctx context.Context, path string) error {
 	return s.Request(ctx, http.MethodDelete, path, "", nil, "", nil)
 }
+
+// WaitAllowed waits until the server's RBAC lets token do verb on resource
+// (of API group group, "" for the core group) in namespace ns, asking
+// SelfSubjectAccessReview every 50 ms: a new RoleBinding takes effect a
+// moment after it is stored. It gives up when ctx ends or after 30 s.
+func (s *Server) WaitAllowed(ctx context.Context, token, ns, verb, group, resource string) error {
+	body, _ := json.Marshal(map[string]any{
+		"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+		"spec": map[string]any{"resourceAttributes": map[string]any{"namespace": ns, "verb": verb, "group": group, "resource": resource}},
+	})
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		var review struct {
+			Status struct {
+				Allowed bool   `json:"allowed"`
+				Reason  string `json:"reason"`
+			} `json:"status"`
+		}
+		if err := s.Request(ctx, http.MethodPost, "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", "application/json", body, token, &review); err != nil {
+			return err
+		}
+		if review.Status.Allowed {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("kubeapi: the token may still not %s %s in namespace %s (%s): %w", verb, resource, ns, review.Status.Reason, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
