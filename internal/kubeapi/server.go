@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -72,7 +73,7 @@ func Start(t testing.TB) *Server {
 
 	dir := t.TempDir()
 	token := randomHex(16)
-	s := &Server{AdminToken: token, Version: version, exited: make(chan struct{}), log: &lockedBuffer{}}
+	s := &Server{AdminToken: token, Version: version}
 	ca, err := testpki.NewCA("kubeapi CA")
 	if err != nil {
 		t.Fatalf("kubeapi: CA: %v", err)
@@ -102,55 +103,68 @@ func Start(t testing.TB) *Server {
 	}
 	certDir := filepath.Join(dir, "certs")
 
-	port := freePort(t)
-	s.URL = "https://127.0.0.1:" + strconv.Itoa(port)
 	s.client = &http.Client{
 		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool(), MinVersion: tls.VersionTLS12}},
 		Timeout:   30 * time.Second,
 	}
-	args := []string{
-		"--etcd-servers=" + etcd.URL(),
-		"--etcd-prefix=/kubeapi-" + randomHex(4),
-		"--bind-address=127.0.0.1",
-		"--advertise-address=127.0.0.1",
-		"--secure-port=" + strconv.Itoa(port),
-		"--tls-cert-file=" + files.Cert,
-		"--tls-private-key-file=" + files.Key,
-		"--cert-dir=" + certDir,
-		"--token-auth-file=" + tokens,
-		"--authorization-mode=RBAC",
-		"--anonymous-auth=false",
-		"--service-account-issuer=" + Issuer,
-		"--service-account-key-file=" + saPub,
-		"--service-account-signing-key-file=" + saKey,
-		"--service-cluster-ip-range=10.96.0.0/16",
-		// Only what the tests' objects need: namespaces that exist, a
-		// service account's token volume in pods, and the Pod Security
-		// Standards a namespace's labels ask for.
-		"--enable-admission-plugins=NamespaceLifecycle,ServiceAccount,PodSecurity",
-		"--disable-admission-plugins=" + strings.Join(disabledAdmission, ","),
-		"--endpoint-reconciler-type=none",
-		"--enable-priority-and-fairness=false",
-		"--profiling=false",
-		"--v=1",
-	}
-	s.cmd = exec.Command(bin, args...)
-	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
-	// Its own process group, so that a kill reaches it all.
-	s.cmd.SysProcAttr = procAttr()
-	if err := s.cmd.Start(); err != nil {
-		t.Fatalf("kubeapi: starting %s: %v", bin, err)
-	}
-	go func() {
-		s.cmd.Wait()
-		close(s.exited)
-	}()
-	t.Cleanup(s.stop)
-	if err := s.waitReady(t.Context()); err != nil {
+	t.Cleanup(func() { s.stop() })
+	// The port was free a moment before; if something took it meanwhile,
+	// the server exits at once, and another port is tried.
+	for attempt := 1; ; attempt++ {
+		port := freePort(t)
+		s.URL = "https://127.0.0.1:" + strconv.Itoa(port)
+		args := []string{
+			"--etcd-servers=" + etcd.URL(),
+			"--etcd-prefix=/kubeapi-" + randomHex(4),
+			"--bind-address=127.0.0.1",
+			"--advertise-address=127.0.0.1",
+			"--secure-port=" + strconv.Itoa(port),
+			"--tls-cert-file=" + files.Cert,
+			"--tls-private-key-file=" + files.Key,
+			"--cert-dir=" + certDir,
+			"--token-auth-file=" + tokens,
+			"--authorization-mode=RBAC",
+			"--anonymous-auth=false",
+			"--service-account-issuer=" + Issuer,
+			"--service-account-key-file=" + saPub,
+			"--service-account-signing-key-file=" + saKey,
+			"--service-cluster-ip-range=10.96.0.0/16",
+			// Only what the tests' objects need: namespaces that exist, a
+			// service account's token volume in pods, and the Pod Security
+			// Standards a namespace's labels ask for.
+			"--enable-admission-plugins=NamespaceLifecycle,ServiceAccount,PodSecurity",
+			"--disable-admission-plugins=" + strings.Join(disabledAdmission, ","),
+			"--endpoint-reconciler-type=none",
+			"--enable-priority-and-fairness=false",
+			"--profiling=false",
+			"--v=1",
+		}
+		s.exited, s.log = make(chan struct{}), &lockedBuffer{}
+		s.cmd = exec.Command(bin, args...)
+		s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
+		// Its own process group, so that a kill reaches it all.
+		s.cmd.SysProcAttr = procAttr()
+		if err := s.cmd.Start(); err != nil {
+			t.Fatalf("kubeapi: starting %s: %v", bin, err)
+		}
+		go func(cmd *exec.Cmd, exited chan struct{}) {
+			cmd.Wait()
+			close(exited)
+		}(s.cmd, s.exited)
+		err := s.waitReady(t.Context())
+		if err == nil {
+			return s
+		}
+		if errors.Is(err, errExited) && strings.Contains(s.log.String(), "address already in use") && attempt < 3 {
+			t.Logf("kubeapi: port %d was taken meanwhile; trying another", port)
+			continue
+		}
 		t.Fatalf("kubeapi: %v\nkube-apiserver %s\n%s", err, strings.Join(args, " "), tail(s.log.String(), 60))
 	}
-	return s
 }
+
+// errExited is waitReady's error when the process exited while starting.
+var errExited = errors.New("kube-apiserver exited while starting")
 
 // disabledAdmission are the admission plugins kube-apiserver enables by
 // default that these tests do not need.
@@ -183,7 +197,7 @@ func (s *Server) waitReady(ctx context.Context) error {
 		}
 		select {
 		case <-s.exited:
-			return fmt.Errorf("kube-apiserver exited while starting (%v)", s.cmd.ProcessState)
+			return fmt.Errorf("%w (%v)", errExited, s.cmd.ProcessState)
 		case <-ctx.Done():
 			return fmt.Errorf("kube-apiserver not ready after %v: /readyz: %s", time.Since(start).Round(time.Millisecond), last)
 		case <-tick.C:
@@ -193,6 +207,9 @@ func (s *Server) waitReady(ctx context.Context) error {
 
 // stop ends the process: SIGTERM, then SIGKILL after stopTimeout.
 func (s *Server) stop() {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return // never started
+	}
 	select {
 	case <-s.exited:
 		return
