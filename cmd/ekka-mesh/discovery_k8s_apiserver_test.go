@@ -24,8 +24,8 @@ import (
 // k8sNetnsChild marks the test binary re-executed inside the network
 // namespace; k8sNetnsBinary passes it the ekka-mesh binary.
 const (
-	k8sNetnsChild  = "EKKA_MESH_TEST_K8S_NETNS"
-	k8sNetnsBinary = "EKKA_MESH_TEST_K8S_BINARY"
+	k8sNetnsChild  = "TEST_K8S_NETNS_CHILD"
+	k8sNetnsBinary = "TEST_K8S_NETNS_EKKA_BINARY"
 )
 
 // k8sPodIPs are the "pod IPs" of the nodes: a real API server refuses

@@ -19,8 +19,9 @@ import (
 )
 
 // BinaryEnv names an environment variable that, when set, is the path of a
-// kube-apiserver binary to use instead of building one.
-const BinaryEnv = "EKKA_MESH_KUBE_APISERVER"
+// kube-apiserver binary to use instead of building one. (Not EKKA_MESH_...:
+// ekka-mesh reports such a variable that names no config key.)
+const BinaryEnv = "KUBE_APISERVER_BINARY"
 
 // buildTimeout bounds one build of kube-apiserver: a cold build on two cores
 // downloads a few hundred modules and compiles a few thousand packages.

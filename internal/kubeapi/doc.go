@@ -19,7 +19,7 @@
 // and run uses the cached binary. Measured on two shared cores: a cold
 // build 7 to 11 minutes (the modules, 540 MB, download in about 10 s); a
 // start from the cached binary, etcd included, ready in about 3 s.
-// EKKA_MESH_KUBE_APISERVER names a binary to use instead.
+// KUBE_APISERVER_BINARY names a binary to use instead.
 //
 // When the go command is missing or the module proxy cannot be reached,
 // the test is skipped with a message naming what is missing; any other
