@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -179,7 +180,7 @@ func TestDemoHelp(t *testing.T) {
 		}
 	}
 	code, stdout, _ := run("help")
-	if code != exitOK || !strings.Contains(stdout, "  demo      start a local demo cluster") {
+	if code != exitOK || !regexp.MustCompile(`\n  demo +start a local demo cluster`).MatchString(stdout) {
 		t.Errorf("help does not list demo: exit %d, stdout %q", code, stdout)
 	}
 }

@@ -102,8 +102,12 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "Usage: ekka-mesh <command> [arguments]")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Commands:")
+	width := 0
 	for _, name := range commandNames() {
-		fmt.Fprintf(w, "  %-12s %s\n", name, commands[name].summary)
+		width = max(width, len(name))
+	}
+	for _, name := range commandNames() {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, name, commands[name].summary)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, `Run "ekka-mesh help COMMAND" or "ekka-mesh COMMAND --help" for a command's flags.`)
