@@ -296,8 +296,11 @@ func TestCountersOutliveLinks(t *testing.T) {
 	// heartbeat timeout passes.
 	c.Blackhole(0, 2)
 	c.Blackhole(2, 0)
-	require.NoError(t, c.Wait(ctx, "n1 to see n3 down", func() bool {
-		return slices.Contains(n0.Info().StoppedNodes, c.Name(2))
+	// The member goes down first; the link is counted closed once its
+	// connection has finished closing, a moment later.
+	require.NoError(t, c.Wait(ctx, "n1 to see n3 down and its link closed", func() bool {
+		return slices.Contains(n0.Info().StoppedNodes, c.Name(2)) &&
+			scrape(t, reg).get(t, "ekka_mesh_links_closed_total") >= 1
 	}))
 	after := scrape(t, reg)
 	for _, lane := range []string{"control", "data"} {
