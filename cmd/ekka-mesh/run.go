@@ -243,6 +243,12 @@ func runNode(ctx context.Context, opts runOptions, stderr io.Writer, hooks runHo
 		fmt.Fprintf(stderr, "ekka-mesh run: %v\n", err)
 		return exitUsage
 	}
+	// node.admin.tls.* is configuration too: a bad value stops run before
+	// the node starts, with the status of every configuration error.
+	if _, err := adminTLS(s.Node.Admin.TLS); err != nil {
+		fmt.Fprintf(stderr, "ekka-mesh run: %v\n", err)
+		return exitUsage
+	}
 	// The mesh's own log: its warnings, errors and admin actions; its
 	// routine lines too at debug level. This command logs the lifecycle
 	// and events itself.
