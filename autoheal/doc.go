@@ -1,5 +1,5 @@
 // Package autoheal heals network partitions of an ekka-mesh cluster on its
-// own, after ekka's autoheal (DESIGN.md, Autoheal).
+// own, after ekka's autoheal (docs/ARCHITECTURE.md, "How a heal runs").
 //
 // A partition is recorded by the mesh when a member that was down comes back
 // with the same GUID: both sides kept running apart, so state they replicate

@@ -11,7 +11,7 @@ import (
 	"github.com/ekka-mesh/ekka-mesh/wire"
 )
 
-// Healing a partition (DESIGN.md, Autoheal) needs three things of a node,
+// Healing a partition (docs/ARCHITECTURE.md, "How a heal runs") needs three things of a node,
 // and any user may use them, not only package autoheal:
 //
 //   - SetStatus announces the node's own status (joining, up, healing) to

@@ -118,7 +118,8 @@ type member struct {
 //   - A link lost marks a member down; the member stays until removed.
 //   - A link made with a GUID other than the recorded one is a restart.
 //   - A link made with the recorded GUID to a member this node had marked
-//     down while it was up is a partition (DESIGN.md): recorded until cleared.
+//     down while it was up is a partition (docs/ARCHITECTURE.md, "The member
+//     state machine"): recorded until cleared.
 //     A member that went down while joining, healing or leaving dropped its
 //     links on purpose, so its return is no partition.
 //   - Members learned from a peer (merge) are added as down until this node

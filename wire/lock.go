@@ -2,7 +2,7 @@ package wire
 
 import "fmt"
 
-// LockType is how widely a lock is taken (see DESIGN.md, "Locker"). Values
+// LockType is how widely a lock is taken (see docs/ARCHITECTURE.md, "The lock service"). Values
 // other than the four below are malformed: a node must not guess how strong a
 // lock it was asked for.
 type LockType uint8
