@@ -173,13 +173,9 @@ type Readiness struct {
 	Reasons []string `json:"reasons"`
 }
 
-// stopped reports whether the node is stopping or has stopped (Stop was
-// called): from then on it is neither healthy nor ready.
-func stopped(n *mesh.Node) bool { return n.Stopping() }
-
 func (h *handler) health() Health {
 	hl := Health{Node: h.node.Name(), Healthy: true, Reasons: []string{}}
-	if stopped(h.node) {
+	if h.node.Stopping() {
 		hl.Healthy = false
 		hl.Reasons = append(hl.Reasons, "node "+h.node.Name()+" is stopping or stopped")
 	}
@@ -204,7 +200,7 @@ func (h *handler) readiness() Readiness {
 	if self == mesh.StatusUp && !slices.ContainsFunc(info.Members, func(m mesh.MemberInfo) bool { return m.Node == info.Node }) {
 		rd.MembersUp++
 	}
-	if stopped(h.node) {
+	if h.node.Stopping() {
 		rd.Reasons = append(rd.Reasons, "node "+info.Node+" is stopping or stopped")
 	} else if self != mesh.StatusUp {
 		rd.Reasons = append(rd.Reasons, fmt.Sprintf("this node is %s, not up", self))

@@ -53,7 +53,7 @@ func (h *handler) buildSnapshot(ev *mesh.Event) Snapshot {
 		Locks:  []locker.HeldLock{},
 	}
 	s.Ready = h.readiness()
-	s.Stopped = stopped(h.node)
+	s.Stopped = h.node.Stopping()
 	if s.Links == nil {
 		s.Links = []mesh.LinkInfo{}
 	}

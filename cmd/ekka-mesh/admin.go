@@ -23,17 +23,14 @@ import (
 const adminListenTimeout = 10 * time.Second
 
 // startAdmin starts the admin endpoint of node.admin.* beside the node
-// (nothing when node.admin.listen is empty). heal may be nil (autoheal
-// off). stop shuts the endpoint down; it is never nil.
-func startAdmin(s config.Settings, node *mesh.Node, lk *locker.Locker, heal *autoheal.Autoheal, log *slog.Logger) (stop func(context.Context) error, err error) {
+// (nothing when node.admin.listen is empty), serving HTTPS when tlsCfg (from
+// adminTLS, which run calls before the node starts) is not nil. heal may be
+// nil (autoheal off). stop shuts the endpoint down; it is never nil.
+func startAdmin(s config.Settings, tlsCfg *tls.Config, node *mesh.Node, lk *locker.Locker, heal *autoheal.Autoheal, log *slog.Logger) (stop func(context.Context) error, err error) {
 	noop := func(context.Context) error { return nil }
 	a := s.Node.Admin
 	if a.Listen == "" {
 		return noop, nil
-	}
-	tlsCfg, err := adminTLS(a.TLS)
-	if err != nil {
-		return noop, err
 	}
 	h := admin.Handler(admin.Options{
 		Node:            node,

@@ -245,7 +245,8 @@ func runNode(ctx context.Context, opts runOptions, stderr io.Writer, hooks runHo
 	}
 	// node.admin.tls.* is configuration too: a bad value stops run before
 	// the node starts, with the status of every configuration error.
-	if _, err := adminTLS(s.Node.Admin.TLS); err != nil {
+	adminTLSConfig, err := adminTLS(s.Node.Admin.TLS)
+	if err != nil {
 		fmt.Fprintf(stderr, "ekka-mesh run: %v\n", err)
 		return exitUsage
 	}
@@ -304,7 +305,7 @@ func runNode(ctx context.Context, opts runOptions, stderr io.Writer, hooks runHo
 	if opts.configPath != "" {
 		started = append(started, "config", opts.configPath)
 	}
-	stopAdmin, err := startAdmin(s, node, lk, heal, log)
+	stopAdmin, err := startAdmin(s, adminTLSConfig, node, lk, heal, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "ekka-mesh run: %v\n", err)
 		sctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
