@@ -104,11 +104,15 @@ func (c *Cluster) startNode(ctx context.Context, i int) error {
 		return fmt.Errorf("meshtest: start %s: %w", c.names[i], err)
 	}
 	addr := nd.Addr().String()
+	// Register with the fault network before the address becomes
+	// resolvable: a node that resolved it in between would dial it
+	// directly, around the network, and some lanes of that link would
+	// escape Conns, Cut and Partition.
+	c.Net.Register(c.names[i], addr)
 	c.mu.Lock()
 	c.nodes[i] = nd
 	c.addrs[c.names[i]] = addr
 	c.mu.Unlock()
-	c.Net.Register(c.names[i], addr)
 	return nil
 }
 
