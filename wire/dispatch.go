@@ -6,59 +6,8 @@ import "fmt"
 // for any other type. Auth and Welcome share the Proof body, Reject and
 // Goodbye the Reject body; New sets their T field.
 func New(t Type) (Message, bool) {
-	switch t {
-	case TypeHello:
-		return new(Hello), true
-	case TypeChallenge:
-		return new(Challenge), true
-	case TypeAuth, TypeWelcome:
-		return &Proof{T: t}, true
-	case TypeReject, TypeGoodbye:
-		return &Reject{T: t}, true
-	case TypeCall:
-		return new(Call), true
-	case TypeReply:
-		return new(Reply), true
-	case TypeErrorReply:
-		return new(ErrorReply), true
-	case TypeCast:
-		return new(Cast), true
-	case TypePing:
-		return new(Ping), true
-	case TypePong:
-		return new(Pong), true
-	case TypeMemberTable:
-		return new(MemberTable), true
-	case TypeJoin:
-		return new(Join), true
-	case TypeLeave:
-		return new(Leave), true
-	case TypeForceLeave:
-		return new(ForceLeave), true
-	case TypeMemberStatus:
-		return new(MemberStatus), true
-	case TypeMemberServices:
-		return new(MemberServices), true
-	case TypeMemberVersion:
-		return new(MemberVersion), true
-	case TypePartitionReport:
-		return new(PartitionReport), true
-	case TypeViewRequest:
-		return new(ViewRequest), true
-	case TypeViewReply:
-		return new(ViewReply), true
-	case TypeHealOrder:
-		return new(HealOrder), true
-	case TypeLockAcquire:
-		return new(LockAcquire), true
-	case TypeLockRelease:
-		return new(LockRelease), true
-	case TypeLockGrant:
-		return new(LockGrant), true
-	case TypeLockRefuse:
-		return new(LockRefuse), true
-	case TypeLockRenew:
-		return new(LockRenew), true
+	if mk := types[t].new; mk != nil {
+		return mk(), true
 	}
 	return nil, false
 }

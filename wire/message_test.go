@@ -216,6 +216,36 @@ func TestNewKnowsEveryType(t *testing.T) {
 	}
 }
 
+func TestTypeTableRoles(t *testing.T) {
+	names := map[string]Type{}
+	for i := range 256 {
+		typ := Type(i)
+		if !typ.Known() {
+			if typ.IsAnswer() || typ.IsService() {
+				t.Fatalf("%s: an unknown type has a role", typ)
+			}
+			continue
+		}
+		if typ.IsAnswer() && typ.IsService() {
+			t.Fatalf("%s is both an answer and a service request", typ)
+		}
+		if other, dup := names[typ.String()]; dup {
+			t.Fatalf("%s and %#02x share the name %q", typ, uint8(other), typ.String())
+		}
+		names[typ.String()] = typ
+	}
+	for _, typ := range []Type{TypeReply, TypeErrorReply, TypeViewReply, TypeLockGrant, TypeLockRefuse} {
+		if !typ.IsAnswer() {
+			t.Errorf("%s should answer a request", typ)
+		}
+	}
+	for _, typ := range []Type{TypeLockAcquire, TypeLockRelease, TypeLockRenew, TypePartitionReport, TypeViewRequest, TypeHealOrder} {
+		if !typ.IsService() {
+			t.Errorf("%s should be routed to a service", typ)
+		}
+	}
+}
+
 func TestDecodeBodyUnknownTypes(t *testing.T) {
 	m, err := DecodeBody(Header{Type: 0x7f}, []byte("whatever"))
 	var fe *FrameError

@@ -58,25 +58,73 @@ const (
 // connection (true) or may skip the frame (false).
 func (t Type) Critical() bool { return t < 0x80 }
 
-var typeNames = map[Type]string{
-	TypeHello: "hello", TypeChallenge: "challenge", TypeAuth: "auth", TypeWelcome: "welcome",
-	TypeReject: "reject", TypeGoodbye: "goodbye",
-	TypeCall: "call", TypeReply: "reply", TypeErrorReply: "error-reply", TypeCast: "cast",
-	TypePing: "ping", TypePong: "pong",
-	TypeMemberTable: "member-table", TypeJoin: "join", TypeLeave: "leave",
-	TypeForceLeave: "force-leave", TypeMemberStatus: "member-status",
-	TypePartitionReport: "partition-report", TypeViewRequest: "view-request",
-	TypeViewReply: "view-reply", TypeHealOrder: "heal-order",
-	TypeLockAcquire: "lock-acquire", TypeLockRelease: "lock-release", TypeLockGrant: "lock-grant",
-	TypeLockRefuse: "lock-refuse", TypeLockRenew: "lock-renew",
-	TypeMemberServices: "member-services", TypeMemberVersion: "member-version",
+// typeInfo is what the protocol says of one message type: its name, how to
+// build an empty message of it, and how a node routes it.
+type typeInfo struct {
+	name string
+	new  func() Message
+	// answer: the message answers the request with the same header ID and
+	// is routed to that request (Reply, ErrorReply, ViewReply, LockGrant...).
+	answer bool
+	// service: a request or one-way message for a service built on the node
+	// (partitions and autoheal, locks); its body begins with the str16 name
+	// of the service instance it is for, and a node routes it by (type, name).
+	service bool
+}
+
+// types is the one table of the message types this version defines, indexed
+// by type: New, Known, String, IsAnswer and IsService all read it.
+var types = [256]typeInfo{
+	TypeHello:     {name: "hello", new: func() Message { return new(Hello) }},
+	TypeChallenge: {name: "challenge", new: func() Message { return new(Challenge) }},
+	TypeAuth:      {name: "auth", new: func() Message { return &Proof{T: TypeAuth} }},
+	TypeWelcome:   {name: "welcome", new: func() Message { return &Proof{T: TypeWelcome} }},
+	TypeReject:    {name: "reject", new: func() Message { return &Reject{T: TypeReject} }},
+	TypeGoodbye:   {name: "goodbye", new: func() Message { return &Reject{T: TypeGoodbye} }},
+
+	TypeCall:       {name: "call", new: func() Message { return new(Call) }},
+	TypeReply:      {name: "reply", new: func() Message { return new(Reply) }, answer: true},
+	TypeErrorReply: {name: "error-reply", new: func() Message { return new(ErrorReply) }, answer: true},
+	TypeCast:       {name: "cast", new: func() Message { return new(Cast) }},
+
+	TypePing: {name: "ping", new: func() Message { return new(Ping) }},
+	TypePong: {name: "pong", new: func() Message { return new(Pong) }},
+
+	TypeMemberTable:  {name: "member-table", new: func() Message { return new(MemberTable) }},
+	TypeJoin:         {name: "join", new: func() Message { return new(Join) }},
+	TypeLeave:        {name: "leave", new: func() Message { return new(Leave) }},
+	TypeForceLeave:   {name: "force-leave", new: func() Message { return new(ForceLeave) }},
+	TypeMemberStatus: {name: "member-status", new: func() Message { return new(MemberStatus) }},
+
+	TypePartitionReport: {name: "partition-report", new: func() Message { return new(PartitionReport) }, service: true},
+	TypeViewRequest:     {name: "view-request", new: func() Message { return new(ViewRequest) }, service: true},
+	TypeViewReply:       {name: "view-reply", new: func() Message { return new(ViewReply) }, answer: true},
+	TypeHealOrder:       {name: "heal-order", new: func() Message { return new(HealOrder) }, service: true},
+
+	TypeLockAcquire: {name: "lock-acquire", new: func() Message { return new(LockAcquire) }, service: true},
+	TypeLockRelease: {name: "lock-release", new: func() Message { return new(LockRelease) }, service: true},
+	TypeLockGrant:   {name: "lock-grant", new: func() Message { return new(LockGrant) }, answer: true},
+	TypeLockRefuse:  {name: "lock-refuse", new: func() Message { return new(LockRefuse) }, answer: true},
+	TypeLockRenew:   {name: "lock-renew", new: func() Message { return new(LockRenew) }, service: true},
+
+	TypeMemberServices: {name: "member-services", new: func() Message { return new(MemberServices) }},
+	TypeMemberVersion:  {name: "member-version", new: func() Message { return new(MemberVersion) }},
 }
 
 // Known reports whether this version of the protocol defines t.
-func (t Type) Known() bool { _, ok := typeNames[t]; return ok }
+func (t Type) Known() bool { return types[t].new != nil }
+
+// IsAnswer reports whether t answers the request with the same header ID
+// (PROTOCOL.md section 6).
+func (t Type) IsAnswer() bool { return types[t].answer }
+
+// IsService reports whether t is a request or one-way message for a service
+// built on the node, routed by its type and the service name its body
+// begins with (PROTOCOL.md section 6).
+func (t Type) IsService() bool { return types[t].service }
 
 func (t Type) String() string {
-	if s, ok := typeNames[t]; ok {
+	if s := types[t].name; s != "" {
 		return s
 	}
 	return fmt.Sprintf("type(%#02x)", uint8(t))
