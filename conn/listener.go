@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -490,17 +492,77 @@ func (l *Listener) attach(id uint64, peer Peer, lane uint8, linkID uint64, nc ne
 	}
 }
 
+// expire drops a link whose lanes did not all arrive in time. Each lane
+// that did arrive gets a Goodbye with code timeout naming the missing lanes
+// (PROTOCOL.md section 2), so that a client that opened only some of them
+// learns why instead of seeing its connection vanish.
 func (l *Listener) expire(k linkKey, p *pendingLink) {
 	l.mu.Lock()
-	if l.pending[k] != p {
+	if l.pending[k] != p || l.isClosed() {
+		// Taken already, or the listener is closing and closes it.
 		l.mu.Unlock()
 		return
 	}
 	delete(l.pending, k)
 	l.adm.linkDone(k)
+	// Close waits for this goodbye: it takes l.mu before it waits, so this
+	// Add happens before that wait.
+	l.wg.Add(1)
 	l.mu.Unlock()
-	l.rlog.refuse("link-incomplete", p.addr, fmt.Sprintf("node %s: %d of 3 lanes arrived within %v", p.peer.Name, p.n, 2*l.cfg.handshakeTimeout()))
-	p.close()
+	defer l.wg.Done()
+	wait := 2 * l.cfg.handshakeTimeout()
+	reason := incompleteReason(p.peer.Name, p.tcp, wait)
+	l.rlog.refuse("link-incomplete", p.addr, reason)
+	p.goodbye(wire.CodeTimeout, reason)
+}
+
+// incompleteReason is the Goodbye reason for a link whose lanes did not
+// all arrive within wait: which arrived, which are missing.
+func incompleteReason(peer string, tcp [3]net.Conn, wait time.Duration) string {
+	var have, missing []string
+	for lane, t := range tcp {
+		if t != nil {
+			have = append(have, laneNames[lane])
+		} else {
+			missing = append(missing, laneNames[lane])
+		}
+	}
+	return fmt.Sprintf("link incomplete: node %s opened the %s lane(s) but not %s within %v; a link needs all three lanes (control, data, large), handshaken in that order with the same link id",
+		peer, strings.Join(have, " and "), strings.Join(missing, " and "), wait)
+}
+
+// goodbye sends a Goodbye with code and reason on every lane of an
+// incomplete link, as a bare frame (the control lane's smux session has
+// not started), and closes them. Each lane is half-closed after its
+// goodbye and drained for a moment before it closes: bytes of the peer left
+// unread (a call it sent early) would turn the close into a reset, which
+// can discard the goodbye before the peer reads it.
+func (p *pendingLink) goodbye(code wire.Code, reason string) {
+	if len(reason) > 1000 {
+		reason = reason[:1000]
+	}
+	g := wire.Reject{T: wire.TypeGoodbye, Code: code, Reason: []byte(reason)}
+	var wg sync.WaitGroup
+	for _, t := range p.tcp {
+		if t == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer t.Close()
+			t.SetWriteDeadline(time.Now().Add(goodbyeTimeout))
+			if _, err := t.Write(wire.AppendMessage(nil, 0, 0, &g)); err != nil {
+				return
+			}
+			if cw, ok := t.(interface{ CloseWrite() error }); ok {
+				cw.CloseWrite()
+			}
+			t.SetReadDeadline(time.Now().Add(goodbyeTimeout))
+			io.Copy(io.Discard, io.LimitReader(t, maxDrain))
+		}()
+	}
+	wg.Wait()
 }
 
 func (p *pendingLink) close() {
