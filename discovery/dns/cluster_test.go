@@ -3,48 +3,15 @@ package dns
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
-	"net"
 	"slices"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/ekka-mesh/ekka-mesh/discovery/dns/dnstest"
+	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 )
-
-// freeBase returns a base port free right now on every ip, below the
-// ephemeral range so that outgoing connections do not take it meanwhile.
-func freeBase(t testing.TB, ips ...string) int {
-	t.Helper()
-	for range 200 {
-		base := 10000 + rand.IntN(20000)
-		var lns []net.Listener
-		for _, ip := range ips {
-			ln, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(base)))
-			if err != nil {
-				break
-			}
-			lns = append(lns, ln)
-		}
-		for _, ln := range lns {
-			ln.Close()
-		}
-		if len(lns) == len(ips) {
-			return base
-		}
-	}
-	t.Fatalf("no base port free on all of %v", ips)
-	return 0
-}
-
-func loopbacks(n int) []string {
-	ips := make([]string, n)
-	for i := range ips {
-		ips[i] = "127.0.0." + strconv.Itoa(i+1)
-	}
-	return ips
-}
 
 // nodeSpec is one node of a test cluster.
 type nodeSpec struct {
@@ -105,33 +72,24 @@ func waitCluster(t testing.TB, nodes []*mesh.Node, within time.Duration) time.Ti
 		want = append(want, n.Name())
 	}
 	slices.Sort(want)
-	deadline := time.Now().Add(within)
-	for {
-		why := ""
+	testnet.Eventually(t, within, fmt.Sprintf("one cluster of %v", want), func() string {
 		for _, n := range nodes {
-			info := n.Info()
-			if !slices.Equal(info.RunningNodes, want) {
-				why = fmt.Sprintf("%s runs with %v", n.Name(), info.RunningNodes)
-				break
+			if running := n.Info().RunningNodes; !slices.Equal(running, want) {
+				return fmt.Sprintf("%s runs with %v", n.Name(), running)
 			}
 		}
-		if why == "" {
-			return time.Now()
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v, not one cluster of %v: %s", within, want, why)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return ""
+	})
+	return time.Now()
 }
 
 // TestClusterFromARecords starts n@127.0.0.1, n@127.0.0.2 and n@127.0.0.3
 // on one port before their A records exist: discovery finds nothing and the
 // nodes stay apart; once the records appear they form one cluster.
 func TestClusterFromARecords(t *testing.T) {
-	s := startServer(t)
-	ips := loopbacks(3)
-	base := freeBase(t, ips...)
+	s := dnstest.Start(t)
+	ips := testnet.Loopbacks(3)
+	base := testnet.FreePortOn(t, ips...)
 	var specs []nodeSpec
 	for _, ip := range ips {
 		specs = append(specs, nodeSpec{name: "n@" + ip})
@@ -140,15 +98,23 @@ func TestClusterFromARecords(t *testing.T) {
 		return Config{Name: self, Domain: "nodes.cluster.test", Server: s.Addr} // app: the node's own short name, n
 	}, nil)
 
-	time.Sleep(500 * time.Millisecond) // several autocluster passes find nothing
+	// Every node keeps asking and finds nothing, pass after pass.
+	testnet.Eventually(t, 10*time.Second, "three autocluster passes of every node, none linking", func() string {
+		for _, n := range nodes {
+			st := n.Stats()
+			if passes := st.Discovery["error"] + st.Discovery["alone"]; passes < 3 {
+				return fmt.Sprintf("%s counts %d passes that found no node (%v)", n.Name(), passes, st.Discovery)
+			}
+		}
+		return ""
+	})
 	for _, n := range nodes {
 		if running := n.Info().RunningNodes; len(running) != 1 {
 			t.Fatalf("%s runs with %v before any record exists; want itself only", n.Name(), running)
 		}
 	}
-	queries := s.udpQueries.Load()
-	if queries < 3 {
-		t.Fatalf("the DNS server got %d queries in 500ms from 3 nodes retrying every 100ms; want the nodes to keep asking", queries)
+	if queries := s.UDPQueries(); queries < 9 {
+		t.Fatalf("the DNS server got %d queries from 3 nodes that each made 3 passes; want the nodes to ask on every pass", queries)
 	}
 
 	var rrs []string
@@ -166,9 +132,9 @@ func TestClusterFromARecords(t *testing.T) {
 // the nodes dial through mesh.Config.Resolve, which asks the same server
 // for their A records (a deployment's system resolver would do that).
 func TestClusterFromSRVRecords(t *testing.T) {
-	s := startServer(t)
-	ips := loopbacks(3)
-	base := freeBase(t, ips...)
+	s := dnstest.Start(t)
+	ips := testnet.Loopbacks(3)
+	base := testnet.FreePortOn(t, ips...)
 	var specs []nodeSpec
 	rrs := []string{}
 	for i, ip := range ips {
@@ -207,9 +173,9 @@ func TestClusterFormationTime(t *testing.T) {
 	}
 	for _, n := range []int{3, 10} {
 		t.Run(strconv.Itoa(n), func(t *testing.T) {
-			s := startServer(t)
-			ips := loopbacks(n)
-			base := freeBase(t, ips...)
+			s := dnstest.Start(t)
+			ips := testnet.Loopbacks(n)
+			base := testnet.FreePortOn(t, ips...)
 			var specs []nodeSpec
 			var rrs []string
 			for _, ip := range ips {

@@ -15,6 +15,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/ekka-mesh/ekka-mesh/discovery/dns/dnstest"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 	"github.com/ekka-mesh/ekka-mesh/portmap"
 )
@@ -100,12 +101,12 @@ func TestNewDefaults(t *testing.T) {
 }
 
 func TestDiscoverA(t *testing.T) {
-	s := startServer(t)
+	s := dnstest.Start(t)
 	s.Set(t, "nodes.test. 0 IN A 127.0.0.3", "nodes.test. 0 IN A 127.0.0.1", "nodes.test. 0 IN A 127.0.0.2",
 		"nodes.test. 0 IN AAAA fd00::1")
 	d := mustNew(t, Config{Name: "n@127.0.0.1", Domain: "nodes.test", Server: s.Addr})
 	wantNames(t, d, "n@127.0.0.1", "n@127.0.0.2", "n@127.0.0.3")
-	if s.udpQueries.Load() == 0 {
+	if s.UDPQueries() == 0 {
 		t.Fatal("the test server got no query: the configured server was not asked")
 	}
 	// The configured app wins over this node's short name; a rooted
@@ -115,7 +116,7 @@ func TestDiscoverA(t *testing.T) {
 }
 
 func TestDiscoverAAAA(t *testing.T) {
-	s := startServer(t)
+	s := dnstest.Start(t)
 	s.Set(t, "v6.test. 0 IN AAAA fd00::1", "v6.test. 0 IN AAAA ::1", "v6.test. 0 IN AAAA 2001:DB8:0:0:0:0:0:10",
 		"v6.test. 0 IN A 127.0.0.9")
 	d := mustNew(t, Config{App: "emqx", Domain: "v6.test", Type: TypeAAAA, Server: s.Addr})
@@ -138,7 +139,7 @@ func TestDiscoverAAAA(t *testing.T) {
 }
 
 func TestDiscoverSRV(t *testing.T) {
-	s := startServer(t)
+	s := dnstest.Start(t)
 	s.Set(t,
 		"_emqx._tcp.nodes.test. 0 IN SRV 10 5 4370 node2.nodes.test.",
 		"_emqx._tcp.nodes.test. 0 IN SRV 0 5 4371 node1.nodes.test.",
@@ -151,7 +152,7 @@ func TestDiscoverSRV(t *testing.T) {
 }
 
 func TestDiscoverSRVSkipsTargetsThatMakeNoNodeName(t *testing.T) {
-	s := startServer(t)
+	s := dnstest.Start(t)
 	// A target Go's resolver refuses (a space), one portmap refuses (an
 	// underscore is no host name) and a good one.
 	s.Set(t,
@@ -175,7 +176,7 @@ func TestDiscoverSRVSkipsTargetsThatMakeNoNodeName(t *testing.T) {
 }
 
 func TestDiscoverNameThatResolvesLater(t *testing.T) {
-	s := startServer(t)
+	s := dnstest.Start(t)
 	s.Set(t, "other.test. 0 IN A 127.0.0.1", "v6only.test. 0 IN AAAA ::1")
 	for _, typ := range []Type{TypeA, TypeAAAA, TypeSRV} {
 		d := mustNew(t, Config{App: "n", Domain: "late.test", Type: typ, Server: s.Addr})
@@ -206,7 +207,7 @@ func TestDiscoverNameThatResolvesLater(t *testing.T) {
 }
 
 func TestDiscoverOverTCPWhenUDPIsTruncated(t *testing.T) {
-	s := startServer(t)
+	s := dnstest.Start(t)
 	var rrs []string
 	for i := 1; i <= 100; i++ {
 		rrs = append(rrs, "many.test. 0 IN A 127.0.1."+strconv.Itoa(i))
@@ -217,7 +218,7 @@ func TestDiscoverOverTCPWhenUDPIsTruncated(t *testing.T) {
 	if err != nil || len(got) != 100 {
 		t.Fatalf("Discover = %d names, %v; want 100", len(got), err)
 	}
-	if s.tcpQueries.Load() == 0 {
+	if s.TCPQueries() == 0 {
 		t.Fatal("no query came over TCP after a truncated UDP answer")
 	}
 }
@@ -390,7 +391,7 @@ func TestLockAndRegisterAreNotSupported(t *testing.T) {
 }
 
 func TestAddrResolvesThroughTheConfiguredServer(t *testing.T) {
-	s := startServer(t)
+	s := dnstest.Start(t)
 	s.Set(t, "a.srv.test. 0 IN A 127.0.0.7", "b.srv.test. 0 IN AAAA fd00::2", "c.srv.test. 0 IN A 127.0.0.8", "c.srv.test. 0 IN AAAA fd00::3")
 	d, err := New(Config{Name: "emqx@x.srv.test", Domain: "_emqx._tcp.srv.test", Type: TypeSRV, Server: s.Addr})
 	if err != nil {

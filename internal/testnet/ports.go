@@ -102,6 +102,22 @@ func FreeBase(t testing.TB, names ...string) int {
 	return base
 }
 
+// FreePortOn returns a port free right now on every one of hosts (IP
+// addresses), below the ephemeral range: where nodes named n@<host> (no
+// trailing digits, so offset 0) share one base port.
+func FreePortOn(t testing.TB, hosts ...string) int {
+	t.Helper()
+	names := make([]string, len(hosts))
+	for i, h := range hosts {
+		names[i] = "n@" + h
+	}
+	base, err := freeBase(names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return base
+}
+
 func freeBase(names []string) (int, error) {
 	type hostPort struct {
 		host string

@@ -172,6 +172,17 @@ func TestFreeBaseFollowsThePortRule(t *testing.T) {
 	assert.Contains(t, msg, "at least one node name")
 }
 
+func TestFreePortOnEveryHost(t *testing.T) {
+	hosts := Loopbacks(3)
+	port := FreePortOn(t, hosts...)
+	assert.Less(t, port, EphemeralLow())
+	for _, h := range hosts {
+		ln, err := net.Listen("tcp", net.JoinHostPort(h, strconv.Itoa(port)))
+		require.NoError(t, err, h)
+		ln.Close()
+	}
+}
+
 func TestFreeBaseAvoidsATakenPort(t *testing.T) {
 	// Hold the port FreeBase would pick for n1 at every base but one: it
 	// must find the one left.
