@@ -5,14 +5,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/klauspost/compress/s2"
 	"github.com/xtaci/smux"
 
 	"github.com/ekka-mesh/ekka-mesh/wire"
@@ -434,8 +432,9 @@ func (c *Conn) sendErr(lane uint8, err error) error {
 	return ErrClosed
 }
 
-// readLoop reads one lane until it fails, reassembling chunks and
-// decompressing bodies before handing them to h.
+// readLoop reads one lane until it fails. It only sequences the steps:
+// the message reader reassembles chunks and decompresses (read.go),
+// readErrorStep and messageStep decide (readpolicy.go), and the loop acts.
 func (c *Conn) readLoop(lane uint8, h Handler) {
 	defer c.wg.Done()
 	rd := c.msgReaders[lane]
@@ -452,383 +451,33 @@ func (c *Conn) readLoop(lane uint8, h Handler) {
 			reads = n
 			c.lastRead.Store(time.Now().UnixNano())
 		}
-		if err != nil {
-			if pe, ok := err.(messageError); ok {
-				// A message that breaks the rules or a limit: a goodbye
-				// that says which, and no grace.
-				c.readFail(pe.error, lane)
-				return
-			}
-			if fe := (*wire.FrameError)(nil); errors.As(err, &fe) && fe.Code != wire.CodeTruncated && !c.closing.Load() {
-				// A header that breaks the rules (a length above the
-				// limit, unknown flags, another version): the stream
-				// position of the next frame is unknown.
-				c.readFail(err, lane)
-				return
-			}
-			if c.closing.Load() {
-				// We said goodbye and the peer closed its end: done.
-				c.fail(ErrClosed)
-				return
-			}
-			if lane != wire.LaneControl {
-				// Whatever ended this lane (an orderly end, or a reset
-				// because the peer closed with unread data), the control
-				// lane may still hold the peer's last words: a goodbye
-				// that says why, a leave.
-				c.laneEnded(readErr(err))
-				return
-			}
-			if g := c.goodbye.Load(); g != nil {
-				// The peer said goodbye on another lane and then closed:
-				// its goodbye is why the link ended, not the end of stream
-				// (or reset) that followed it here.
-				c.fail(g)
-				return
-			}
-			c.fail(readErr(err))
-			return
-		}
-		if body == nil {
-			continue // a chunk of a message not complete yet
-		}
-		if c.closing.Load() {
-			if hdr.Type == wire.TypeGoodbye {
-				c.fail(ErrClosed) // both ends said goodbye
-				return
-			}
-			continue // closing: nothing more is handled, the lane only drains
-		}
+		var step readStep
 		switch {
-		case hdr.Type == wire.TypeGoodbye:
-			var g wire.Reject
-			g.T = wire.TypeGoodbye
-			reason := "peer closed the connection"
-			if g.Decode(body) == nil {
-				reason = fmt.Sprintf("peer said goodbye (%s): %s", g.Code, g.Reason)
-			}
-			if lane != wire.LaneControl {
-				pc := &PeerClosedError{Reason: reason}
-				c.goodbye.CompareAndSwap(nil, pc)
-				c.laneEnded(pc)
-				return
-			}
-			c.fail(&PeerClosedError{Reason: reason})
-			return
-		case hdr.Type <= wire.TypeReject:
-			c.readFail(&wire.FrameError{Code: wire.CodeUnexpected, Type: hdr.Type, Msg: "handshake message after the handshake"}, lane)
-			return
-		case !hdr.Type.Known():
-			if hdr.Type.Critical() {
-				c.readFail(&wire.FrameError{Code: wire.CodeUnknownType, Type: hdr.Type, Msg: "unknown critical message type"}, lane)
-				return
-			}
-			continue // optional type from a newer peer: skip
+		case err != nil:
+			step, err = readErrorStep(err, lane, c.closing.Load(), c.goodbye.Load())
+		case body == nil:
+			continue // a chunk of a message not complete yet
+		default:
+			step, err = messageStep(hdr.Type, body, lane, c.closing.Load())
 		}
-		h(c, hdr, body, owned)
-	}
-}
-
-// messageReader turns a lane's frames into messages: it reassembles chunks,
-// decompresses, and reads large application bodies straight into buffers
-// of their own. What chunked messages and decompressed bodies hold is
-// counted against the link's and the node's budgets (mem).
-type messageReader struct {
-	r      *wire.Reader
-	maxMsg int
-	// maxFrame is this side's payload limit: no compressed frame may
-	// decode to more (PROTOCOL.md 4.1).
-	maxFrame int
-	sized    bool // a first chunk opens with the body's size (CapChunkSize)
-	mem      *memory
-	onChunk  func()        // called when a chunked message starts (arms the watchdog)
-	count    *laneCounters // the lane's received frames and bytes (stats.go)
-	// held is what the message returned last holds of the budgets, until
-	// the handler is done with it (handed).
-	held int64
-
-	mu      sync.Mutex // guards partial against the watchdog; only the reader writes it
-	partial map[chunkKey]*partialMsg
-}
-
-// partialMsg is a chunked message being reassembled.
-type partialMsg struct {
-	buf      []byte
-	size     int       // the announced size; -1 when the peer does not announce it
-	reserved int64     // bytes of the budgets buf holds (its capacity)
-	last     time.Time // when its last chunk came (guarded by messageReader.mu)
-}
-
-type chunkKey struct {
-	t  wire.Type
-	id uint64
-}
-
-// ownedType reports whether bodies of type t are handed to the handler to
-// keep (the application's payloads), so reading them into a buffer of their
-// own saves the handler a copy.
-func ownedType(t wire.Type) bool {
-	return t == wire.TypeCall || t == wire.TypeReply || t == wire.TypeCast
-}
-
-// bodyCap is the capacity newBody(n) returns.
-func bodyCap(n int) int {
-	if _, size, ok := bodyClass(n); ok {
-		return size
-	}
-	return n
-}
-
-// reserveBody reserves the memory of a buffer for n bytes and returns it
-// empty, or the *LimitError of the budget that has no room.
-func (m *messageReader) reserveBody(n int) ([]byte, int64, error) {
-	c := int64(bodyCap(n))
-	if err := m.mem.reserve(c); err != nil {
-		return nil, 0, err
-	}
-	return newBody(n), c, nil
-}
-
-// firstChunk starts the reassembly of a chunked message whose first frame
-// hdr is: it reads the size announcement when the peer makes one (and
-// takes it off hdr.Length), and returns an empty buffer with room for the
-// whole message, or, without an announcement, for a few chunks like this
-// one (plus a little for a call's or cast's head before a payload of a
-// round size).
-func (m *messageReader) firstChunk(hdr *wire.Header) (*partialMsg, error) {
-	room, size := min(4*int(hdr.Length)+4096, m.maxMsg), -1
-	if m.sized {
-		if hdr.Length < wire.ChunkSizeLen {
-			return nil, messageError{&wire.FrameError{Code: wire.CodeMalformed, Type: hdr.Type, Msg: fmt.Sprintf("first chunk of %d bytes cannot hold the %d-byte size announcement", hdr.Length, wire.ChunkSizeLen)}}
+		switch step {
+		case stepDeliver:
+			h(c, hdr, body, owned)
+			continue
+		case stepSkip:
+			continue
+		case stepBroken:
+			c.readFail(err, lane)
+		case stepLaneGoodbye:
+			c.goodbye.CompareAndSwap(nil, err.(*PeerClosedError))
+			c.laneEnded(err)
+		case stepLaneEnded:
+			c.laneEnded(err)
+		case stepFail:
+			c.fail(err)
 		}
-		b, err := m.r.ReadBody(wire.Header{Type: hdr.Type, Length: wire.ChunkSizeLen})
-		if err != nil {
-			return nil, err
-		}
-		announced := binary.BigEndian.Uint64(b)
-		hdr.Length -= wire.ChunkSizeLen
-		if announced > uint64(m.maxMsg) || announced < uint64(hdr.Length) {
-			return nil, messageError{&wire.FrameError{Code: wire.CodeTooLarge, Type: hdr.Type, Msg: fmt.Sprintf("chunked message announced at %d bytes, want %d..%d", announced, hdr.Length, m.maxMsg)}}
-		}
-		// Trust the announcement only so far: room for the whole message,
-		// but at most sixteen times what the first chunk brings, so that a
-		// peer cannot make this node hold 256 MiB for a few bytes sent.
-		// Larger messages grow as their chunks come.
-		size = int(announced)
-		room = min(size, 16*int(hdr.Length)+64<<10)
-	}
-	buf, reserved, err := m.reserveBody(room)
-	if err != nil {
-		return nil, messageError{err}
-	}
-	return &partialMsg{buf: buf, size: size, reserved: reserved}, nil
-}
-
-// grow makes room in pm for need bytes, doubling its buffer (up to the
-// announced size or the message limit) and counting the new buffer
-// against the budgets.
-func (m *messageReader) grow(pm *partialMsg, need int) error {
-	if need <= cap(pm.buf) {
-		return nil
-	}
-	limit := m.maxMsg
-	if pm.size >= 0 {
-		limit = pm.size
-	}
-	nb, reserved, err := m.reserveBody(max(need, min(2*cap(pm.buf), limit)))
-	if err != nil {
-		return err
-	}
-	nb = append(nb, pm.buf...)
-	ReleaseBody(pm.buf)
-	m.mem.release(pm.reserved)
-	pm.buf, pm.reserved = nb, reserved
-	return nil
-}
-
-// store files pm as the unfinished message k (or, with pm nil, removes it).
-func (m *messageReader) store(k chunkKey, pm *partialMsg, now time.Time) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if pm == nil {
-		delete(m.partial, k)
 		return
 	}
-	if m.partial == nil {
-		m.partial = make(map[chunkKey]*partialMsg)
-	}
-	pm.last = now
-	m.partial[k] = pm
-}
-
-// oldest reports how many chunked messages are unfinished and when the
-// one that waited longest last made progress.
-func (m *messageReader) oldest() (n int, last time.Time) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, pm := range m.partial {
-		if n == 0 || pm.last.Before(last) {
-			last = pm.last
-		}
-		n++
-	}
-	return n, last
-}
-
-// handed releases what the message returned last held of the budgets.
-func (m *messageReader) handed() {
-	m.mem.release(m.held)
-	m.held = 0
-}
-
-// releaseAll releases every budget the reader holds, when its lane ends.
-// The buffers of unfinished messages go back to the body pools: a peer
-// closed for the budget that redials and starts over is then served from
-// the same memory, rather than from fresh memory while the old buffers
-// wait for the garbage collector (which would let the process hold about
-// twice the budget).
-func (m *messageReader) releaseAll() {
-	m.handed()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for k, pm := range m.partial {
-		m.mem.release(pm.reserved)
-		ReleaseBody(pm.buf)
-		delete(m.partial, k)
-	}
-}
-
-// messageError is a message the peer should not have sent (a chunked
-// message above the limit, a compressed body that does not decode, a
-// budget it would exceed), as opposed to a lane that failed while reading.
-type messageError struct{ error }
-
-// next reads one frame: a whole message, or a chunk that completes one, or
-// a chunk of a message that is not complete yet (then body is nil). The
-// header returned has Flags 0 and the Length of the whole message. The
-// caller calls handed once it is done with the message.
-func (m *messageReader) next() (hdr wire.Header, body []byte, owned bool, err error) {
-	hdr, err = m.r.ReadHeader()
-	if err != nil {
-		return hdr, nil, false, err
-	}
-	m.count.received(hdr)
-	k := chunkKey{hdr.Type, hdr.ID}
-	pm, chunked := m.partial[k] // only this goroutine writes the map
-	more := hdr.Flags&wire.FlagMore != 0
-	switch {
-	case more || chunked:
-		if !chunked {
-			if pm, err = m.firstChunk(&hdr); err != nil {
-				return hdr, nil, false, err
-			}
-			m.store(k, pm, time.Now()) // from now on releaseAll frees it
-			if m.onChunk != nil {
-				m.onChunk()
-			}
-		}
-		// Each chunk is decoded on its own as it comes (PROTOCOL.md 4.2):
-		// n is what it adds to the message.
-		n, compressed := int(hdr.Length), hdr.Flags&wire.FlagCompressed != 0
-		var src []byte
-		if compressed {
-			if src, err = m.r.ReadBody(hdr); err != nil {
-				return hdr, nil, false, err
-			}
-			if n, err = m.decodedLen(hdr, src); err != nil {
-				return hdr, nil, false, err
-			}
-		}
-		need := len(pm.buf) + n
-		if need > m.maxMsg || (pm.size >= 0 && need > pm.size) {
-			return hdr, nil, false, messageError{&wire.FrameError{Code: wire.CodeTooLarge, Type: hdr.Type, Msg: fmt.Sprintf("chunked message above its announced size %d or the limit %d", pm.size, m.maxMsg)}}
-		}
-		if err = m.grow(pm, need); err != nil {
-			return hdr, nil, false, messageError{err}
-		}
-		if compressed {
-			// dst is exactly n long, so S2 decodes in place.
-			if _, err = s2.Decode(pm.buf[len(pm.buf):need], src); err != nil {
-				return hdr, nil, false, messageError{&wire.FrameError{Code: wire.CodeMalformed, Type: hdr.Type, Msg: "compressed chunk does not decode: " + err.Error()}}
-			}
-			pm.buf = pm.buf[:need]
-		} else if pm.buf, err = m.r.AppendBody(pm.buf, hdr); err != nil {
-			return hdr, nil, false, err
-		}
-		if more {
-			m.store(k, pm, time.Now())
-			return hdr, nil, false, nil
-		}
-		m.store(k, nil, time.Time{})
-		m.held = pm.reserved // handed over with the message
-		if pm.size >= 0 && len(pm.buf) != pm.size {
-			return hdr, nil, false, messageError{&wire.FrameError{Code: wire.CodeMalformed, Type: hdr.Type, Msg: fmt.Sprintf("chunked message of %d bytes, announced %d", len(pm.buf), pm.size)}}
-		}
-		body, owned = pm.buf, true
-	case hdr.Flags&wire.FlagCompressed != 0:
-		src, err := m.r.ReadBody(hdr)
-		if err != nil {
-			return hdr, nil, false, err
-		}
-		if body, err = m.decompress(hdr, src); err != nil {
-			return hdr, nil, false, err
-		}
-		owned = true
-	case ownedType(hdr.Type) && hdr.Length >= ownedThreshold:
-		if body, err = m.r.AppendBody(newBody(int(hdr.Length)), hdr); err != nil {
-			return hdr, nil, false, err
-		}
-		owned = true
-	default:
-		if body, err = m.r.ReadBody(hdr); err != nil {
-			return hdr, nil, false, err
-		}
-	}
-	hdr.Flags = 0
-	hdr.Length = uint32(len(body))
-	return hdr, body, owned, nil
-}
-
-// decodedLen reads the decoded length of the compressed frame src and
-// checks it against this side's payload limit before anything is decoded:
-// a frame of a hundred bytes may claim hundreds of MiB, and no compressed
-// frame may decode to more than one frame's worth (PROTOCOL.md 4.1).
-func (m *messageReader) decodedLen(hdr wire.Header, src []byte) (int, error) {
-	n, err := s2.DecodedLen(src)
-	if err != nil {
-		return 0, messageError{&wire.FrameError{Code: wire.CodeMalformed, Type: hdr.Type, Msg: "compressed frame has no valid decoded length: " + err.Error()}}
-	}
-	maxFrame := m.maxFrame
-	if maxFrame <= 0 {
-		maxFrame = wire.DefaultMaxPayload
-	}
-	if n > maxFrame {
-		return 0, messageError{&wire.FrameError{Code: wire.CodeTooLarge, Type: hdr.Type, Msg: fmt.Sprintf("compressed frame of %d bytes claims to decode to %d bytes, above the payload limit of %d (a compressed frame decodes to at most one frame's worth)", len(src), n, maxFrame)}}
-	}
-	return n, nil
-}
-
-// decompress decodes the S2 body of a whole (not chunked) message. The
-// decoded length is checked against the payload and message limits and
-// reserved from the budgets before a byte is decoded.
-func (m *messageReader) decompress(hdr wire.Header, src []byte) ([]byte, error) {
-	n, err := m.decodedLen(hdr, src)
-	if err != nil {
-		return nil, err
-	}
-	if n > m.maxMsg {
-		return nil, messageError{&wire.FrameError{Code: wire.CodeTooLarge, Type: hdr.Type, Msg: fmt.Sprintf("compressed frame of %d bytes claims to decode to %d bytes, above the message limit of %d", len(src), n, m.maxMsg)}}
-	}
-	buf, reserved, err := m.reserveBody(n)
-	if err != nil {
-		return nil, messageError{err}
-	}
-	m.held = reserved
-	dec, err := s2.Decode(buf[:n], src)
-	if err != nil {
-		return nil, messageError{&wire.FrameError{Code: wire.CodeMalformed, Type: hdr.Type, Msg: "compressed body does not decode: " + err.Error()}}
-	}
-	return dec, nil
 }
 
 // laneEndGrace is how long a data or large lane that ended waits for the
@@ -847,18 +496,6 @@ func (c *Conn) laneEnded(err error) {
 	case <-t.C:
 		c.fail(err)
 	}
-}
-
-// PeerClosedError is the connection error after the peer said goodbye.
-type PeerClosedError struct{ Reason string }
-
-func (e *PeerClosedError) Error() string { return e.Reason }
-
-func readErr(err error) error {
-	if errors.Is(err, io.EOF) {
-		return io.EOF
-	}
-	return err
 }
 
 // acceptStreams accepts on-demand byte streams the peer opens.
