@@ -134,7 +134,9 @@ type ProtocolError struct {
 	Msg  string
 }
 
-func (e *ProtocolError) Error() string { return fmt.Sprintf("protocol error (code %d): %s", e.Code, e.Msg) }
+func (e *ProtocolError) Error() string {
+	return fmt.Sprintf("protocol error (code %d): %s", e.Code, e.Msg)
+}
 
 // Enc builds a body field by field (section 6, "Field encodings").
 type Enc struct{ B []byte }
