@@ -2,12 +2,9 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"io"
-	"math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 )
 
 // TestReadmeShowsThisProgram: README.md's library snippet is this program,
@@ -93,7 +92,7 @@ func TestTwoNodes(t *testing.T) {
 	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build ./examples/hello: %v\n%s", err, out)
 	}
-	base := freeBase(t, 1, 2)
+	base := testnet.FreeBase(t, "hello1@127.0.0.1", "hello2@127.0.0.1")
 	bp := strconv.Itoa(base)
 
 	n1 := start(ctx, t, bin, "--name", "hello1@127.0.0.1", "--base-port", bp, "--cookie", "test-cookie")
@@ -124,7 +123,7 @@ func TestJoinNobody(t *testing.T) {
 	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build ./examples/hello: %v\n%s", err, out)
 	}
-	bp := strconv.Itoa(freeBase(t, 1, 2)) // nothing listens at hello1's port
+	bp := strconv.Itoa(testnet.FreeBase(t, "hello1@127.0.0.1", "hello2@127.0.0.1")) // nothing listens at hello1's port
 	p := start(ctx, t, bin, "--name", "hello2@127.0.0.1", "--base-port", bp, "--cookie", "test-cookie", "--join", "hello1@127.0.0.1", "--timeout", "1s")
 	p.waitExit(ctx, t, 1)
 	if s := p.stderr.String(); !strings.Contains(s, "hello: mesh: join hello1@127.0.0.1: ") {
@@ -136,7 +135,7 @@ func TestJoinNobody(t *testing.T) {
 // proc is one running copy of the program.
 type proc struct {
 	cmd    *exec.Cmd
-	stderr *syncBuffer
+	stderr *testnet.SyncBuffer
 	done   chan struct{} // closed when the process has exited and its output is read
 
 	mu      sync.Mutex
@@ -148,7 +147,7 @@ type proc struct {
 
 func start(ctx context.Context, t *testing.T, bin string, args ...string) *proc {
 	t.Helper()
-	p := &proc{stderr: &syncBuffer{}, done: make(chan struct{}), changed: make(chan struct{}, 1)}
+	p := &proc{stderr: &testnet.SyncBuffer{}, done: make(chan struct{}), changed: make(chan struct{}, 1)}
 	p.cmd = exec.CommandContext(ctx, bin, args...)
 	p.cmd.Stderr = p.stderr
 	out, err := p.cmd.StdoutPipe()
@@ -239,49 +238,4 @@ func (p *proc) waitExit(ctx context.Context, t *testing.T, code int) {
 	if got := p.cmd.ProcessState.ExitCode(); got != code {
 		t.Fatalf("exit status %d, want %d", got, code)
 	}
-}
-
-// freeBase returns a base port such that base+off is free on 127.0.0.1 for
-// every offset (the ports of the names whose trailing digits are offs).
-func freeBase(t *testing.T, offs ...int) int {
-	t.Helper()
-	for range 200 {
-		base := 10000 + rand.IntN(20000)
-		var lns []net.Listener
-		ok := true
-		for _, off := range offs {
-			ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(base+off)))
-			if err != nil {
-				ok = false
-				break
-			}
-			lns = append(lns, ln)
-		}
-		for _, ln := range lns {
-			ln.Close()
-		}
-		if ok {
-			return base
-		}
-	}
-	t.Fatal("no free base port found")
-	return 0
-}
-
-// syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
