@@ -24,17 +24,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ekka-mesh/ekka-mesh/admin"
+	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 )
-
-// freePort returns a TCP port free on 127.0.0.1 right now.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
 
 // adminClient is an HTTP client that keeps no connection open after a
 // request (the leak check would see its goroutines).
@@ -59,9 +51,9 @@ func adminGet(t *testing.T, c *http.Client, url string) (int, string) {
 func TestAdminRun(t *testing.T) {
 	checkLeaks(t)
 	name := "adm1@127.0.0.1"
-	port := freePort(t)
+	port := testnet.FreePort(t)
 	p := startRunNode(t, map[string]string{"HOME": t.TempDir()},
-		"--name", name, "--base-port", strconv.Itoa(freeBase(t, name)), "--cookie", "admin-run-cookie",
+		"--name", name, "--base-port", strconv.Itoa(testnet.FreeBase(t, name)), "--cookie", "admin-run-cookie",
 		"--set", fmt.Sprintf("node.admin.listen=127.0.0.1:%d", port))
 	base := fmt.Sprintf("http://127.0.0.1:%d/", port)
 	c := adminClient(nil)
@@ -103,9 +95,9 @@ func TestAdminRunTLS(t *testing.T) {
 	checkLeaks(t)
 	pki := newTestPKI(t, t.TempDir())
 	name := "adm2@127.0.0.1"
-	port := freePort(t)
+	port := testnet.FreePort(t)
 	p := startRunNode(t, map[string]string{"HOME": t.TempDir()},
-		"--name", name, "--base-port", strconv.Itoa(freeBase(t, name)), "--cookie", "admin-tls-cookie",
+		"--name", name, "--base-port", strconv.Itoa(testnet.FreeBase(t, name)), "--cookie", "admin-tls-cookie",
 		"--set", fmt.Sprintf("node.admin.listen=127.0.0.1:%d", port),
 		"--set", "node.admin.pprof=on",
 		"--set", "node.admin.tls.certfile="+pki.certFile,
@@ -138,8 +130,8 @@ func TestAdminRunConfigErrors(t *testing.T) {
 	require.NoError(t, err)
 	defer busy.Close()
 	name := "adm3@127.0.0.1"
-	common := []string{"--name", name, "--base-port", strconv.Itoa(freeBase(t, name)), "--cookie", "c"}
-	free := fmt.Sprintf("node.admin.listen=127.0.0.1:%d", freePort(t))
+	common := []string{"--name", name, "--base-port", strconv.Itoa(testnet.FreeBase(t, name)), "--cookie", "c"}
+	free := fmt.Sprintf("node.admin.listen=127.0.0.1:%d", testnet.FreePort(t))
 	notPEM := filepath.Join(t.TempDir(), "not.pem")
 	require.NoError(t, os.WriteFile(notPEM, []byte("not a certificate\n"), 0o600))
 	for _, tt := range []struct {
@@ -237,13 +229,15 @@ func startBrowser(t *testing.T, chromium string) context.Context {
 	t.Cleanup(func() {
 		cancel()
 		allocCancel() // kills the browser and waits for it
-		deadline := time.Now().Add(10 * time.Second)
-		for left := browserProcesses(dir, true); len(left) > 0; left = browserProcesses(dir, true) {
-			if time.Now().After(deadline) {
-				t.Errorf("browser processes %v still running 10s after the browser was closed", left)
-				return
+		wctx, wcancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer wcancel()
+		if _, err := testnet.Poll(wctx, "the browser's processes to exit once it was closed", func() string {
+			if left := browserProcesses(dir, true); len(left) > 0 {
+				return fmt.Sprintf("still running: %v", left)
 			}
-			time.Sleep(50 * time.Millisecond)
+			return ""
+		}); err != nil {
+			t.Error(err)
 		}
 	})
 	return ctx
@@ -262,12 +256,12 @@ func TestAdminStatusPageBrowser(t *testing.T) {
 		t:      t,
 		ctx:    t.Context(),
 		bin:    buildBinary(t),
-		base:   freeBase(t, n1, n2, n3),
+		base:   testnet.FreeBase(t, n1, n2, n3),
 		cookie: "admin-browser-cookie",
 		env:    []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")},
 	}
 	all := []string{n1, n2, n3}
-	port := freePort(t)
+	port := testnet.FreePort(t)
 	procs := map[string]*nodeProc{
 		n1: h.run(t, n1, "--config", filepath.Join("testdata", "cluster.conf"), "--name", n1,
 			"--base-port", strconv.Itoa(h.base), "--cookie", h.cookie,
@@ -275,7 +269,7 @@ func TestAdminStatusPageBrowser(t *testing.T) {
 		n2: h.start(t, n2),
 		n3: h.start(t, n3),
 	}
-	waitFor(t, 30*time.Second, "every node running all three", h.view(t, all, all, all, []string{}))
+	testnet.Eventually(t, 30*time.Second, "every node running all three", h.view(t, all, all, all, []string{}))
 
 	// A lock whose resource and owner are markup: the page must show them
 	// as text. (Member names cannot carry markup: mesh refuses them.)
@@ -294,7 +288,7 @@ func TestAdminStatusPageBrowser(t *testing.T) {
 	read := func(what, expr string, want func(string) bool) string {
 		t.Helper()
 		var got string
-		waitFor(t, 60*time.Second, what, func() string {
+		testnet.Eventually(t, 60*time.Second, what, func() string {
 			rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			defer cancel()
 			var err error

@@ -13,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 )
 
 // firewall drops traffic between node processes for real, with iptables
@@ -109,7 +111,7 @@ func TestAutohealProcesses(t *testing.T) {
 				t:      t,
 				ctx:    t.Context(),
 				bin:    bin,
-				base:   freeBase(t, n1, n2, n3),
+				base:   testnet.FreeBase(t, n1, n2, n3),
 				cookie: "autoheal-test-cookie",
 				env:    []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH"), "EKKA_MESH_CLUSTER__AUTOHEAL=" + autoheal},
 			}
@@ -117,7 +119,7 @@ func TestAutohealProcesses(t *testing.T) {
 			for _, name := range all {
 				procs[name] = h.start(t, name)
 			}
-			waitFor(t, deadline, "every node running all three", h.view(t, all, all, all, []string{}))
+			testnet.Eventually(t, deadline, "every node running all three", h.view(t, all, all, all, []string{}))
 			for _, name := range all {
 				assert.Contains(t, logLines(procs[name].log.String(), "started")[0], "autoheal="+autoheal)
 			}
@@ -128,8 +130,8 @@ func TestAutohealProcesses(t *testing.T) {
 			tSplit := time.Now()
 			// ctl reaches n3 from 127.0.0.1, which the rules drop: n3's own
 			// view during the split is read from its log.
-			waitFor(t, deadline, "n1 and n2 running without n3", h.view(t, []string{n1, n2}, all, []string{n1, n2}, []string{n3}))
-			waitFor(t, deadline, "n3 logging n1 and n2 down", func() string {
+			testnet.Eventually(t, deadline, "n1 and n2 running without n3", h.view(t, []string{n1, n2}, all, []string{n1, n2}, []string{n3}))
+			testnet.Eventually(t, deadline, "n3 logging n1 and n2 down", func() string {
 				log := procs[n3].log.String()
 				for _, m := range []string{n1, n2} {
 					if !slices.ContainsFunc(logLines(log, "node-down"), func(l string) bool { return strings.Contains(l, "member="+m) }) {
@@ -143,7 +145,7 @@ func TestAutohealProcesses(t *testing.T) {
 			fw.restore()
 			tRestore := time.Now()
 			if autoheal != "off" {
-				waitFor(t, deadline, "one cluster again, no partition", h.view(t, all, all, all, []string{}))
+				testnet.Eventually(t, deadline, "one cluster again, no partition", h.view(t, all, all, all, []string{}))
 				t.Logf("autoheal (delay %s): one cluster %v after the network was restored", autoheal, time.Since(tRestore).Round(time.Millisecond))
 				assert.NotEmpty(t, logLines(procs[n3].log.String(), "autoheal: this node healed: it rejoined the cluster of the coordinator"), procs[n3].log.String())
 				for _, name := range []string{n1, n2} {
@@ -157,7 +159,7 @@ func TestAutohealProcesses(t *testing.T) {
 					}
 					return n
 				}
-				waitFor(t, deadline, "the coordinator logging the heal", func() string {
+				testnet.Eventually(t, deadline, "the coordinator logging the heal", func() string {
 					if healedBy() == 0 {
 						return "no \"autoheal: partition healed\" in the logs of n1 and n2"
 					}
@@ -179,7 +181,7 @@ func TestAutohealProcesses(t *testing.T) {
 				}
 				return ""
 			}
-			waitFor(t, deadline, "the links back and the partition recorded on both sides", recorded)
+			testnet.Eventually(t, deadline, "the links back and the partition recorded on both sides", recorded)
 			time.Sleep(3 * delay)
 			require.Empty(t, recorded(), "with autoheal off the partition stays recorded")
 			for _, name := range all {
@@ -189,7 +191,7 @@ func TestAutohealProcesses(t *testing.T) {
 			code, stdout, stderr := h.ctl(t, n3, "join", n1)
 			require.Equal(t, exitOK, code, stderr)
 			assert.Equal(t, "n3@127.0.0.3 joined the cluster of n1@127.0.0.1\n", stdout)
-			waitFor(t, deadline, "one cluster again after ctl join, no partition", h.view(t, all, all, all, []string{}))
+			testnet.Eventually(t, deadline, "one cluster again after ctl join, no partition", h.view(t, all, all, all, []string{}))
 			for _, name := range []string{n1, n2} {
 				assert.True(t, slices.ContainsFunc(logLines(procs[name].log.String(), "partition-healed"), func(l string) bool {
 					return strings.Contains(l, "member="+n3)

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 )
 
@@ -26,7 +27,7 @@ import (
 func startBenchServe(t *testing.T, env map[string]string, args ...string) *inprocNode {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &inprocNode{log: &syncBuffer{}, cancel: cancel, done: make(chan int, 1)}
+	p := &inprocNode{log: &testnet.SyncBuffer{}, cancel: cancel, done: make(chan int, 1)}
 	started := make(chan *mesh.Node, 1)
 	go func() {
 		p.done <- benchServeMain(ctx, args, p.log, p.log, runHooks{getenv: envFunc(env), started: func(n *mesh.Node) { started <- n }})
@@ -81,7 +82,7 @@ var benchJSONKeys = []string{"workload", "concurrency", "size", "ops", "ops_per_
 func TestBenchServeAndRun(t *testing.T) {
 	checkLeaks(t)
 	const target = "bs1@127.0.0.1"
-	base := strconv.Itoa(freeBase(t, target))
+	base := strconv.Itoa(testnet.FreeBase(t, target))
 	env := map[string]string{"HOME": t.TempDir()}
 	srv := startBenchServe(t, env, "--name", target, "--cookie", "bench-cookie-0123456789abcdef", "--base-port", base)
 
@@ -127,7 +128,7 @@ func TestBenchServeAndRun(t *testing.T) {
 		assert.Contains(t, stdout, "4 in flight")
 	})
 	// The bench node left: the server runs alone again, and stops cleanly.
-	waitFor(t, 10*time.Second, "the server alone", func() string {
+	testnet.Eventually(t, 10*time.Second, "the server alone", func() string {
 		if running := srv.node.Info().RunningNodes; len(running) != 1 {
 			return "running: " + strings.Join(running, ",")
 		}
@@ -146,7 +147,7 @@ func TestBenchRunNamedNode(t *testing.T) {
 	// settings of a configuration file apply to it as to run.
 	checkLeaks(t)
 	const target, self = "bs2@127.0.0.1", "driver9@127.0.0.1"
-	base := strconv.Itoa(freeBase(t, target, self))
+	base := strconv.Itoa(testnet.FreeBase(t, target, self))
 	env := map[string]string{"HOME": t.TempDir()}
 	conf := filepath.Join(t.TempDir(), "bench.conf")
 	require.NoError(t, os.WriteFile(conf, []byte("cluster.name = benchcl\nnode.cookie = filecookie\nnode.base_port = "+base+"\n"), 0o600))
@@ -168,7 +169,7 @@ func mustAtoi(t *testing.T, s string) int {
 
 func TestBenchRunTargetUnreachable(t *testing.T) {
 	checkLeaks(t)
-	base := strconv.Itoa(freeBase(t, "nobody3@127.0.0.1"))
+	base := strconv.Itoa(testnet.FreeBase(t, "nobody3@127.0.0.1"))
 	code, stdout, stderr := benchRun(t, nil, false, "--target", "nobody3@127.0.0.1", "--cookie", "c", "--base-port", base,
 		"--workload", "call", "--timeout", "300ms")
 	assert.Equal(t, exitFail, code)
@@ -180,7 +181,7 @@ func TestBenchRunTargetUnreachable(t *testing.T) {
 func TestBenchRunTargetNotServing(t *testing.T) {
 	checkLeaks(t)
 	const target = "plain4@127.0.0.1"
-	base := strconv.Itoa(freeBase(t, target))
+	base := strconv.Itoa(testnet.FreeBase(t, target))
 	startRunNode(t, map[string]string{"HOME": t.TempDir()}, "--name", target, "--cookie", "c", "--base-port", base)
 	code, stdout, stderr := benchRun(t, nil, false, "--target", target, "--cookie", "c", "--base-port", base, "--workload", "bulk")
 	assert.Equal(t, exitFail, code)
@@ -191,7 +192,7 @@ func TestBenchRunTargetNotServing(t *testing.T) {
 func TestBenchRunBadCookie(t *testing.T) {
 	checkLeaks(t)
 	const target = "bs5@127.0.0.1"
-	base := strconv.Itoa(freeBase(t, target))
+	base := strconv.Itoa(testnet.FreeBase(t, target))
 	startBenchServe(t, map[string]string{"HOME": t.TempDir()}, "--name", target, "--cookie", "right", "--base-port", base)
 	code, _, stderr := benchRun(t, nil, false, "--target", target, "--cookie", "wrong", "--base-port", base, "--workload", "call", "--log-level", "error")
 	assert.Equal(t, exitFail, code)
@@ -276,13 +277,13 @@ func TestBenchBinary(t *testing.T) {
 		t.Skip("builds the binary")
 	}
 	const target = "bs6@127.0.0.1"
-	base := strconv.Itoa(freeBase(t, target))
+	base := strconv.Itoa(testnet.FreeBase(t, target))
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	h := &clusterHarness{t: t, ctx: ctx, bin: buildBinary(t), env: append(os.Environ(), "HOME="+t.TempDir())}
 
 	serve := h.command(t, target, "bench", "serve", "--name", target, "--cookie", "bin-cookie-0123456789abcdef", "--base-port", base)
-	waitFor(t, 20*time.Second, "bench serve up", func() string {
+	testnet.Eventually(t, 20*time.Second, "bench serve up", func() string {
 		if !strings.Contains(serve.log.String(), "serving the bench methods") {
 			return "no \"serving the bench methods\" in its log yet"
 		}
@@ -306,7 +307,7 @@ func TestBenchBinary(t *testing.T) {
 func TestBenchRunInterrupted(t *testing.T) {
 	checkLeaks(t)
 	const target = "bs8@127.0.0.1"
-	base := strconv.Itoa(freeBase(t, target))
+	base := strconv.Itoa(testnet.FreeBase(t, target))
 	srv := startBenchServe(t, map[string]string{"HOME": t.TempDir()}, "--name", target, "--cookie", "c", "--base-port", base)
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
@@ -319,7 +320,7 @@ func TestBenchRunInterrupted(t *testing.T) {
 	assert.Contains(t, errOut.String(), "ekka-mesh bench run: interrupted (received signal interrupt)")
 	assert.Empty(t, out.String())
 	// The target no longer counts it running.
-	waitFor(t, 10*time.Second, "the server alone", func() string {
+	testnet.Eventually(t, 10*time.Second, "the server alone", func() string {
 		if running := srv.node.Info().RunningNodes; len(running) != 1 {
 			return "running: " + strings.Join(running, ",")
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 )
 
@@ -44,7 +45,7 @@ var (
 type nodeProc struct {
 	name string
 	cmd  *exec.Cmd
-	log  *syncBuffer
+	log  *testnet.SyncBuffer
 	done chan struct{} // closed when the process has exited
 	code int           // its exit status, once done
 }
@@ -79,7 +80,7 @@ func (h *clusterHarness) run(t *testing.T, name string, args ...string) *nodePro
 // command is run for any command that runs a node (`ekka-mesh args...`).
 func (h *clusterHarness) command(t *testing.T, name string, args ...string) *nodeProc {
 	t.Helper()
-	p := &nodeProc{name: name, log: &syncBuffer{}, done: make(chan struct{})}
+	p := &nodeProc{name: name, log: &testnet.SyncBuffer{}, done: make(chan struct{})}
 	p.cmd = exec.CommandContext(h.ctx, h.bin, args...)
 	p.cmd.Env = h.env
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
@@ -226,7 +227,7 @@ func TestCluster(t *testing.T) {
 		t:      t,
 		ctx:    t.Context(),
 		bin:    bin,
-		base:   freeBase(t, n1, n2, n3, "n4@127.0.0.4"),
+		base:   testnet.FreeBase(t, n1, n2, n3, "n4@127.0.0.4"),
 		cookie: "cluster-test-cookie",
 		env:    []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")},
 	}
@@ -246,7 +247,7 @@ func TestCluster(t *testing.T) {
 		procs[name] = h.start(t, name)
 	}
 	t0 := time.Now()
-	waitFor(t, formDeadline, "every node running all three", h.view(t, all, all, all, []string{}))
+	testnet.Eventually(t, formDeadline, "every node running all three", h.view(t, all, all, all, []string{}))
 	t.Logf("three processes clustered in %v", time.Since(t0).Round(time.Millisecond))
 
 	t.Run("ping", func(t *testing.T) {
@@ -284,13 +285,13 @@ func TestCluster(t *testing.T) {
 	guid3 := h.guidOf(t, n1, n3)
 	t.Run("kill -9 and restart", func(t *testing.T) {
 		procs[n3].kill9(t)
-		waitFor(t, formDeadline, "n3 stopped on n1 and n2", h.view(t, []string{n1, n2}, all, []string{n1, n2}, []string{n3}))
+		testnet.Eventually(t, formDeadline, "n3 stopped on n1 and n2", h.view(t, []string{n1, n2}, all, []string{n1, n2}, []string{n3}))
 		code, _, stderr := h.ctl(t, n1, "ping", n3)
 		assert.Equal(t, exitFail, code)
 		assert.Contains(t, stderr, "ekka-mesh ctl: ping n3@127.0.0.3 from n1@127.0.0.1: no pong: ")
 
 		procs[n3] = h.start(t, n3)
-		waitFor(t, formDeadline, "n3 running again everywhere, no partition", h.view(t, all, all, all, []string{}))
+		testnet.Eventually(t, formDeadline, "n3 running again everywhere, no partition", h.view(t, all, all, all, []string{}))
 		for _, node := range all {
 			g := h.guidOf(t, node, n3)
 			assert.NotEqual(t, guid3, g, "%s still has n3's old GUID", node)
@@ -301,11 +302,11 @@ func TestCluster(t *testing.T) {
 
 	t.Run("force-leave", func(t *testing.T) {
 		procs[n3].kill9(t)
-		waitFor(t, formDeadline, "n3 stopped on n1 and n2", h.view(t, []string{n1, n2}, all, []string{n1, n2}, []string{n3}))
+		testnet.Eventually(t, formDeadline, "n3 stopped on n1 and n2", h.view(t, []string{n1, n2}, all, []string{n1, n2}, []string{n3}))
 		code, stdout, stderr := h.ctl(t, n1, "force-leave", n3)
 		assert.Equal(t, exitOK, code, stderr)
 		assert.Equal(t, "n1@127.0.0.1 forced n3@127.0.0.3 out of the cluster\n", stdout)
-		waitFor(t, formDeadline, "n3 gone from n1 and n2", h.view(t, []string{n1, n2}, []string{n1, n2}, []string{n1, n2}, []string{}))
+		testnet.Eventually(t, formDeadline, "n3 gone from n1 and n2", h.view(t, []string{n1, n2}, []string{n1, n2}, []string{n1, n2}, []string{}))
 		code, _, stderr = h.ctl(t, n1, "force-leave", n3)
 		assert.Equal(t, exitFail, code)
 		assert.Contains(t, stderr, "not a member")
@@ -315,12 +316,12 @@ func TestCluster(t *testing.T) {
 		code, stdout, stderr := h.ctl(t, n2, "leave")
 		assert.Equal(t, exitOK, code, stderr)
 		assert.Equal(t, "n2@127.0.0.2 left its cluster and runs alone\n", stdout)
-		waitFor(t, formDeadline, "n1 alone", h.view(t, []string{n1}, []string{n1}, []string{n1}, []string{}))
-		waitFor(t, formDeadline, "n2 alone", h.view(t, []string{n2}, []string{n2}, []string{n2}, []string{}))
+		testnet.Eventually(t, formDeadline, "n1 alone", h.view(t, []string{n1}, []string{n1}, []string{n1}, []string{}))
+		testnet.Eventually(t, formDeadline, "n2 alone", h.view(t, []string{n2}, []string{n2}, []string{n2}, []string{}))
 		code, stdout, stderr = h.ctl(t, n2, "join", n1)
 		assert.Equal(t, exitOK, code, stderr)
 		assert.Equal(t, "n2@127.0.0.2 joined the cluster of n1@127.0.0.1\n", stdout)
-		waitFor(t, formDeadline, "n1 and n2 together", h.view(t, []string{n1, n2}, []string{n1, n2}, []string{n1, n2}, []string{}))
+		testnet.Eventually(t, formDeadline, "n1 and n2 together", h.view(t, []string{n1, n2}, []string{n1, n2}, []string{n1, n2}, []string{}))
 	})
 
 	t.Run("SIGTERM", func(t *testing.T) {
@@ -332,7 +333,7 @@ func TestCluster(t *testing.T) {
 		require.Len(t, logLines(log, "stopped"), 1, log)
 		assert.Contains(t, logLines(log, "stopped")[0], "name=n1@127.0.0.1")
 		assert.NotContains(t, log, "level=ERROR")
-		waitFor(t, formDeadline, "n1 stopped on n2", h.view(t, []string{n2}, []string{n1, n2}, []string{n2}, []string{n1}))
+		testnet.Eventually(t, formDeadline, "n1 stopped on n2", h.view(t, []string{n2}, []string{n1, n2}, []string{n2}, []string{n1}))
 		assert.Equal(t, exitOK, procs[n2].term(t))
 	})
 	t.Logf("whole test, build included: %v", time.Since(testStart).Round(time.Millisecond))

@@ -12,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 )
 
 // TestBinaryVersionAndCtl runs the binary built with
@@ -30,7 +32,7 @@ func TestBinaryVersionAndCtl(t *testing.T) {
 		t:      t,
 		ctx:    t.Context(),
 		bin:    bin,
-		base:   freeBase(t, "v1@127.0.0.1", "v2@127.0.0.2"),
+		base:   testnet.FreeBase(t, "v1@127.0.0.1", "v2@127.0.0.2"),
 		cookie: "version-test-cookie",
 		env:    []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")},
 	}
@@ -45,7 +47,7 @@ func TestBinaryVersionAndCtl(t *testing.T) {
 			"--set", "cluster.discovery=static", "--set", "cluster.static.seeds=v1@127.0.0.1,v2@127.0.0.2", "--set", "cluster.autocluster.interval=500ms")
 	}
 	var last string
-	waitFor(t, 30*time.Second, "v1 showing both members with the version", func() string {
+	testnet.Eventually(t, 30*time.Second, "v1 showing both members with the version", func() string {
 		code, stdout, stderr := h.ctl(t, "v1@127.0.0.1", "status")
 		if code != exitOK {
 			return stderr

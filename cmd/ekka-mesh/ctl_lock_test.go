@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 	"github.com/ekka-mesh/ekka-mesh/locker"
 )
 
@@ -17,7 +18,7 @@ import (
 // service run attaches) and ctl lock / unlock against them.
 func TestCtlLock(t *testing.T) {
 	checkLeaks(t)
-	base := freeBase(t, "l1@127.0.0.1", "l2@127.0.0.2")
+	base := testnet.FreeBase(t, "l1@127.0.0.1", "l2@127.0.0.2")
 	b := strconv.Itoa(base)
 	env := map[string]string{"HOME": t.TempDir()}
 	n1 := startRunNode(t, env, "--name", "l1@127.0.0.1", "--base-port", b, "--cookie", "C")
@@ -27,7 +28,7 @@ func TestCtlLock(t *testing.T) {
 	}
 	code, _, stderr := on("l2@127.0.0.2", "join", "l1@127.0.0.1")
 	require.Equal(t, exitOK, code, stderr)
-	waitFor(t, 20*time.Second, "l1 and l2 clustered", func() string {
+	testnet.Eventually(t, 20*time.Second, "l1 and l2 clustered", func() string {
 		if r := n1.node.Info().RunningNodes; len(r) != 2 {
 			return "l1 runs " + strings.Join(r, ",")
 		}

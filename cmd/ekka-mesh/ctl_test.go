@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ekka-mesh/ekka-mesh/config"
+	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 )
 
@@ -108,7 +109,7 @@ func TestCtlUsage(t *testing.T) {
 
 func TestCtlCookie(t *testing.T) {
 	checkLeaks(t)
-	base := freeBase(t, "k1@127.0.0.1")
+	base := testnet.FreeBase(t, "k1@127.0.0.1")
 	startMeshNode(t, "k1@127.0.0.1", base, "SEKRIT")
 	b := strconv.Itoa(base)
 	status := []string{"--node", "k1@127.0.0.1", "--base-port", b, "status", "--json"}
@@ -152,7 +153,7 @@ func TestCtlCookie(t *testing.T) {
 
 func TestCtlCommands(t *testing.T) {
 	checkLeaks(t)
-	base := freeBase(t, "t1@127.0.0.1", "t2@127.0.0.2", "t4@127.0.0.4")
+	base := testnet.FreeBase(t, "t1@127.0.0.1", "t2@127.0.0.2", "t4@127.0.0.4")
 	b := strconv.Itoa(base)
 	n1 := startMeshNode(t, "t1@127.0.0.1", base, "C")
 	n2 := startMeshNode(t, "t2@127.0.0.2", base, "C")
@@ -188,7 +189,7 @@ func TestCtlCommands(t *testing.T) {
 	code, stdout, stderr := on("t2@127.0.0.2", "join", "t1@127.0.0.1")
 	require.Equal(t, exitOK, code, stderr)
 	assert.Equal(t, "t2@127.0.0.2 joined the cluster of t1@127.0.0.1\n", stdout)
-	waitFor(t, 20*time.Second, "t1 and t2 clustered", running(n1, "t1@127.0.0.1", "t2@127.0.0.2"))
+	testnet.Eventually(t, 20*time.Second, "t1 and t2 clustered", running(n1, "t1@127.0.0.1", "t2@127.0.0.2"))
 
 	// status, text
 	code, stdout, stderr = on("t1@127.0.0.1", "status")
@@ -325,18 +326,18 @@ func TestCtlCommands(t *testing.T) {
 	code, stdout, stderr = on("t2@127.0.0.2", "leave")
 	assert.Equal(t, exitOK, code, stderr)
 	assert.Equal(t, "t2@127.0.0.2 left its cluster and runs alone\n", stdout)
-	waitFor(t, 20*time.Second, "t2 gone from t1", running(n1, "t1@127.0.0.1"))
-	waitFor(t, 20*time.Second, "t2 alone", running(n2, "t2@127.0.0.2"))
+	testnet.Eventually(t, 20*time.Second, "t2 gone from t1", running(n1, "t1@127.0.0.1"))
+	testnet.Eventually(t, 20*time.Second, "t2 alone", running(n2, "t2@127.0.0.2"))
 	code, stdout, stderr = on("t2@127.0.0.2", "join", "t1@127.0.0.1", "--json")
 	assert.Equal(t, exitOK, code, stderr)
 	assert.JSONEq(t, `{"node":"t2@127.0.0.2","joined":"t1@127.0.0.1"}`, stdout)
-	waitFor(t, 20*time.Second, "t1 and t2 clustered again", running(n1, "t1@127.0.0.1", "t2@127.0.0.2"))
+	testnet.Eventually(t, 20*time.Second, "t1 and t2 clustered again", running(n1, "t1@127.0.0.1", "t2@127.0.0.2"))
 
 	// force-leave of a stopped member
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	require.NoError(t, n2.Stop(ctx))
-	waitFor(t, 20*time.Second, "t2 stopped on t1", func() string {
+	testnet.Eventually(t, 20*time.Second, "t2 stopped on t1", func() string {
 		if s := n1.Info().StoppedNodes; !reflect.DeepEqual(s, []string{"t2@127.0.0.2"}) {
 			return fmt.Sprintf("stopped %v", s)
 		}
@@ -345,7 +346,7 @@ func TestCtlCommands(t *testing.T) {
 	code, stdout, stderr = on("t1@127.0.0.1", "force-leave", "t2@127.0.0.2")
 	assert.Equal(t, exitOK, code, stderr)
 	assert.Equal(t, "t1@127.0.0.1 forced t2@127.0.0.2 out of the cluster\n", stdout)
-	waitFor(t, 5*time.Second, "t2 removed from t1", running(n1, "t1@127.0.0.1"))
+	testnet.Eventually(t, 5*time.Second, "t2 removed from t1", running(n1, "t1@127.0.0.1"))
 	code, stdout, stderr = on("t1@127.0.0.1", "ping", "t2@127.0.0.2")
 	assert.Equal(t, exitFail, code, stdout)
 	assert.Contains(t, stderr, "no pong")
@@ -355,7 +356,7 @@ func TestCtlCommands(t *testing.T) {
 // that are not.
 func TestCtlRequireUpCountsUp(t *testing.T) {
 	checkLeaks(t)
-	base := freeBase(t, "r1@127.0.0.1", "r2@127.0.0.2")
+	base := testnet.FreeBase(t, "r1@127.0.0.1", "r2@127.0.0.2")
 	b := strconv.Itoa(base)
 	n1 := startMeshNode(t, "r1@127.0.0.1", base, "C")
 	n2 := startMeshNode(t, "r2@127.0.0.2", base, "C")
@@ -363,7 +364,7 @@ func TestCtlRequireUpCountsUp(t *testing.T) {
 	require.NoError(t, n2.Join(ctx, n1.Name()))
 	require.NoError(t, n2.Stop(ctx))
 	env := map[string]string{"HOME": t.TempDir()}
-	waitFor(t, 20*time.Second, "r2 down on r1", func() string {
+	testnet.Eventually(t, 20*time.Second, "r2 down on r1", func() string {
 		code, _, stderr := ctl(t, env, "--node", "r1@127.0.0.1", "--base-port", b, "--cookie", "C", "status", "--require-up", "2")
 		if code != exitNotMet {
 			return fmt.Sprintf("exit %d: %s", code, stderr)

@@ -15,12 +15,13 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 )
 
 // watchProc is `ctl members --watch` running in-process.
 type watchProc struct {
-	stdout, stderr *syncBuffer
+	stdout, stderr *testnet.SyncBuffer
 	cancel         context.CancelFunc
 	done           chan int
 }
@@ -28,7 +29,7 @@ type watchProc struct {
 func startWatch(t *testing.T, env map[string]string, args ...string) *watchProc {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	w := &watchProc{stdout: &syncBuffer{}, stderr: &syncBuffer{}, cancel: cancel, done: make(chan int, 1)}
+	w := &watchProc{stdout: &testnet.SyncBuffer{}, stderr: &testnet.SyncBuffer{}, cancel: cancel, done: make(chan int, 1)}
 	go func() { w.done <- ctlMain(ctx, args, w.stdout, w.stderr, envList(env)) }()
 	t.Cleanup(func() {
 		cancel()
@@ -69,7 +70,7 @@ const watchTime = `\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}(Z|[+-]\d\d:\d\d) `
 // change, until interrupted (exit 0); --json prints the same as objects.
 func TestCtlMembersWatch(t *testing.T) {
 	checkLeaks(t)
-	base := freeBase(t, "w1@127.0.0.1", "w2@127.0.0.2", "w3@127.0.0.3")
+	base := testnet.FreeBase(t, "w1@127.0.0.1", "w2@127.0.0.2", "w3@127.0.0.3")
 	b := strconv.Itoa(base)
 	n1 := startMeshNode(t, "w1@127.0.0.1", base, "C")
 	n2 := startMeshNode(t, "w2@127.0.0.2", base, "C")
@@ -80,16 +81,16 @@ func TestCtlMembersWatch(t *testing.T) {
 
 	text := startWatch(t, env, append(flags, "members", "--watch")...)
 	js := startWatch(t, env, append(flags, "members", "--watch", "--json")...)
-	waitFor(t, 20*time.Second, "the members as they are", text.hasLine(`^`+watchTime+`w2@127\.0\.0\.2 - -> up$`))
-	waitFor(t, 20*time.Second, "w1 itself", text.hasLine(`^`+watchTime+`w1@127\.0\.0\.1 - -> up$`))
+	testnet.Eventually(t, 20*time.Second, "the members as they are", text.hasLine(`^`+watchTime+`w2@127\.0\.0\.2 - -> up$`))
+	testnet.Eventually(t, 20*time.Second, "w1 itself", text.hasLine(`^`+watchTime+`w1@127\.0\.0\.1 - -> up$`))
 
 	// A third node joins; then it stops.
 	n3 := startMeshNode(t, "w3@127.0.0.3", base, "C")
 	require.NoError(t, n3.Join(ctx, n1.Name()))
-	waitFor(t, 20*time.Second, "w3 appearing", text.hasLine(`^`+watchTime+`w3@127\.0\.0\.3 - -> up$`))
+	testnet.Eventually(t, 20*time.Second, "w3 appearing", text.hasLine(`^`+watchTime+`w3@127\.0\.0\.3 - -> up$`))
 	require.NoError(t, n3.Stop(ctx))
-	waitFor(t, 20*time.Second, "w3 going down", text.hasLine(`^`+watchTime+`w3@127\.0\.0\.3 up -> down$`))
-	waitFor(t, 20*time.Second, "w3 going down, in JSON", js.hasLine(`"node":"w3@127.0.0.3","old":"up","new":"down"`))
+	testnet.Eventually(t, 20*time.Second, "w3 going down", text.hasLine(`^`+watchTime+`w3@127\.0\.0\.3 up -> down$`))
+	testnet.Eventually(t, 20*time.Second, "w3 going down, in JSON", js.hasLine(`"node":"w3@127.0.0.3","old":"up","new":"down"`))
 
 	// Interrupted: exit 0, nothing on stderr.
 	text.cancel()
@@ -113,11 +114,11 @@ func TestCtlMembersWatch(t *testing.T) {
 // with exit 1 and says why.
 func TestCtlMembersWatchNodeGone(t *testing.T) {
 	checkLeaks(t)
-	base := freeBase(t, "g1@127.0.0.1")
+	base := testnet.FreeBase(t, "g1@127.0.0.1")
 	n1 := startMeshNode(t, "g1@127.0.0.1", base, "C")
 	w := startWatch(t, map[string]string{"HOME": t.TempDir()},
 		"--node", "g1@127.0.0.1", "--base-port", strconv.Itoa(base), "--cookie", "C", "--watch-interval", "100ms", "--timeout", "2s", "members", "--watch")
-	waitFor(t, 20*time.Second, "g1 listed", w.hasLine(`g1@127\.0\.0\.1 - -> up$`))
+	testnet.Eventually(t, 20*time.Second, "g1 listed", w.hasLine(`g1@127\.0\.0\.1 - -> up$`))
 	require.NoError(t, n1.Stop(ctxT(t, 10*time.Second)))
 	assert.Equal(t, exitFail, w.wait(t))
 	assert.Contains(t, w.stderr.String(), "ekka-mesh ctl: members --watch: lost g1@127.0.0.1: ")
@@ -128,7 +129,7 @@ func TestCtlMembersWatchNodeGone(t *testing.T) {
 // 10 s of silence.
 func TestCtlJoinUnreachable(t *testing.T) {
 	checkLeaks(t)
-	base := freeBase(t, "j1@127.0.0.1", "j9@127.0.0.1")
+	base := testnet.FreeBase(t, "j1@127.0.0.1", "j9@127.0.0.1")
 	startMeshNode(t, "j1@127.0.0.1", base, "C")
 	code, stdout, stderr := ctl(t, map[string]string{"HOME": t.TempDir()},
 		"--node", "j1@127.0.0.1", "--base-port", strconv.Itoa(base), "--cookie", "C", "--timeout", "4s", "join", "j9@127.0.0.1")
@@ -154,7 +155,7 @@ func TestCtlJoinUnreachable(t *testing.T) {
 // run reads them; --node overrides; an unknown variable is an error.
 func TestCtlFindsItsNode(t *testing.T) {
 	checkLeaks(t)
-	base := freeBase(t, "f1@127.0.0.1", "f2@127.0.0.2")
+	base := testnet.FreeBase(t, "f1@127.0.0.1", "f2@127.0.0.2")
 	startMeshNode(t, "f1@127.0.0.1", base, "SEKRIT")
 	startMeshNode(t, "f2@127.0.0.2", base, "SEKRIT")
 	home := t.TempDir()

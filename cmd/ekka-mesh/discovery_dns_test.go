@@ -2,20 +2,19 @@ package main
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	mdns "github.com/miekg/dns"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ekka-mesh/ekka-mesh/config"
 	"github.com/ekka-mesh/ekka-mesh/discovery/dns"
+	"github.com/ekka-mesh/ekka-mesh/discovery/dns/dnstest"
+	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 )
 
 // TestDNSDiscoveryFromSettings checks that cluster.dns.* reach the
@@ -48,95 +47,6 @@ func TestDNSDiscoveryFromSettings(t *testing.T) {
 	}
 }
 
-// dnsZone is a DNS server on 127.0.0.1, UDP and TCP on one free port,
-// answering A records from a map the test changes while it runs; names
-// without records get NXDOMAIN.
-type dnsZone struct {
-	addr string
-	mu   sync.Mutex
-	a    map[string][]string // lowercase absolute name -> IPv4 addresses
-}
-
-func startDNSZone(t *testing.T) *dnsZone {
-	t.Helper()
-	z := &dnsZone{a: map[string][]string{}}
-	var pc net.PacketConn
-	var ln net.Listener
-	for attempt := 0; ; attempt++ {
-		var err error
-		pc, err = net.ListenPacket("udp", "127.0.0.1:0")
-		require.NoError(t, err)
-		ln, err = net.Listen("tcp", pc.LocalAddr().String())
-		if err == nil {
-			break
-		}
-		pc.Close()
-		require.Less(t, attempt, 50, "no port free for both UDP and TCP: %v", err)
-	}
-	z.addr = pc.LocalAddr().String()
-	started := make(chan struct{}, 2)
-	done := make(chan struct{}, 2)
-	servers := []*mdns.Server{
-		{PacketConn: pc, Handler: z, NotifyStartedFunc: func() { started <- struct{}{} }},
-		{Listener: ln, Handler: z, NotifyStartedFunc: func() { started <- struct{}{} }},
-	}
-	for _, srv := range servers {
-		go func() {
-			defer func() { done <- struct{}{} }()
-			srv.ActivateAndServe()
-		}()
-	}
-	for range 2 {
-		select {
-		case <-started:
-		case <-time.After(10 * time.Second):
-			t.Fatal("test DNS server did not start within 10s")
-		}
-	}
-	t.Cleanup(func() {
-		for _, srv := range servers {
-			srv.Shutdown()
-		}
-		<-done
-		<-done
-	})
-	return z
-}
-
-// setA publishes the A records of name (absolute, with the trailing dot).
-func (z *dnsZone) setA(name string, ips ...string) {
-	z.mu.Lock()
-	defer z.mu.Unlock()
-	z.a[strings.ToLower(name)] = ips
-}
-
-func (z *dnsZone) ServeDNS(w mdns.ResponseWriter, req *mdns.Msg) {
-	resp := new(mdns.Msg)
-	resp.SetReply(req)
-	resp.Authoritative = true
-	if len(req.Question) != 1 {
-		resp.Rcode = mdns.RcodeFormatError
-		w.WriteMsg(resp)
-		return
-	}
-	q := req.Question[0]
-	z.mu.Lock()
-	ips, ok := z.a[strings.ToLower(q.Name)]
-	z.mu.Unlock()
-	switch {
-	case !ok:
-		resp.Rcode = mdns.RcodeNameError
-	case q.Qtype == mdns.TypeA:
-		for _, ip := range ips {
-			resp.Answer = append(resp.Answer, &mdns.A{
-				Hdr: mdns.RR_Header{Name: q.Name, Rrtype: mdns.TypeA, Class: mdns.ClassINET},
-				A:   net.ParseIP(ip),
-			})
-		}
-	}
-	w.WriteMsg(resp)
-}
-
 // startFromFile runs `ekka-mesh run --config conf --log-level debug`: every
 // setting, the node's name and cookie included, comes from the file; the
 // flag only makes the mesh's autocluster lines visible. Like
@@ -158,12 +68,12 @@ func TestClusterDNS(t *testing.T) {
 	}
 	checkLeaks(t)
 	all := []string{"n@127.0.0.1", "n@127.0.0.2", "n@127.0.0.3"}
-	zone := startDNSZone(t)
+	zone := dnstest.Start(t)
 	h := &clusterHarness{
 		t:      t,
 		ctx:    t.Context(),
 		bin:    buildBinary(t),
-		base:   freeBase(t, all...),
+		base:   testnet.FreeBase(t, all...),
 		cookie: "dns-cluster-test-cookie",
 		env:    []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")},
 	}
@@ -185,31 +95,31 @@ cluster.dns.type = a
 cluster.dns.server = %[4]s
 cluster.autocluster.interval = 500ms
 cluster.autoheal = off
-`, name, h.cookie, h.base, zone.addr)), 0o600))
+`, name, h.cookie, h.base, zone.Addr)), 0o600))
 		procs[name] = h.startFromFile(t, name, conf)
 	}
 
 	const deadline = 30 * time.Second
 	for _, name := range all {
-		waitFor(t, deadline, name+" running alone while DNS has no records", h.view(t, []string{name}, []string{name}, []string{name}, []string{}))
+		testnet.Eventually(t, deadline, name+" running alone while DNS has no records", h.view(t, []string{name}, []string{name}, []string{name}, []string{}))
 	}
 	for _, name := range all {
-		waitFor(t, deadline, name+" logging why it retries", func() string {
+		testnet.Eventually(t, deadline, name+" logging why it retries", func() string {
 			log := procs[name].log.String()
-			if !strings.Contains(log, "records of nodes.dnscl.test from server "+zone.addr+": none") || !strings.Contains(log, "no nodes in DNS") {
+			if !strings.Contains(log, "records of nodes.dnscl.test from server "+zone.Addr+": none") || !strings.Contains(log, "no nodes in DNS") {
 				return "no retry line naming the missing records in:\n" + log
 			}
 			return ""
 		})
 	}
 
-	var ips []string
+	var rrs []string
 	for _, name := range all {
-		ips = append(ips, strings.TrimPrefix(name, "n@"))
+		rrs = append(rrs, "nodes.dnscl.test. 0 IN A "+strings.TrimPrefix(name, "n@"))
 	}
-	zone.setA("nodes.dnscl.test.", ips...)
+	zone.Set(t, rrs...)
 	t0 := time.Now()
-	waitFor(t, deadline, "every node running all three", h.view(t, all, all, all, []string{}))
+	testnet.Eventually(t, deadline, "every node running all three", h.view(t, all, all, all, []string{}))
 	t.Logf("three processes clustered %v after the A records appeared (autocluster interval 500ms, as measured through ctl)", time.Since(t0).Round(time.Millisecond))
 
 	for _, name := range all {

@@ -17,6 +17,7 @@ import (
 	"github.com/ekka-mesh/ekka-mesh/config"
 	"github.com/ekka-mesh/ekka-mesh/discovery/etcd"
 	"github.com/ekka-mesh/ekka-mesh/discovery/etcd/etcdtest"
+	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 )
 
 func TestEtcdDiscoveryFromSettings(t *testing.T) {
@@ -77,7 +78,7 @@ func TestEtcdCluster(t *testing.T) {
 		t:      t,
 		ctx:    t.Context(),
 		bin:    bin,
-		base:   freeBase(t, n1, n2, n3),
+		base:   testnet.FreeBase(t, n1, n2, n3),
 		cookie: "etcd-test-cookie",
 		env:    []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")},
 	}
@@ -95,7 +96,7 @@ func TestEtcdCluster(t *testing.T) {
 		procs[name] = h.startConf(t, name, conf)
 		last = time.Now()
 	}
-	waitFor(t, 30*time.Second, "every node running all three", h.view(t, all, all, all, []string{}))
+	testnet.Eventually(t, 30*time.Second, "every node running all three", h.view(t, all, all, all, []string{}))
 	t.Logf("FORMATION 3 ekka-mesh run processes (etcd): one cluster %v after the last started (autocluster interval 500ms)",
 		time.Since(last).Round(time.Millisecond))
 
@@ -113,7 +114,7 @@ func TestEtcdCluster(t *testing.T) {
 		}
 		return out
 	}
-	waitFor(t, 10*time.Second, "all three registered", func() string {
+	testnet.Eventually(t, 10*time.Second, "all three registered", func() string {
 		if got := keys(); len(got) != 3 {
 			return fmt.Sprintf("keys %v", got)
 		}
@@ -124,7 +125,7 @@ func TestEtcdCluster(t *testing.T) {
 	// kill -9: the key expires within node_ttl, the others see n3 stopped.
 	procs[n3].kill9(t)
 	killed := time.Now()
-	waitFor(t, 10*time.Second, "n3's key expired", func() string {
+	testnet.Eventually(t, 10*time.Second, "n3's key expired", func() string {
 		if got := keys(); len(got) != 2 {
 			return fmt.Sprintf("keys %v", got)
 		}
@@ -160,7 +161,7 @@ func TestEtcdUnreachable(t *testing.T) {
 	srv.Stop()
 	bin := buildBinary(t)
 	h := &clusterHarness{
-		t: t, ctx: t.Context(), bin: bin, base: freeBase(t, n1, n2), cookie: "etcd-test-cookie",
+		t: t, ctx: t.Context(), bin: bin, base: testnet.FreeBase(t, n1, n2), cookie: "etcd-test-cookie",
 		env: []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")},
 	}
 	dir := t.TempDir()
@@ -173,7 +174,7 @@ func TestEtcdUnreachable(t *testing.T) {
 		require.NoError(t, os.WriteFile(conf, []byte(text), 0o600))
 		procs[name] = h.startConf(t, name, conf)
 	}
-	waitFor(t, 30*time.Second, "n1 saying etcd fails", func() string {
+	testnet.Eventually(t, 30*time.Second, "n1 saying etcd fails", func() string {
 		log := procs[n1].log.String()
 		if !strings.Contains(log, "requests to etcd fail") || !strings.Contains(log, srv.URL()) {
 			return "log so far:\n" + log
@@ -189,7 +190,7 @@ func TestEtcdUnreachable(t *testing.T) {
 	}
 	srv.Restart()
 	both := []string{n1, n2}
-	waitFor(t, 30*time.Second, "n1 and n2 together", h.view(t, both, both, both, []string{}))
+	testnet.Eventually(t, 30*time.Second, "n1 and n2 together", h.view(t, both, both, both, []string{}))
 	assert.Contains(t, procs[n1].log.String(), "etcd answers again")
 	assert.Equal(t, exitOK, procs[n1].term(t))
 	assert.Equal(t, exitOK, procs[n2].term(t))

@@ -19,6 +19,7 @@ import (
 
 	"github.com/ekka-mesh/ekka-mesh/config"
 	"github.com/ekka-mesh/ekka-mesh/internal/kubeapi"
+	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 )
 
 // k8sNetnsChild marks the test binary re-executed inside the network
@@ -87,7 +88,7 @@ func TestK8sClusterRealAPIServer(t *testing.T) {
 		t:      t,
 		ctx:    ctx,
 		bin:    bin,
-		base:   freeBase(t, all...),
+		base:   testnet.FreeBase(t, all...),
 		cookie: "k8s-apiserver-cookie",
 	}
 	// ctl (h.view) runs with this environment; each node with its own.
@@ -128,18 +129,18 @@ func TestK8sClusterRealAPIServer(t *testing.T) {
 		start(i)
 	}
 	began := time.Now()
-	waitFor(t, 60*time.Second, "every node running all three", h.view(t, all[:3], all[:3], all[:3], []string{}))
+	testnet.Eventually(t, 60*time.Second, "every node running all three", h.view(t, all[:3], all[:3], all[:3], []string{}))
 	t.Logf("three processes clustered through a real kube-apiserver %v after the last one started", time.Since(began).Round(time.Millisecond))
 	for _, name := range all[:3] {
-		waitFor(t, 30*time.Second, name+"'s /readyz saying ready", probe(admins[name], "/readyz"))
+		testnet.Eventually(t, 30*time.Second, name+"'s /readyz saying ready", probe(admins[name], "/readyz"))
 		assert.Empty(t, probe(admins[name], "/healthz")(), name)
 	}
 
 	// Scaled to four: the slice lists one more address.
 	writeSlice(t, srv, ns, ips)
 	start(3)
-	waitFor(t, 60*time.Second, "every node running all four", h.view(t, all, all, all, []string{}))
-	waitFor(t, 30*time.Second, all[3]+"'s /readyz saying ready", probe(admins[all[3]], "/readyz"))
+	testnet.Eventually(t, 60*time.Second, "every node running all four", h.view(t, all, all, all, []string{}))
+	testnet.Eventually(t, 30*time.Second, all[3]+"'s /readyz saying ready", probe(admins[all[3]], "/readyz"))
 
 	for _, name := range all {
 		assert.Equal(t, exitOK, procs[name].term(t), name)

@@ -14,6 +14,7 @@ import (
 	"github.com/ekka-mesh/ekka-mesh/config"
 	"github.com/ekka-mesh/ekka-mesh/discovery/k8s"
 	"github.com/ekka-mesh/ekka-mesh/discovery/k8s/k8stest"
+	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 )
 
 func TestK8sDiscoveryConfig(t *testing.T) {
@@ -65,7 +66,7 @@ func TestK8sCluster(t *testing.T) {
 		t:      t,
 		ctx:    t.Context(),
 		bin:    bin,
-		base:   freeBase(t, all...),
+		base:   testnet.FreeBase(t, all...),
 		cookie: "k8s-cluster-cookie",
 		env:    []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")},
 	}
@@ -102,7 +103,7 @@ func TestK8sCluster(t *testing.T) {
 		procs[name] = h.startConf(t, name, conf)
 		lastStart = time.Now()
 	}
-	waitFor(t, 30*time.Second, "every node running all three", h.view(t, all, all, all, []string{}))
+	testnet.Eventually(t, 30*time.Second, "every node running all three", h.view(t, all, all, all, []string{}))
 	t.Logf("three processes clustered through k8s discovery %v after the last one started", time.Since(lastStart).Round(time.Millisecond))
 	assert.Zero(t, api.Unauthorized(), "every request carried the token")
 	assert.Positive(t, api.Requests())

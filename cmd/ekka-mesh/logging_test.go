@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ekka-mesh/ekka-mesh/config"
+	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 )
 
@@ -175,7 +176,7 @@ func TestLogLevels(t *testing.T) {
 // level and msg and no key twice; the admin actions name the client.
 func TestJSONLogScenario(t *testing.T) {
 	checkLeaks(t)
-	base := freeBase(t, "j1@127.0.0.1", "j2@127.0.0.2")
+	base := testnet.FreeBase(t, "j1@127.0.0.1", "j2@127.0.0.2")
 	b := strconv.Itoa(base)
 	common := []string{"--base-port", b, "--cookie", "json-cookie-0123456789abcdef", "--set", "node.heartbeat_interval=200ms", "--set", "node.heartbeat_timeout=1s"}
 	// j1 by the flags, j2 by the environment.
@@ -189,7 +190,7 @@ func TestJSONLogScenario(t *testing.T) {
 		return stdout
 	}
 	on("j2@127.0.0.2", "join", "j1@127.0.0.1")
-	waitFor(t, 20*time.Second, "j1 and j2 clustered", func() string {
+	testnet.Eventually(t, 20*time.Second, "j1 and j2 clustered", func() string {
 		if r := p1.node.Info().RunningNodes; len(r) != 2 {
 			return fmt.Sprint("j1 runs ", r)
 		}
@@ -199,14 +200,14 @@ func TestJSONLogScenario(t *testing.T) {
 	on("j1@127.0.0.1", "lock", "orders", "--owner", "A", "--lease", "30s")
 	on("j1@127.0.0.1", "unlock", "orders", "--owner", "A")
 	on("j1@127.0.0.1", "lock", "brief", "--owner", "B", "--lease", "300ms")
-	waitFor(t, 20*time.Second, "the brief lock's lease ended on j1", func() string {
+	testnet.Eventually(t, 20*time.Second, "the brief lock's lease ended on j1", func() string {
 		if !strings.Contains(p1.log.String(), `"msg":"lease ended"`) || !strings.Contains(p1.log.String(), `"resource":"brief"`) {
 			return "no lease ended line yet"
 		}
 		return ""
 	})
 	require.Equal(t, exitOK, p2.stop(t))
-	waitFor(t, 20*time.Second, "j1 logs j2 down", func() string {
+	testnet.Eventually(t, 20*time.Second, "j1 logs j2 down", func() string {
 		if !strings.Contains(p1.log.String(), `"msg":"node-down"`) {
 			return "no node-down yet"
 		}
@@ -260,7 +261,7 @@ func TestJSONLogScenario(t *testing.T) {
 // show, the mesh's routine info lines do not.
 func TestAdminActionsAtInfo(t *testing.T) {
 	checkLeaks(t)
-	base := freeBase(t, "i1@127.0.0.1")
+	base := testnet.FreeBase(t, "i1@127.0.0.1")
 	b := strconv.Itoa(base)
 	p := startRunNode(t, map[string]string{"HOME": t.TempDir()}, "--name", "i1@127.0.0.1", "--base-port", b, "--cookie", "info-cookie-0123456789abcdef")
 	code, stdout, stderr := ctl(t, map[string]string{"HOME": t.TempDir()}, "--node", "i1@127.0.0.1", "--base-port", b, "--cookie", "info-cookie-0123456789abcdef",

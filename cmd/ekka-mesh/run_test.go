@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	mrand "math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -16,7 +15,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,30 +24,13 @@ import (
 
 	"github.com/ekka-mesh/ekka-mesh/config"
 	"github.com/ekka-mesh/ekka-mesh/discovery/static"
+	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 	"github.com/ekka-mesh/ekka-mesh/internal/testpki"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 	"github.com/ekka-mesh/ekka-mesh/portmap"
 )
 
 // ---- helpers shared by run_test.go, ctl_test.go and cluster_test.go ----
-
-// syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // checkLeaks fails the test if goroutines started during it are still
 // running once its cleanups (registered later, so run earlier) are done.
@@ -62,66 +43,6 @@ func checkLeaks(t *testing.T) {
 // envFunc returns a getenv reading only vars.
 func envFunc(vars map[string]string) func(string) string {
 	return func(k string) string { return vars[k] }
-}
-
-// freeBase returns a base port B such that every node in names can listen
-// on its own host at B + its offset right now. B stays below the ephemeral
-// port range so outgoing connections do not take the ports meanwhile.
-func freeBase(t *testing.T, names ...string) int {
-	t.Helper()
-	type hostOffset struct {
-		host   string
-		offset int
-	}
-	var want []hostOffset
-	maxOffset := 0
-	for _, s := range names {
-		n, err := portmap.Parse(s)
-		require.NoError(t, err)
-		port, err := n.Port(1)
-		require.NoError(t, err)
-		off := port - 1
-		want = append(want, hostOffset{n.HostIP().String(), off})
-		maxOffset = max(maxOffset, off)
-	}
-	for range 200 {
-		base := 10000 + mrand.IntN(20000-maxOffset)
-		var lns []net.Listener
-		ok := true
-		for _, w := range want {
-			ln, err := net.Listen("tcp", net.JoinHostPort(w.host, strconv.Itoa(base+w.offset)))
-			if err != nil {
-				ok = false
-				break
-			}
-			lns = append(lns, ln)
-		}
-		for _, ln := range lns {
-			ln.Close()
-		}
-		if ok {
-			return base
-		}
-	}
-	t.Fatalf("no base port found with %v free", names)
-	return 0
-}
-
-// waitFor polls cond every 100ms until it returns "" or d passes; then the
-// test fails with cond's last complaint.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() string) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		why := cond()
-		if why == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v, still not %s: %s", d, what, why)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
 
 // testPKI writes a throwaway CA and one node certificate (server and client
@@ -145,7 +66,7 @@ func newTestPKI(t *testing.T, dir string) testPKI {
 // inprocNode is runNode running in a goroutine of the test.
 type inprocNode struct {
 	node   *mesh.Node
-	log    *syncBuffer
+	log    *testnet.SyncBuffer
 	cancel context.CancelFunc
 	done   chan int
 }
@@ -159,7 +80,7 @@ func startRunNode(t *testing.T, env map[string]string, args ...string) *inprocNo
 	opts, code, done := parseRunArgs(args, &stdout, &stdout)
 	require.False(t, done, "parseRunArgs(%q) ended the command with %d: %s", args, code, stdout.String())
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &inprocNode{log: &syncBuffer{}, cancel: cancel, done: make(chan int, 1)}
+	p := &inprocNode{log: &testnet.SyncBuffer{}, cancel: cancel, done: make(chan int, 1)}
 	started := make(chan *mesh.Node, 1)
 	go func() {
 		p.done <- runNode(ctx, opts, p.log, runHooks{getenv: envFunc(env), started: func(n *mesh.Node) { started <- n }})
@@ -450,7 +371,7 @@ func TestRunCookieFile(t *testing.T) {
 	checkLeaks(t)
 	home := t.TempDir()
 	env := map[string]string{"HOME": home}
-	base := freeBase(t, "c1@127.0.0.1")
+	base := testnet.FreeBase(t, "c1@127.0.0.1")
 	args := []string{"--name", "c1@127.0.0.1", "--base-port", strconv.Itoa(base)}
 	cookiePath := filepath.Join(home, config.CookieFile)
 
@@ -496,7 +417,7 @@ func TestRunCookieFile(t *testing.T) {
 func TestRunLogsLifecycleAndEvents(t *testing.T) {
 	checkLeaks(t)
 	env := map[string]string{"HOME": t.TempDir()}
-	base := freeBase(t, "e1@127.0.0.1", "e2@127.0.0.2")
+	base := testnet.FreeBase(t, "e1@127.0.0.1", "e2@127.0.0.2")
 	b := strconv.Itoa(base)
 	p1 := startRunNode(t, env, "--name", "e1@127.0.0.1", "--base-port", b, "--cookie", "k", "--set", "cluster.name=logs",
 		"--set", "node.heartbeat_interval=200ms", "--set", "node.heartbeat_timeout=1s")
@@ -513,14 +434,14 @@ func TestRunLogsLifecycleAndEvents(t *testing.T) {
 	assert.Contains(t, started[0], "autoheal=15s", "cluster.autoheal = on by default: autoheal runs with a 15s delay")
 	assert.Empty(t, logLines(p1.log.String(), "autoheal could not start"), p1.log.String())
 
-	waitFor(t, 20*time.Second, "e1 logs e2 up", func() string {
+	testnet.Eventually(t, 20*time.Second, "e1 logs e2 up", func() string {
 		if ups := logLines(p1.log.String(), "node-up"); len(ups) == 0 || !strings.Contains(ups[0], "member=e2@127.0.0.2 guid="+p2.node.GUID().String()) {
 			return p1.log.String()
 		}
 		return ""
 	})
 	assert.Equal(t, exitOK, p2.stop(t))
-	waitFor(t, 20*time.Second, "e1 logs e2 down", func() string {
+	testnet.Eventually(t, 20*time.Second, "e1 logs e2 down", func() string {
 		if len(logLines(p1.log.String(), "node-down")) == 0 {
 			return p1.log.String()
 		}
@@ -541,7 +462,7 @@ func TestRunTLS(t *testing.T) {
 	dir := t.TempDir()
 	pki := newTestPKI(t, dir)
 	env := map[string]string{"HOME": t.TempDir()}
-	base := freeBase(t, "s1@127.0.0.1", "s2@127.0.0.2")
+	base := testnet.FreeBase(t, "s1@127.0.0.1", "s2@127.0.0.2")
 	b := strconv.Itoa(base)
 	conf := filepath.Join(dir, "tls.conf")
 	require.NoError(t, os.WriteFile(conf, []byte(fmt.Sprintf(`node.cookie = tls-cookie
@@ -559,7 +480,7 @@ cluster.autocluster.interval = 200ms
 	p1 := startRunNode(t, env, "--config", conf, "--name", "s1@127.0.0.1")
 	startRunNode(t, env, "--config", conf, "--name", "s2@127.0.0.2")
 	assert.Contains(t, logLines(p1.log.String(), "started")[0], "tls=verify_peer")
-	waitFor(t, 20*time.Second, "s1 and s2 linked over TLS", func() string {
+	testnet.Eventually(t, 20*time.Second, "s1 and s2 linked over TLS", func() string {
 		if r := p1.node.Info().RunningNodes; !reflect.DeepEqual(r, []string{"s1@127.0.0.1", "s2@127.0.0.2"}) {
 			return fmt.Sprintf("s1 runs %v", r)
 		}

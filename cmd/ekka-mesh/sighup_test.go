@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 )
 
 // TestRunSIGHUP: SIGHUP does not end a node: it reloads log.level from the
@@ -25,7 +27,7 @@ func TestRunSIGHUP(t *testing.T) {
 		t:      t,
 		ctx:    t.Context(),
 		bin:    buildBinary(t),
-		base:   freeBase(t, name),
+		base:   testnet.FreeBase(t, name),
 		cookie: "sighup-test-cookie-0123456789ab",
 		env:    []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")},
 	}
@@ -39,7 +41,7 @@ func TestRunSIGHUP(t *testing.T) {
 	waitLine := func(what string, wants ...string) string {
 		t.Helper()
 		var found string
-		waitFor(t, 20*time.Second, what, func() string {
+		testnet.Eventually(t, 20*time.Second, what, func() string {
 			select {
 			case <-p.done:
 				t.Fatalf("the node exited with %d:\n%s", p.code, p.log.String())
