@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/ekka-mesh/ekka-mesh/discovery"
 )
 
 // autocluster runs the discovery loop (after ekka_autocluster): lock,
@@ -56,13 +58,13 @@ func (n *Node) autoclusterPass(st *autoclusterState) (bool, string) {
 	d := n.cfg.Discovery
 	ctx, cancel := context.WithTimeout(n.ctx, max(n.cfg.AutoclusterInterval, 2*n.cfg.HandshakeTimeout))
 	defer cancel()
-	if err := d.Lock(ctx); err != nil && !errors.Is(err, ErrNotSupported) {
+	if err := d.Lock(ctx); err != nil && !errors.Is(err, discovery.ErrNotSupported) {
 		return false, fmt.Sprintf("discovery lock failed: %v", err)
 	}
 	defer func() {
 		uctx, ucancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer ucancel()
-		if err := d.Unlock(uctx); err != nil && !errors.Is(err, ErrNotSupported) {
+		if err := d.Unlock(uctx); err != nil && !errors.Is(err, discovery.ErrNotSupported) {
 			n.log.Warn("autocluster: discovery unlock failed", "err", err)
 		}
 	}()
@@ -121,7 +123,7 @@ func (n *Node) register(ctx context.Context, registered *bool) error {
 	if *registered {
 		return nil
 	}
-	if err := n.cfg.Discovery.Register(ctx); err != nil && !errors.Is(err, ErrNotSupported) {
+	if err := n.cfg.Discovery.Register(ctx); err != nil && !errors.Is(err, discovery.ErrNotSupported) {
 		return fmt.Errorf("register failed: %v", err)
 	}
 	*registered = true

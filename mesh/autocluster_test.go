@@ -16,6 +16,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/ekka-mesh/ekka-mesh/discovery"
 	"github.com/ekka-mesh/ekka-mesh/discovery/static"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 	"github.com/ekka-mesh/ekka-mesh/mesh/meshtest"
@@ -302,7 +303,7 @@ func TestAutoclusterSeedNotUpYet(t *testing.T) {
 // fakeDiscovery counts calls and checks that Lock and Unlock come in pairs.
 // It delegates to inner when set, else discover says what to return.
 type fakeDiscovery struct {
-	inner    mesh.Discovery
+	inner    discovery.Strategy
 	discover func(call int) ([]string, error)
 	lockErr  func(call int) error
 

@@ -10,6 +10,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/ekka-mesh/ekka-mesh/discovery"
 	"github.com/ekka-mesh/ekka-mesh/portmap"
 	"github.com/ekka-mesh/ekka-mesh/wire"
 )
@@ -93,9 +94,10 @@ type Config struct {
 	// node with dials nor delay the redial of a real member.
 	RedialRate float64
 
-	// Discovery, when set, runs the autocluster loop with it; nil is the
-	// "manual" strategy: the node joins only when told to.
-	Discovery Discovery
+	// Discovery, when set, runs the autocluster loop with it (a strategy of
+	// discovery/static, mcast, dns, etcd or k8s, or any discovery.Strategy);
+	// nil is the "manual" strategy: the node joins only when told to.
+	Discovery discovery.Strategy
 	// AutoclusterInterval is the retry interval of the autocluster loop (default 5s).
 	AutoclusterInterval time.Duration
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ekka-mesh/ekka-mesh/discovery"
 	"github.com/ekka-mesh/ekka-mesh/wire"
 )
 
@@ -66,7 +67,7 @@ func TestNodeError(t *testing.T) {
 }
 
 func TestSentinelsAreDistinct(t *testing.T) {
-	all := []error{ErrNodeDown, ErrNoHandler, ErrUnknownNode, ErrStopped, ErrRemote, ErrPanic, ErrNotMember, ErrRefused, ErrNotSupported}
+	all := []error{ErrNodeDown, ErrNoHandler, ErrUnknownNode, ErrStopped, ErrRemote, ErrPanic, ErrNotMember, ErrRefused, discovery.ErrNotSupported}
 	seen := map[string]bool{}
 	for i, a := range all {
 		if seen[a.Error()] {

@@ -5,12 +5,12 @@ import (
 	"log/slog"
 
 	"github.com/ekka-mesh/ekka-mesh/config"
+	"github.com/ekka-mesh/ekka-mesh/discovery"
 	"github.com/ekka-mesh/ekka-mesh/discovery/dns"
-	"github.com/ekka-mesh/ekka-mesh/mesh"
 )
 
 func init() {
-	registerDiscovery(config.DiscoveryDNS, func(s config.Settings, log *slog.Logger) (mesh.Discovery, error) {
+	registerDiscovery(config.DiscoveryDNS, func(s config.Settings, log *slog.Logger) (discovery.Strategy, error) {
 		// An empty cluster.dns.app means this node's short name.
 		d, err := dns.New(dns.Config{
 			Name:   s.Node.Name.String(),

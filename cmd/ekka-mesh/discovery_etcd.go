@@ -5,12 +5,12 @@ import (
 	"log/slog"
 
 	"github.com/ekka-mesh/ekka-mesh/config"
+	"github.com/ekka-mesh/ekka-mesh/discovery"
 	"github.com/ekka-mesh/ekka-mesh/discovery/etcd"
-	"github.com/ekka-mesh/ekka-mesh/mesh"
 )
 
 func init() {
-	registerDiscovery(config.DiscoveryEtcd, func(s config.Settings, log *slog.Logger) (mesh.Discovery, error) {
+	registerDiscovery(config.DiscoveryEtcd, func(s config.Settings, log *slog.Logger) (discovery.Strategy, error) {
 		c := s.Cluster.Etcd
 		tc, err := etcd.LoadTLS(c.SSL.CertFile, c.SSL.KeyFile, c.SSL.CACertFile)
 		if err != nil {

@@ -4,12 +4,12 @@ import (
 	"log/slog"
 
 	"github.com/ekka-mesh/ekka-mesh/config"
+	"github.com/ekka-mesh/ekka-mesh/discovery"
 	"github.com/ekka-mesh/ekka-mesh/discovery/k8s"
-	"github.com/ekka-mesh/ekka-mesh/mesh"
 )
 
 func init() {
-	registerDiscovery(config.DiscoveryK8s, func(s config.Settings, log *slog.Logger) (mesh.Discovery, error) {
+	registerDiscovery(config.DiscoveryK8s, func(s config.Settings, log *slog.Logger) (discovery.Strategy, error) {
 		c := s.Cluster.K8s
 		return k8s.New(k8s.Config{
 			APIServer:          c.APIServer,

@@ -5,12 +5,12 @@ import (
 	"log/slog"
 
 	"github.com/ekka-mesh/ekka-mesh/config"
+	"github.com/ekka-mesh/ekka-mesh/discovery"
 	"github.com/ekka-mesh/ekka-mesh/discovery/mcast"
-	"github.com/ekka-mesh/ekka-mesh/mesh"
 )
 
 func init() {
-	registerDiscovery(config.DiscoveryMcast, func(s config.Settings, log *slog.Logger) (mesh.Discovery, error) {
+	registerDiscovery(config.DiscoveryMcast, func(s config.Settings, log *slog.Logger) (discovery.Strategy, error) {
 		m := s.Cluster.Mcast
 		d, err := mcast.New(mcast.Config{
 			Name:    s.Node.Name.String(),

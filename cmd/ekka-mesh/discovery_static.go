@@ -5,12 +5,12 @@ import (
 	"log/slog"
 
 	"github.com/ekka-mesh/ekka-mesh/config"
+	"github.com/ekka-mesh/ekka-mesh/discovery"
 	"github.com/ekka-mesh/ekka-mesh/discovery/static"
-	"github.com/ekka-mesh/ekka-mesh/mesh"
 )
 
 func init() {
-	registerDiscovery(config.DiscoveryStatic, func(s config.Settings, log *slog.Logger) (mesh.Discovery, error) {
+	registerDiscovery(config.DiscoveryStatic, func(s config.Settings, log *slog.Logger) (discovery.Strategy, error) {
 		seeds := make([]string, len(s.Cluster.Static.Seeds))
 		for i, seed := range s.Cluster.Static.Seeds {
 			seeds[i] = seed.String()

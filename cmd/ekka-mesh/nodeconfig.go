@@ -12,6 +12,7 @@ import (
 
 	"github.com/ekka-mesh/ekka-mesh/autoheal"
 	"github.com/ekka-mesh/ekka-mesh/config"
+	"github.com/ekka-mesh/ekka-mesh/discovery"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 )
 
@@ -51,7 +52,7 @@ func meshConfigLog(s config.Settings, log *slog.Logger) (mesh.Config, error) {
 	}
 	cfg.TLS = tc
 
-	d, err := discovery(s, log)
+	d, err := newDiscovery(s, log)
 	if err != nil {
 		return mesh.Config{}, err
 	}
@@ -125,7 +126,7 @@ type addresser interface {
 
 // discoveryBuilder builds the strategy for one value of cluster.discovery
 // from the node's settings (its name, cookie and cluster are there too).
-type discoveryBuilder func(s config.Settings, log *slog.Logger) (mesh.Discovery, error)
+type discoveryBuilder func(s config.Settings, log *slog.Logger) (discovery.Strategy, error)
 
 // discoveryBuilders holds a builder per strategy; each strategy's file
 // registers itself (discovery_<kind>.go), so that adding one touches no
@@ -139,8 +140,8 @@ func registerDiscovery(kind config.Discovery, b discoveryBuilder) {
 	discoveryBuilders[kind] = b
 }
 
-// discovery returns the strategy cluster.discovery names; nil for manual.
-func discovery(s config.Settings, log *slog.Logger) (mesh.Discovery, error) {
+// newDiscovery returns the strategy cluster.discovery names; nil for manual.
+func newDiscovery(s config.Settings, log *slog.Logger) (discovery.Strategy, error) {
 	kind := s.Cluster.Discovery
 	if kind == config.DiscoveryManual || kind == "" {
 		return nil, nil

@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/ekka-mesh/ekka-mesh/mesh"
+	"github.com/ekka-mesh/ekka-mesh/discovery"
 	"github.com/ekka-mesh/ekka-mesh/portmap"
 )
 
@@ -58,7 +58,7 @@ type DNS struct {
 	resolver *net.Resolver
 }
 
-var _ mesh.Discovery = (*DNS)(nil)
+var _ discovery.Strategy = (*DNS)(nil)
 
 // New checks cfg and returns the strategy. It does no lookup: a name that
 // does not resolve yet is not an error until Discover.
@@ -306,17 +306,13 @@ func (d *DNS) source() string {
 }
 
 // Lock is not supported: DNS has nothing to lock.
-func (d *DNS) Lock(context.Context) error { return notSupported("lock") }
+func (d *DNS) Lock(context.Context) error { return discovery.NotSupported("dns", "lock") }
 
 // Unlock is not supported.
-func (d *DNS) Unlock(context.Context) error { return notSupported("unlock") }
+func (d *DNS) Unlock(context.Context) error { return discovery.NotSupported("dns", "unlock") }
 
 // Register is not supported: the records are maintained outside the node.
-func (d *DNS) Register(context.Context) error { return notSupported("register") }
+func (d *DNS) Register(context.Context) error { return discovery.NotSupported("dns", "register") }
 
 // Unregister is not supported.
-func (d *DNS) Unregister(context.Context) error { return notSupported("unregister") }
-
-func notSupported(method string) error {
-	return fmt.Errorf("dns discovery: %s: %w", method, mesh.ErrNotSupported)
-}
+func (d *DNS) Unregister(context.Context) error { return discovery.NotSupported("dns", "unregister") }

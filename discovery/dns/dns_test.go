@@ -15,6 +15,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/ekka-mesh/ekka-mesh/discovery"
 	"github.com/ekka-mesh/ekka-mesh/discovery/dns/dnstest"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 	"github.com/ekka-mesh/ekka-mesh/portmap"
@@ -384,8 +385,8 @@ func TestLockAndRegisterAreNotSupported(t *testing.T) {
 		"lock": d.Lock, "unlock": d.Unlock, "register": d.Register, "unregister": d.Unregister,
 	} {
 		err := f(ctx)
-		if !errors.Is(err, mesh.ErrNotSupported) || !strings.Contains(err.Error(), name) {
-			t.Errorf("%s = %v; want an error naming %q and wrapping mesh.ErrNotSupported", name, err, name)
+		if !errors.Is(err, discovery.ErrNotSupported) || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s = %v; want an error naming %q and wrapping discovery.ErrNotSupported", name, err, name)
 		}
 	}
 }

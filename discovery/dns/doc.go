@@ -34,7 +34,7 @@
 // autocluster loop retries every few seconds while it finds no nodes.
 //
 // DNS has nothing to lock and no way to register: Lock, Unlock, Register and
-// Unregister return errors wrapping mesh.ErrNotSupported, which the
+// Unregister return errors wrapping discovery.ErrNotSupported, which the
 // autocluster loop treats as success. The records are the operator's (or
 // the orchestrator's) to maintain.
 package dns

@@ -23,7 +23,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 
-	"github.com/ekka-mesh/ekka-mesh/mesh"
+	"github.com/ekka-mesh/ekka-mesh/discovery"
 	"github.com/ekka-mesh/ekka-mesh/portmap"
 )
 
@@ -106,7 +106,7 @@ type Etcd struct {
 	keepAnswers atomic.Int64
 }
 
-var _ mesh.Discovery = (*Etcd)(nil)
+var _ discovery.Strategy = (*Etcd)(nil)
 
 // errClosed is returned by every method after Unregister or Close.
 var errClosed = errors.New("closed (after Unregister or Close)")

@@ -70,6 +70,6 @@
 // error, never a crash.
 //
 // Lock, Unlock, Register and Unregister do not apply (Kubernetes publishes
-// the endpoints itself) and return errors wrapping mesh.ErrNotSupported,
+// the endpoints itself) and return errors wrapping discovery.ErrNotSupported,
 // which the autocluster loop treats as success.
 package k8s

@@ -17,7 +17,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ekka-mesh/ekka-mesh/mesh"
+	"github.com/ekka-mesh/ekka-mesh/discovery"
 	"github.com/ekka-mesh/ekka-mesh/portmap"
 )
 
@@ -111,7 +111,7 @@ type K8s struct {
 	warned map[string]bool // warnings already logged at warn level
 }
 
-var _ mesh.Discovery = (*K8s)(nil)
+var _ discovery.Strategy = (*K8s)(nil)
 
 // New checks cfg, resolves the namespace, loads the CA certificates and
 // returns the strategy. Errors name the field, its value and what was
@@ -418,20 +418,16 @@ func (k *K8s) warnOnce(key, msg string, args ...any) {
 }
 
 // Lock is not supported: Kubernetes publishes the endpoints itself.
-func (k *K8s) Lock(context.Context) error { return notSupported("lock") }
+func (k *K8s) Lock(context.Context) error { return discovery.NotSupported("k8s", "lock") }
 
 // Unlock is not supported.
-func (k *K8s) Unlock(context.Context) error { return notSupported("unlock") }
+func (k *K8s) Unlock(context.Context) error { return discovery.NotSupported("k8s", "unlock") }
 
 // Register is not supported: a pod's endpoint appears when it is ready.
-func (k *K8s) Register(context.Context) error { return notSupported("register") }
+func (k *K8s) Register(context.Context) error { return discovery.NotSupported("k8s", "register") }
 
 // Unregister is not supported.
-func (k *K8s) Unregister(context.Context) error { return notSupported("unregister") }
-
-func notSupported(method string) error {
-	return fmt.Errorf("k8s discovery: %s: %w", method, mesh.ErrNotSupported)
-}
+func (k *K8s) Unregister(context.Context) error { return discovery.NotSupported("k8s", "unregister") }
 
 // truncate shortens s to at most n bytes for an error message.
 func truncate(s string, n int) string {

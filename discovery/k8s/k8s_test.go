@@ -19,9 +19,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/ekka-mesh/ekka-mesh/discovery"
 	"github.com/ekka-mesh/ekka-mesh/discovery/k8s/k8stest"
 	"github.com/ekka-mesh/ekka-mesh/internal/testpki"
-	"github.com/ekka-mesh/ekka-mesh/mesh"
 )
 
 const testToken = "eyJhbGciOiJSUzI1NiIsImtpZCI6InRlc3QifQ.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6ZW1xeDplbXF4In0.c2lnbmF0dXJl"
@@ -520,7 +520,7 @@ func TestLockAndRegisterAreNotSupported(t *testing.T) {
 		"lock": d.Lock, "unlock": d.Unlock, "register": d.Register, "unregister": d.Unregister,
 	} {
 		err := fn(context.Background())
-		assert.ErrorIs(t, err, mesh.ErrNotSupported, name)
+		assert.ErrorIs(t, err, discovery.ErrNotSupported, name)
 		assert.ErrorContains(t, err, "k8s discovery: "+name, name)
 	}
 }

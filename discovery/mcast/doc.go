@@ -15,7 +15,7 @@
 // for Config.Window (3 s by default); it returns the names of the nodes that
 // answered, never this node's own name, so a node alone gets an empty list.
 // Lock and Unlock do not apply and return errors wrapping
-// mesh.ErrNotSupported.
+// discovery.ErrNotSupported.
 //
 // Anything that is not an authentic, fresh packet of this cluster is dropped
 // and counted (see Stats), never trusted: garbage, packets of another

@@ -20,7 +20,7 @@ import (
 	"github.com/libp2p/go-reuseport"
 	"golang.org/x/net/ipv4"
 
-	"github.com/ekka-mesh/ekka-mesh/mesh"
+	"github.com/ekka-mesh/ekka-mesh/discovery"
 )
 
 // Defaults of Config, the same as the cluster.mcast.* keys'.
@@ -116,7 +116,7 @@ type Mcast struct {
 	resp *responder // non-nil while registered
 }
 
-var _ mesh.Discovery = (*Mcast)(nil)
+var _ discovery.Strategy = (*Mcast)(nil)
 
 // New checks cfg, fills its zero fields with defaults and returns the
 // strategy. It opens no socket: Register and Discover do.
@@ -351,14 +351,10 @@ func (m *Mcast) Port() int {
 // Lock is not supported: multicast has no shared store to lock; the
 // autocluster loop's rule (join the oldest node) keeps nodes that start
 // together in one cluster.
-func (m *Mcast) Lock(context.Context) error { return notSupported("lock") }
+func (m *Mcast) Lock(context.Context) error { return discovery.NotSupported("mcast", "lock") }
 
 // Unlock is not supported.
-func (m *Mcast) Unlock(context.Context) error { return notSupported("unlock") }
-
-func notSupported(method string) error {
-	return fmt.Errorf("mcast discovery: %s: %w", method, mesh.ErrNotSupported)
-}
+func (m *Mcast) Unlock(context.Context) error { return discovery.NotSupported("mcast", "unlock") }
 
 // iface returns the interface Iface names; nil for 0.0.0.0.
 func (m *Mcast) iface() (*net.Interface, error) {

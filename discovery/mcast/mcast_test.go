@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ekka-mesh/ekka-mesh/mesh"
+	"github.com/ekka-mesh/ekka-mesh/discovery"
 )
 
 var goldenSrc = netip.MustParseAddrPort("127.0.0.9:40000")
@@ -87,8 +87,8 @@ func TestLockIsNotSupported(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, f := range map[string]func(context.Context) error{"lock": m.Lock, "unlock": m.Unlock} {
-		if err := f(t.Context()); !errors.Is(err, mesh.ErrNotSupported) || !strings.Contains(err.Error(), name) {
-			t.Errorf("%s = %v; want an error naming %q and wrapping mesh.ErrNotSupported", name, err, name)
+		if err := f(t.Context()); !errors.Is(err, discovery.ErrNotSupported) || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s = %v; want an error naming %q and wrapping discovery.ErrNotSupported", name, err, name)
 		}
 	}
 	if err := m.Unregister(t.Context()); err != nil {

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/ekka-mesh/ekka-mesh/mesh"
+	"github.com/ekka-mesh/ekka-mesh/discovery"
 )
 
 // Static discovers a fixed list of seed nodes.
@@ -14,7 +14,7 @@ type Static struct {
 	seeds []string
 }
 
-var _ mesh.Discovery = (*Static)(nil)
+var _ discovery.Strategy = (*Static)(nil)
 
 // New validates the seeds (each short@host: exactly one '@' with non-empty
 // sides, no spaces) and returns the strategy. Duplicates are dropped; the
@@ -66,17 +66,15 @@ func (s *Static) Discover(ctx context.Context) ([]string, error) {
 }
 
 // Lock is not supported: a seed list has nothing to lock.
-func (s *Static) Lock(context.Context) error { return notSupported("lock") }
+func (s *Static) Lock(context.Context) error { return discovery.NotSupported("static", "lock") }
 
 // Unlock is not supported.
-func (s *Static) Unlock(context.Context) error { return notSupported("unlock") }
+func (s *Static) Unlock(context.Context) error { return discovery.NotSupported("static", "unlock") }
 
 // Register is not supported: the seed list is fixed by configuration.
-func (s *Static) Register(context.Context) error { return notSupported("register") }
+func (s *Static) Register(context.Context) error { return discovery.NotSupported("static", "register") }
 
 // Unregister is not supported.
-func (s *Static) Unregister(context.Context) error { return notSupported("unregister") }
-
-func notSupported(method string) error {
-	return fmt.Errorf("static discovery: %s: %w", method, mesh.ErrNotSupported)
+func (s *Static) Unregister(context.Context) error {
+	return discovery.NotSupported("static", "unregister")
 }

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ekka-mesh/ekka-mesh/mesh"
+	"github.com/ekka-mesh/ekka-mesh/discovery"
 )
 
 func TestNewValidatesSeeds(t *testing.T) {
@@ -91,8 +91,8 @@ func TestLockAndRegisterAreNotSupported(t *testing.T) {
 		"lock": s.Lock, "unlock": s.Unlock, "register": s.Register, "unregister": s.Unregister,
 	} {
 		err := f(ctx)
-		if !errors.Is(err, mesh.ErrNotSupported) || !strings.Contains(err.Error(), name) {
-			t.Errorf("%s = %v; want an error naming %q and wrapping mesh.ErrNotSupported", name, err, name)
+		if !errors.Is(err, discovery.ErrNotSupported) || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s = %v; want an error naming %q and wrapping discovery.ErrNotSupported", name, err, name)
 		}
 	}
 }

@@ -1,0 +1,36 @@
+package discovery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// Strategy finds the nodes of a cluster. The package documentation says
+// in which order a node calls the methods and with which contexts.
+type Strategy interface {
+	// Discover returns the names (short@host) of the cluster's nodes; the
+	// list may include this node.
+	Discover(ctx context.Context) ([]string, error)
+	// Lock takes the strategy's cluster-wide autocluster lock, so that nodes
+	// starting together do not form separate clusters.
+	Lock(ctx context.Context) error
+	// Unlock releases the lock taken by Lock.
+	Unlock(ctx context.Context) error
+	// Register makes this node discoverable by the others.
+	Register(ctx context.Context) error
+	// Unregister withdraws what Register published.
+	Unregister(ctx context.Context) error
+}
+
+// ErrNotSupported is returned (possibly wrapped) by a Strategy method that
+// does not apply to the strategy; the autocluster loop treats it as
+// success.
+var ErrNotSupported = errors.New("not supported by this discovery strategy")
+
+// NotSupported returns the error a strategy's method that does not apply
+// returns: it names the strategy and the method and wraps ErrNotSupported,
+// as in "static discovery: lock: not supported by this discovery strategy".
+func NotSupported(strategy, method string) error {
+	return fmt.Errorf("%s discovery: %s: %w", strategy, method, ErrNotSupported)
+}
