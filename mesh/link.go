@@ -60,6 +60,7 @@ func (lk *link) idle() bool {
 type callResult struct {
 	payload []byte
 	err     error
+	typ     wire.Type // the answer's type, for a service request
 }
 
 type castMsg struct {
@@ -191,9 +192,14 @@ func (lk *link) onFrame(c *conn.Conn, h wire.Header, body []byte, owned bool) {
 		}
 		lk.onMembership(h.Type, body)
 	default:
-		// Partition, autoheal and lock messages are handled by the services
-		// built on the node (through RPC); a peer that sends them raw is
-		// newer than this node, and they are ignored.
+		// Partition, autoheal and lock messages: the services built on the
+		// node registered for them (service.go).
+		switch {
+		case h.Type.IsAnswer():
+			lk.deliver(h.ID, callResult{payload: keep(body, owned), typ: h.Type})
+		case h.Type.IsService():
+			n.serveMessage(lk, h, body, owned)
+		}
 	}
 }
 

@@ -50,6 +50,7 @@ type Node struct {
 
 	events   eventBus
 	handlers handlerTable
+	messages serviceTable  // service message handlers (service.go)
 	kick     chan struct{} // wakes the maintainer (e.g. new members learned)
 
 	// leftFrom holds the members of the cluster this node left (Leave, or

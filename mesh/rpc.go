@@ -50,11 +50,27 @@ func (t *handlerTable) entryOf(method []byte) handlerEntry {
 	return t.m[string(method)] // no allocation: the compiler looks up without converting
 }
 
-func (t *handlerTable) set(method string, h Handler) { t.put(method, h, false) }
-
-func (t *handlerTable) put(method string, h Handler, borrowed bool) {
+// set registers a built-in method of the node's own, replacing any
+// handler.
+func (t *handlerTable) set(method string, h Handler) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.putLocked(method, h, false)
+}
+
+// put registers h for method unless the method has a handler already; a
+// nil h removes it. It reports false when the method was taken.
+func (t *handlerTable) put(method string, h Handler, borrowed bool) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, taken := t.m[method]; taken && h != nil {
+		return false
+	}
+	t.putLocked(method, h, borrowed)
+	return true
+}
+
+func (t *handlerTable) putLocked(method string, h Handler, borrowed bool) {
 	if t.m == nil {
 		t.m = make(map[string]handlerEntry)
 	}
@@ -65,9 +81,12 @@ func (t *handlerTable) put(method string, h Handler, borrowed bool) {
 	t.m[method] = handlerEntry{h: h, borrowed: borrowed, method: method}
 }
 
-// Handle registers h for method, replacing any earlier handler; a nil h
-// removes it. Method names are at most 65535 bytes; names starting with
-// "$ekka." are reserved for the node's own methods.
+// Handle registers h for method; a nil h removes it. A method that has a
+// handler already is refused with ErrHandlerExists (remove it first to
+// replace it), so two services on one node cannot take each other's
+// methods: a service names its methods with a prefix of its own. Method
+// names are at most 65535 bytes; names starting with "$ekka." are reserved
+// for the node's own methods.
 func (n *Node) Handle(method string, h Handler) error {
 	return n.handle(method, h, false)
 }
@@ -95,9 +114,15 @@ func (n *Node) handle(method string, h Handler, borrowed bool) error {
 	case strings.HasPrefix(method, reservedPrefix):
 		return fmt.Errorf("mesh: Handle: method %q uses the reserved prefix %q", method, reservedPrefix)
 	}
-	n.handlers.put(method, h, borrowed)
+	if !n.handlers.put(method, h, borrowed) {
+		return fmt.Errorf("mesh: Handle: method %q on %s: %w", method, n.cfg.Name, ErrHandlerExists)
+	}
 	return nil
 }
+
+// ErrHandlerExists: Handle or HandleMessage was given a method, or a
+// message type and service, that has a handler already.
+var ErrHandlerExists = errors.New("mesh: a handler is registered already")
 
 // linkTo returns the link to node, or an error saying why there is none.
 func (n *Node) linkTo(node string) (*link, error) {
@@ -245,6 +270,13 @@ func decodeErrorReply(node string, body []byte) (*RemoteError, error) {
 
 // wait takes the reply of a sent call, or gives up when ctx ends.
 func (o outgoing) wait(ctx context.Context) ([]byte, error) {
+	r, err := o.take(ctx)
+	return r.payload, err
+}
+
+// take takes the answer of a sent call or service request, or gives up
+// when ctx ends.
+func (o outgoing) take(ctx context.Context) (callResult, error) {
 	select {
 	case r := <-o.ch:
 		// The reply was taken off the channel, and a call's channel gets
@@ -254,14 +286,14 @@ func (o outgoing) wait(ctx context.Context) ([]byte, error) {
 			var re *RemoteError
 			if errors.As(r.err, &re) {
 				re.Method = o.method
-				return nil, re
+				return callResult{}, re
 			}
-			return nil, &NodeError{Node: o.lk.peer, Err: fmt.Errorf("call %s: %w", o.method, r.err)}
+			return callResult{}, &NodeError{Node: o.lk.peer, Err: fmt.Errorf("call %s: %w", o.method, r.err)}
 		}
-		return r.payload, nil
+		return r, nil
 	case <-ctx.Done():
 		o.lk.forget(o.id)
-		return nil, fmt.Errorf("mesh: call %s on %s: %w", o.method, o.lk.peer, ctx.Err())
+		return callResult{}, fmt.Errorf("mesh: call %s on %s: %w", o.method, o.lk.peer, ctx.Err())
 	}
 }
 
