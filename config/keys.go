@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/ekka-mesh/ekka-mesh/internal/suggest"
 	"github.com/ekka-mesh/ekka-mesh/portmap"
 )
 
@@ -340,7 +341,7 @@ func (s *Settings) Get(key string) (string, error) {
 
 func unknownKey(where, key, value string) *Error {
 	msg := ""
-	if hint := suggest(key); hint != "" {
+	if hint := closestKey(key); hint != "" {
 		msg = "did you mean " + hint + "?"
 	} else {
 		msg = "see the list of keys in the documentation of package config or ekka-mesh run --help"
@@ -348,40 +349,19 @@ func unknownKey(where, key, value string) *Error {
 	return &Error{Where: where, Key: key, Value: value, Msg: msg, Err: ErrUnknownKey}
 }
 
-// suggest returns the known key closest to key, or "" when none is close.
-func suggest(key string) string {
+// closestKey returns the known key closest to key, or "" when none is close.
+func closestKey(key string) string {
 	lower := strings.ToLower(strings.ReplaceAll(key, "-", "_"))
 	best, bestDist := "", 4 // accept at most 3 edits
 	for _, k := range keyTable {
 		if k.Key == lower || strings.HasSuffix(k.Key, "."+lower) {
 			return k.Key
 		}
-		if d := editDistance(lower, k.Key); d < bestDist {
+		if d := suggest.Distance(lower, k.Key); d < bestDist {
 			best, bestDist = k.Key, d
 		}
 	}
 	return best
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // displayValue returns value, or "(hidden)" when key holds a secret.

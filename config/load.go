@@ -79,7 +79,7 @@ func checkEnvName(name, value string) error {
 	}
 	where := "environment variable " + name
 	msg := "see the list of keys in the documentation of package config; a key's variable is " + EnvPrefix + " and the key in upper case with each '.' written as \"__\", such as " + EnvName("node.base_port")
-	if hint := suggest(key); hint != "" {
+	if hint := closestKey(key); hint != "" {
 		msg = fmt.Sprintf("did you mean %s (%s)?", EnvName(hint), hint)
 	}
 	return &Error{Where: where, Key: key, Value: displayValue(key, value), Msg: msg, Err: ErrUnknownKey}
