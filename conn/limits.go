@@ -349,44 +349,19 @@ func (c *Config) validateLimits() error {
 	return nil
 }
 
-func (c *Config) maxMessage() int {
-	if c.MaxMessage <= 0 {
-		return DefaultMaxMessage
-	}
-	return c.MaxMessage
-}
+// The memory bounds in effect: a field left at zero (or, had Validate not
+// refused it, below zero) means its default.
+func (c *Config) maxMessage() int             { return orDefault(c.MaxMessage, DefaultMaxMessage) }
+func (c *Config) laneBudget() int             { return orDefault(c.LaneBudget, DefaultLaneBudget) }
+func (c *Config) stallTimeout() time.Duration { return orDefault(c.StallTimeout, DefaultStallTimeout) }
+func (c *Config) minDrainRate() int           { return orDefault(c.MinDrainRate, DefaultMinDrainRate) }
+func (c *Config) maxReassembly() int64        { return orDefault(c.MaxReassembly, DefaultMaxReassembly) }
+func (c *Config) chunkTimeout() time.Duration { return orDefault(c.ChunkTimeout, DefaultChunkTimeout) }
 
-func (c *Config) laneBudget() int {
-	if c.LaneBudget <= 0 {
-		return DefaultLaneBudget
+// orDefault is v when it is positive, else def.
+func orDefault[T ~int | ~int64](v, def T) T {
+	if v <= 0 {
+		return def
 	}
-	return c.LaneBudget
-}
-
-func (c *Config) stallTimeout() time.Duration {
-	if c.StallTimeout <= 0 {
-		return DefaultStallTimeout
-	}
-	return c.StallTimeout
-}
-
-func (c *Config) minDrainRate() int {
-	if c.MinDrainRate <= 0 {
-		return DefaultMinDrainRate
-	}
-	return c.MinDrainRate
-}
-
-func (c *Config) maxReassembly() int64 {
-	if c.MaxReassembly <= 0 {
-		return DefaultMaxReassembly
-	}
-	return c.MaxReassembly
-}
-
-func (c *Config) chunkTimeout() time.Duration {
-	if c.ChunkTimeout <= 0 {
-		return DefaultChunkTimeout
-	}
-	return c.ChunkTimeout
+	return v
 }

@@ -1,6 +1,7 @@
 package mesh
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -239,48 +240,20 @@ func DefaultConfig() Config {
 // withDefaults fills zero fields with their defaults.
 func (c Config) withDefaults() Config {
 	d := DefaultConfig()
-	if c.Cluster == "" {
-		c.Cluster = d.Cluster
-	}
-	if c.BasePort == 0 {
-		c.BasePort = d.BasePort
-	}
-	if c.HeartbeatInterval == 0 {
-		c.HeartbeatInterval = d.HeartbeatInterval
-	}
-	if c.HeartbeatTimeout == 0 {
-		c.HeartbeatTimeout = max(d.HeartbeatTimeout, 3*c.HeartbeatInterval)
-	}
-	if c.Redial == (Backoff{}) {
-		c.Redial = d.Redial
-	}
-	if c.AutoclusterInterval == 0 {
-		c.AutoclusterInterval = d.AutoclusterInterval
-	}
-	if c.CompressThreshold == 0 {
-		c.CompressThreshold = d.CompressThreshold
-	}
-	if c.HandshakeTimeout == 0 {
-		c.HandshakeTimeout = d.HandshakeTimeout
-	}
-	if c.MaxMembers == 0 {
-		c.MaxMembers = d.MaxMembers
-	}
-	if c.LearnRate == 0 {
-		c.LearnRate = d.LearnRate
-	}
-	if c.LearnBurst == 0 {
-		c.LearnBurst = d.LearnBurst
-	}
-	if c.ForgetUnreached == 0 {
-		c.ForgetUnreached = d.ForgetUnreached
-	}
-	if c.RedialRate == 0 {
-		c.RedialRate = d.RedialRate
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
+	c.Cluster = cmp.Or(c.Cluster, d.Cluster)
+	c.BasePort = cmp.Or(c.BasePort, d.BasePort)
+	c.HeartbeatInterval = cmp.Or(c.HeartbeatInterval, d.HeartbeatInterval)
+	c.HeartbeatTimeout = cmp.Or(c.HeartbeatTimeout, max(d.HeartbeatTimeout, 3*c.HeartbeatInterval))
+	c.Redial = cmp.Or(c.Redial, d.Redial)
+	c.AutoclusterInterval = cmp.Or(c.AutoclusterInterval, d.AutoclusterInterval)
+	c.CompressThreshold = cmp.Or(c.CompressThreshold, d.CompressThreshold)
+	c.HandshakeTimeout = cmp.Or(c.HandshakeTimeout, d.HandshakeTimeout)
+	c.MaxMembers = cmp.Or(c.MaxMembers, d.MaxMembers)
+	c.LearnRate = cmp.Or(c.LearnRate, d.LearnRate)
+	c.LearnBurst = cmp.Or(c.LearnBurst, d.LearnBurst)
+	c.ForgetUnreached = cmp.Or(c.ForgetUnreached, d.ForgetUnreached)
+	c.RedialRate = cmp.Or(c.RedialRate, d.RedialRate)
+	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
 	return c.limitDefaults()
 }
 

@@ -1,6 +1,7 @@
 package mesh
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -30,41 +31,19 @@ var ErrTooLarge = conn.ErrMessageTooLarge
 
 // limitDefaults fills the zero memory bounds with their defaults.
 func (c Config) limitDefaults() Config {
-	if c.MaxMessage == 0 {
-		c.MaxMessage = conn.DefaultMaxMessage
-	}
-	if c.LaneBudget == 0 {
-		c.LaneBudget = conn.DefaultLaneBudget
-	}
-	if c.StallTimeout == 0 {
-		c.StallTimeout = conn.DefaultStallTimeout
-	}
-	if c.MinDrainRate == 0 {
-		c.MinDrainRate = conn.DefaultMinDrainRate
-	}
-	if c.MaxReassemblyPerLink == 0 {
-		// One message at the limit: compressed chunks are decoded one by
-		// one, so a message never holds more than its decoded size.
-		c.MaxReassemblyPerLink = int64(max(c.MaxMessage, 1))
-	}
-	if c.MaxReassemblyPerNode == 0 {
-		c.MaxReassemblyPerNode = max(conn.DefaultNodeReassembly, c.MaxReassemblyPerLink)
-	}
-	if c.ChunkTimeout == 0 {
-		c.ChunkTimeout = conn.DefaultChunkTimeout
-	}
-	if c.MaxServingCalls == 0 {
-		c.MaxServingCalls = DefaultMaxServingCalls
-	}
-	if c.MaxServingBytes == 0 {
-		c.MaxServingBytes = DefaultMaxServingBytes
-	}
-	if c.MaxCastQueue == 0 {
-		c.MaxCastQueue = DefaultMaxCastQueue
-	}
-	if c.MaxCastQueueBytes == 0 {
-		c.MaxCastQueueBytes = DefaultMaxCastQueueBytes
-	}
+	c.MaxMessage = cmp.Or(c.MaxMessage, conn.DefaultMaxMessage)
+	c.LaneBudget = cmp.Or(c.LaneBudget, conn.DefaultLaneBudget)
+	c.StallTimeout = cmp.Or(c.StallTimeout, conn.DefaultStallTimeout)
+	c.MinDrainRate = cmp.Or(c.MinDrainRate, conn.DefaultMinDrainRate)
+	// One message at the limit: compressed chunks are decoded one by one,
+	// so a message never holds more than its decoded size.
+	c.MaxReassemblyPerLink = cmp.Or(c.MaxReassemblyPerLink, int64(max(c.MaxMessage, 1)))
+	c.MaxReassemblyPerNode = cmp.Or(c.MaxReassemblyPerNode, max(conn.DefaultNodeReassembly, c.MaxReassemblyPerLink))
+	c.ChunkTimeout = cmp.Or(c.ChunkTimeout, conn.DefaultChunkTimeout)
+	c.MaxServingCalls = cmp.Or(c.MaxServingCalls, DefaultMaxServingCalls)
+	c.MaxServingBytes = cmp.Or(c.MaxServingBytes, DefaultMaxServingBytes)
+	c.MaxCastQueue = cmp.Or(c.MaxCastQueue, DefaultMaxCastQueue)
+	c.MaxCastQueueBytes = cmp.Or(c.MaxCastQueueBytes, DefaultMaxCastQueueBytes)
 	return c
 }
 
