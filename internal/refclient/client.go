@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -70,6 +71,7 @@ type Client struct {
 	lanes  [3]*laneConn
 	sess   *smuxSession
 	peer   Challenge
+	linked bool // a lane has been handshaken: peer is set
 
 	nextID  uint64
 	mu      sync.Mutex
@@ -131,11 +133,11 @@ func (c *Client) openLane(ctx context.Context, lane uint8) (*laneConn, error) {
 		nc.Close()
 		return nil, err
 	}
-	if lane > 0 && ch.GUID != c.peer.GUID {
+	if c.linked && ch.GUID != c.peer.GUID {
 		nc.Close()
 		return nil, fmt.Errorf("lane %d reached another incarnation of %s", lane, c.cfg.Target)
 	}
-	c.peer = ch
+	c.peer, c.linked = ch, true
 	return l, nil
 }
 
@@ -249,10 +251,22 @@ read:
 			c.mu.Lock()
 			c.goodbye = append(c.goodbye, RejectedError{Type: TypeGoodbye, Lane: lane, Code: g.Code, Reason: g.Reason})
 			c.mu.Unlock()
+			// The receiver of a goodbye closes its end of the lane and
+			// reads on until the node closes its own (section 2).
+			if tc, ok := l.nc.(*net.TCPConn); ok {
+				tc.CloseWrite()
+			}
 		}
 		// Other types: a hidden client is sent nothing else; skip.
 	}
-	if errors.Is(err, io.EOF) {
+	c.mu.Lock()
+	saidGoodbye := c.closing || len(c.goodbye) > 0
+	c.mu.Unlock()
+	// The end of stream closes a lane in order; after a goodbye (either
+	// way) so does a reset: the side that closes does not read what is
+	// still on its way (a window update, say) and its close may reset the
+	// connection (section 2, "Orderly close").
+	if errors.Is(err, io.EOF) || saidGoodbye && errors.Is(err, syscall.ECONNRESET) {
 		err = nil
 	}
 	c.ended[lane] <- err

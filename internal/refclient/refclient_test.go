@@ -185,3 +185,22 @@ func TestIndependent(t *testing.T) {
 		}
 	}
 }
+
+// TestPortRule checks the port rule against the examples of section 10.
+func TestPortRule(t *testing.T) {
+	for name, want := range map[string]int{
+		"emqx@h": 4370, "emqx12@h": 4382, "emqx-12@h": 4382, "emqx007@h": 4377,
+		"emqx1a@h": 4370, "n60000@h": 4370, "n60001@h": 4371, "n123456789@h": 4370 + 123456789%60000,
+	} {
+		got, err := Port(name, DefaultBasePort)
+		if err != nil || got != want {
+			t.Errorf("Port(%s) = %d, %v; want %d", name, got, err, want)
+		}
+	}
+	if _, err := Port("n600@h", 65000); err == nil {
+		t.Error("Port(n600@h, 65000): want an error, 65600 is above 65535")
+	}
+	if addr, err := Addr("n1@[::1]", 4370); err != nil || addr != "[::1]:4371" {
+		t.Errorf("Addr(n1@[::1]) = %s, %v; want [::1]:4371", addr, err)
+	}
+}
