@@ -297,7 +297,9 @@ func (s *fieldSource) fillValue(f reflect.Value) {
 		case reflect.TypeFor[Status]():
 			u = uint64(StatusJoining) + u%5
 		case reflect.TypeFor[LockType]():
-			u %= 4
+			u = uint64(LockLocal) + u%4
+		case reflect.TypeFor[LockRefusal]():
+			u = uint64(LockHeld) + u%3
 		}
 		f.SetUint(u)
 	case reflect.Array:

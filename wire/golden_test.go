@@ -93,9 +93,11 @@ func goldenCases() []goldenCase {
 		{"heal_order", 0, &HealOrder{Round: 9, Coordinator: b("a1@h"), Victims: [][]byte{b("b2@h")}}},
 		{"lock_acquire", 100, &LockAcquire{Locker: l, Resource: r, Owner: o, Kind: LockQuorum, LeaseMillis: 30000}},
 		{"lock_release", 101, &LockRelease{Locker: l, Resource: r, Owner: o}},
-		{"lock_grant", 100, &LockGrant{Resource: r, Token: 17, LeaseMillis: 30000}},
-		{"lock_refuse", 100, &LockRefuse{Resource: r, Holder: b("owner-2"), Code: CodeRefused, Reason: b("held by owner-2")}},
+		{"lock_grant", 100, &LockGrant{Resource: r, Token: 17, LeaseMillis: 30000, Reentry: true}},
+		{"lock_refuse", 100, &LockRefuse{Resource: r, Reason: LockHeld, Holder: b("owner-2"), LeaseMillis: 12500}},
 		{"lock_renew", 102, &LockRenew{Locker: l, Resource: r, Owner: o, LeaseMillis: 30000}},
+		{"lock_fence", 103, &LockFence{Locker: l, Resource: r, Owner: o, Token: 1700000000000123}},
+		{"lock_released", 101, &LockReleased{Resource: r}},
 	}
 }
 

@@ -49,7 +49,10 @@ func edgeCases() []Message {
 		&LockRelease{Owner: []byte("o")},
 		&LockRenew{},
 		&LockGrant{Token: math.MaxUint64},
-		&LockRefuse{Code: CodeNotMember},
+		&LockRefuse{Reason: LockExhausted, LeaseMillis: math.MaxUint32},
+		&LockRefuse{Reason: LockNotHeld},
+		&LockFence{Token: math.MaxUint64},
+		&LockReleased{},
 	}
 }
 
@@ -166,13 +169,22 @@ func TestDecodeMalformed(t *testing.T) {
 		{"view-reply missing down", TypeViewReply, golden["view_reply"][:8+2+6+6], ErrTruncated, "down count"},
 		{"view-reply trailing", TypeViewReply, with("view_reply", 0), ErrMalformed, "trailing"},
 		{"heal-order victim cut", TypeHealOrder, golden["heal_order"][:len(golden["heal_order"])-1], ErrTruncated, "victims"},
-		{"lock-acquire type 4", TypeLockAcquire, patch("lock_acquire", -5, 4), ErrMalformed, "lock type is 4"},
+		{"lock-acquire type 5", TypeLockAcquire, patch("lock_acquire", -5, 5), ErrMalformed, "lock type is 5"},
+		{"lock-acquire type 0", TypeLockAcquire, patch("lock_acquire", -5, 0), ErrMalformed, "lock type is 0, want 1..4"},
 		{"lock-acquire trailing", TypeLockAcquire, with("lock_acquire", 0), ErrMalformed, "trailing"},
 		{"lock-acquire short lease", TypeLockAcquire, golden["lock_acquire"][:len(golden["lock_acquire"])-1], ErrTruncated, "lease"},
 		{"lock-release trailing", TypeLockRelease, with("lock_release", 0), ErrMalformed, "trailing"},
 		{"lock-renew short", TypeLockRenew, golden["lock_renew"][:3], ErrTruncated, "locker"},
 		{"lock-grant trailing", TypeLockGrant, with("lock_grant", 0), ErrMalformed, "trailing"},
-		{"lock-refuse no code", TypeLockRefuse, golden["lock_refuse"][:16], ErrTruncated, "code"},
+		{"lock-grant unknown flag", TypeLockGrant, patch("lock_grant", -1, 3), ErrMalformed, "flags are 0x03"},
+		{"lock-grant no flags", TypeLockGrant, golden["lock_grant"][:len(golden["lock_grant"])-1], ErrTruncated, "flags"},
+		{"lock-refuse no refusal", TypeLockRefuse, golden["lock_refuse"][:7], ErrTruncated, "refusal"},
+		{"lock-refuse refusal 0", TypeLockRefuse, patch("lock_refuse", 7, 0), ErrMalformed, "refusal is 0"},
+		{"lock-refuse refusal 4", TypeLockRefuse, patch("lock_refuse", 7, 4), ErrMalformed, "want 1..3"},
+		{"lock-refuse short lease", TypeLockRefuse, golden["lock_refuse"][:len(golden["lock_refuse"])-2], ErrTruncated, "lease"},
+		{"lock-fence short token", TypeLockFence, golden["lock_fence"][:len(golden["lock_fence"])-1], ErrTruncated, "fencing token"},
+		{"lock-fence trailing", TypeLockFence, with("lock_fence", 0), ErrMalformed, "trailing"},
+		{"lock-released trailing", TypeLockReleased, with("lock_released", 0), ErrMalformed, "trailing"},
 		{"hello min above max", TypeHello, patch("hello", 0, 3), ErrMalformed, "min version 3 above max version 2"},
 		{"hello trailing", TypeHello, with("hello", 0), ErrMalformed, "trailing"},
 		{"challenge short nonce", TypeChallenge, golden["challenge"][:30], ErrTruncated, "nonce"},
@@ -234,12 +246,12 @@ func TestTypeTableRoles(t *testing.T) {
 		}
 		names[typ.String()] = typ
 	}
-	for _, typ := range []Type{TypeReply, TypeErrorReply, TypeViewReply, TypeLockGrant, TypeLockRefuse} {
+	for _, typ := range []Type{TypeReply, TypeErrorReply, TypeViewReply, TypeLockGrant, TypeLockRefuse, TypeLockReleased} {
 		if !typ.IsAnswer() {
 			t.Errorf("%s should answer a request", typ)
 		}
 	}
-	for _, typ := range []Type{TypeLockAcquire, TypeLockRelease, TypeLockRenew, TypePartitionReport, TypeViewRequest, TypeHealOrder} {
+	for _, typ := range []Type{TypeLockAcquire, TypeLockRelease, TypeLockRenew, TypeLockFence, TypePartitionReport, TypeViewRequest, TypeHealOrder} {
 		if !typ.IsService() {
 			t.Errorf("%s should be routed to a service", typ)
 		}
@@ -281,8 +293,32 @@ func TestStatusAndLockTypeNames(t *testing.T) {
 			t.Fatalf("lock type %d: Valid=%v String=%q, want valid %q", uint8(l), l.Valid(), l.String(), want)
 		}
 	}
-	if LockType(4).Valid() || LockType(4).String() != "lock-type(4)" {
-		t.Fatal("lock type 4 must be invalid")
+	for _, l := range []LockType{0, 5, 255} {
+		if l.Valid() || l.String() != fmt.Sprintf("lock-type(%d)", uint8(l)) {
+			t.Fatalf("lock type %d: Valid=%v String=%q, want invalid", uint8(l), l.Valid(), l.String())
+		}
+	}
+	for l, name := range lnames {
+		for _, s := range []string{name, strings.ToUpper(name)} {
+			if got, err := ParseLockType(s); err != nil || got != l {
+				t.Fatalf("ParseLockType(%q): %v, %v; want %v", s, got, err, l)
+			}
+		}
+		text, err := l.MarshalText()
+		var back LockType
+		if err != nil || string(text) != name || back.UnmarshalText(text) != nil || back != l {
+			t.Fatalf("lock type %v as text: %q, %v; read back %v", l, text, err, back)
+		}
+	}
+	if _, err := ParseLockType("global"); err == nil || !strings.Contains(err.Error(), `"global", want local, leader, quorum or all`) {
+		t.Fatalf("ParseLockType(global): %v, want an error naming the choices", err)
+	}
+	if _, err := LockType(9).MarshalText(); err == nil {
+		t.Fatal("lock type 9 marshalled as text, want an error")
+	}
+	var zero LockType
+	if text, err := zero.MarshalText(); err != nil || len(text) != 0 || zero.UnmarshalText(nil) != nil || zero != 0 {
+		t.Fatalf("the zero lock type as text: %q, %v; want empty both ways", text, err)
 	}
 }
 

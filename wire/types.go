@@ -43,11 +43,13 @@ const (
 	TypeHealOrder       Type = 0x33 // coordinator orders a node to heal
 
 	// Locks.
-	TypeLockAcquire Type = 0x40
-	TypeLockRelease Type = 0x41
-	TypeLockGrant   Type = 0x42
-	TypeLockRefuse  Type = 0x43
-	TypeLockRenew   Type = 0x44
+	TypeLockAcquire  Type = 0x40
+	TypeLockRelease  Type = 0x41
+	TypeLockGrant    Type = 0x42
+	TypeLockRefuse   Type = 0x43
+	TypeLockRenew    Type = 0x44
+	TypeLockFence    Type = 0x45 // tell a table the token another granted the owner
+	TypeLockReleased Type = 0x46 // answer: the owner's grant was freed
 
 	// Optional membership messages (a receiver that does not know one skips it).
 	TypeMemberServices Type = 0x80 // the services a member runs, e.g. "autoheal"
@@ -101,11 +103,13 @@ var types = [256]typeInfo{
 	TypeViewReply:       {name: "view-reply", new: func() Message { return new(ViewReply) }, answer: true},
 	TypeHealOrder:       {name: "heal-order", new: func() Message { return new(HealOrder) }, service: true},
 
-	TypeLockAcquire: {name: "lock-acquire", new: func() Message { return new(LockAcquire) }, service: true},
-	TypeLockRelease: {name: "lock-release", new: func() Message { return new(LockRelease) }, service: true},
-	TypeLockGrant:   {name: "lock-grant", new: func() Message { return new(LockGrant) }, answer: true},
-	TypeLockRefuse:  {name: "lock-refuse", new: func() Message { return new(LockRefuse) }, answer: true},
-	TypeLockRenew:   {name: "lock-renew", new: func() Message { return new(LockRenew) }, service: true},
+	TypeLockAcquire:  {name: "lock-acquire", new: func() Message { return new(LockAcquire) }, service: true},
+	TypeLockRelease:  {name: "lock-release", new: func() Message { return new(LockRelease) }, service: true},
+	TypeLockGrant:    {name: "lock-grant", new: func() Message { return new(LockGrant) }, answer: true},
+	TypeLockRefuse:   {name: "lock-refuse", new: func() Message { return new(LockRefuse) }, answer: true},
+	TypeLockRenew:    {name: "lock-renew", new: func() Message { return new(LockRenew) }, service: true},
+	TypeLockFence:    {name: "lock-fence", new: func() Message { return new(LockFence) }, service: true},
+	TypeLockReleased: {name: "lock-released", new: func() Message { return new(LockReleased) }, answer: true},
 
 	TypeMemberServices: {name: "member-services", new: func() Message { return new(MemberServices) }},
 	TypeMemberVersion:  {name: "member-version", new: func() Message { return new(MemberVersion) }},
