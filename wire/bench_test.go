@@ -126,7 +126,7 @@ func TestZeroAllocs(t *testing.T) {
 		"DecodeCall":      decodeInto(t, &Call{}, call),
 		"DecodeCast":      decodeInto(t, &Cast{}, cast),
 		"DecodeMembers":   decodeInto(t, &MemberTable{}, benchMemberTableFixed),
-		"DecodeViewReply": decodeInto(t, &ViewReply{}, &ViewReply{Running: [][]byte{[]byte("a"), []byte("b")}, Down: [][]byte{[]byte("c")}}),
+		"DecodeViewReply": decodeInto(t, &ViewReply{}, &ViewReply{Running: [][]byte{[]byte("a"), []byte("b")}, Stopped: [][]byte{[]byte("c")}, Partitions: [][]byte{[]byte("c")}}),
 	}
 	for name, fn := range hot {
 		fn()

@@ -296,12 +296,16 @@ func (s *fieldSource) fillValue(f reflect.Value) {
 		switch f.Type() {
 		case reflect.TypeFor[Status]():
 			u = uint64(StatusJoining) + u%5
+		case reflect.TypeFor[HealState]():
+			u = uint64(HealUnknown) + u%4
 		case reflect.TypeFor[LockType]():
 			u = uint64(LockLocal) + u%4
 		case reflect.TypeFor[LockRefusal]():
 			u = uint64(LockHeld) + u%3
 		}
 		f.SetUint(u)
+	case reflect.Bool:
+		f.SetBool(s.byte()&1 == 1)
 	case reflect.Array:
 		reflect.Copy(f, reflect.ValueOf(s.bytes(f.Len())))
 	case reflect.Slice:

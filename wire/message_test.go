@@ -40,10 +40,16 @@ func edgeCases() []Message {
 		&MemberVersion{},
 		&MemberVersion{Node: long, GUID: guid(1), Version: long},
 		&PartitionReport{},
-		&ViewRequest{Round: math.MaxUint64},
+		&PartitionReport{Service: long, Reporter: []byte("r"), Fresh: true, Partitions: many},
+		&PartitionAck{},
+		&ViewRequest{},
+		&ViewRequest{Service: []byte("autoheal"), Round: long},
 		&ViewReply{},
-		&ViewReply{Running: many, Down: [][]byte{{}, {}}},
-		&HealOrder{Victims: many},
+		&ViewReply{Healing: true, Running: many, Stopped: [][]byte{{}, {}}, Partitions: many, Heal: HealFailed, HealError: long},
+		&HealOrder{},
+		&HealOrder{Service: []byte("s"), Victims: many, Reason: long},
+		&HealReply{},
+		&HealReply{Accepted: true, Reason: []byte("x")},
 		&LockAcquire{Kind: LockAll, LeaseMillis: math.MaxUint32},
 		&LockAcquire{Kind: LockLocal},
 		&LockRelease{Owner: []byte("o")},
@@ -80,7 +86,7 @@ func TestRoundTrip(t *testing.T) {
 
 // Decoding into a message that held a longer list must not leave old entries.
 func TestDecodeReusesLists(t *testing.T) {
-	big := &ViewReply{Running: [][]byte{[]byte("a"), []byte("b"), []byte("c")}, Down: [][]byte{[]byte("d")}}
+	big := &ViewReply{Running: [][]byte{[]byte("a"), []byte("b"), []byte("c")}, Stopped: [][]byte{[]byte("d")}, Partitions: [][]byte{[]byte("d")}}
 	small := &ViewReply{Running: [][]byte{[]byte("x")}}
 	var m ViewReply
 	noErr(t, m.Decode(big.Append(nil)), "big")
@@ -163,12 +169,22 @@ func TestDecodeMalformed(t *testing.T) {
 		{"member-table trailing", TypeMemberTable, with("member_table", 0), ErrMalformed, "trailing"},
 		{"member-table count below entries", TypeMemberTable, patch("member_table", 1, 1), ErrMalformed, "trailing"},
 		{"member-table no count", TypeMemberTable, nil, ErrTruncated, "member count"},
-		{"partition-report short", TypePartitionReport, golden["partition_report"][:20], ErrTruncated, "peer guid"},
+		{"partition-report no service", TypePartitionReport, nil, ErrTruncated, "service"},
+		{"partition-report short", TypePartitionReport, golden["partition_report"][:16], ErrTruncated, "fresh"},
+		{"partition-report fresh 2", TypePartitionReport, patch("partition_report", 16, 2), ErrMalformed, "fresh is 2, want 0 or 1"},
+		{"partition-report trailing", TypePartitionReport, with("partition_report", 0), ErrMalformed, "trailing"},
+		{"partition-ack empty", TypePartitionAck, nil, ErrTruncated, "node"},
+		{"partition-ack trailing", TypePartitionAck, with("partition_ack", 0), ErrMalformed, "trailing"},
+		{"view-request no round", TypeViewRequest, golden["view_request"][:10], ErrTruncated, "round"},
 		{"view-request trailing", TypeViewRequest, with("view_request", 0), ErrMalformed, "trailing"},
-		{"view-reply huge running count", TypeViewReply, append(make([]byte, 8), 0xff, 0xff), ErrTruncated, "running"},
-		{"view-reply missing down", TypeViewReply, golden["view_reply"][:8+2+6+6], ErrTruncated, "down count"},
-		{"view-reply trailing", TypeViewReply, with("view_reply", 0), ErrMalformed, "trailing"},
-		{"heal-order victim cut", TypeHealOrder, golden["heal_order"][:len(golden["heal_order"])-1], ErrTruncated, "victims"},
+		{"view-reply short guid", TypeViewReply, golden["view_reply"][:10], ErrTruncated, "guid"},
+		{"view-reply healing 7", TypeViewReply, patch("view_reply", 2+4+16, 7), ErrMalformed, "healing is 7"},
+		{"view-reply huge running count", TypeViewReply, append(bytes.Clone(golden["view_reply"][:2+4+16+1]), 0xff, 0xff), ErrTruncated, "running"},
+		{"view-reply missing partitions", TypeViewReply, golden["view_reply"][:2+4+16+1+8+14], ErrTruncated, "partitions count"},
+		{"view-reply heal state 4", TypeViewReply, patch("view_reply", 2+4+16+1+8+14+8, 4), ErrMalformed, "heal state is 4"},
+		{"heal-order victim cut", TypeHealOrder, golden["heal_order"][:2+8+2+6+2+4+2+4+2+3], ErrTruncated, "victims"},
+		{"heal-reply empty", TypeHealReply, nil, ErrTruncated, "accepted"},
+		{"heal-reply accepted 2", TypeHealReply, []byte{2}, ErrMalformed, "accepted is 2"},
 		{"lock-acquire type 5", TypeLockAcquire, patch("lock_acquire", -5, 5), ErrMalformed, "lock type is 5"},
 		{"lock-acquire type 0", TypeLockAcquire, patch("lock_acquire", -5, 0), ErrMalformed, "lock type is 0, want 1..4"},
 		{"lock-acquire trailing", TypeLockAcquire, with("lock_acquire", 0), ErrMalformed, "trailing"},

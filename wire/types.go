@@ -37,10 +37,14 @@ const (
 	TypeMemberStatus Type = 0x24 // one member's status changed
 
 	// Partitions and autoheal.
-	TypePartitionReport Type = 0x30 // a node reports a partition to the leader
-	TypeViewRequest     Type = 0x31 // leader asks a node for its view
-	TypeViewReply       Type = 0x32 // a node's view: running and down nodes
-	TypeHealOrder       Type = 0x33 // coordinator orders a node to heal
+	// Requests keep the codes that nodes from before these messages were
+	// sent already knew and ignored; answers go only to a requester.
+	TypePartitionReport Type = 0x30 // request: a node reports its partitions to the leader
+	TypeViewRequest     Type = 0x31 // request: a node's view in a round
+	TypeViewReply       Type = 0x32 // answers ViewRequest: the view, and the node's heal in that round
+	TypeHealOrder       Type = 0x33 // request: coordinate a heal, or heal into the coordinator
+	TypePartitionAck    Type = 0x34 // answers PartitionReport
+	TypeHealReply       Type = 0x35 // answers HealOrder: accepted, or why not
 
 	// Locks.
 	TypeLockAcquire  Type = 0x40
@@ -102,6 +106,8 @@ var types = [256]typeInfo{
 	TypeViewRequest:     {name: "view-request", new: func() Message { return new(ViewRequest) }, service: true},
 	TypeViewReply:       {name: "view-reply", new: func() Message { return new(ViewReply) }, answer: true},
 	TypeHealOrder:       {name: "heal-order", new: func() Message { return new(HealOrder) }, service: true},
+	TypePartitionAck:    {name: "partition-ack", new: func() Message { return new(PartitionAck) }, answer: true},
+	TypeHealReply:       {name: "heal-reply", new: func() Message { return new(HealReply) }, answer: true},
 
 	TypeLockAcquire:  {name: "lock-acquire", new: func() Message { return new(LockAcquire) }, service: true},
 	TypeLockRelease:  {name: "lock-release", new: func() Message { return new(LockRelease) }, service: true},
