@@ -17,6 +17,10 @@ import (
 // connection per lane, then the smux session and its control stream on the
 // control lane. ctx bounds the whole setup. The returned Conn reads nothing
 // until Start.
+//
+// Its errors name the address (a *net.OpError says "dial tcp ADDR", a
+// handshake error "handshake ... ADDR"), not the target, which the caller
+// knows and names once in its own context.
 func Dial(ctx context.Context, cfg *Config, target, addr string) (*Conn, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -39,7 +43,7 @@ func Dial(ctx context.Context, cfg *Config, target, addr string) (*Conn, error) 
 		nc, err := dialTCP(ctx, cfg, addr)
 		if err != nil {
 			closeAll()
-			return nil, fmt.Errorf("conn: dial %s at %s: %w", target, addr, err)
+			return nil, err
 		}
 		r := wire.NewReader(nc, cfg.maxPayload(), handshakeReadBuffer)
 		p, err := clientHandshake(ctx, nc, r, cfg, target, uint8(lane), linkID)
@@ -51,7 +55,7 @@ func Dial(ctx context.Context, cfg *Config, target, addr string) (*Conn, error) 
 		if lane > 0 && p.GUID != peer.GUID {
 			nc.Close()
 			closeAll()
-			return nil, fmt.Errorf("conn: %s restarted while the link was being set up", target)
+			return nil, fmt.Errorf("conn: the node at %s restarted while the link was being set up", addr)
 		}
 		peer = p
 		if lane == int(wire.LaneData) {
@@ -72,7 +76,7 @@ func Dial(ctx context.Context, cfg *Config, target, addr string) (*Conn, error) 
 	if err != nil {
 		sess.Close()
 		closeAll()
-		return nil, fmt.Errorf("conn: open control stream to %s: %w", target, err)
+		return nil, fmt.Errorf("conn: opening the control stream to %s: %w", addr, err)
 	}
 	return newConn(cfg, peer, linkID, true, tcp, readers, sess, ctrl), nil
 }

@@ -439,8 +439,11 @@ func (h *handshake) step(what string) error {
 	return nil
 }
 
+// who names the other side in errors: its address, and on the acceptor's
+// side the name the dialer gave. The dialer's caller knows the node it
+// dialed and names it in its own context (mesh: "mesh: join NODE: ...").
 func (h *handshake) who() string {
-	if h.peer == "" {
+	if h.peer == "" || h.role == "dialer" {
 		return h.addr
 	}
 	return h.addr + " (node " + h.peer + ")"

@@ -62,10 +62,12 @@ func dialTCP(ctx context.Context, cfg *Config, addr string) (net.Conn, error) {
 		nc, err = d.DialContext(dctx, "tcp", addr)
 	}
 	if err != nil {
-		if cfg.LocalIP != nil && cfg.Dial == nil {
-			return nil, fmt.Errorf("dial %s from %s: %w", addr, cfg.LocalIP, err)
+		// A *net.OpError says "dial tcp [source->]addr" already; an error
+		// of cfg.Dial may not.
+		if _, ok := errors.AsType[*net.OpError](err); !ok {
+			err = &net.OpError{Op: "dial", Net: "tcp", Addr: stringAddr(addr), Err: err}
 		}
-		return nil, fmt.Errorf("dial %s: %w", addr, err)
+		return nil, err
 	}
 	if tc, ok := nc.(*net.TCPConn); ok {
 		if err := tc.SetNoDelay(true); err != nil {
@@ -143,3 +145,9 @@ func (c *Config) checkLocalIP() error {
 	ln.Close()
 	return nil
 }
+
+// stringAddr is an address known only as its text, for a *net.OpError.
+type stringAddr string
+
+func (a stringAddr) Network() string { return "tcp" }
+func (a stringAddr) String() string  { return string(a) }

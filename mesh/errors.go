@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
+	"github.com/ekka-mesh/ekka-mesh/conn"
 	"github.com/ekka-mesh/ekka-mesh/wire"
 )
 
@@ -28,6 +30,20 @@ var (
 	ErrNotMember = errors.New("mesh: not a member of the cluster")
 	// ErrRefused: the remote node refused the request; the message says why.
 	ErrRefused = errors.New("mesh: refused")
+)
+
+// Handshake refusals, from either side of a link: the same values as conn's,
+// so that errors.Is matches whichever a caller names, and a caller of mesh
+// need not import conn for them. Join gives up at once on any of them: a
+// retry cannot succeed until the configuration changes.
+var (
+	// ErrBadCookie: the two nodes do not share the cookie.
+	ErrBadCookie = conn.ErrBadCookie
+	// ErrWrongCluster: the node dialed is in another cluster.
+	ErrWrongCluster = conn.ErrWrongCluster
+	// ErrWrongNode: another node answered at the address of the node dialed
+	// (the two use different base ports, or an old address).
+	ErrWrongNode = conn.ErrWrongNode
 )
 
 // RemoteError is a call's failure reported by the callee. Code is the
@@ -91,12 +107,24 @@ func (e *RemoteError) Is(target error) bool {
 }
 
 // NodeError ties an error to the node it concerns, e.g. ErrNodeDown for one
-// target of a multicall.
+// target of a multicall. Op, when set, names what was done with the node
+// ("join"). Its text names the package, the operation or "node", and the
+// node once: "mesh: node n2@h: node is down (no link to it)", "mesh: join
+// n2@h: dial tcp 127.0.0.1:4372: connect: connection refused".
 type NodeError struct {
 	Node string
+	Op   string
 	Err  error
 }
 
-func (e *NodeError) Error() string { return fmt.Sprintf("mesh: node %s: %v", e.Node, e.Err) }
+func (e *NodeError) Error() string {
+	op := e.Op
+	if op == "" {
+		op = "node"
+	}
+	// The sentinels of this package say "mesh: " already.
+	msg, _ := strings.CutPrefix(e.Err.Error(), "mesh: ")
+	return "mesh: " + op + " " + e.Node + ": " + msg
+}
 
 func (e *NodeError) Unwrap() error { return e.Err }

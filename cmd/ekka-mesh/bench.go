@@ -16,7 +16,6 @@ import (
 
 	"github.com/ekka-mesh/ekka-mesh/bench/load"
 	"github.com/ekka-mesh/ekka-mesh/config"
-	"github.com/ekka-mesh/ekka-mesh/conn"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 	"github.com/ekka-mesh/ekka-mesh/portmap"
 )
@@ -380,7 +379,7 @@ func benchRunMain(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	cancel()
 	if err != nil {
 		hint := connectHint(err, a.target, s.Node.BasePort, a.timeout)
-		if errors.Is(err, conn.ErrWrongCluster) {
+		if errors.Is(err, mesh.ErrWrongCluster) {
 			hint = fmt.Sprintf("\nthe target belongs to another cluster than cluster.name = %s", s.Cluster.Name)
 		}
 		return fail(exitFail, "cannot reach the target %s at %s: %v%s", a.target, targetAddr, err, hint)

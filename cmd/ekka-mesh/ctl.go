@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/ekka-mesh/ekka-mesh/config"
-	"github.com/ekka-mesh/ekka-mesh/conn"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 	"github.com/ekka-mesh/ekka-mesh/portmap"
 )
@@ -180,7 +179,7 @@ func ctlMain(ctx context.Context, args []string, stdout, stderr io.Writer, envir
 	cl, err := mesh.Connect(ctx, ccfg, target)
 	if err != nil {
 		hint := connectHint(err, target, s.Node.BasePort, *timeout)
-		if errors.Is(err, conn.ErrWrongCluster) && *cluster == "" {
+		if errors.Is(err, mesh.ErrWrongCluster) && *cluster == "" {
 			hint = fmt.Sprintf("\nthe node belongs to another cluster than the configuration's cluster.name (%s)", targetCluster)
 		}
 		fmt.Fprintf(stderr, "ekka-mesh ctl: connect to %s: %v%s\n", target, err, hint)
@@ -288,11 +287,11 @@ func connectHint(err error, node string, basePort int, timeout time.Duration) st
 		addr = "?"
 	}
 	switch {
-	case errors.Is(err, conn.ErrBadCookie):
+	case errors.Is(err, mesh.ErrBadCookie):
 		return fmt.Sprintf("\nthe node refused the cookie: give the cluster's cookie with --cookie, %s or ~/%s", config.EnvName("node.cookie"), config.CookieFile)
-	case errors.Is(err, conn.ErrWrongCluster):
+	case errors.Is(err, mesh.ErrWrongCluster):
 		return "\nthe node belongs to another cluster than --cluster names"
-	case errors.Is(err, conn.ErrWrongNode):
+	case errors.Is(err, mesh.ErrWrongNode):
 		return fmt.Sprintf("\nanother node answers at %s: check --base-port (every node of a cluster must use the same base port)", addr)
 	case errors.Is(err, context.DeadlineExceeded):
 		return fmt.Sprintf("\nno answer from %s within --timeout %v: is the node running, and is the base port %d right?", addr, timeout, basePort)

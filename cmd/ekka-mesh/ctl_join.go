@@ -60,9 +60,10 @@ func (c *ctlRun) join(args []string) int {
 	}
 }
 
-// lastDial finds the node's last dial error in its join error: the address
+// lastDial finds the node's last dial error in its join error, a
+// *net.OpError's text ("dial tcp [SOURCE->]ADDR: ...: CAUSE"): the address
 // it dialed and the cause at the end ("connection refused").
-var lastDial = regexp.MustCompile(`dial \S+ at (\S+): (?:.*: )?([^:]+)$`)
+var lastDial = regexp.MustCompile(`dial tcp (?:[^ >]+->)?(\S+): (?:.*: )?([^:]+)$`)
 
 // joinFailure says why the node could not join. When the node kept
 // dialing NODE2 until the deadline, its error ends with its last dial
