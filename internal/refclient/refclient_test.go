@@ -142,6 +142,13 @@ func TestSmuxBytes(t *testing.T) {
 	upd := []byte{0x10, 0, 0, 0, 0, 0, 0x10, 0}
 	same(t, "UPD of stream 3: consumed 16, window 1 MiB", mustHex("02 04 08 00 03 00 00 00 10 00 00 00 00 00 10 00"), AppendSmux(nil, SmuxUPD, 3, upd))
 	same(t, "NOP", mustHex("02 03 00 00 00 00 00 00"), AppendSmux(nil, SmuxNOP, 0, nil))
+	spec := readSpec(t)
+	for _, ex := range []string{"02 00 00 00 03 00 00 00", "02 02 10 00 03 00 00 00",
+		"02 04 08 00 03 00 00 00 10 00 00 00 00 00 10 00", "02 03 00 00 00 00 00 00"} {
+		if !strings.Contains(spec, "`"+ex+"`") {
+			t.Errorf("PROTOCOL.md section 2.1 no longer gives the example %s", ex)
+		}
+	}
 
 	// A wire frame split over two PSH frames comes out whole, and the
 	// window update the reader owes follows.
@@ -159,6 +166,27 @@ func TestSmuxBytes(t *testing.T) {
 	want[0] = byte(len(frame))
 	want[6] = 0x10 // 1 MiB, little-endian
 	same(t, "window update after the first frame", AppendSmux(nil, SmuxUPD, ControlStreamID, want[:]), out.Bytes())
+}
+
+// readSpec returns PROTOCOL.md with its lines joined, so that an example
+// wrapped over two lines is still found.
+func readSpec(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "wire", "PROTOCOL.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(strings.Fields(string(b)), " ")
+}
+
+// TestCallExample checks the example Call of PROTOCOL.md section 11.1.
+func TestCallExample(t *testing.T) {
+	body := (&Call{TimeoutMillis: 5000, Method: "$ekka.pong"}).Append(nil)
+	ex := "00 00 13 88 00 0a 24 65 6b 6b 61 2e 70 6f 6e 67"
+	same(t, "call body", body, func() []byte { b, _ := hex.DecodeString(strings.ReplaceAll(ex, " ", "")); return b }())
+	if !strings.Contains(readSpec(t), "`"+ex+"`") {
+		t.Errorf("PROTOCOL.md section 11.1 no longer gives the example call %s", ex)
+	}
 }
 
 // TestIndependent keeps the client independent of the code it checks: it
