@@ -27,60 +27,60 @@ type MemberInfo struct {
 	Version string `json:"version,omitempty"`
 }
 
-// ChangeKind says what an observation did to the member table.
-type ChangeKind uint8
+// changeKind says what an observation did to the member table.
+type changeKind uint8
 
 const (
-	// ChangeNone: the observation changed nothing (a duplicate, the self
+	// changeNone: the observation changed nothing (a duplicate, the self
 	// node, an unknown node or bad input).
-	ChangeNone ChangeKind = iota
-	// ChangeNew: a node this table did not hold came up; it is now a member.
-	ChangeNew
-	// ChangeUp: a member came up with no partition: its first link since it
+	changeNone changeKind = iota
+	// changeNew: a node this table did not hold came up; it is now a member.
+	changeNew
+	// changeUp: a member came up with no partition: its first link since it
 	// was learned from a peer, or a reconnect after it went down while
 	// joining, healing or leaving (it dropped its links on purpose).
-	ChangeUp
-	// ChangeRestart: a member came up with a GUID other than the recorded
+	changeUp
+	// changeRestart: a member came up with a GUID other than the recorded
 	// one. It restarted; that is not a partition, and a partition recorded
-	// for it is cleared (Change.PartitionCleared).
-	ChangeRestart
-	// ChangePartition: a member this node had marked down while it was up
+	// for it is cleared (change.PartitionCleared).
+	changeRestart
+	// changePartition: a member this node had marked down while it was up
 	// came back with the same GUID: both sides kept running apart. The
 	// partition stays recorded until clearPartition, a restart or removal.
-	ChangePartition
-	// ChangeDown: this node lost its link to a member.
-	ChangeDown
-	// ChangeStatus: a member announced a new status (joining, up, healing,
+	changePartition
+	// changeDown: this node lost its link to a member.
+	changeDown
+	// changeStatus: a member announced a new status (joining, up, healing,
 	// leaving).
-	ChangeStatus
-	// ChangeRemoved: a member was removed (leave, force-leave, autoclean).
+	changeStatus
+	// changeRemoved: a member was removed (leave, force-leave, autoclean).
 	// The table reports removals as names; the node uses this kind for them.
-	ChangeRemoved
-	// ChangeLearned: a member was learned from a peer's member table and is
+	changeRemoved
+	// changeLearned: a member was learned from a peer's member table and is
 	// recorded as down until this node links to it.
-	ChangeLearned
-	// ChangeRefused: a node linked to this node while the table held its
+	changeLearned
+	// changeRefused: a node linked to this node while the table held its
 	// limit of members and no member learned second-hand (never linked) could
 	// make room: the node is not a member and its link must be closed.
-	ChangeRefused
+	changeRefused
 )
 
 var changeNames = [...]string{
-	ChangeNone: "none", ChangeNew: "new", ChangeUp: "up", ChangeRestart: "restart",
-	ChangePartition: "partition", ChangeDown: "down", ChangeStatus: "status",
-	ChangeRemoved: "removed", ChangeLearned: "learned", ChangeRefused: "refused",
+	changeNone: "none", changeNew: "new", changeUp: "up", changeRestart: "restart",
+	changePartition: "partition", changeDown: "down", changeStatus: "status",
+	changeRemoved: "removed", changeLearned: "learned", changeRefused: "refused",
 }
 
-func (k ChangeKind) String() string {
+func (k changeKind) String() string {
 	if int(k) < len(changeNames) {
 		return changeNames[k]
 	}
 	return fmt.Sprintf("change(%d)", uint8(k))
 }
 
-// Change describes what one observation did to one member.
-type Change struct {
-	Kind      ChangeKind
+// change describes what one observation did to one member.
+type change struct {
+	Kind      changeKind
 	Node      string
 	GUID      GUID   // the member's GUID after the change
 	OldGUID   GUID   // the GUID recorded before a restart
@@ -89,7 +89,7 @@ type Change struct {
 	// PartitionCleared is set when the change cleared a recorded partition
 	// (a restart or a removal).
 	PartitionCleared bool
-	// Evicted names the member removed to make room for a new one (ChangeNew
+	// Evicted names the member removed to make room for a new one (changeNew
 	// on a full table): one learned second-hand that this node never linked
 	// to, the longest known.
 	Evicted string
@@ -129,7 +129,7 @@ type member struct {
 //   - The table holds at most limit members, itself included (0: no limit).
 //     merge learns no member beyond it; a node that links while the table is
 //     full takes the place of the longest-known member never linked to, or
-//     is refused (ChangeRefused) when every member has been linked.
+//     is refused (changeRefused) when every member has been linked.
 type memberTable struct {
 	self    string
 	members map[string]*member
@@ -147,9 +147,9 @@ func newMemberTable(self string, selfGUID GUID, now time.Time) *memberTable {
 
 // observeUp records that this node has a link to node, whose handshake gave
 // guid.
-func (t *memberTable) observeUp(node string, guid GUID, now time.Time) Change {
+func (t *memberTable) observeUp(node string, guid GUID, now time.Time) change {
 	if node == t.self || guid.IsZero() || !validNodeName(node) {
-		return Change{Kind: ChangeNone, Node: node}
+		return change{Kind: changeNone, Node: node}
 	}
 	m, ok := t.members[node]
 	if !ok {
@@ -157,7 +157,7 @@ func (t *memberTable) observeUp(node string, guid GUID, now time.Time) Change {
 		if t.full() {
 			evicted = t.oldestUnlinked()
 			if evicted == "" {
-				return Change{Kind: ChangeRefused, Node: node, GUID: guid}
+				return change{Kind: changeRefused, Node: node, GUID: guid}
 			}
 			delete(t.members, evicted)
 		}
@@ -165,29 +165,29 @@ func (t *memberTable) observeUp(node string, guid GUID, now time.Time) Change {
 			info:   MemberInfo{Node: node, Status: StatusUp, GUID: guid, Since: now},
 			linked: true,
 		}
-		return Change{Kind: ChangeNew, Node: node, GUID: guid, Status: StatusUp, Evicted: evicted}
+		return change{Kind: changeNew, Node: node, GUID: guid, Status: StatusUp, Evicted: evicted}
 	}
-	c := Change{Node: node, GUID: guid, OldStatus: m.info.Status, Status: StatusUp}
+	c := change{Node: node, GUID: guid, OldStatus: m.info.Status, Status: StatusUp}
 	switch {
 	case !m.linked:
-		c.Kind = ChangeUp
+		c.Kind = changeUp
 		if m.info.GUID != guid && !m.info.GUID.IsZero() {
 			c.OldGUID = m.info.GUID
 		}
 	case m.info.GUID != guid:
-		c.Kind = ChangeRestart
+		c.Kind = changeRestart
 		c.OldGUID = m.info.GUID
 		c.PartitionCleared = m.partitioned
 		m.partitioned = false
 		m.info.Services = nil // the new incarnation tells its own
 		m.info.Version = ""
 	case m.info.Status != StatusDown:
-		return Change{Kind: ChangeNone, Node: node, GUID: guid, Status: m.info.Status, OldStatus: m.info.Status}
+		return change{Kind: changeNone, Node: node, GUID: guid, Status: m.info.Status, OldStatus: m.info.Status}
 	case m.downFrom == StatusUp:
-		c.Kind = ChangePartition
+		c.Kind = changePartition
 		m.partitioned = true
 	default:
-		c.Kind = ChangeUp
+		c.Kind = changeUp
 	}
 	m.info.GUID = guid
 	m.info.Status = StatusUp
@@ -199,12 +199,12 @@ func (t *memberTable) observeUp(node string, guid GUID, now time.Time) Change {
 
 // observeDown records that this node lost its link to node (a connection
 // error or a heartbeat timeout). Members already down stay as they are.
-func (t *memberTable) observeDown(node string, now time.Time) Change {
+func (t *memberTable) observeDown(node string, now time.Time) change {
 	m, ok := t.members[node]
 	if !ok || node == t.self || m.info.Status == StatusDown {
-		return Change{Kind: ChangeNone, Node: node}
+		return change{Kind: changeNone, Node: node}
 	}
-	c := Change{Kind: ChangeDown, Node: node, GUID: m.info.GUID, OldStatus: m.info.Status, Status: StatusDown}
+	c := change{Kind: changeDown, Node: node, GUID: m.info.GUID, OldStatus: m.info.Status, Status: StatusDown}
 	m.downFrom = m.info.Status
 	m.info.Status = StatusDown
 	m.info.Since = now
@@ -215,15 +215,15 @@ func (t *memberTable) observeDown(node string, now time.Time) Change {
 // leaving). StatusDown is observeDown. A member this node has no link to
 // keeps its down status: it comes back through observeUp. Unknown nodes and
 // undefined statuses change nothing.
-func (t *memberTable) setStatus(node string, s Status, now time.Time) Change {
+func (t *memberTable) setStatus(node string, s Status, now time.Time) change {
 	if s == StatusDown {
 		return t.observeDown(node, now)
 	}
 	m, ok := t.members[node]
 	if !ok || !s.Valid() || m.info.Status == StatusDown || m.info.Status == s {
-		return Change{Kind: ChangeNone, Node: node}
+		return change{Kind: changeNone, Node: node}
 	}
-	c := Change{Kind: ChangeStatus, Node: node, GUID: m.info.GUID, OldStatus: m.info.Status, Status: s}
+	c := change{Kind: changeStatus, Node: node, GUID: m.info.GUID, OldStatus: m.info.Status, Status: s}
 	m.info.Status = s
 	m.info.Since = now
 	return c
@@ -244,7 +244,7 @@ func (t *memberTable) remove(node string) bool {
 
 // merge folds in a peer's member table with no budget for new members (see
 // mergeLimited).
-func (t *memberTable) merge(entries []MemberInfo, now time.Time) []Change {
+func (t *memberTable) merge(entries []MemberInfo, now time.Time) []change {
 	changes, _ := t.mergeLimited(entries, now, -1)
 	return changes
 }
@@ -262,13 +262,13 @@ func (d mergeDrops) Total() int { return d.Full + d.Rate }
 // member this node has linked to keeps its status and GUID (this node's link
 // is the authority on both, and taking a peer's GUID would disguise a
 // restart or a partition). Unknown members are added as down until linked
-// (ChangeLearned), at most budget of them (negative: no budget) and only
+// (changeLearned), at most budget of them (negative: no budget) and only
 // while the table is below its limit; the others are dropped and counted. A
 // member learned earlier but never linked takes a newer GUID. Rows for self,
 // with a bad name or with an undefined status are ignored. It returns the
 // changes it made and what it dropped.
-func (t *memberTable) mergeLimited(entries []MemberInfo, now time.Time, budget int) ([]Change, mergeDrops) {
-	var changes []Change
+func (t *memberTable) mergeLimited(entries []MemberInfo, now time.Time, budget int) ([]change, mergeDrops) {
+	var changes []change
 	var drops mergeDrops
 	for _, e := range entries {
 		if e.Node == t.self || !validNodeName(e.Node) || !e.Status.Valid() {
@@ -287,7 +287,7 @@ func (t *memberTable) mergeLimited(entries []MemberInfo, now time.Time, budget i
 				budget--
 			}
 			t.members[e.Node] = &member{info: MemberInfo{Node: e.Node, Status: StatusDown, GUID: e.GUID, Since: now}}
-			changes = append(changes, Change{Kind: ChangeLearned, Node: e.Node, GUID: e.GUID, Status: StatusDown})
+			changes = append(changes, change{Kind: changeLearned, Node: e.Node, GUID: e.GUID, Status: StatusDown})
 			continue
 		}
 		if !m.linked && !e.GUID.IsZero() && (m.info.GUID.IsZero() || e.GUID.Compare(m.info.GUID) > 0) {

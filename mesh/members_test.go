@@ -31,13 +31,13 @@ type step struct {
 	node   string
 	guid   GUID
 	status Status
-	want   ChangeKind
+	want   changeKind
 }
 
-func apply(t *testing.T, tb *memberTable, i int, s step) Change {
+func apply(t *testing.T, tb *memberTable, i int, s step) change {
 	t.Helper()
 	now := at(i + 1)
-	var c Change
+	var c change
 	switch s.op {
 	case "up":
 		c = tb.observeUp(s.node, s.guid, now)
@@ -71,114 +71,114 @@ func TestMemberTransitions(t *testing.T) {
 		wantGUID      GUID
 		wantPartition bool
 	}{
-		{"new member up", []step{{op: "up", node: "a@h", guid: a1, want: ChangeNew}}, StatusUp, a1, false},
+		{"new member up", []step{{op: "up", node: "a@h", guid: a1, want: changeNew}}, StatusUp, a1, false},
 		{"duplicate up", []step{
-			{op: "up", node: "a@h", guid: a1, want: ChangeNew},
-			{op: "up", node: "a@h", guid: a1, want: ChangeNone},
+			{op: "up", node: "a@h", guid: a1, want: changeNew},
+			{op: "up", node: "a@h", guid: a1, want: changeNone},
 		}, StatusUp, a1, false},
 		{"down", []step{
-			{op: "up", node: "a@h", guid: a1, want: ChangeNew},
-			{op: "down", node: "a@h", want: ChangeDown},
-			{op: "down", node: "a@h", want: ChangeNone},
+			{op: "up", node: "a@h", guid: a1, want: changeNew},
+			{op: "down", node: "a@h", want: changeDown},
+			{op: "down", node: "a@h", want: changeNone},
 		}, StatusDown, a1, false},
 		{"down then up with the same GUID is a partition", []step{
-			{op: "up", node: "a@h", guid: a1, want: ChangeNew},
-			{op: "down", node: "a@h", want: ChangeDown},
-			{op: "up", node: "a@h", guid: a1, want: ChangePartition},
+			{op: "up", node: "a@h", guid: a1, want: changeNew},
+			{op: "down", node: "a@h", want: changeDown},
+			{op: "up", node: "a@h", guid: a1, want: changePartition},
 		}, StatusUp, a1, true},
 		{"partition stays recorded across another down", []step{
-			{op: "up", node: "a@h", guid: a1, want: ChangeNew},
-			{op: "down", node: "a@h", want: ChangeDown},
-			{op: "up", node: "a@h", guid: a1, want: ChangePartition},
-			{op: "down", node: "a@h", want: ChangeDown},
+			{op: "up", node: "a@h", guid: a1, want: changeNew},
+			{op: "down", node: "a@h", want: changeDown},
+			{op: "up", node: "a@h", guid: a1, want: changePartition},
+			{op: "down", node: "a@h", want: changeDown},
 		}, StatusDown, a1, true},
 		{"down then up with a new GUID is a restart", []step{
-			{op: "up", node: "a@h", guid: a1, want: ChangeNew},
-			{op: "down", node: "a@h", want: ChangeDown},
-			{op: "up", node: "a@h", guid: a2, want: ChangeRestart},
+			{op: "up", node: "a@h", guid: a1, want: changeNew},
+			{op: "down", node: "a@h", want: changeDown},
+			{op: "up", node: "a@h", guid: a2, want: changeRestart},
 		}, StatusUp, a2, false},
 		{"restart while a partition is recorded clears it", []step{
-			{op: "up", node: "a@h", guid: a1, want: ChangeNew},
-			{op: "down", node: "a@h", want: ChangeDown},
-			{op: "up", node: "a@h", guid: a1, want: ChangePartition},
-			{op: "down", node: "a@h", want: ChangeDown},
-			{op: "up", node: "a@h", guid: a2, want: ChangeRestart},
+			{op: "up", node: "a@h", guid: a1, want: changeNew},
+			{op: "down", node: "a@h", want: changeDown},
+			{op: "up", node: "a@h", guid: a1, want: changePartition},
+			{op: "down", node: "a@h", want: changeDown},
+			{op: "up", node: "a@h", guid: a2, want: changeRestart},
 		}, StatusUp, a2, false},
 		{"restart noticed before the down", []step{
-			{op: "up", node: "a@h", guid: a1, want: ChangeNew},
-			{op: "up", node: "a@h", guid: a2, want: ChangeRestart},
+			{op: "up", node: "a@h", guid: a1, want: changeNew},
+			{op: "up", node: "a@h", guid: a2, want: changeRestart},
 		}, StatusUp, a2, false},
 		{"down while healing, back with the same GUID is no partition", []step{
-			{op: "up", node: "a@h", guid: a1, want: ChangeNew},
-			{op: "status", node: "a@h", status: StatusHealing, want: ChangeStatus},
-			{op: "down", node: "a@h", want: ChangeDown},
-			{op: "up", node: "a@h", guid: a1, want: ChangeUp},
+			{op: "up", node: "a@h", guid: a1, want: changeNew},
+			{op: "status", node: "a@h", status: StatusHealing, want: changeStatus},
+			{op: "down", node: "a@h", want: changeDown},
+			{op: "up", node: "a@h", guid: a1, want: changeUp},
 		}, StatusUp, a1, false},
 		{"down while joining, back is no partition", []step{
-			{op: "up", node: "a@h", guid: a1, want: ChangeNew},
-			{op: "status", node: "a@h", status: StatusJoining, want: ChangeStatus},
-			{op: "down", node: "a@h", want: ChangeDown},
-			{op: "up", node: "a@h", guid: a1, want: ChangeUp},
+			{op: "up", node: "a@h", guid: a1, want: changeNew},
+			{op: "status", node: "a@h", status: StatusJoining, want: changeStatus},
+			{op: "down", node: "a@h", want: changeDown},
+			{op: "up", node: "a@h", guid: a1, want: changeUp},
 		}, StatusUp, a1, false},
 		{"status changes", []step{
-			{op: "up", node: "a@h", guid: a1, want: ChangeNew},
-			{op: "status", node: "a@h", status: StatusLeaving, want: ChangeStatus},
-			{op: "status", node: "a@h", status: StatusLeaving, want: ChangeNone},
-			{op: "status", node: "a@h", status: StatusUp, want: ChangeStatus},
-			{op: "status", node: "a@h", status: 0, want: ChangeNone},
-			{op: "status", node: "a@h", status: 9, want: ChangeNone},
-			{op: "status", node: "a@h", status: StatusDown, want: ChangeDown},
+			{op: "up", node: "a@h", guid: a1, want: changeNew},
+			{op: "status", node: "a@h", status: StatusLeaving, want: changeStatus},
+			{op: "status", node: "a@h", status: StatusLeaving, want: changeNone},
+			{op: "status", node: "a@h", status: StatusUp, want: changeStatus},
+			{op: "status", node: "a@h", status: 0, want: changeNone},
+			{op: "status", node: "a@h", status: 9, want: changeNone},
+			{op: "status", node: "a@h", status: StatusDown, want: changeDown},
 		}, StatusDown, a1, false},
 		{"status of a down member waits for its link", []step{
-			{op: "up", node: "a@h", guid: a1, want: ChangeNew},
-			{op: "down", node: "a@h", want: ChangeDown},
-			{op: "status", node: "a@h", status: StatusLeaving, want: ChangeNone},
+			{op: "up", node: "a@h", guid: a1, want: changeNew},
+			{op: "down", node: "a@h", want: changeDown},
+			{op: "status", node: "a@h", status: StatusLeaving, want: changeNone},
 		}, StatusDown, a1, false},
 		{"status of an unknown node", []step{
-			{op: "status", node: "a@h", status: StatusUp, want: ChangeNone},
+			{op: "status", node: "a@h", status: StatusUp, want: changeNone},
 		}, 0, GUID{}, false},
-		{"down of an unknown node", []step{{op: "down", node: "a@h", want: ChangeNone}}, 0, GUID{}, false},
+		{"down of an unknown node", []step{{op: "down", node: "a@h", want: changeNone}}, 0, GUID{}, false},
 		{"learned from a peer then linked is up, not a partition", []step{
-			{op: "merge", node: "a@h", guid: a1, status: StatusUp, want: ChangeLearned},
-			{op: "up", node: "a@h", guid: a1, want: ChangeUp},
+			{op: "merge", node: "a@h", guid: a1, status: StatusUp, want: changeLearned},
+			{op: "up", node: "a@h", guid: a1, want: changeUp},
 		}, StatusUp, a1, false},
 		{"learned, dial fails, then linked", []step{
-			{op: "merge", node: "a@h", guid: a1, status: StatusUp, want: ChangeLearned},
-			{op: "down", node: "a@h", want: ChangeNone},
-			{op: "up", node: "a@h", guid: a2, want: ChangeUp},
+			{op: "merge", node: "a@h", guid: a1, status: StatusUp, want: changeLearned},
+			{op: "down", node: "a@h", want: changeNone},
+			{op: "up", node: "a@h", guid: a2, want: changeUp},
 		}, StatusUp, a2, false},
 		{"learned, linked, lost, back is a partition", []step{
-			{op: "merge", node: "a@h", guid: a1, status: StatusUp, want: ChangeLearned},
-			{op: "up", node: "a@h", guid: a1, want: ChangeUp},
-			{op: "down", node: "a@h", want: ChangeDown},
-			{op: "up", node: "a@h", guid: a1, want: ChangePartition},
+			{op: "merge", node: "a@h", guid: a1, status: StatusUp, want: changeLearned},
+			{op: "up", node: "a@h", guid: a1, want: changeUp},
+			{op: "down", node: "a@h", want: changeDown},
+			{op: "up", node: "a@h", guid: a1, want: changePartition},
 		}, StatusUp, a1, true},
 		{"merge does not override a linked member", []step{
-			{op: "up", node: "a@h", guid: a1, want: ChangeNew},
-			{op: "merge", node: "a@h", guid: a2, status: StatusDown, want: ChangeNone},
+			{op: "up", node: "a@h", guid: a1, want: changeNew},
+			{op: "merge", node: "a@h", guid: a2, status: StatusDown, want: changeNone},
 		}, StatusUp, a1, false},
 		{"merge does not change the GUID of a member marked down", []step{
-			{op: "up", node: "a@h", guid: a1, want: ChangeNew},
-			{op: "down", node: "a@h", want: ChangeDown},
-			{op: "merge", node: "a@h", guid: a2, status: StatusUp, want: ChangeNone},
-			{op: "up", node: "a@h", guid: a1, want: ChangePartition},
+			{op: "up", node: "a@h", guid: a1, want: changeNew},
+			{op: "down", node: "a@h", want: changeDown},
+			{op: "merge", node: "a@h", guid: a2, status: StatusUp, want: changeNone},
+			{op: "up", node: "a@h", guid: a1, want: changePartition},
 		}, StatusUp, a1, true},
 		{"merge takes a newer GUID for a member never linked", []step{
-			{op: "merge", node: "a@h", guid: a1, status: StatusUp, want: ChangeLearned},
-			{op: "merge", node: "a@h", guid: a2, status: StatusUp, want: ChangeNone},
-			{op: "merge", node: "a@h", guid: a1, status: StatusUp, want: ChangeNone},
+			{op: "merge", node: "a@h", guid: a1, status: StatusUp, want: changeLearned},
+			{op: "merge", node: "a@h", guid: a2, status: StatusUp, want: changeNone},
+			{op: "merge", node: "a@h", guid: a1, status: StatusUp, want: changeNone},
 		}, StatusDown, a2, false},
 		{"merge of a down entry still learns the member", []step{
-			{op: "merge", node: "a@h", guid: a1, status: StatusDown, want: ChangeLearned},
+			{op: "merge", node: "a@h", guid: a1, status: StatusDown, want: changeLearned},
 		}, StatusDown, a1, false},
 		{"merge ignores bad rows", []step{
-			{op: "merge", node: "a@h", guid: a1, status: 0, want: ChangeNone},
-			{op: "merge", node: "bad", guid: a1, status: StatusUp, want: ChangeNone},
+			{op: "merge", node: "a@h", guid: a1, status: 0, want: changeNone},
+			{op: "merge", node: "bad", guid: a1, status: StatusUp, want: changeNone},
 		}, 0, GUID{}, false},
 		{"up with a zero GUID or a bad name is ignored", []step{
-			{op: "up", node: "a@h", guid: GUID{}, want: ChangeNone},
-			{op: "up", node: "a@", guid: a1, want: ChangeNone},
-			{op: "up", node: "", guid: a1, want: ChangeNone},
+			{op: "up", node: "a@h", guid: GUID{}, want: changeNone},
+			{op: "up", node: "a@", guid: a1, want: changeNone},
+			{op: "up", node: "", guid: a1, want: changeNone},
 		}, 0, GUID{}, false},
 	}
 	for _, tt := range tests {
@@ -215,23 +215,23 @@ func TestChangeDetails(t *testing.T) {
 	tb := newMemberTable(selfName, testGUID(1), t0)
 	tb.observeUp("a@h", a1, at(1))
 	c := tb.observeDown("a@h", at(2))
-	if c != (Change{Kind: ChangeDown, Node: "a@h", GUID: a1, OldStatus: StatusUp, Status: StatusDown}) {
+	if c != (change{Kind: changeDown, Node: "a@h", GUID: a1, OldStatus: StatusUp, Status: StatusDown}) {
 		t.Fatalf("down change = %+v", c)
 	}
 	if m, _ := tb.get("a@h"); !m.Since.Equal(at(2)) {
 		t.Fatalf("Since = %v; want the time of the down", m.Since)
 	}
 	c = tb.observeUp("a@h", a1, at(3))
-	if c != (Change{Kind: ChangePartition, Node: "a@h", GUID: a1, OldStatus: StatusDown, Status: StatusUp}) {
+	if c != (change{Kind: changePartition, Node: "a@h", GUID: a1, OldStatus: StatusDown, Status: StatusUp}) {
 		t.Fatalf("partition change = %+v", c)
 	}
 	c = tb.observeUp("a@h", a2, at(4))
-	want := Change{Kind: ChangeRestart, Node: "a@h", GUID: a2, OldGUID: a1, OldStatus: StatusUp, Status: StatusUp, PartitionCleared: true}
+	want := change{Kind: changeRestart, Node: "a@h", GUID: a2, OldGUID: a1, OldStatus: StatusUp, Status: StatusUp, PartitionCleared: true}
 	if c != want {
 		t.Fatalf("restart change = %+v; want %+v", c, want)
 	}
 	c = tb.setStatus("a@h", StatusLeaving, at(5))
-	if c != (Change{Kind: ChangeStatus, Node: "a@h", GUID: a2, OldStatus: StatusUp, Status: StatusLeaving}) {
+	if c != (change{Kind: changeStatus, Node: "a@h", GUID: a2, OldStatus: StatusUp, Status: StatusLeaving}) {
 		t.Fatalf("status change = %+v", c)
 	}
 }
@@ -239,13 +239,13 @@ func TestChangeDetails(t *testing.T) {
 func TestSelfNeverGoesDown(t *testing.T) {
 	g := testGUID(1)
 	tb := newMemberTable(selfName, g, t0)
-	checks := []Change{
+	checks := []change{
 		tb.observeDown(selfName, at(1)),
 		tb.setStatus(selfName, StatusDown, at(2)),
 		tb.observeUp(selfName, testGUID(2), at(3)),
 	}
 	for i, c := range checks {
-		if c.Kind != ChangeNone {
+		if c.Kind != changeNone {
 			t.Errorf("observation %d on self: %s; want none", i, c.Kind)
 		}
 	}
@@ -260,10 +260,10 @@ func TestSelfNeverGoesDown(t *testing.T) {
 		t.Fatalf("self = %+v, %v; want up with GUID %s", m, ok, g)
 	}
 	// Self may announce a transitional status, and go back up.
-	if c := tb.setStatus(selfName, StatusLeaving, at(5)); c.Kind != ChangeStatus {
+	if c := tb.setStatus(selfName, StatusLeaving, at(5)); c.Kind != changeStatus {
 		t.Fatalf("self leaving: %s", c.Kind)
 	}
-	if c := tb.setStatus(selfName, StatusUp, at(6)); c.Kind != ChangeStatus {
+	if c := tb.setStatus(selfName, StatusUp, at(6)); c.Kind != changeStatus {
 		t.Fatalf("self up again: %s", c.Kind)
 	}
 }
@@ -289,7 +289,7 @@ func TestRemoveAndClearPartition(t *testing.T) {
 		t.Fatalf("partitions after clear and remove = %q; want none", got)
 	}
 	// A removed member that comes back is new, whatever its GUID.
-	if c := tb.observeUp("b@h", testGUID(20), at(6)); c.Kind != ChangeNew {
+	if c := tb.observeUp("b@h", testGUID(20), at(6)); c.Kind != changeNew {
 		t.Fatalf("removed member back: %s; want new", c.Kind)
 	}
 }
@@ -382,12 +382,12 @@ func TestValidNodeName(t *testing.T) {
 }
 
 func TestChangeKindString(t *testing.T) {
-	for k := ChangeNone; k <= ChangeRefused; k++ {
+	for k := changeNone; k <= changeRefused; k++ {
 		if s := k.String(); s == "" || strings.HasPrefix(s, "change(") {
 			t.Errorf("%d has no name: %q", k, s)
 		}
 	}
-	if s := ChangeKind(200).String(); s != "change(200)" {
+	if s := changeKind(200).String(); s != "change(200)" {
 		t.Errorf("unknown kind String = %q", s)
 	}
 }
@@ -451,15 +451,15 @@ func TestFullTableMakesRoomForALink(t *testing.T) {
 		t.Fatalf("table of %d with limit 4 is not full", len(tb.members))
 	}
 	c := tb.observeUp("new@h", testGUID(3), at(4))
-	if c.Kind != ChangeNew || c.Evicted != "early0@h" {
+	if c.Kind != changeNew || c.Evicted != "early0@h" {
 		t.Fatalf("link from new@h on a full table = %+v; want new, evicting early0@h (never reached, known longest)", c)
 	}
 	c = tb.observeUp("newer@h", testGUID(4), at(5))
-	if c.Kind != ChangeNew || c.Evicted != "late0@h" {
+	if c.Kind != changeNew || c.Evicted != "late0@h" {
 		t.Fatalf("link from newer@h = %+v; want new, evicting late0@h", c)
 	}
 	c = tb.observeUp("third@h", testGUID(5), at(6))
-	if c.Kind != ChangeRefused {
+	if c.Kind != changeRefused {
 		t.Fatalf("link from third@h with every member reached = %+v; want refused", c)
 	}
 	if _, ok := tb.get("third@h"); ok || len(tb.members) != 4 {
@@ -467,7 +467,7 @@ func TestFullTableMakesRoomForALink(t *testing.T) {
 	}
 	// A member already known is never refused: the cap is on new members.
 	tb.observeDown("real@h", at(7))
-	if c := tb.observeUp("real@h", testGUID(2), at(8)); c.Kind != ChangePartition {
+	if c := tb.observeUp("real@h", testGUID(2), at(8)); c.Kind != changePartition {
 		t.Fatalf("known member back on a full table = %s; want partition", c.Kind)
 	}
 }
