@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/ekka-mesh/ekka-mesh/conn"
+	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 	"github.com/ekka-mesh/ekka-mesh/locker"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 	"github.com/ekka-mesh/ekka-mesh/wire"
@@ -241,7 +242,7 @@ func TestAttackManyMembers(t *testing.T) {
 	<-n3p.done
 	n3p = a.c.start(t, n3, "--set", "cluster.static.seeds="+n1+","+n2+","+n3)
 	a.c.procs[n3] = n3p
-	a.c.waitFor(formDeadline, "the restarted n3 running n1 and n2", func() string { return a.c.running(n3, n1, n2, n3) })
+	testnet.Eventually(t, formDeadline, "the restarted n3 running n1 and n2", func() string { return a.c.running(n3, n1, n2, n3) })
 	time.Sleep(3 * time.Second)
 	if d := downEvents(n3p.out.String(), 0, n1, n2); len(d) > 0 {
 		t.Errorf("the restarted n3 lost its link to a member: %s", strings.Join(d[:min(3, len(d))], "\n"))
@@ -415,7 +416,7 @@ func TestAttackIdleConnections(t *testing.T) {
 	defer a.cancel()
 	// The victim may close idle connections as fast as they come (that is
 	// one defence): the flood is on once each of the 1,000 has connected.
-	a.c.waitFor(10*time.Second, "1,000 idle connections made", func() string {
+	testnet.Eventually(t, 10*time.Second, "1,000 idle connections made", func() string {
 		if n := opened.Load(); n < idle {
 			return fmt.Sprintf("%d made, %d open", n, open.Load())
 		}
@@ -453,15 +454,11 @@ func TestAttackIdleConnections(t *testing.T) {
 	// A new node whose only seed is the victim joins.
 	t0 := time.Now()
 	a.c.procs[n4] = a.c.start(t, n4, "--set", "cluster.static.seeds="+victim)
-	joined := ""
-	for time.Since(t0) < 15*time.Second && a.ctx.Err() == nil {
-		if joined = a.c.running(victim, n4); joined == "" {
-			break
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	if joined != "" {
-		t.Errorf("n4, seeded with the victim only, did not join within 15 s of the flood: %s", joined)
+	jctx, jcancel := context.WithTimeout(a.ctx, 15*time.Second)
+	_, err = testnet.Poll(jctx, "n4, seeded with the victim only, to join within 15 s of the flood", func() string { return a.c.running(victim, n4) })
+	jcancel()
+	if err != nil {
+		t.Error(err)
 	} else {
 		t.Logf("n4 joined through the victim in %v", time.Since(t0).Round(time.Millisecond))
 	}
@@ -740,11 +737,12 @@ func TestAttackShortPing(t *testing.T) {
 	if err := h.c.Send(a.ctx, wire.TypePing, good, p.Append(b[:0]), nil); err != nil {
 		t.Fatalf("sending a well-formed Ping: %v", err)
 	}
-	for deadline := time.Now().Add(2 * time.Second); !h.gotPong(good); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no Pong to a well-formed Ping within 2 s")
+	testnet.Eventually(t, 2*time.Second, "a Pong to a well-formed Ping", func() string {
+		if !h.gotPong(good) {
+			return "no Pong yet"
 		}
-	}
+		return ""
+	})
 	if err := h.c.Send(a.ctx, wire.TypePing, id, []byte{1, 2, 3}, nil); err != nil {
 		// The victim may close the link in answer before Send returns.
 		t.Logf("sending the 3-byte Ping: %v", err)

@@ -1,25 +1,21 @@
 package attack
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
+	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
-	"github.com/ekka-mesh/ekka-mesh/portmap"
 )
 
 // The cluster every test attacks: three `ekka-mesh run` processes, each on
@@ -52,35 +48,11 @@ func attackerName(i int) string {
 	return "mallory" + strconv.Itoa(i) + "@" + attackerHost
 }
 
-// outBuffer collects a process's stdout and stderr and counts the bytes.
-type outBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (o *outBuffer) Write(p []byte) (int, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.b.Write(p)
-}
-
-func (o *outBuffer) Len() int {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.b.Len()
-}
-
-func (o *outBuffer) String() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.b.String()
-}
-
 // proc is one `ekka-mesh run` process.
 type proc struct {
 	name string
 	cmd  *exec.Cmd
-	out  *outBuffer
+	out  *testnet.SyncBuffer
 	done chan struct{} // closed once the process has exited
 	code int           // its exit status, once done
 }
@@ -127,12 +99,12 @@ func newCluster(t *testing.T) *cluster {
 	ignore := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
 	c := &cluster{t: t, ctx: t.Context(), home: t.TempDir(), procs: map[string]*proc{}}
-	c.base = freeBase(t, n1, n2, n3, n4, libName, attackerName(0), attackerName(1), attackerName(2), attackerName(3))
+	c.base = testnet.FreeBase(t, n1, n2, n3, n4, libName, attackerName(0), attackerName(1), attackerName(2), attackerName(3))
 	for _, name := range []string{n1, n2, n3} {
 		c.procs[name] = c.start(t, name, "--set", "cluster.static.seeds="+n1+","+n2+","+n3)
 	}
 	all := []string{n1, n2, n3}
-	c.waitFor(formDeadline, "n1, n2 and n3 running all three", func() string {
+	testnet.Eventually(t, formDeadline, "n1, n2 and n3 running all three", func() string {
 		for _, name := range all {
 			if why := c.running(name, all...); why != "" {
 				return why
@@ -155,7 +127,7 @@ func (c *cluster) start(t *testing.T, name string, extra ...string) *proc {
 		"--set", "cluster.autoheal=off",
 	}
 	args = append(args, extra...)
-	p := &proc{name: name, out: &outBuffer{}, done: make(chan struct{})}
+	p := &proc{name: name, out: &testnet.SyncBuffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(binPath, args...)
 	p.cmd.Env = []string{"HOME=" + c.home, "PATH=" + os.Getenv("PATH")}
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
@@ -228,26 +200,6 @@ func (c *cluster) running(node string, want ...string) string {
 	return ""
 }
 
-// waitFor polls cond every 100 ms until it returns "" or d passes.
-func (c *cluster) waitFor(d time.Duration, what string, cond func() string) {
-	c.t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		why := cond()
-		if why == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			c.t.Fatalf("after %v, still not %s: %s", d, what, why)
-		}
-		select {
-		case <-c.ctx.Done():
-			c.t.Fatalf("test ended while waiting for %s", what)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-}
-
 // library starts the library node lib9 in the test process and joins it
 // to the victim: it is the "other link" whose calls must finish and whose
 // events must show no member going down. It stops when the test ends.
@@ -277,7 +229,7 @@ func (c *cluster) library(t *testing.T) *mesh.Node {
 		t.Fatalf("library node joins %s: %v", victim, err)
 	}
 	all := []string{n1, n2, n3, libName}
-	c.waitFor(formDeadline, "lib9 linked to n1, n2 and n3, and they to it", func() string {
+	testnet.Eventually(t, formDeadline, "lib9 linked to n1, n2 and n3, and they to it", func() string {
 		running := node.Info().RunningNodes
 		for _, w := range all {
 			if !slices.Contains(running, w) {
@@ -292,51 +244,6 @@ func (c *cluster) library(t *testing.T) *mesh.Node {
 		return ""
 	})
 	return node
-}
-
-// freeBase finds a base port at which every one of names can listen on
-// its own address (the port rule: base plus the name's trailing digits).
-func freeBase(t *testing.T, names ...string) int {
-	t.Helper()
-	type hostPort struct {
-		host string
-		off  int
-	}
-	var want []hostPort
-	maxOff := 0
-	for _, s := range names {
-		n, err := portmap.Parse(s)
-		if err != nil {
-			t.Fatalf("name %s: %v", s, err)
-		}
-		port, err := n.Port(1)
-		if err != nil {
-			t.Fatalf("port of %s: %v", s, err)
-		}
-		want = append(want, hostPort{n.HostIP().String(), port - 1})
-		maxOff = max(maxOff, port-1)
-	}
-	for range 200 {
-		base := 10000 + rand.IntN(20000-maxOff)
-		var lns []net.Listener
-		ok := true
-		for _, w := range want {
-			ln, err := net.Listen("tcp", net.JoinHostPort(w.host, strconv.Itoa(base+w.off)))
-			if err != nil {
-				ok = false
-				break
-			}
-			lns = append(lns, ln)
-		}
-		for _, ln := range lns {
-			ln.Close()
-		}
-		if ok {
-			return base
-		}
-	}
-	t.Fatalf("no base port with %v free", names)
-	return 0
 }
 
 // downEvents returns the node-down lines that out (a node's log) holds

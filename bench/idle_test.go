@@ -8,8 +8,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 	"github.com/ekka-mesh/ekka-mesh/mesh/meshtest"
 )
@@ -88,15 +87,15 @@ const (
 // cannot be found free.
 func BenchmarkIdleCluster40(b *testing.B) {
 	window := idleSampleWindow()
-	base, ok := freeBasePort(idleNodes)
-	if !ok {
-		b.Skipf("no base port B with B+1..B+%d all free on 127.0.0.1 below the ephemeral range: the benchmark needs %d free ports", idleNodes, idleNodes)
-	}
-	bin := buildEkkaMesh(b)
 	names := make([]string, idleNodes)
 	for i := range names {
 		names[i] = fmt.Sprintf("idle%d@127.0.0.1", i+1) // port base+i+1
 	}
+	base, err := testnet.FindFreeBase(names...)
+	if err != nil {
+		b.Skipf("the benchmark needs %d free ports of 127.0.0.1 below the ephemeral range: %v", idleNodes, err)
+	}
+	bin := buildEkkaMesh(b)
 	logDir := b.TempDir()
 	t0 := time.Now()
 	procs := make([]*idleProc, 0, idleNodes)
@@ -171,19 +170,10 @@ func BenchmarkDetectBlackholeDefaults(b *testing.B) {
 		{"observer=n2", 0, 1},
 	} {
 		b.Run(dir.name, func(b *testing.B) {
-			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-			defer cancel()
-			c, err := meshtest.Start(ctx, 2, func(_ int, cfg *mesh.Config) {
+			c := meshtest.Formed(b, 2, func(_ int, cfg *mesh.Config) {
 				cfg.HeartbeatInterval = def.HeartbeatInterval
 				cfg.HeartbeatTimeout = def.HeartbeatTimeout
 			})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer c.Stop(context.Background())
-			if err := c.FormCluster(ctx); err != nil {
-				b.Fatal(err)
-			}
 			s := c.Node(dir.observer).Subscribe()
 			defer s.Close()
 			var total, worst time.Duration
@@ -285,59 +275,6 @@ func buildEkkaMesh(b *testing.B) string {
 		b.Fatalf("go build ./cmd/ekka-mesh: %v\n%s", err, out)
 	}
 	return bin
-}
-
-// freeBasePort finds B such that B+1..B+n are free on 127.0.0.1 right now,
-// below the kernel's ephemeral range so that outgoing connections (the
-// mesh's own dials) do not take them meanwhile.
-func freeBasePort(n int) (int, bool) {
-	hi := ephemeralLow() - n - 1
-	lo := 10000
-	if hi <= lo {
-		return 0, false
-	}
-	for range 100 {
-		base := lo + rand.IntN(hi-lo)
-		if portsFree(base+1, n) {
-			return base, true
-		}
-	}
-	return 0, false
-}
-
-func portsFree(first, n int) bool {
-	lns := make([]net.Listener, 0, n)
-	defer func() {
-		for _, ln := range lns {
-			ln.Close()
-		}
-	}()
-	for p := first; p < first+n; p++ {
-		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
-		if err != nil {
-			return false
-		}
-		lns = append(lns, ln)
-	}
-	return true
-}
-
-// ephemeralLow is the first port of the kernel's ephemeral range (32768
-// when it cannot be read).
-func ephemeralLow() int {
-	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
-	if err != nil {
-		return 32768
-	}
-	f := strings.Fields(string(b))
-	if len(f) != 2 {
-		return 32768
-	}
-	lo, err := strconv.Atoi(f[0])
-	if err != nil {
-		return 32768
-	}
-	return lo
 }
 
 // idleProc is one `ekka-mesh run` process of the idle cluster.

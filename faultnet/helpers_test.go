@@ -1,7 +1,6 @@
 package faultnet_test
 
 import (
-	"context"
 	"errors"
 	"io"
 	"net"
@@ -13,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ekka-mesh/ekka-mesh/faultnet"
+	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 )
 
 // server is a loopback listener that hands every accepted connection to the
@@ -101,16 +101,9 @@ func newNetwork(t *testing.T) *faultnet.Network {
 	return n
 }
 
-func ctxTimeout(t *testing.T, d time.Duration) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	t.Cleanup(cancel)
-	return ctx
-}
-
 func dial(t *testing.T, n *faultnet.Network, from, to string) net.Conn {
 	t.Helper()
-	c, err := n.Dial(ctxTimeout(t, 5*time.Second), from, to)
+	c, err := n.Dial(testnet.Context(t, 5*time.Second), from, to)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Close() })
 	return c
@@ -153,7 +146,7 @@ func requireSilent(t *testing.T, c net.Conn, d time.Duration) {
 
 func requireRefused(t *testing.T, n *faultnet.Network, from, to string) {
 	t.Helper()
-	c, err := n.Dial(ctxTimeout(t, 5*time.Second), from, to)
+	c, err := n.Dial(testnet.Context(t, 5*time.Second), from, to)
 	if c != nil {
 		_ = c.Close()
 	}

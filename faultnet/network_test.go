@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ekka-mesh/ekka-mesh/faultnet"
+	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 )
 
 func TestDialRelaysBothWaysAndClosesWithEitherEnd(t *testing.T) {
@@ -84,7 +85,7 @@ func TestCutClosesExistingAndRefusesNewUntilHeal(t *testing.T) {
 	assert.ErrorIs(t, readErr(t, ab), io.EOF)
 	assert.ErrorIs(t, readErr(t, ba), io.EOF)
 
-	_, err := n.Dial(ctxTimeout(t, 5*time.Second), "a", "b")
+	_, err := n.Dial(testnet.Context(t, 5*time.Second), "a", "b")
 	require.ErrorIs(t, err, syscall.ECONNREFUSED)
 	var opErr *net.OpError
 	require.ErrorAs(t, err, &opErr)
@@ -183,7 +184,7 @@ func TestDialIntoBlackholeHangsUntilDeadline(t *testing.T) {
 
 	const wait = 150 * time.Millisecond
 	start := time.Now()
-	c, err := n.Dial(ctxTimeout(t, wait), "a", "b")
+	c, err := n.Dial(testnet.Context(t, wait), "a", "b")
 	elapsed := time.Since(start)
 	require.Nil(t, c)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
@@ -202,7 +203,7 @@ func TestDialIntoBlackholeHangsUntilDeadline(t *testing.T) {
 	// A dial waiting on the blackhole connects as soon as it is lifted.
 	result := make(chan error, 1)
 	go func() {
-		c, err := n.Dial(ctxTimeout(t, 5*time.Second), "a", "b")
+		c, err := n.Dial(testnet.Context(t, 5*time.Second), "a", "b")
 		if err == nil {
 			_ = c.Close()
 		}
@@ -357,7 +358,7 @@ func TestDialerResolvesRegisteredAddresses(t *testing.T) {
 	echo, unrelated := startServer(t, true), startServer(t, true)
 	n.Register("b", echo.addr())
 	dialA := n.Dialer("a")
-	ctx := ctxTimeout(t, 5*time.Second)
+	ctx := testnet.Context(t, 5*time.Second)
 
 	c, err := dialA(ctx, "tcp", echo.addr())
 	require.NoError(t, err)
@@ -379,7 +380,7 @@ func TestDialerResolvesRegisteredAddresses(t *testing.T) {
 
 func TestUnknownEndpointIsNamed(t *testing.T) {
 	n := newNetwork(t)
-	_, err := n.Dial(ctxTimeout(t, time.Second), "a", "ghost@127.0.0.1")
+	_, err := n.Dial(testnet.Context(t, time.Second), "a", "ghost@127.0.0.1")
 	require.ErrorIs(t, err, faultnet.ErrUnknownEndpoint)
 	assert.Contains(t, err.Error(), `"ghost@127.0.0.1"`)
 
@@ -387,7 +388,7 @@ func TestUnknownEndpointIsNamed(t *testing.T) {
 	n.Register("b", echo.addr())
 	roundTrip(t, dial(t, n, "a", "b"), "x")
 	n.Unregister("b")
-	_, err = n.Dial(ctxTimeout(t, time.Second), "a", "b")
+	_, err = n.Dial(testnet.Context(t, time.Second), "a", "b")
 	require.ErrorIs(t, err, faultnet.ErrUnknownEndpoint)
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/ekka-mesh/ekka-mesh/autoheal"
 	"github.com/ekka-mesh/ekka-mesh/conn"
+	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 	"github.com/ekka-mesh/ekka-mesh/locker"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 	"github.com/ekka-mesh/ekka-mesh/mesh/meshtest"
@@ -26,28 +27,6 @@ import (
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
-}
-
-func ctxT(t *testing.T, d time.Duration) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-// formed starts n nodes, forms the cluster and stops it when the test ends.
-func formed(t *testing.T, n int) *meshtest.Cluster {
-	t.Helper()
-	ctx := ctxT(t, 20*time.Second)
-	c, err := meshtest.Start(ctx, n, nil)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		require.NoError(t, c.Stop(ctx))
-	})
-	require.NoError(t, c.FormCluster(ctx))
-	return c
 }
 
 // sample is a scrape: every series by name{label="value",...} (labels
@@ -115,8 +94,8 @@ func echo(_ context.Context, _ string, p []byte) ([]byte, error) { return p, nil
 // TestClusterMetrics runs calls, casts and locks in a cluster of three and
 // checks what a scrape of node 1 (and its peers) shows.
 func TestClusterMetrics(t *testing.T) {
-	c := formed(t, 3)
-	ctx := ctxT(t, 60*time.Second)
+	c := meshtest.Formed(t, 3, nil)
+	ctx := testnet.Context(t, 60*time.Second)
 	n0, n1 := c.Node(0), c.Node(1)
 	lks := make([]*locker.Locker, 3)
 	for i := range lks {
@@ -283,8 +262,8 @@ func TestClusterMetrics(t *testing.T) {
 // a node that is down is counted as node_down and its heartbeat timeout
 // as missed.
 func TestCountersOutliveLinks(t *testing.T) {
-	c := formed(t, 3)
-	ctx := ctxT(t, 60*time.Second)
+	c := meshtest.Formed(t, 3, nil)
+	ctx := testnet.Context(t, 60*time.Second)
 	n0 := c.Node(0)
 	reg := registry(t, metrics.NewCollector(n0))
 	require.NoError(t, c.Node(2).Handle("echo", echo))
@@ -333,8 +312,8 @@ func TestCountersOutliveLinks(t *testing.T) {
 // TestPartitionAndHeal splits a cluster of three with autoheal attached,
 // and checks the partition and the heal in the metrics and in Status.
 func TestPartitionAndHeal(t *testing.T) {
-	c := formed(t, 3)
-	ctx := ctxT(t, 90*time.Second)
+	c := meshtest.Formed(t, 3, nil)
+	ctx := testnet.Context(t, 90*time.Second)
 	ahs := make([]*autoheal.Autoheal, 3)
 	regs := make([]*prometheus.Registry, 3)
 	for i := range ahs {

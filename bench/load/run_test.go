@@ -16,6 +16,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/ekka-mesh/ekka-mesh/bench/load"
+	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 	"github.com/ekka-mesh/ekka-mesh/mesh/meshtest"
 )
@@ -24,31 +25,17 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-func ctxT(t *testing.T, d time.Duration) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	t.Cleanup(cancel)
-	return ctx
-}
-
 // pair starts two linked nodes on loopback: node 0 drives, node 1 serves
 // the bench methods (when serve is true). They stop when the test ends.
 func pair(t *testing.T, serve bool) (*meshtest.Cluster, *load.Server) {
 	t.Helper()
-	ctx := ctxT(t, 20*time.Second)
-	c, err := meshtest.Start(ctx, 2, func(_ int, cfg *mesh.Config) {
+	c := meshtest.Formed(t, 2, func(_ int, cfg *mesh.Config) {
 		// The race detector and a loaded machine must not look like a dead peer.
 		cfg.HeartbeatTimeout = 5 * time.Second
 	})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		assert.NoError(t, c.Stop(ctx))
-	})
-	require.NoError(t, c.FormCluster(ctx))
 	var srv *load.Server
 	if serve {
+		var err error
 		srv, err = load.NewServer(c.Node(1))
 		require.NoError(t, err)
 	}
@@ -71,7 +58,7 @@ func TestRunWorkloads(t *testing.T) {
 	} {
 		t.Run(fmt.Sprintf("%s/%d", tc.workload, tc.wantSize), func(t *testing.T) {
 			before := srv.Stats()
-			res, err := load.Run(ctxT(t, 20*time.Second), c.Node(0), c.Name(1), load.Options{
+			res, err := load.Run(testnet.Context(t, 20*time.Second), c.Node(0), c.Name(1), load.Options{
 				Workload: tc.workload, Concurrency: 3, Size: tc.size, Payload: tc.payload, Duration: 150 * time.Millisecond,
 			})
 			require.NoError(t, err)
@@ -126,7 +113,7 @@ func TestResultJSONKeys(t *testing.T) {
 
 func TestCount(t *testing.T) {
 	c, _ := pair(t, true)
-	ctx := ctxT(t, 10*time.Second)
+	ctx := testnet.Context(t, 10*time.Second)
 	casts0, bytes0, err := load.Count(ctx, c.Node(0), c.Name(1))
 	require.NoError(t, err)
 	for range 5 {
@@ -149,7 +136,7 @@ func TestRunProgressAndWarmup(t *testing.T) {
 	var mu sync.Mutex
 	var reports []load.Progress
 	before := srv.Stats()
-	res, err := load.Run(ctxT(t, 20*time.Second), c.Node(0), c.Name(1), load.Options{
+	res, err := load.Run(testnet.Context(t, 20*time.Second), c.Node(0), c.Name(1), load.Options{
 		Workload: load.WorkloadCast, Concurrency: 2, Duration: 1100 * time.Millisecond, Warmup: 100 * time.Millisecond,
 		Progress: func(p load.Progress) {
 			mu.Lock()
@@ -179,14 +166,14 @@ func TestRunProgressAndWarmup(t *testing.T) {
 
 func TestRunTargetNotServing(t *testing.T) {
 	c, _ := pair(t, false)
-	_, err := load.Run(ctxT(t, 10*time.Second), c.Node(0), c.Name(1), load.Options{Workload: load.WorkloadCall, Duration: time.Second})
+	_, err := load.Run(testnet.Context(t, 10*time.Second), c.Node(0), c.Name(1), load.Options{Workload: load.WorkloadCall, Duration: time.Second})
 	require.ErrorIs(t, err, load.ErrNotServing)
 	assert.Contains(t, err.Error(), c.Name(1))
 }
 
 func TestRunNotLinked(t *testing.T) {
 	c, _ := pair(t, true)
-	_, err := load.Run(ctxT(t, 10*time.Second), c.Node(0), "nobody@127.0.0.1", load.Options{Workload: load.WorkloadBulk, Duration: time.Second})
+	_, err := load.Run(testnet.Context(t, 10*time.Second), c.Node(0), "nobody@127.0.0.1", load.Options{Workload: load.WorkloadBulk, Duration: time.Second})
 	require.ErrorIs(t, err, mesh.ErrUnknownNode)
 }
 
@@ -210,7 +197,7 @@ func TestRunHonoursContext(t *testing.T) {
 
 func TestRunTargetGoesDown(t *testing.T) {
 	c, _ := pair(t, true)
-	ctx := ctxT(t, 20*time.Second)
+	ctx := testnet.Context(t, 20*time.Second)
 	var once sync.Once
 	_, err := load.Run(ctx, c.Node(0), c.Name(1), load.Options{
 		Workload: load.WorkloadCall, Concurrency: 4, Duration: time.Minute,

@@ -360,7 +360,7 @@ func TestCtlRequireUpCountsUp(t *testing.T) {
 	b := strconv.Itoa(base)
 	n1 := startMeshNode(t, "r1@127.0.0.1", base, "C")
 	n2 := startMeshNode(t, "r2@127.0.0.2", base, "C")
-	ctx := ctxT(t, 20*time.Second)
+	ctx := testnet.Context(t, 20*time.Second)
 	require.NoError(t, n2.Join(ctx, n1.Name()))
 	require.NoError(t, n2.Stop(ctx))
 	env := map[string]string{"HOME": t.TempDir()}
@@ -376,10 +376,4 @@ func TestCtlRequireUpCountsUp(t *testing.T) {
 	})
 	code, _, stderr := ctl(t, env, "--node", "r1@127.0.0.1", "--base-port", b, "--cookie", "C", "status", "--require-up", "1")
 	assert.Equal(t, exitOK, code, stderr)
-}
-
-func ctxT(t *testing.T, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	t.Cleanup(cancel)
-	return ctx
 }

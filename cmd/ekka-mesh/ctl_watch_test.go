@@ -74,7 +74,7 @@ func TestCtlMembersWatch(t *testing.T) {
 	b := strconv.Itoa(base)
 	n1 := startMeshNode(t, "w1@127.0.0.1", base, "C")
 	n2 := startMeshNode(t, "w2@127.0.0.2", base, "C")
-	ctx := ctxT(t, 30*time.Second)
+	ctx := testnet.Context(t, 30*time.Second)
 	require.NoError(t, n2.Join(ctx, n1.Name()))
 	env := map[string]string{"HOME": t.TempDir()}
 	flags := []string{"--node", "w1@127.0.0.1", "--base-port", b, "--cookie", "C", "--watch-interval", "100ms"}
@@ -119,7 +119,7 @@ func TestCtlMembersWatchNodeGone(t *testing.T) {
 	w := startWatch(t, map[string]string{"HOME": t.TempDir()},
 		"--node", "g1@127.0.0.1", "--base-port", strconv.Itoa(base), "--cookie", "C", "--watch-interval", "100ms", "--timeout", "2s", "members", "--watch")
 	testnet.Eventually(t, 20*time.Second, "g1 listed", w.hasLine(`g1@127\.0\.0\.1 - -> up$`))
-	require.NoError(t, n1.Stop(ctxT(t, 10*time.Second)))
+	require.NoError(t, n1.Stop(testnet.Context(t, 10*time.Second)))
 	assert.Equal(t, exitFail, w.wait(t))
 	assert.Contains(t, w.stderr.String(), "ekka-mesh ctl: members --watch: lost g1@127.0.0.1: ")
 }

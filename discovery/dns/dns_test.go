@@ -17,18 +17,13 @@ import (
 
 	"github.com/ekka-mesh/ekka-mesh/discovery"
 	"github.com/ekka-mesh/ekka-mesh/discovery/dns/dnstest"
+	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 	"github.com/ekka-mesh/ekka-mesh/portmap"
 )
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
-}
-
-func ctxT(t *testing.T, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(t.Context(), d)
-	t.Cleanup(cancel)
-	return ctx
 }
 
 func mustNew(t *testing.T, cfg Config) *DNS {
@@ -42,7 +37,7 @@ func mustNew(t *testing.T, cfg Config) *DNS {
 
 func wantNames(t *testing.T, d *DNS, want ...string) {
 	t.Helper()
-	got, err := d.Discover(ctxT(t, 10*time.Second))
+	got, err := d.Discover(testnet.Context(t, 10*time.Second))
 	if err != nil || !slices.Equal(got, want) {
 		t.Fatalf("Discover = %q, %v; want %q", got, err, want)
 	}
@@ -166,11 +161,11 @@ func TestDiscoverSRVSkipsTargetsThatMakeNoNodeName(t *testing.T) {
 	wantNames(t, mustNew(t, Config{App: "a", Domain: "mixed.test", Type: TypeSRV, Server: s.Addr}), "a@good.test")
 
 	// "." means the service is not available there: no nodes.
-	_, err := mustNew(t, Config{App: "a", Domain: "nonode.test", Type: TypeSRV, Server: s.Addr}).Discover(ctxT(t, 10*time.Second))
+	_, err := mustNew(t, Config{App: "a", Domain: "nonode.test", Type: TypeSRV, Server: s.Addr}).Discover(testnet.Context(t, 10*time.Second))
 	if !errors.Is(err, ErrNoNodes) || !strings.Contains(err.Error(), `skipped ""`) {
 		t.Fatalf(`Discover with only the target "." = %v; want ErrNoNodes saying it skipped ""`, err)
 	}
-	_, err = mustNew(t, Config{App: "a", Domain: "bad.test", Type: TypeSRV, Server: s.Addr}).Discover(ctxT(t, 10*time.Second))
+	_, err = mustNew(t, Config{App: "a", Domain: "bad.test", Type: TypeSRV, Server: s.Addr}).Discover(testnet.Context(t, 10*time.Second))
 	if !errors.Is(err, ErrNoNodes) || !strings.Contains(err.Error(), `skipped "under_score.test"`) {
 		t.Fatalf("Discover with only an invalid target = %v; want ErrNoNodes naming it", err)
 	}
@@ -181,7 +176,7 @@ func TestDiscoverNameThatResolvesLater(t *testing.T) {
 	s.Set(t, "other.test. 0 IN A 127.0.0.1", "v6only.test. 0 IN AAAA ::1")
 	for _, typ := range []Type{TypeA, TypeAAAA, TypeSRV} {
 		d := mustNew(t, Config{App: "n", Domain: "late.test", Type: typ, Server: s.Addr})
-		got, err := d.Discover(ctxT(t, 10*time.Second))
+		got, err := d.Discover(testnet.Context(t, 10*time.Second))
 		if !errors.Is(err, ErrNoNodes) || got != nil {
 			t.Fatalf("%s: Discover of a name that does not exist = %q, %v; want no names and ErrNoNodes", typ, got, err)
 		}
@@ -191,7 +186,7 @@ func TestDiscoverNameThatResolvesLater(t *testing.T) {
 		}
 	}
 	// A name with records of another type only: no nodes either.
-	_, err := mustNew(t, Config{App: "n", Domain: "v6only.test", Server: s.Addr}).Discover(ctxT(t, 10*time.Second))
+	_, err := mustNew(t, Config{App: "n", Domain: "v6only.test", Server: s.Addr}).Discover(testnet.Context(t, 10*time.Second))
 	if !errors.Is(err, ErrNoNodes) {
 		t.Fatalf("Discover of A records of a name with only AAAA = %v; want ErrNoNodes", err)
 	}
@@ -202,7 +197,7 @@ func TestDiscoverNameThatResolvesLater(t *testing.T) {
 	s.Set(t, "late.test. 0 IN A 127.0.0.5", "late.test. 0 IN A 127.0.0.6")
 	wantNames(t, d, "n@127.0.0.5", "n@127.0.0.6")
 	s.Remove("late.test.")
-	if _, err := d.Discover(ctxT(t, 10*time.Second)); !errors.Is(err, ErrNoNodes) {
+	if _, err := d.Discover(testnet.Context(t, 10*time.Second)); !errors.Is(err, ErrNoNodes) {
 		t.Fatalf("Discover after the records went away = %v; want ErrNoNodes", err)
 	}
 }
@@ -215,7 +210,7 @@ func TestDiscoverOverTCPWhenUDPIsTruncated(t *testing.T) {
 	}
 	s.Set(t, rrs...)
 	s.SetTruncate(true)
-	got, err := mustNew(t, Config{App: "n", Domain: "many.test", Server: s.Addr}).Discover(ctxT(t, 10*time.Second))
+	got, err := mustNew(t, Config{App: "n", Domain: "many.test", Server: s.Addr}).Discover(testnet.Context(t, 10*time.Second))
 	if err != nil || len(got) != 100 {
 		t.Fatalf("Discover = %d names, %v; want 100", len(got), err)
 	}
@@ -279,7 +274,7 @@ func TestDiscoverFromAServerThatIsDown(t *testing.T) {
 	}
 	addr := pc.LocalAddr().String()
 	pc.Close()
-	_, err = mustNew(t, Config{App: "n", Domain: "nodes.test", Server: addr}).Discover(ctxT(t, 30*time.Second))
+	_, err = mustNew(t, Config{App: "n", Domain: "nodes.test", Server: addr}).Discover(testnet.Context(t, 30*time.Second))
 	if err == nil || errors.Is(err, ErrNoNodes) || !strings.Contains(err.Error(), "looking up A records of nodes.test from server "+addr) {
 		t.Fatalf("Discover from a server that is down = %v; want a lookup error naming the server", err)
 	}
@@ -367,12 +362,12 @@ func rawServer(t *testing.T, answer func(q []byte) []byte) string {
 
 func TestDiscoverSystemResolver(t *testing.T) {
 	// localhost is in /etc/hosts on any sane system; no network is used.
-	addrs, err := net.DefaultResolver.LookupNetIP(ctxT(t, 5*time.Second), "ip4", "localhost")
+	addrs, err := net.DefaultResolver.LookupNetIP(testnet.Context(t, 5*time.Second), "ip4", "localhost")
 	if err != nil || !slices.ContainsFunc(addrs, func(a netip.Addr) bool { return a.Unmap() == netip.MustParseAddr("127.0.0.1") }) {
 		t.Skipf("the system resolver does not resolve localhost to 127.0.0.1 here (%v, %v)", addrs, err)
 	}
 	d := mustNew(t, Config{Name: "n@127.0.0.1", Domain: "localhost"})
-	got, err := d.Discover(ctxT(t, 5*time.Second))
+	got, err := d.Discover(testnet.Context(t, 5*time.Second))
 	if err != nil || !slices.Contains(got, "n@127.0.0.1") {
 		t.Fatalf("Discover of localhost with the system resolver = %q, %v; want n@127.0.0.1 among them", got, err)
 	}

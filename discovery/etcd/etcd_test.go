@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/ekka-mesh/ekka-mesh/discovery/etcd/etcdtest"
+	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 	"github.com/ekka-mesh/ekka-mesh/mesh/meshtest"
 )
@@ -71,25 +72,24 @@ func (w tWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func ctxFor(t *testing.T, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(t.Context(), d)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-// eventually polls cond every 20 ms for up to d; it returns how long it took.
-func eventually(t *testing.T, d time.Duration, what string, cond func() string) time.Duration {
+// outliveTTL waits until each of es has had four keepalive answers more
+// than now: the client renews a lease every third of its TTL, so four
+// renewals span more than one TTL, and a registration not kept alive
+// would have expired meanwhile.
+func outliveTTL(t *testing.T, es ...*Etcd) {
 	t.Helper()
-	start := time.Now()
-	last := ""
-	for time.Since(start) < d {
-		if last = cond(); last == "" {
-			return time.Since(start)
-		}
-		time.Sleep(20 * time.Millisecond)
+	start := make([]int64, len(es))
+	for i, e := range es {
+		start[i] = e.keepAnswers.Load()
 	}
-	t.Fatalf("after %v, still not %s: %s", d, what, last)
-	return 0
+	testnet.Eventually(t, 30*time.Second, "four keepalive answers per registration, more than one TTL's worth", func() string {
+		for i, e := range es {
+			if got := e.keepAnswers.Load() - start[i]; got < 4 {
+				return fmt.Sprintf("%s: %d keepalive answers so far", e.cfg.Name, got)
+			}
+		}
+		return ""
+	})
 }
 
 func TestNewValidates(t *testing.T) {
@@ -147,7 +147,7 @@ func TestDefaultsAndKey(t *testing.T) {
 func TestRegisterAndDiscover(t *testing.T) {
 	srv := etcdtest.Start(t, etcdtest.Options{})
 	cli := rawClient(t, srv)
-	ctx := ctxFor(t, 30*time.Second)
+	ctx := testnet.Context(t, 30*time.Second)
 
 	a1 := newStrategy(t, srv, "n1@127.0.0.1", "a", nil)
 	a2 := newStrategy(t, srv, "n2@127.0.0.2", "a", nil)
@@ -187,7 +187,7 @@ func TestRegisterAndDiscover(t *testing.T) {
 	assert.Equal(t, []string{"n9@127.0.0.9"}, nodes)
 
 	// Kept alive well past the TTL.
-	time.Sleep(3 * time.Second)
+	outliveTTL(t, a1, a2)
 	nodes, err = a1.Discover(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"n1@127.0.0.1", "n2@127.0.0.2"}, nodes, "registrations outlive the 2s TTL while kept alive")
@@ -208,7 +208,7 @@ func TestRegisterAndDiscover(t *testing.T) {
 func TestDeadNodeVanishesWithinTTL(t *testing.T) {
 	srv := etcdtest.Start(t, etcdtest.Options{})
 	cli := rawClient(t, srv)
-	ctx := ctxFor(t, 30*time.Second)
+	ctx := testnet.Context(t, 30*time.Second)
 	dead := newStrategy(t, srv, "n1@127.0.0.1", "c", nil)
 	alive := newStrategy(t, srv, "n2@127.0.0.1", "c", nil)
 	require.NoError(t, dead.Register(ctx))
@@ -219,7 +219,7 @@ func TestDeadNodeVanishesWithinTTL(t *testing.T) {
 	resp, err := cli.Get(ctx, dead.Key())
 	require.NoError(t, err)
 	require.Len(t, resp.Kvs, 1, "still there right after the death")
-	took := eventually(t, 10*time.Second, "gone", func() string {
+	took := testnet.Eventually(t, 10*time.Second, "gone", func() string {
 		nodes, err := alive.Discover(ctx)
 		if err != nil {
 			return err.Error()
@@ -238,7 +238,7 @@ func TestDeadNodeVanishesWithinTTL(t *testing.T) {
 
 func TestLockContention(t *testing.T) {
 	srv := etcdtest.Start(t, etcdtest.Options{})
-	ctx := ctxFor(t, 60*time.Second)
+	ctx := testnet.Context(t, 60*time.Second)
 	first := newStrategy(t, srv, "n1@127.0.0.1", "c", nil)
 	second := newStrategy(t, srv, "n2@127.0.0.1", "c", nil)
 	other := newStrategy(t, srv, "n3@127.0.0.1", "other", nil)
@@ -286,7 +286,7 @@ func TestLockContention(t *testing.T) {
 
 func TestLockSerialisesConcurrentNodes(t *testing.T) {
 	srv := etcdtest.Start(t, etcdtest.Options{})
-	ctx := ctxFor(t, 60*time.Second)
+	ctx := testnet.Context(t, 60*time.Second)
 	var mu sync.Mutex
 	inside, maxInside := 0, 0
 	var wg sync.WaitGroup
@@ -317,7 +317,7 @@ func TestLockSerialisesConcurrentNodes(t *testing.T) {
 
 func TestEtcdDownAndBack(t *testing.T) {
 	srv := etcdtest.Start(t, etcdtest.Options{})
-	ctx := ctxFor(t, 90*time.Second)
+	ctx := testnet.Context(t, 90*time.Second)
 	e := newStrategy(t, srv, "n1@127.0.0.1", "c", func(c *Config) { c.RequestTimeout = 500 * time.Millisecond })
 	require.NoError(t, e.Register(ctx))
 	e.mu.Lock()
@@ -327,7 +327,7 @@ func TestEtcdDownAndBack(t *testing.T) {
 	// DialTimeout + 1s, not the 2s TTL, before reaping it: with etcd stopped before
 	// that answer, the lease could outlive the outage below in the client
 	// (etcd restores it on restart) and nothing would be lost.
-	eventually(t, 10*time.Second, "the first keepalive answered", func() string {
+	testnet.Eventually(t, 10*time.Second, "the first keepalive answered", func() string {
 		if e.keepAnswers.Load() == 0 {
 			return "no keepalive answer yet"
 		}
@@ -341,12 +341,19 @@ func TestEtcdDownAndBack(t *testing.T) {
 	assert.Contains(t, err.Error(), "etcd discovery: list ekkacl/c/nodes/ on "+srv.URL()+": ")
 	assert.Contains(t, err.Error(), "is etcd running and reachable there?")
 	assert.Less(t, time.Since(start), 2*time.Second, "bounded by RequestTimeout")
-	err = e.Lock(ctxFor(t, 700*time.Millisecond))
+	err = e.Lock(testnet.Context(t, 700*time.Millisecond))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), srv.URL())
 
 	// Down for longer than the TTL: the lease is lost on both sides.
-	time.Sleep(3500 * time.Millisecond)
+	testnet.Eventually(t, 10*time.Second, "the strategy to lose its lease while etcd is down", func() string {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		if e.lease == firstLease {
+			return fmt.Sprintf("still on lease %x", int64(e.lease))
+		}
+		return ""
+	})
 	other := newStrategy(t, srv, "n2@127.0.0.1", "c", func(c *Config) { c.RequestTimeout = 500 * time.Millisecond })
 	err = other.Register(ctx)
 	require.Error(t, err)
@@ -354,7 +361,7 @@ func TestEtcdDownAndBack(t *testing.T) {
 
 	srv.Restart()
 	cli := rawClient(t, srv)
-	took := eventually(t, 20*time.Second, "registered again on a new lease", func() string {
+	took := testnet.Eventually(t, 20*time.Second, "registered again on a new lease", func() string {
 		e.mu.Lock()
 		lease := e.lease
 		e.mu.Unlock()
@@ -373,7 +380,7 @@ func TestEtcdDownAndBack(t *testing.T) {
 	t.Logf("registered again %v after etcd came back", took.Round(time.Millisecond))
 
 	// And it stays registered: the new lease is kept alive.
-	time.Sleep(3 * time.Second)
+	outliveTTL(t, e)
 	nodes, err := other.Discover(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"n1@127.0.0.1"}, nodes)
@@ -384,16 +391,16 @@ func TestEtcdDownAndBack(t *testing.T) {
 
 func TestEtcdBrieflyDownKeepsTheLease(t *testing.T) {
 	srv := etcdtest.Start(t, etcdtest.Options{})
-	ctx := ctxFor(t, 60*time.Second)
+	ctx := testnet.Context(t, 60*time.Second)
 	e := newStrategy(t, srv, "n1@127.0.0.1", "c", func(c *Config) { c.NodeTTL = 5 * time.Second })
 	require.NoError(t, e.Register(ctx))
 	e.mu.Lock()
 	before := e.lease
 	e.mu.Unlock()
 	srv.Stop()
-	time.Sleep(time.Second)
+	time.Sleep(time.Second) // an outage of a second, shorter than the TTL
 	srv.Restart()
-	time.Sleep(6 * time.Second) // longer than the TTL: only keepalives keep it
+	outliveTTL(t, e) // longer than the TTL: only keepalives keep it
 	nodes, err := e.Discover(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"n1@127.0.0.1"}, nodes)
@@ -405,7 +412,7 @@ func TestEtcdBrieflyDownKeepsTheLease(t *testing.T) {
 
 func TestTLS(t *testing.T) {
 	srv := etcdtest.Start(t, etcdtest.Options{TLS: true})
-	ctx := ctxFor(t, 30*time.Second)
+	ctx := testnet.Context(t, 30*time.Second)
 	require.True(t, strings.HasPrefix(srv.URL(), "https://"))
 
 	tc, err := LoadTLS(srv.CertFile(), srv.KeyFile(), srv.CAFile())
@@ -478,7 +485,7 @@ func TestMeshNodesFormOneCluster(t *testing.T) {
 				t.Skip("10 nodes in -short mode")
 			}
 			srv := etcdtest.Start(t, etcdtest.Options{})
-			ctx := ctxFor(t, 90*time.Second)
+			ctx := testnet.Context(t, 90*time.Second)
 			tweak := func(i int, cfg *mesh.Config) {
 				d, err := New(Config{
 					Name: cfg.Name, Cluster: cfg.Cluster, Servers: []string{srv.URL()}, NodeTTL: 5 * time.Second,
@@ -493,7 +500,7 @@ func TestMeshNodesFormOneCluster(t *testing.T) {
 			first := time.Now()
 			c, err := meshtest.Start(ctx, n, tweak)
 			require.NoError(t, err)
-			defer func() { require.NoError(t, c.Stop(ctxFor(t, 30*time.Second))) }()
+			defer func() { require.NoError(t, c.Stop(testnet.Context(t, 30*time.Second))) }()
 			started := time.Now()
 			all := make([]int, n)
 			for i := range all {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ekka-mesh/ekka-mesh/discovery/k8s/k8stest"
 	"github.com/ekka-mesh/ekka-mesh/internal/kubeapi"
+	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 )
 
 // TestRealAPIServer replays the recorded emqx objects (the EndpointSlices of
@@ -91,7 +92,7 @@ subjects: [{kind: ServiceAccount, name: legacy}]
 		require.NoError(t, srv.WaitAllowed(ctx, token, "emqx", "get", "", "endpoints"))
 		return write(sa+".token", token)
 	}
-	var log syncBuffer
+	var log testnet.SyncBuffer
 	base := Config{
 		APIServer: srv.URL, ServiceName: "emqx-headless", AppName: "emqx",
 		TokenFile: tokenFile("emqx"), CACertFile: write("ca.crt", string(srv.CAPEM)), NamespaceFile: write("namespace", "emqx"),

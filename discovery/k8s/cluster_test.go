@@ -3,12 +3,9 @@ package k8s_test
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"testing"
 	"time"
 
@@ -17,36 +14,9 @@ import (
 
 	"github.com/ekka-mesh/ekka-mesh/discovery/k8s"
 	"github.com/ekka-mesh/ekka-mesh/discovery/k8s/k8stest"
+	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 )
-
-// freePort returns a port free on every host right now, below the
-// ephemeral range so outgoing connections do not take it meanwhile. Nodes
-// named n@<host> (no digits: offset 0) with this base port listen on it.
-func freePort(t *testing.T, hosts []string) int {
-	t.Helper()
-	for range 200 {
-		port := 10000 + rand.IntN(20000)
-		var lns []net.Listener
-		ok := true
-		for _, h := range hosts {
-			ln, err := net.Listen("tcp", net.JoinHostPort(h, strconv.Itoa(port)))
-			if err != nil {
-				ok = false
-				break
-			}
-			lns = append(lns, ln)
-		}
-		for _, ln := range lns {
-			ln.Close()
-		}
-		if ok {
-			return port
-		}
-	}
-	t.Fatalf("no port free on all of %v", hosts)
-	return 0
-}
 
 // formCluster starts one in-process node per host, n@<host>, each with its
 // own k8s discovery against api (namespace ns, service svc, app n,
@@ -55,7 +25,7 @@ func freePort(t *testing.T, hosts []string) int {
 // afterStart, when set, runs once every node has started.
 func formCluster(t *testing.T, api *k8stest.Server, caFile, tokenFile, ns, svc string, hosts []string, interval time.Duration, afterStart func()) time.Duration {
 	t.Helper()
-	base := freePort(t, hosts)
+	base := testnet.FreePortOn(t, hosts...)
 	var want []string
 	for _, h := range hosts {
 		want = append(want, "n@"+h)
@@ -92,25 +62,15 @@ func formCluster(t *testing.T, api *k8stest.Server, caFile, tokenFile, ns, svc s
 	if afterStart != nil {
 		afterStart()
 	}
-	for {
-		complete := true
+	testnet.EventuallyCtx(t, ctx, fmt.Sprintf("a full cluster of %v", want), func() string {
 		for _, n := range nodes {
-			if !slices.Equal(n.Info().RunningNodes, want) {
-				complete = false
-				break
+			if running := n.Info().RunningNodes; !slices.Equal(running, want) {
+				return fmt.Sprintf("%s runs with %v", n.Name(), running)
 			}
 		}
-		if complete {
-			return time.Since(lastStart)
-		}
-		if ctx.Err() != nil {
-			for _, n := range nodes {
-				t.Logf("%s runs with %v", n.Name(), n.Info().RunningNodes)
-			}
-			t.Fatalf("no full cluster of %d nodes after 60s", len(hosts))
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return ""
+	})
+	return time.Since(lastStart)
 }
 
 func serviceAccount(t *testing.T, api *k8stest.Server, token string) (caFile, tokenFile string) {
@@ -147,11 +107,18 @@ func TestEndpointsThatBecomeReadyLater(t *testing.T) {
 	hosts := []string{"127.0.0.1", "127.0.0.2", "127.0.0.3"}
 	api.SetEndpointSlices("ekka", k8stest.SliceList("ekka", "later"))
 	caFile, tokenFile := serviceAccount(t, api, "token-later")
+	var notReady time.Duration
 	took := formCluster(t, api, caFile, tokenFile, "ekka", "later", hosts, 200*time.Millisecond, func() {
-		time.Sleep(500 * time.Millisecond)
+		// Every node asks at least twice and finds no ready endpoint.
+		notReady = testnet.Eventually(t, 10*time.Second, "two discovery passes per node against the service without ready endpoints", func() string {
+			if n := api.Requests(); n < int64(2*len(hosts)) {
+				return fmt.Sprintf("the API server got %d requests from %d nodes", n, len(hosts))
+			}
+			return ""
+		})
 		api.SetEndpointSlices("ekka", k8stest.SliceList("ekka", "later", hosts...))
 	})
-	t.Logf("full cluster %v after the last node's start; the endpoints became ready 500ms after it", took.Round(time.Millisecond))
+	t.Logf("full cluster %v after the last node's start; the endpoints became ready %v after it", took.Round(time.Millisecond), notReady.Round(time.Millisecond))
 }
 
 // TestFormationTime measures the time from the last node's start to one

@@ -21,6 +21,7 @@ import (
 
 	"github.com/ekka-mesh/ekka-mesh/discovery"
 	"github.com/ekka-mesh/ekka-mesh/discovery/k8s/k8stest"
+	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 	"github.com/ekka-mesh/ekka-mesh/internal/testpki"
 )
 
@@ -38,7 +39,7 @@ type apiFixture struct {
 	srv                       *k8stest.Server
 	dir                       string
 	tokenFile, caFile, nsFile string
-	logBuf                    *syncBuffer
+	logBuf                    *testnet.SyncBuffer
 	logger                    *slog.Logger
 }
 
@@ -53,7 +54,7 @@ func newAPIFixture(t *testing.T) *apiFixture {
 	f := &apiFixture{
 		srv: srv, dir: dir,
 		tokenFile: filepath.Join(dir, "token"), caFile: filepath.Join(dir, "ca.crt"), nsFile: filepath.Join(dir, "namespace"),
-		logBuf: &syncBuffer{},
+		logBuf: &testnet.SyncBuffer{},
 	}
 	f.logger = slog.New(slog.NewTextHandler(f.logBuf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	require.NoError(t, os.WriteFile(f.tokenFile, []byte(testToken+"\n"), 0o600))
@@ -363,7 +364,7 @@ func TestIPv6OnlyAndSkippedAddresses(t *testing.T) {
 		{"addresses":["not-an-ip"],"conditions":{"ready":true},"hostname":"svc-2"},
 		{"addresses":[],"conditions":{"ready":true}},
 		{"addresses":["fd00::5"],"conditions":{"ready":true},"hostname":"svc-0"}]`)))
-	var logBuf syncBuffer
+	var logBuf testnet.SyncBuffer
 	base := Config{APIServer: srv.URL, ServiceName: "svc", AppName: "n", Logger: slog.New(slog.NewTextHandler(&logBuf, nil))}
 	got, err := discover(t, base)
 	require.NoError(t, err)
@@ -578,22 +579,4 @@ func FuzzDiscover(f *testing.F) {
 			}
 		}
 	})
-}
-
-// syncBuffer is a bytes.Buffer safe for a logger and a reader at once.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

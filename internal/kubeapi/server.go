@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/ekka-mesh/ekka-mesh/discovery/etcd/etcdtest"
+	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 	"github.com/ekka-mesh/ekka-mesh/internal/testpki"
 )
 
@@ -56,7 +57,7 @@ type Server struct {
 	client *http.Client
 	cmd    *exec.Cmd
 	exited chan struct{} // closed when the process has been reaped
-	log    *lockedBuffer
+	log    *testnet.SyncBuffer
 
 	mu        sync.Mutex
 	resources map[string][]apiResource // group/version -> its resources
@@ -111,7 +112,7 @@ func Start(t testing.TB) *Server {
 	// The port was free a moment before; if something took it meanwhile,
 	// the server exits at once, and another port is tried.
 	for attempt := 1; ; attempt++ {
-		port := freePort(t)
+		port := testnet.FreePort(t)
 		s.URL = "https://127.0.0.1:" + strconv.Itoa(port)
 		args := []string{
 			"--etcd-servers=" + etcd.URL(),
@@ -139,7 +140,7 @@ func Start(t testing.TB) *Server {
 			"--profiling=false",
 			"--v=1",
 		}
-		s.exited, s.log = make(chan struct{}), &lockedBuffer{}
+		s.exited, s.log = make(chan struct{}), &testnet.SyncBuffer{Limit: 4 << 20}
 		s.cmd = exec.Command(bin, args...)
 		s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 		// Its own process group, so that a kill reaches it all.
@@ -282,38 +283,4 @@ func randomHex(n int) string {
 		panic(err)
 	}
 	return hex.EncodeToString(b)
-}
-
-// freePort returns a port of 127.0.0.1 that was free a moment ago.
-func freePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("kubeapi: no free port: %v", err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// lockedBuffer collects the process's output.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf []byte
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	const limit = 4 << 20
-	b.buf = append(b.buf, p...)
-	if len(b.buf) > limit { // keep the newest half: what went wrong is at the end
-		b.buf = append([]byte(nil), b.buf[len(b.buf)-limit/2:]...)
-	}
-	return len(p), nil
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return string(b.buf)
 }

@@ -108,3 +108,11 @@ func True(cond func() bool) func() string {
 		return "condition false"
 	}
 }
+
+// Context returns a context that ends after d, or when the test ends (its
+// cancel runs in the test's cleanup): the deadline of one step of a test.
+func Context(t testing.TB, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}

@@ -51,11 +51,17 @@ func FreePort(t testing.TB) int {
 // one finds it free again).
 func FreePorts(t testing.TB, n int) []int {
 	t.Helper()
-	ports, err := freePorts("127.0.0.1", n)
+	ports, err := FindFreePorts(n)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return ports
+}
+
+// FindFreePorts is FreePorts returning an error, for a test kit that has
+// no testing.TB (meshtest.Reserve).
+func FindFreePorts(n int) ([]int, error) {
+	return freePorts("127.0.0.1", n)
 }
 
 func freePorts(host string, n int) ([]int, error) {
@@ -95,7 +101,7 @@ func freePorts(host string, n int) ([]int, error) {
 // implies lies below the ephemeral range.
 func FreeBase(t testing.TB, names ...string) int {
 	t.Helper()
-	base, err := freeBase(names)
+	base, err := FindFreeBase(names...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,14 +117,16 @@ func FreePortOn(t testing.TB, hosts ...string) int {
 	for i, h := range hosts {
 		names[i] = "n@" + h
 	}
-	base, err := freeBase(names)
+	base, err := FindFreeBase(names...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return base
 }
 
-func freeBase(names []string) (int, error) {
+// FindFreeBase is FreeBase returning an error: for a benchmark that skips
+// when the ports it needs are not free.
+func FindFreeBase(names ...string) (int, error) {
 	type hostPort struct {
 		host string
 		off  int

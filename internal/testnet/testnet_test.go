@@ -136,6 +136,19 @@ func TestEventuallyCtxStopsWithTheContext(t *testing.T) {
 	assert.Contains(t, msg, "still not flag: condition false")
 }
 
+func TestContextEndsAfterItsTimeoutOrWithTheTest(t *testing.T) {
+	ctx := Context(t, 20*time.Millisecond)
+	dl, ok := ctx.Deadline()
+	require.True(t, ok)
+	assert.WithinDuration(t, time.Now().Add(20*time.Millisecond), dl, 20*time.Millisecond)
+	<-ctx.Done()
+	assert.ErrorIs(t, ctx.Err(), context.DeadlineExceeded)
+
+	var inner context.Context
+	t.Run("sub", func(t *testing.T) { inner = Context(t, time.Hour) })
+	assert.ErrorIs(t, inner.Err(), context.Canceled, "cancelled when its test ended")
+}
+
 func TestFreePortsAreDistinctListenableAndBelowTheEphemeralRange(t *testing.T) {
 	ports := FreePorts(t, 20)
 	require.Len(t, ports, 20)

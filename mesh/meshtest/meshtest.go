@@ -18,11 +18,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/ekka-mesh/ekka-mesh/faultnet"
+	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 )
 
@@ -37,6 +40,9 @@ type Cluster struct {
 	cookie  string
 	tweak   func(i int, cfg *mesh.Config)
 	stopped bool
+	// reserved: every node's address was chosen up front (Reserve) and
+	// resolves before the node starts.
+	reserved bool
 }
 
 // Name returns the name of node i: n<i+1>@127.0.0.1.
@@ -46,8 +52,47 @@ func Name(i int) string { return fmt.Sprintf("n%d@127.0.0.1", i+1) }
 // know each other yet: call FormCluster or Join. tweak, when not nil,
 // adjusts each node's Config before it starts (heartbeats, autoclean,
 // discovery...). Defaults suit tests: 100 ms heartbeats, 600 ms timeout,
-// fast redials.
+// fast redials. A tweak that sets cfg.Dial to nil makes that node dial its
+// peers directly, around the fault network (DirectLinks): for benchmarks
+// of the transport, where a proxy would measure itself.
 func Start(ctx context.Context, n int, tweak func(i int, cfg *mesh.Config)) (*Cluster, error) {
+	c, err := newCluster(n, tweak)
+	if err != nil {
+		return nil, err
+	}
+	for i := 0; i < n; i++ {
+		if err := c.StartNode(ctx, i); err != nil {
+			c.Stop(context.Background())
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// Reserve names n nodes as Start does and reserves a free port of
+// 127.0.0.1 for each, below the kernel's ephemeral range, but starts none:
+// StartNode starts one. Every name resolves from the start, including the
+// names of nodes not started yet, whose port refuses connections until
+// they start (a seed that is not up yet). A node restarted keeps its port.
+func Reserve(n int, tweak func(i int, cfg *mesh.Config)) (*Cluster, error) {
+	c, err := newCluster(n, tweak)
+	if err != nil {
+		return nil, err
+	}
+	ports, err := testnet.FindFreePorts(n)
+	if err != nil {
+		return nil, fmt.Errorf("meshtest: reserve ports for %d nodes: %w", n, err)
+	}
+	c.reserved = true
+	for i, name := range c.names {
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[i]))
+		c.Net.Register(name, addr)
+		c.addrs[name] = addr
+	}
+	return c, nil
+}
+
+func newCluster(n int, tweak func(i int, cfg *mesh.Config)) (*Cluster, error) {
 	if n < 1 {
 		return nil, fmt.Errorf("meshtest: %d nodes requested, want at least 1", n)
 	}
@@ -61,14 +106,14 @@ func Start(ctx context.Context, n int, tweak func(i int, cfg *mesh.Config)) (*Cl
 		c.names = append(c.names, Name(i))
 		c.nodes = append(c.nodes, nil)
 	}
-	for i := 0; i < n; i++ {
-		if err := c.startNode(ctx, i); err != nil {
-			c.Stop(context.Background())
-			return nil, err
-		}
-	}
 	return c, nil
 }
+
+// DirectLinks is a tweak (or a part of one) that makes a node dial its
+// peers directly instead of through the fault network: its links are real
+// loopback TCP with no proxy, and the network's faults do not apply to
+// them.
+func DirectLinks(_ int, cfg *mesh.Config) { cfg.Dial = nil }
 
 // Config returns the Config node i starts with.
 func (c *Cluster) Config(i int) mesh.Config {
@@ -77,6 +122,9 @@ func (c *Cluster) Config(i int) mesh.Config {
 	cfg.Name = name
 	cfg.Cookie = c.cookie
 	cfg.ListenAddr = "127.0.0.1:0"
+	if c.reserved {
+		cfg.ListenAddr = c.addrs[name]
+	}
 	cfg.HeartbeatInterval = 100 * time.Millisecond
 	cfg.HeartbeatTimeout = 600 * time.Millisecond
 	cfg.HandshakeTimeout = time.Second
@@ -98,7 +146,15 @@ func (c *Cluster) resolve(node string) (string, error) {
 	return "", fmt.Errorf("meshtest: no node named %s in this cluster", node)
 }
 
-func (c *Cluster) startNode(ctx context.Context, i int) error {
+// StartNode starts node i, which must not be running: a node of a Reserve
+// cluster, or one that was killed.
+func (c *Cluster) StartNode(ctx context.Context, i int) error {
+	if i < 0 || i >= c.Len() {
+		return fmt.Errorf("meshtest: node %d of a cluster of %d", i, c.Len())
+	}
+	if c.Node(i) != nil {
+		return fmt.Errorf("meshtest: %s is already running", c.names[i])
+	}
 	nd, err := mesh.Start(ctx, c.Config(i))
 	if err != nil {
 		return fmt.Errorf("meshtest: start %s: %w", c.names[i], err)
@@ -162,30 +218,40 @@ func (c *Cluster) allIdx() []int {
 }
 
 // WaitRunning waits until each of the given nodes lists exactly the given
-// nodes as running.
+// nodes as running: the cluster (or that part of it) has converged. The
+// error names the nodes and what the first one that differed listed.
 func (c *Cluster) WaitRunning(ctx context.Context, idx ...int) error {
 	want := c.Names(idx...)
-	return c.Wait(ctx, fmt.Sprintf("nodes %v to run together", want), func() bool {
+	return c.Until(ctx, fmt.Sprintf("nodes %v to run together", want), func() string {
 		for _, i := range idx {
 			nd := c.Node(i)
-			if nd == nil || !slices.Equal(nd.Info().RunningNodes, want) {
-				return false
+			if nd == nil {
+				return c.names[i] + " is stopped"
+			}
+			if running := nd.Info().RunningNodes; !slices.Equal(running, want) {
+				return fmt.Sprintf("%s runs %v", c.names[i], running)
 			}
 		}
-		return true
+		return ""
 	})
 }
 
-// Wait polls cond every 10 ms until it holds or ctx ends; the error names what.
+// pollEvery is how often Wait and Until look: often enough that a
+// benchmark timing convergence through WaitRunning sees it within 10 ms.
+const pollEvery = 10 * time.Millisecond
+
+// Wait polls cond every 10 ms until it holds or ctx ends; the error names
+// what. Prefer Until, whose error also says what cond saw last.
 func (c *Cluster) Wait(ctx context.Context, what string, cond func() bool) error {
-	t := time.NewTicker(10 * time.Millisecond)
-	defer t.Stop()
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("meshtest: waiting for %s: %w", what, ctx.Err())
-		case <-t.C:
-		}
+	return c.Until(ctx, what, testnet.True(cond))
+}
+
+// Until polls cond every 10 ms until it returns "" or ctx ends. cond
+// returns "" once what it waits for holds, and otherwise the state it saw;
+// the error names what and that last state, and wraps ctx's error.
+func (c *Cluster) Until(ctx context.Context, what string, cond func() string) error {
+	if _, err := testnet.PollEvery(ctx, pollEvery, what, cond); err != nil {
+		return fmt.Errorf("meshtest: %w", err)
 	}
 	return nil
 }
@@ -239,7 +305,7 @@ func (c *Cluster) Restart(ctx context.Context, i int) error {
 	if err := c.Kill(ctx, i); err != nil {
 		return err
 	}
-	return c.startNode(ctx, i)
+	return c.StartNode(ctx, i)
 }
 
 // Stop stops every node and the network, and waits for their goroutines.

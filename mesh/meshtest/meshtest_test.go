@@ -2,41 +2,23 @@ package meshtest_test
 
 import (
 	"context"
+	"fmt"
+	"net"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 	"github.com/ekka-mesh/ekka-mesh/mesh/meshtest"
 )
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
-}
-
-func ctxT(t *testing.T, d time.Duration) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-// formed starts n nodes, forms the cluster and stops it when the test ends.
-func formed(t *testing.T, n int, tweak func(int, *mesh.Config)) *meshtest.Cluster {
-	t.Helper()
-	ctx := ctxT(t, 20*time.Second)
-	c, err := meshtest.Start(ctx, n, tweak)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		require.NoError(t, c.Stop(ctx))
-	})
-	require.NoError(t, c.FormCluster(ctx))
-	return c
 }
 
 // downEvent waits for the event saying node went down, skipping others.
@@ -64,7 +46,7 @@ func TestNamesAndStart(t *testing.T) {
 	require.Equal(t, "n1@127.0.0.1", meshtest.Name(0))
 	require.Equal(t, "n12@127.0.0.1", meshtest.Name(11))
 
-	ctx := ctxT(t, 10*time.Second)
+	ctx := testnet.Context(t, 10*time.Second)
 	_, err := meshtest.Start(ctx, 0, nil)
 	require.ErrorContains(t, err, "at least 1")
 
@@ -102,7 +84,7 @@ func TestNamesAndStart(t *testing.T) {
 }
 
 func TestWaitNamesWhatItWaitedFor(t *testing.T) {
-	ctx := ctxT(t, 10*time.Second)
+	ctx := testnet.Context(t, 10*time.Second)
 	c, err := meshtest.Start(ctx, 2, nil)
 	require.NoError(t, err)
 	defer c.Stop(context.Background())
@@ -114,9 +96,77 @@ func TestWaitNamesWhatItWaitedFor(t *testing.T) {
 	require.ErrorContains(t, err, "run together")
 }
 
+func TestUntilSaysWhatItSawLast(t *testing.T) {
+	c := meshtest.Started(t, 2, nil)
+	short, cancel := context.WithTimeout(testnet.Context(t, 10*time.Second), 50*time.Millisecond)
+	defer cancel()
+	err := c.WaitRunning(short, 0, 1)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.ErrorContains(t, err, "n1@127.0.0.1 runs [n1@127.0.0.1]", "the last state seen")
+
+	n := 0
+	require.NoError(t, c.Until(testnet.Context(t, 5*time.Second), "three looks", func() string {
+		if n++; n < 3 {
+			return "not yet"
+		}
+		return ""
+	}))
+}
+
+// TestReserveResolvesNamesBeforeTheirNodesStart: a node of a Reserve
+// cluster whose seed is not up yet keeps retrying, and joins once the seed
+// starts on the port reserved for it; a restart keeps the port.
+func TestReserveResolvesNamesBeforeTheirNodesStart(t *testing.T) {
+	ctx := testnet.Context(t, 20*time.Second)
+	c, err := meshtest.Reserve(2, nil)
+	require.NoError(t, err)
+	defer func() { require.NoError(t, c.Stop(context.Background())) }()
+	require.Nil(t, c.Node(0), "Reserve starts no node")
+	require.NoError(t, c.StartNode(ctx, 1))
+	require.ErrorContains(t, c.StartNode(ctx, 1), "n2@127.0.0.1 is already running")
+	require.ErrorContains(t, c.StartNode(ctx, 2), "node 2 of a cluster of 2")
+	err = c.Node(1).Join(testnet.Context(t, time.Second), c.Name(0))
+	require.Error(t, err, "the seed's port refuses connections until it starts")
+	require.NotErrorIs(t, err, mesh.ErrUnknownNode, "its name resolves all the same")
+	require.NotContains(t, err.Error(), "no node named", "its name resolves all the same")
+
+	require.NoError(t, c.StartNode(ctx, 0))
+	addr := c.Node(0).Addr().String()
+	require.NoError(t, c.Node(1).Join(ctx, c.Name(0)))
+	require.NoError(t, c.WaitRunning(ctx, 0, 1))
+	require.NoError(t, c.Restart(ctx, 0))
+	require.Equal(t, addr, c.Node(0).Addr().String(), "a restarted node keeps its reserved port")
+	require.NoError(t, c.WaitRunning(ctx, 0, 1))
+}
+
+// TestDirectLinksBypassTheFaultNetwork: nodes tweaked with DirectLinks
+// link over plain loopback TCP, so the network sees no connection of
+// theirs and its cuts do not reach them.
+func TestDirectLinksBypassTheFaultNetwork(t *testing.T) {
+	c := meshtest.Formed(t, 2, meshtest.DirectLinks)
+	require.Zero(t, c.Net.Conns(c.Name(0), c.Name(1)))
+	c.Cut(0, 1)
+	_, err := c.Node(0).Call(testnet.Context(t, 5*time.Second), c.Name(1), mesh.MethodPong, nil)
+	require.NoError(t, err, "a cut of the fault network does not reach direct links")
+	f := meshtest.Formed(t, 2, nil)
+	require.Positive(t, f.Net.Conns(f.Name(0), f.Name(1)), "without DirectLinks the links cross the network")
+}
+
 func TestCutBothSidesSeeEachOtherDown(t *testing.T) {
-	c := formed(t, 3, nil)
-	ctx := ctxT(t, 15*time.Second)
+	var refused atomic.Int64 // n1's dials that failed
+	c := meshtest.Formed(t, 3, func(i int, cfg *mesh.Config) {
+		if i == 0 {
+			dial := cfg.Dial
+			cfg.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+				conn, err := dial(ctx, network, addr)
+				if err != nil {
+					refused.Add(1)
+				}
+				return conn, err
+			}
+		}
+	})
+	ctx := testnet.Context(t, 15*time.Second)
 	s0, s1 := c.Node(0).Subscribe(), c.Node(1).Subscribe()
 	defer s0.Close()
 	defer s1.Close()
@@ -129,7 +179,13 @@ func TestCutBothSidesSeeEachOtherDown(t *testing.T) {
 	// n3 is not concerned: it still runs with both.
 	require.Equal(t, c.Names(), c.Node(2).Info().RunningNodes)
 	// The cut holds: redials are refused while it lasts.
-	time.Sleep(500 * time.Millisecond)
+	before := refused.Load()
+	require.NoError(t, c.Until(ctx, "three redials from n1 to n2 refused", func() string {
+		if n := refused.Load() - before; n < 3 {
+			return fmt.Sprintf("%d refused so far", n)
+		}
+		return ""
+	}))
 	require.True(t, stopped(c, 0, 1))
 	_, err := c.Node(0).Call(ctx, c.Name(1), "echo", nil)
 	require.ErrorIs(t, err, mesh.ErrNodeDown)
@@ -139,8 +195,8 @@ func TestCutBothSidesSeeEachOtherDown(t *testing.T) {
 }
 
 func TestBlackholeSilentSideDetectedByHeartbeat(t *testing.T) {
-	c := formed(t, 2, nil) // heartbeat 100 ms, timeout 600 ms
-	ctx := ctxT(t, 15*time.Second)
+	c := meshtest.Formed(t, 2, nil) // heartbeat 100 ms, timeout 600 ms
+	ctx := testnet.Context(t, 15*time.Second)
 	s0 := c.Node(0).Subscribe()
 	defer s0.Close()
 
@@ -158,8 +214,8 @@ func TestBlackholeSilentSideDetectedByHeartbeat(t *testing.T) {
 }
 
 func TestResetLinkComesBack(t *testing.T) {
-	c := formed(t, 2, nil)
-	ctx := ctxT(t, 15*time.Second)
+	c := meshtest.Formed(t, 2, nil)
+	ctx := testnet.Context(t, 15*time.Second)
 	s0 := c.Node(0).Subscribe()
 	defer s0.Close()
 	guid := c.Node(1).GUID()
@@ -179,8 +235,8 @@ func TestResetLinkComesBack(t *testing.T) {
 }
 
 func TestDelayCallTakesAtLeastTheDelay(t *testing.T) {
-	c := formed(t, 2, nil)
-	ctx := ctxT(t, 15*time.Second)
+	c := meshtest.Formed(t, 2, nil)
+	ctx := testnet.Context(t, 15*time.Second)
 	require.NoError(t, c.Node(1).Handle("echo", func(ctx context.Context, from string, p []byte) ([]byte, error) {
 		return p, nil
 	}))
@@ -202,8 +258,8 @@ func TestDelayCallTakesAtLeastTheDelay(t *testing.T) {
 }
 
 func TestIsolate(t *testing.T) {
-	c := formed(t, 3, nil)
-	ctx := ctxT(t, 15*time.Second)
+	c := meshtest.Formed(t, 3, nil)
+	ctx := testnet.Context(t, 15*time.Second)
 	c.Isolate(2)
 	require.NoError(t, c.WaitRunning(ctx, 2))
 	require.NoError(t, c.WaitRunning(ctx, 0, 1))
@@ -214,8 +270,8 @@ func TestIsolate(t *testing.T) {
 }
 
 func TestPartitionAndHealAll(t *testing.T) {
-	c := formed(t, 4, nil)
-	ctx := ctxT(t, 20*time.Second)
+	c := meshtest.Formed(t, 4, nil)
+	ctx := testnet.Context(t, 20*time.Second)
 	c.Partition([]int{0, 1}, []int{2, 3})
 	require.NoError(t, c.WaitRunning(ctx, 0, 1))
 	require.NoError(t, c.WaitRunning(ctx, 2, 3))
@@ -234,8 +290,8 @@ func TestPartitionAndHealAll(t *testing.T) {
 }
 
 func TestHealOnePairOnly(t *testing.T) {
-	c := formed(t, 3, nil)
-	ctx := ctxT(t, 15*time.Second)
+	c := meshtest.Formed(t, 3, nil)
+	ctx := testnet.Context(t, 15*time.Second)
 	c.Isolate(2)
 	require.NoError(t, c.WaitRunning(ctx, 2))
 	require.NoError(t, c.WaitRunning(ctx, 0, 1))
@@ -254,8 +310,8 @@ func TestHealOnePairOnly(t *testing.T) {
 }
 
 func TestKillAndRestartWithANewGUID(t *testing.T) {
-	c := formed(t, 3, nil)
-	ctx := ctxT(t, 15*time.Second)
+	c := meshtest.Formed(t, 3, nil)
+	ctx := testnet.Context(t, 15*time.Second)
 	s0 := c.Node(0).Subscribe()
 	defer s0.Close()
 	old := c.Node(2).GUID()
@@ -287,7 +343,7 @@ func TestKillAndRestartWithANewGUID(t *testing.T) {
 
 func TestStopLeavesNoGoroutines(t *testing.T) {
 	ignore := goleak.IgnoreCurrent()
-	ctx := ctxT(t, 20*time.Second)
+	ctx := testnet.Context(t, 20*time.Second)
 	c, err := meshtest.Start(ctx, 4, nil)
 	require.NoError(t, err)
 	require.NoError(t, c.FormCluster(ctx))

@@ -15,13 +15,9 @@ package etcdtest
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"net/url"
-	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -29,6 +25,7 @@ import (
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
 
+	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 	"github.com/ekka-mesh/ekka-mesh/internal/testpki"
 )
 
@@ -65,7 +62,7 @@ func Start(t testing.TB, opts Options) *Server {
 			t.Fatalf("etcdtest: writing test certificates: %v", err)
 		}
 	}
-	ports := freePorts(t, 2)
+	ports := testnet.FreePorts(t, 2)
 	s.client = url.URL{Scheme: scheme, Host: fmt.Sprintf("127.0.0.1:%d", ports[0])}
 	s.peer = url.URL{Scheme: "http", Host: fmt.Sprintf("127.0.0.1:%d", ports[1])}
 	t.Cleanup(s.Stop)
@@ -171,55 +168,6 @@ func (s *Server) Restart() {
 		s.t.Fatalf("etcdtest: etcd on %s not ready within 30s", s.URL())
 	}
 	s.e = e
-}
-
-// freePorts returns n distinct ports of 127.0.0.1 that were free a moment
-// ago. They lie just below the kernel's ephemeral range: a stopped server's
-// port must stay free for Restart, and a port of the ephemeral range may be
-// taken meanwhile as the source port of any outgoing connection (a
-// long-lived one, such as a mesh link of another test).
-func freePorts(t testing.TB, n int) []int {
-	t.Helper()
-	var lns []net.Listener
-	defer func() {
-		for _, ln := range lns {
-			ln.Close()
-		}
-	}()
-	hi := ephemeralLow()
-	lo := max(1024, hi-2500)
-	ports := make([]int, 0, n)
-	for attempt := 0; len(ports) < n; attempt++ {
-		if attempt == 1000 {
-			t.Fatalf("etcdtest: no free port of 127.0.0.1 in %d-%d after %d attempts", lo, hi-1, attempt)
-		}
-		p := lo + rand.IntN(hi-lo)
-		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
-		if err != nil {
-			continue
-		}
-		lns = append(lns, ln)
-		ports = append(ports, p)
-	}
-	return ports
-}
-
-// ephemeralLow is the first port of the kernel's ephemeral range (Linux's
-// ip_local_port_range; 32768, its default, elsewhere or when unreadable).
-func ephemeralLow() int {
-	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
-	if err != nil {
-		return 32768
-	}
-	f := strings.Fields(string(b))
-	if len(f) != 2 {
-		return 32768
-	}
-	low, err := strconv.Atoi(f[0])
-	if err != nil || low < 3524 {
-		return 32768
-	}
-	return low
 }
 
 // writeCerts writes a CA, a server and a client certificate for 127.0.0.1
