@@ -1,6 +1,7 @@
 package etcd
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -142,9 +143,7 @@ func New(cfg Config) (*Etcd, error) {
 	}
 	cfg.Servers = slices.Clone(cfg.Servers)
 	cfg.Prefix = strings.Trim(cfg.Prefix, "/")
-	if cfg.Prefix == "" {
-		cfg.Prefix = DefaultPrefix
-	}
+	cfg.Prefix = cmp.Or(cfg.Prefix, DefaultPrefix)
 	switch {
 	case cfg.NodeTTL == 0:
 		cfg.NodeTTL = DefaultNodeTTL
@@ -156,18 +155,10 @@ func New(cfg Config) (*Etcd, error) {
 			return nil, fmt.Errorf("etcd discovery: negative timeout or interval %v: want a positive duration or 0 for the default", *d)
 		}
 	}
-	if cfg.DialTimeout == 0 {
-		cfg.DialTimeout = DefaultDialTimeout
-	}
-	if cfg.RequestTimeout == 0 {
-		cfg.RequestTimeout = DefaultRequestTimeout
-	}
-	if cfg.RetryInterval == 0 {
-		cfg.RetryInterval = DefaultRetryInterval
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
+	cfg.DialTimeout = cmp.Or(cfg.DialTimeout, DefaultDialTimeout)
+	cfg.RequestTimeout = cmp.Or(cfg.RequestTimeout, DefaultRequestTimeout)
+	cfg.RetryInterval = cmp.Or(cfg.RetryInterval, DefaultRetryInterval)
+	cfg.Logger = cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler))
 	base := cfg.Prefix + "/" + cfg.Cluster + "/"
 	e := &Etcd{
 		cfg:         cfg,
@@ -176,7 +167,7 @@ func New(cfg Config) (*Etcd, error) {
 		key:         base + "nodes/" + cfg.Name,
 		lockPrefix:  base + "lock",
 		endpoints:   strings.Join(cfg.Servers, ","),
-		log:         cfg.Logger.With("discovery", "etcd"),
+		log:         cfg.Logger, // messages say "etcd discovery"; ekka-mesh run adds discovery=etcd
 		leaseSem:    make(chan struct{}, 1),
 		lockSem:     make(chan struct{}, 1),
 	}
