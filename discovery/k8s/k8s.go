@@ -1,6 +1,7 @@
 package k8s
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -117,18 +118,10 @@ var _ discovery.Strategy = (*K8s)(nil)
 // returns the strategy. Errors name the field, its value and what was
 // expected.
 func New(cfg Config) (*K8s, error) {
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	if cfg.AddressType == "" {
-		cfg.AddressType = AddressIP
-	}
-	if cfg.Timeout == 0 {
-		cfg.Timeout = DefaultTimeout
-	}
-	if cfg.MaxResponseBytes == 0 {
-		cfg.MaxResponseBytes = DefaultMaxResponseBytes
-	}
+	cfg.Logger = cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler))
+	cfg.AddressType = cmp.Or(cfg.AddressType, AddressIP)
+	cfg.Timeout = cmp.Or(cfg.Timeout, DefaultTimeout)
+	cfg.MaxResponseBytes = cmp.Or(cfg.MaxResponseBytes, DefaultMaxResponseBytes)
 	base, err := checkConfig(&cfg)
 	if err != nil {
 		return nil, fmt.Errorf("k8s discovery: %w", err)

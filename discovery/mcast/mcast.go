@@ -1,6 +1,7 @@
 package mcast
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -121,25 +122,15 @@ var _ discovery.Strategy = (*Mcast)(nil)
 // New checks cfg, fills its zero fields with defaults and returns the
 // strategy. It opens no socket: Register and Discover do.
 func New(cfg Config) (*Mcast, error) {
-	if cfg.Cluster == "" {
-		cfg.Cluster = DefaultCluster
-	}
-	if !cfg.Addr.IsValid() {
-		cfg.Addr = DefaultAddr
-	}
+	cfg.Cluster = cmp.Or(cfg.Cluster, DefaultCluster)
+	cfg.Addr = cmp.Or(cfg.Addr, DefaultAddr) // the zero Addr is the invalid one
 	if cfg.Ports == nil {
 		cfg.Ports = []int{DefaultPort}
 	}
 	cfg.Ports = slices.Clone(cfg.Ports)
-	if !cfg.Iface.IsValid() {
-		cfg.Iface = netip.IPv4Unspecified()
-	}
-	if cfg.Window == 0 {
-		cfg.Window = DefaultWindow
-	}
-	if cfg.MaxSkew == 0 {
-		cfg.MaxSkew = DefaultMaxSkew
-	}
+	cfg.Iface = cmp.Or(cfg.Iface, netip.IPv4Unspecified())
+	cfg.Window = cmp.Or(cfg.Window, DefaultWindow)
+	cfg.MaxSkew = cmp.Or(cfg.MaxSkew, DefaultMaxSkew)
 	if err := checkNode(cfg.Name); err != nil {
 		return nil, fmt.Errorf("mcast discovery: Name %q: %w", cfg.Name, err)
 	}
