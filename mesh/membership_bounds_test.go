@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ekka-mesh/ekka-mesh/conn"
+	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 	"github.com/ekka-mesh/ekka-mesh/wire"
 )
 
@@ -65,18 +66,56 @@ func (d *dialLog) maxPerSecond() (most, total int) {
 // hidden client) with the cookie that sends whatever it likes.
 func rawPeer(t *testing.T, ctx context.Context, nd *Node, name string, hidden bool) *conn.Conn {
 	t.Helper()
+	c, _ := rawPeerPongs(t, ctx, nd, name, hidden)
+	return c
+}
+
+// rawPeerPongs is rawPeer that also hands over the IDs of the Pongs the
+// node sends it.
+func rawPeerPongs(t *testing.T, ctx context.Context, nd *Node, name string, hidden bool) (*conn.Conn, <-chan uint64) {
+	t.Helper()
 	cc := conn.DefaultConfig()
 	cc.Name, cc.Cookie, cc.Cluster, cc.GUID, cc.Hidden = name, boundsCookie, nd.Cluster(), NewGUID(), hidden
 	c, err := conn.Dial(ctx, &cc, nd.Name(), nd.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Start(func(*conn.Conn, wire.Header, []byte, bool) {})
+	pongs := make(chan uint64, 16)
+	c.Start(func(_ *conn.Conn, h wire.Header, _ []byte, _ bool) {
+		if h.Type == wire.TypePong {
+			select {
+			case pongs <- h.ID:
+			default:
+			}
+		}
+	})
 	t.Cleanup(func() {
 		c.Close(wire.CodeShutdown, "test done")
 		<-c.Done()
 	})
-	return c
+	return c, pongs
+}
+
+// processed sends a Ping after what c sent so far and waits for its Pong:
+// the node handles a link's control frames in order, so once the Pong is
+// back it has handled every message c sent before.
+func processed(t *testing.T, ctx context.Context, c *conn.Conn, pongs <-chan uint64) {
+	t.Helper()
+	const id = 0x5eed
+	var b [8]byte
+	if err := c.Send(ctx, wire.TypePing, id, (&wire.Ping{SentNanos: 1}).Append(b[:0]), nil); err != nil {
+		t.Fatalf("sending a Ping: %v", err)
+	}
+	for {
+		select {
+		case got := <-pongs:
+			if got == id {
+				return
+			}
+		case <-ctx.Done():
+			t.Fatalf("no Pong to a Ping sent after the messages: %v", ctx.Err())
+		}
+	}
 }
 
 func send(t *testing.T, ctx context.Context, c *conn.Conn, m wire.Message) {
@@ -188,9 +227,11 @@ func TestPeerAnnouncingManyMembers(t *testing.T) {
 
 	// The fake members are forgotten once ForgetUnreached has passed; the
 	// real ones stay.
-	waitFor(t, ctx, "the fake members to be forgotten", func() bool {
-		ms := nd.Members()
-		return len(ms) == 3
+	testnet.EventuallyCtx(t, ctx, "the fake members to be forgotten", func() string {
+		if ms := nd.Members(); len(ms) != 3 {
+			return fmt.Sprintf("%d members", len(ms))
+		}
+		return ""
 	})
 	names := []string{}
 	for _, m := range nd.Members() {
@@ -259,17 +300,6 @@ func startNodes(t *testing.T, ctx context.Context, names ...string) []*Node {
 	return nodes
 }
 
-func waitFor(t *testing.T, ctx context.Context, what string, cond func() bool) {
-	t.Helper()
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("waiting for %s: %v", what, ctx.Err())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-}
-
 // TestHiddenClientCannotAnnounceMembers: a hidden client (what ctl is) that
 // sends join, member-table, status and leave messages changes nothing,
 // while the built-in methods ctl uses still join and force out.
@@ -278,7 +308,7 @@ func TestHiddenClientCannotAnnounceMembers(t *testing.T) {
 	defer cancel()
 	nodes := startNodes(t, ctx, "h1@127.0.0.1", "h2@127.0.0.1")
 	nd := nodes[0]
-	hidden := rawPeer(t, ctx, nd, "ctl-evil@127.0.0.1", true)
+	hidden, pongs := rawPeerPongs(t, ctx, nd, "ctl-evil@127.0.0.1", true)
 	for i := range 50 {
 		send(t, ctx, hidden, &wire.Join{Node: fmt.Appendf(nil, "fake%d@127.0.0.1", i), GUID: NewGUID()})
 	}
@@ -290,7 +320,7 @@ func TestHiddenClientCannotAnnounceMembers(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	time.Sleep(200 * time.Millisecond)
+	processed(t, ctx, hidden, pongs)
 	if ms := nd.Members(); len(ms) != 1 || ms[0].Status != StatusUp {
 		t.Fatalf("members after a hidden client's announcements: %+v; want only the node itself, up", ms)
 	}
@@ -298,11 +328,21 @@ func TestHiddenClientCannotAnnounceMembers(t *testing.T) {
 	if _, err := cl.Admin(ctx, MethodJoin, AdminRequest{Node: nodes[1].Name()}); err != nil {
 		t.Fatalf("ctl join: %v", err)
 	}
-	waitFor(t, ctx, "h2 to be a member", func() bool { return len(nd.Info().RunningNodes) == 2 })
+	testnet.EventuallyCtx(t, ctx, "h2 to be a member", func() string {
+		if running := nd.Info().RunningNodes; len(running) != 2 {
+			return fmt.Sprintf("running %v", running)
+		}
+		return ""
+	})
 	if _, err := cl.Admin(ctx, MethodForceLeave, AdminRequest{Node: nodes[1].Name()}); err != nil {
 		t.Fatalf("ctl force-leave: %v", err)
 	}
-	waitFor(t, ctx, "h2 to be forced out", func() bool { return len(nd.Members()) == 1 })
+	testnet.EventuallyCtx(t, ctx, "h2 to be forced out", func() string {
+		if ms := nd.Members(); len(ms) != 1 {
+			return fmt.Sprintf("%d members", len(ms))
+		}
+		return ""
+	})
 }
 
 // TestServicesReachEveryMember: a service a node advertises shows in the
@@ -330,19 +370,34 @@ func TestServicesReachEveryMember(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"autoheal", "locker"}
-	waitFor(t, ctx, "s2 to see s1's services", func() bool { return slices.Equal(servicesOf(nodes[1], "s1@127.0.0.1"), want) })
+	testnet.EventuallyCtx(t, ctx, "s2 to see s1's services", func() string {
+		if got := servicesOf(nodes[1], "s1@127.0.0.1"); !slices.Equal(got, want) {
+			return fmt.Sprintf("s2 sees %q", got)
+		}
+		return ""
+	})
 	if got := servicesOf(nodes[0], "s1@127.0.0.1"); !slices.Equal(got, want) {
 		t.Fatalf("s1's own services = %q, want %q", got, want)
 	}
 	if err := nodes[2].Join(ctx, nodes[1].Name()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, ctx, "s3, joined later, to see s1's services", func() bool { return slices.Equal(servicesOf(nodes[2], "s1@127.0.0.1"), want) })
+	testnet.EventuallyCtx(t, ctx, "s3, joined later, to see s1's services", func() string {
+		if got := servicesOf(nodes[2], "s1@127.0.0.1"); !slices.Equal(got, want) {
+			return fmt.Sprintf("s3 sees %q", got)
+		}
+		return ""
+	})
 	if err := nodes[0].RemoveService("locker"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, ctx, "the withdrawn service to disappear", func() bool {
-		return slices.Equal(servicesOf(nodes[1], "s1@127.0.0.1"), []string{"autoheal"}) && slices.Equal(servicesOf(nodes[2], "s1@127.0.0.1"), []string{"autoheal"})
+	testnet.EventuallyCtx(t, ctx, "the withdrawn service to disappear", func() string {
+		for _, nd := range nodes[1:3] {
+			if got := servicesOf(nd, "s1@127.0.0.1"); !slices.Equal(got, []string{"autoheal"}) {
+				return fmt.Sprintf("%s sees %q", nd.Name(), got)
+			}
+		}
+		return ""
 	})
 	for _, bad := range []string{"", "a b", strings.Repeat("s", MaxServiceLen+1)} {
 		if err := nodes[0].AddService(bad); err == nil {
