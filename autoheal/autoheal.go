@@ -2,7 +2,6 @@ package autoheal
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ekka-mesh/ekka-mesh/mesh"
+	"github.com/ekka-mesh/ekka-mesh/wire"
 )
 
 // Defaults of Config.
@@ -19,20 +19,6 @@ const (
 	DefaultHealTimeout = time.Minute
 	DefaultCallTimeout = 5 * time.Second
 )
-
-// MethodPrefix starts the name of every method autoheal serves on a node;
-// an application must not use it for its own methods.
-const MethodPrefix = "autoheal."
-
-const (
-	methodReport     = MethodPrefix + "report"      // report -> {}
-	methodView       = MethodPrefix + "view"        // {} -> View
-	methodCoordinate = MethodPrefix + "coordinate"  // coordinateRequest -> answer
-	methodHeal       = MethodPrefix + "heal"        // healRequest -> answer
-	methodHealStatus = MethodPrefix + "heal_status" // healStatusRequest -> healStatus
-)
-
-var methods = []string{methodReport, methodView, methodCoordinate, methodHeal, methodHealStatus}
 
 // healPoll is how often a coordinator asks a victim how its heal goes.
 const healPoll = 50 * time.Millisecond
@@ -113,57 +99,16 @@ type Autoheal struct {
 
 type victimHeal struct {
 	round string
-	state string // healRunning, healDone, healFailed
+	state wire.HealState // running, done or failed
 	err   string
 }
 
-const (
-	healRunning = "running"
-	healDone    = "done"
-	healFailed  = "failed"
-	healUnknown = "unknown"
-)
-
-// The messages, as JSON.
-type (
-	report struct {
-		Node       string   `json:"node"`
-		Partitions []string `json:"partitions"`
-		// Fresh is set when a partition just occurred; a reminder of
-		// partitions still recorded is not fresh and does not hold the
-		// leader back.
-		Fresh bool `json:"fresh"`
-	}
-	coordinateRequest struct {
-		Round   string   `json:"round"`
-		Leader  string   `json:"leader"`
-		Victims []string `json:"victims"`
-		Reason  string   `json:"reason"`
-	}
-	healRequest struct {
-		Round       string `json:"round"`
-		Coordinator string `json:"coordinator"`
-		Reason      string `json:"reason"`
-	}
-	answer struct {
-		Accepted bool   `json:"accepted"`
-		Reason   string `json:"reason,omitempty"`
-	}
-	healStatusRequest struct {
-		Round string `json:"round"`
-	}
-	healStatus struct {
-		State string `json:"state"`
-		Err   string `json:"err,omitempty"`
-	}
-)
-
-// attached holds the nodes autoheal runs on, so a node gets one at most.
-var attached sync.Map // *mesh.Node -> *Autoheal
-
-// Attach starts autoheal on node: it serves the "autoheal." methods,
-// subscribes to the node's events and runs until Close. Attach every node of
-// the cluster with the same Delay.
+// Attach starts autoheal on node: it serves the wire's partition and
+// autoheal messages for the service Service (mesh.Node.HandleMessage),
+// subscribes to the node's events and runs until Close. A node runs one
+// autoheal at most: Attach on a node where one runs fails with an error
+// that wraps mesh.ErrHandlerExists. Attach every node of the cluster with
+// the same Delay.
 func Attach(node *mesh.Node, cfg Config) (*Autoheal, error) {
 	if node == nil {
 		return nil, errors.New("autoheal: Attach: node is nil, want a started *mesh.Node")
@@ -191,26 +136,22 @@ func Attach(node *mesh.Node, cfg Config) (*Autoheal, error) {
 		reportNow: make(chan struct{}, 1),
 		wake:      make(chan struct{}, 1),
 	}
-	if _, dup := attached.LoadOrStore(node, a); dup {
-		return nil, fmt.Errorf("autoheal: Attach: autoheal already runs on node %s; Close it first", node.Name())
+	handlers := map[wire.Type]mesh.MessageHandler{
+		wire.TypePartitionReport: a.serveReport,
+		wire.TypeViewRequest:     a.serveView,
+		wire.TypeHealOrder:       a.serveOrder,
 	}
-	handlers := map[string]mesh.Handler{
-		methodReport:     a.serveReport,
-		methodView:       a.serveView,
-		methodCoordinate: a.serveCoordinate,
-		methodHeal:       a.serveHeal,
-		methodHealStatus: a.serveHealStatus,
-	}
-	for _, m := range methods {
-		if err := node.Handle(m, handlers[m]); err != nil {
-			a.unhandle()
-			attached.Delete(node)
+	for i, t := range served {
+		if err := node.HandleMessage(t, Service, handlers[t]); err != nil {
+			unhandle(node, served[:i]) // only what this Attach registered
+			if errors.Is(err, mesh.ErrHandlerExists) {
+				return nil, fmt.Errorf("autoheal: Attach: autoheal already runs on node %s; Close it first: %w", node.Name(), mesh.ErrHandlerExists)
+			}
 			return nil, fmt.Errorf("autoheal: Attach: %w", err)
 		}
 	}
 	if err := node.AddService(Service); err != nil {
-		a.unhandle()
-		attached.Delete(node)
+		unhandle(node, served)
 		return nil, fmt.Errorf("autoheal: Attach: advertising the %q service: %w", Service, err)
 	}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
@@ -222,7 +163,7 @@ func Attach(node *mesh.Node, cfg Config) (*Autoheal, error) {
 	return a, nil
 }
 
-// Close stops autoheal on its node: the methods are unregistered, a heal in
+// Close stops autoheal on its node: its messages are unregistered, a heal in
 // progress is cancelled (its hooks see their context end), and every
 // goroutine has returned when Close does. Close is idempotent.
 func (a *Autoheal) Close() {
@@ -234,16 +175,16 @@ func (a *Autoheal) Close() {
 	a.closed = true
 	a.mu.Unlock()
 	_ = a.node.RemoveService(Service) // fails only when the node stopped: then no one needs telling
-	a.unhandle()
+	unhandle(a.node, served)
 	a.cancel()
 	a.sub.Close()
 	a.wg.Wait()
-	attached.Delete(a.node)
 }
 
-func (a *Autoheal) unhandle() {
-	for _, m := range methods {
-		_ = a.node.Handle(m, nil) // the names are valid: Handle cannot fail
+// unhandle removes autoheal's registrations for the message types ts.
+func unhandle(node *mesh.Node, ts []wire.Type) {
+	for _, t := range ts {
+		_ = node.HandleMessage(t, Service, nil) // valid types and name: removing cannot fail
 	}
 }
 
@@ -343,23 +284,26 @@ func (a *Autoheal) send(info mesh.Info, fresh bool) bool {
 		a.onReport(r)
 		return true
 	}
-	body, _ := json.Marshal(r)
 	ctx, cancel := context.WithTimeout(a.ctx, a.cfg.CallTimeout)
 	defer cancel()
-	if _, err := a.node.Call(ctx, leader, methodReport, body); err != nil {
+	t, body, err := a.node.Request(ctx, leader, wire.TypePartitionReport, r.encode())
+	if err == nil {
+		err = decodeAnswer(leader, wire.TypePartitionReport, t, body, new(wire.PartitionAck))
+	}
+	if err != nil {
 		a.log.Debug("autoheal: could not report partitions to the leader; will retry", "leader", leader, "err", err)
 		return false
 	}
 	return true
 }
 
-func (a *Autoheal) serveReport(_ context.Context, from string, p []byte) ([]byte, error) {
-	var r report
-	if err := json.Unmarshal(p, &r); err != nil {
-		return nil, fmt.Errorf("autoheal: report from %s: %v (want a JSON object with node, partitions and fresh)", from, err)
+func (a *Autoheal) serveReport(_ context.Context, from string, _ wire.Type, body []byte) (wire.Type, []byte, error) {
+	r, err := decodeReport(body)
+	if err != nil {
+		return 0, nil, fmt.Errorf("autoheal: report from %s: %w", from, err)
 	}
 	a.onReport(r)
-	return []byte("{}"), nil
+	return wire.TypePartitionAck, (&wire.PartitionAck{Node: []byte(a.node.Name())}).Append(nil), nil
 }
 
 func (a *Autoheal) onReport(r report) {
@@ -411,7 +355,7 @@ func (a *Autoheal) maybeDecide(now time.Time) {
 	// plan without them.
 	bystanders := Bystanders(info.Members)
 	running := slices.DeleteFunc(slices.Clone(info.RunningNodes), func(s string) bool { return slices.Contains(bystanders, s) })
-	plan := Decide(WithoutBystanders(a.gather(running), bystanders))
+	plan := Decide(WithoutBystanders(a.gather(round, running), bystanders))
 	retry := func() {
 		a.mu.Lock()
 		a.pending = true
@@ -428,8 +372,8 @@ func (a *Autoheal) maybeDecide(now time.Time) {
 		retry()
 	case ActionHeal:
 		a.log.Warn("autoheal: healing a partition", "round", round, "sides", fmt.Sprint(plan.Sides), "coordinator", plan.Coordinator, "victims", plan.Victims)
-		req := coordinateRequest{Round: round, Leader: a.node.Name(), Victims: plan.Victims, Reason: plan.Reason}
-		if err := a.dispatch(plan.Coordinator, req); err != nil {
+		req := order{Round: round, Leader: a.node.Name(), Coordinator: plan.Coordinator, Victims: plan.Victims, Reason: plan.Reason}
+		if err := a.dispatch(req); err != nil {
 			a.log.Warn("autoheal: the coordinator did not take the heal; retrying later", "round", round, "coordinator", plan.Coordinator, "err", err, "retry_in", a.cfg.Delay)
 			a.stats.ended(round, roleLeader, "", fmt.Errorf("the coordinator %s did not take the heal: %w", plan.Coordinator, err))
 			retry()
@@ -444,9 +388,10 @@ func (a *Autoheal) maybeDecide(now time.Time) {
 	}
 }
 
-// gather returns the views of nodes: this node's own and those the others
-// answered with. A node that did not answer has no view (Decide then waits).
-func (a *Autoheal) gather(nodes []string) []View {
+// gather returns the views of nodes in round: this node's own and those
+// the others answered with, asked all at once. A node that did not answer
+// has no view (Decide then waits).
+func (a *Autoheal) gather(round string, nodes []string) []View {
 	ctx, cancel := context.WithTimeout(a.ctx, a.cfg.CallTimeout)
 	defer cancel()
 	others := slices.DeleteFunc(slices.Clone(nodes), func(s string) bool { return s == a.node.Name() })
@@ -454,20 +399,33 @@ func (a *Autoheal) gather(nodes []string) []View {
 	if len(others) == 0 {
 		return views
 	}
-	res := a.node.Multicall(ctx, others, methodView, nil)
-	for _, node := range others {
-		if err, failed := res.Errors[node]; failed {
-			a.log.Info("autoheal: no view from a member", "member", node, "err", err)
+	for _, ans := range a.node.RequestAll(ctx, others, wire.TypeViewRequest, viewRequest(round)) {
+		if ans.Err != nil {
+			a.log.Info("autoheal: no view from a member", "member", ans.Node, "err", ans.Err)
 			continue
 		}
-		var v View
-		if err := json.Unmarshal(res.Replies[node], &v); err != nil || v.Node != node {
-			a.log.Warn("autoheal: bad view from a member", "member", node, "err", err, "view_of", v.Node)
+		v, err := a.decodeView(ans.Node, ans.Type, ans.Body)
+		if err != nil {
+			a.log.Warn("autoheal: bad view from a member", "member", ans.Node, "err", err)
 			continue
 		}
-		views = append(views, v)
+		views = append(views, v.View)
 	}
 	return views
+}
+
+// decodeView decodes node's answer to a ViewRequest, which must be its own
+// view.
+func (a *Autoheal) decodeView(node string, t wire.Type, body []byte) (viewAnswer, error) {
+	var m wire.ViewReply
+	if err := decodeAnswer(node, wire.TypeViewRequest, t, body, &m); err != nil {
+		return viewAnswer{}, err
+	}
+	v, _ := decodeViewAnswer(body) // m decoded: so does v
+	if v.Node != node {
+		return viewAnswer{}, fmt.Errorf("autoheal: %s answered with the view of %s", node, v.Node)
+	}
+	return v, nil
 }
 
 func (a *Autoheal) localView() View {
@@ -482,39 +440,56 @@ func (a *Autoheal) localView() View {
 func (a *Autoheal) busy() bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.coordinating || (a.heal != nil && a.heal.state == healRunning)
+	return a.coordinating || (a.heal != nil && a.heal.state == wire.HealRunning)
 }
 
-func (a *Autoheal) serveView(context.Context, string, []byte) ([]byte, error) {
-	return json.Marshal(a.localView())
-}
-
-// call calls method on node with req as JSON, bounded by CallTimeout, and
-// decodes the reply into out.
-func (a *Autoheal) call(ctx context.Context, node, method string, req, out any) error {
-	body, err := json.Marshal(req)
-	if err != nil {
-		return err
+// serveView answers a ViewRequest: this node's view, and how its heal of
+// the round asked about goes (a coordinator polls its victims so).
+func (a *Autoheal) serveView(_ context.Context, from string, _ wire.Type, body []byte) (wire.Type, []byte, error) {
+	var req wire.ViewRequest
+	if err := req.Decode(body); err != nil {
+		return 0, nil, fmt.Errorf("autoheal: view request from %s: %w", from, err)
 	}
+	v := viewAnswer{View: a.localView()}
+	a.mu.Lock()
+	if a.heal != nil && a.heal.round == string(req.Round) {
+		v.Heal, v.HealError = a.heal.state, a.heal.err
+	}
+	a.mu.Unlock()
+	return wire.TypeViewReply, v.encode(), nil
+}
+
+// request sends the autoheal request t with body to node, bounded by
+// CallTimeout, and decodes its answer into m.
+func (a *Autoheal) request(ctx context.Context, node string, t wire.Type, body []byte, m wire.Message) error {
 	ctx, cancel := context.WithTimeout(ctx, a.cfg.CallTimeout)
 	defer cancel()
-	reply, err := a.node.Call(ctx, node, method, body)
+	at, reply, err := a.node.Request(ctx, node, t, body)
 	if err != nil {
 		return err
 	}
-	if err := json.Unmarshal(reply, out); err != nil {
-		return fmt.Errorf("autoheal: %s answered %s with %q: %v", node, method, reply, err)
+	return decodeAnswer(node, t, at, reply, m)
+}
+
+// order sends a HealOrder to node and returns its answer.
+func (a *Autoheal) order(ctx context.Context, node string, o order) (answer, error) {
+	var r wire.HealReply
+	if err := a.request(ctx, node, wire.TypeHealOrder, o.encode(), &r); err != nil {
+		return answer{}, err
 	}
-	return nil
+	return answer{Accepted: r.Accepted, Reason: string(r.Reason)}, nil
 }
 
 // dispatch hands a plan to its coordinator.
-func (a *Autoheal) dispatch(coordinator string, req coordinateRequest) error {
+func (a *Autoheal) dispatch(req order) error {
 	var ans answer
-	if coordinator == a.node.Name() {
+	if req.Coordinator == a.node.Name() {
 		ans = a.startCoordinating(req)
-	} else if err := a.call(a.ctx, coordinator, methodCoordinate, req, &ans); err != nil {
-		return err
+	} else {
+		var err error
+		if ans, err = a.order(a.ctx, req.Coordinator, req); err != nil {
+			return err
+		}
 	}
 	if !ans.Accepted {
 		return fmt.Errorf("refused: %s", ans.Reason)
@@ -522,15 +497,29 @@ func (a *Autoheal) dispatch(coordinator string, req coordinateRequest) error {
 	return nil
 }
 
-func (a *Autoheal) serveCoordinate(_ context.Context, from string, p []byte) ([]byte, error) {
-	var req coordinateRequest
-	if err := json.Unmarshal(p, &req); err != nil {
-		return nil, fmt.Errorf("autoheal: coordinate request from %s: %v (want a JSON object with round, leader and victims)", from, err)
+// serveOrder answers a HealOrder: this node coordinates the heal when the
+// order names it coordinator, and heals itself when it names it victim.
+func (a *Autoheal) serveOrder(_ context.Context, from string, _ wire.Type, body []byte) (wire.Type, []byte, error) {
+	o, err := decodeOrder(body)
+	switch {
+	case err != nil:
+		return 0, nil, fmt.Errorf("autoheal: heal order from %s: %w", from, err)
+	case o.Round == "" || o.Coordinator == "":
+		return 0, nil, fmt.Errorf("autoheal: heal order from %s: round %q, coordinator %q: want both named", from, o.Round, o.Coordinator)
 	}
-	return json.Marshal(a.startCoordinating(req))
+	var ans answer
+	switch self := a.node.Name(); {
+	case o.Coordinator == self:
+		ans = a.startCoordinating(o)
+	case slices.Contains(o.Victims, self):
+		ans = a.startHealing(o)
+	default:
+		ans = answer{Reason: fmt.Sprintf("%s is neither the coordinator (%s) nor a victim (%v) of round %s", self, o.Coordinator, o.Victims, o.Round)}
+	}
+	return wire.TypeHealReply, ans.encode(), nil
 }
 
-func (a *Autoheal) startCoordinating(req coordinateRequest) answer {
+func (a *Autoheal) startCoordinating(req order) answer {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	switch {
@@ -538,7 +527,7 @@ func (a *Autoheal) startCoordinating(req coordinateRequest) answer {
 		return answer{Reason: "autoheal is closing on " + a.node.Name()}
 	case a.coordinating:
 		return answer{Reason: a.node.Name() + " already coordinates a heal"}
-	case a.heal != nil && a.heal.state == healRunning:
+	case a.heal != nil && a.heal.state == wire.HealRunning:
 		return answer{Reason: a.node.Name() + " is healing itself (round " + a.heal.round + ")"}
 	case slices.Contains(req.Victims, a.node.Name()):
 		return answer{Reason: "the coordinator " + a.node.Name() + " is among the victims"}
@@ -551,7 +540,7 @@ func (a *Autoheal) startCoordinating(req coordinateRequest) answer {
 
 // coordinate heals the victims one at a time; it stops at the first that
 // fails (the leader retries later).
-func (a *Autoheal) coordinate(req coordinateRequest) {
+func (a *Autoheal) coordinate(req order) {
 	defer a.wg.Done()
 	defer func() {
 		a.mu.Lock()
@@ -574,15 +563,14 @@ func (a *Autoheal) coordinate(req coordinateRequest) {
 
 // healVictim has v heal itself into this node's cluster and waits for the
 // outcome.
-func (a *Autoheal) healVictim(req coordinateRequest, v string) error {
+func (a *Autoheal) healVictim(req order, v string) error {
 	ctx, cancel := context.WithTimeout(a.ctx, a.cfg.HealTimeout+a.cfg.CallTimeout)
 	defer cancel()
-	hreq := healRequest{
-		Round: req.Round, Coordinator: a.node.Name(),
+	hreq := order{
+		Round: req.Round, Leader: req.Leader, Coordinator: a.node.Name(), Victims: []string{v},
 		Reason: fmt.Sprintf("autoheal round %s: %s is on a minority side of a partition and rejoins the cluster of %s (%s)", req.Round, v, a.node.Name(), req.Reason),
 	}
-	var ans answer
-	err := a.call(ctx, v, methodHeal, hreq, &ans)
+	ans, err := a.order(ctx, v, hreq)
 	switch {
 	case err == nil && !ans.Accepted:
 		return fmt.Errorf("%s refused to heal: %s", v, ans.Reason)
@@ -600,60 +588,55 @@ func (a *Autoheal) healVictim(req coordinateRequest, v string) error {
 			return fmt.Errorf("%s did not finish healing within %v (last status error: %v): %w", v, a.cfg.HealTimeout, lastErr, ctx.Err())
 		case <-t.C:
 		}
-		var st healStatus
-		if err := a.call(ctx, v, methodHealStatus, healStatusRequest{Round: req.Round}, &st); err != nil {
+		st, err := a.status(ctx, v, req.Round)
+		if err != nil {
 			lastErr = err
 			continue
 		}
-		switch st.State {
-		case healDone:
+		switch st.Heal {
+		case wire.HealDone:
 			return nil
-		case healFailed:
-			return fmt.Errorf("%s: %s", v, st.Err)
-		case healUnknown:
+		case wire.HealFailed:
+			return fmt.Errorf("%s: %s", v, st.HealError)
+		case wire.HealUnknown:
 			return fmt.Errorf("%s never started healing for round %s", v, req.Round)
 		}
 	}
 }
 
-func (a *Autoheal) serveHeal(_ context.Context, from string, p []byte) ([]byte, error) {
-	var req healRequest
-	if err := json.Unmarshal(p, &req); err != nil || req.Round == "" || req.Coordinator == "" {
-		return nil, fmt.Errorf("autoheal: heal request from %s: want a JSON object with round and coordinator, got %q", from, p)
+// status asks victim v for its view in round, which says how its heal goes.
+func (a *Autoheal) status(ctx context.Context, v, round string) (viewAnswer, error) {
+	ctx, cancel := context.WithTimeout(ctx, a.cfg.CallTimeout)
+	defer cancel()
+	t, body, err := a.node.Request(ctx, v, wire.TypeViewRequest, viewRequest(round))
+	if err != nil {
+		return viewAnswer{}, err
 	}
+	return a.decodeView(v, t, body)
+}
+
+// startHealing takes a victim's part of an order: this node heals itself
+// into the coordinator's cluster, unless it is busy.
+func (a *Autoheal) startHealing(req order) answer {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	switch {
 	case a.closed:
-		return json.Marshal(answer{Reason: "autoheal is closing on " + a.node.Name()})
+		return answer{Reason: "autoheal is closing on " + a.node.Name()}
 	case a.coordinating:
-		return json.Marshal(answer{Reason: a.node.Name() + " coordinates a heal"})
-	case a.heal != nil && a.heal.state == healRunning:
-		return json.Marshal(answer{Reason: a.node.Name() + " already heals (round " + a.heal.round + ")"})
+		return answer{Reason: a.node.Name() + " coordinates a heal"}
+	case a.heal != nil && a.heal.state == wire.HealRunning:
+		return answer{Reason: a.node.Name() + " already heals (round " + a.heal.round + ")"}
 	}
-	h := &victimHeal{round: req.Round, state: healRunning}
+	h := &victimHeal{round: req.Round, state: wire.HealRunning}
 	a.heal = h
 	a.wg.Add(1)
 	go a.healSelf(h, req)
-	return json.Marshal(answer{Accepted: true})
-}
-
-func (a *Autoheal) serveHealStatus(_ context.Context, from string, p []byte) ([]byte, error) {
-	var req healStatusRequest
-	if err := json.Unmarshal(p, &req); err != nil {
-		return nil, fmt.Errorf("autoheal: heal status request from %s: %v (want a JSON object with round)", from, err)
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	st := healStatus{State: healUnknown}
-	if a.heal != nil && a.heal.round == req.Round {
-		st = healStatus{State: a.heal.state, Err: a.heal.err}
-	}
-	return json.Marshal(st)
+	return answer{Accepted: true}
 }
 
 // healSelf runs this node's heal as a victim.
-func (a *Autoheal) healSelf(h *victimHeal, req healRequest) {
+func (a *Autoheal) healSelf(h *victimHeal, req order) {
 	defer a.wg.Done()
 	ctx, cancel := context.WithTimeout(a.ctx, a.cfg.HealTimeout)
 	defer cancel()
@@ -662,9 +645,9 @@ func (a *Autoheal) healSelf(h *victimHeal, req healRequest) {
 	err := a.healSteps(ctx, req)
 	a.mu.Lock()
 	if err != nil {
-		h.state, h.err = healFailed, err.Error()
+		h.state, h.err = wire.HealFailed, err.Error()
 	} else {
-		h.state = healDone
+		h.state = wire.HealDone
 	}
 	a.mu.Unlock()
 	a.stats.ended(req.Round, roleVictim, "rejoined the cluster of "+req.Coordinator, err)
@@ -675,7 +658,7 @@ func (a *Autoheal) healSelf(h *victimHeal, req healRequest) {
 	a.log.Warn("autoheal: this node healed: it rejoined the cluster of the coordinator", "round", req.Round, "coordinator", req.Coordinator, "took", time.Since(t0).Round(time.Millisecond))
 }
 
-func (a *Autoheal) healSteps(ctx context.Context, req healRequest) error {
+func (a *Autoheal) healSteps(ctx context.Context, req order) error {
 	a.log.Warn("autoheal: this node is on a minority side; healing", "round", req.Round, "coordinator", req.Coordinator)
 	if err := a.node.SetStatus(mesh.StatusHealing); err != nil {
 		return err

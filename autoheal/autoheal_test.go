@@ -17,6 +17,7 @@ import (
 	"github.com/ekka-mesh/ekka-mesh/autoheal"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 	"github.com/ekka-mesh/ekka-mesh/mesh/meshtest"
+	"github.com/ekka-mesh/ekka-mesh/wire"
 )
 
 func TestMain(m *testing.M) {
@@ -541,12 +542,15 @@ func TestAttachErrors(t *testing.T) {
 	require.NoError(t, err)
 	_, err = autoheal.Attach(nd, autoheal.Config{})
 	require.ErrorContains(t, err, "autoheal already runs on node n1@127.0.0.1")
-	_, err = nd.Call(ctx, nd.Name(), "autoheal.view", nil)
-	require.NoError(t, err)
+	require.ErrorIs(t, err, mesh.ErrHandlerExists)
+	view := (&wire.ViewRequest{Service: []byte(autoheal.Service), Round: []byte("r")}).Append(nil)
+	at, _, err := nd.Request(ctx, nd.Name(), wire.TypeViewRequest, view)
+	require.NoError(t, err, "the refused Attach left the first one's registrations alone")
+	require.Equal(t, wire.TypeViewReply, at)
 	ah.Close()
 	ah.Close()
-	_, err = nd.Call(ctx, nd.Name(), "autoheal.view", nil)
-	require.ErrorIs(t, err, mesh.ErrNoHandler, "Close unregisters the methods")
+	_, _, err = nd.Request(ctx, nd.Name(), wire.TypeViewRequest, view)
+	require.ErrorIs(t, err, mesh.ErrNoHandler, "Close unregisters the messages")
 	ah, err = autoheal.Attach(nd, autoheal.Config{})
 	require.NoError(t, err, "attach again after Close")
 	// Closing after the node stopped works too.

@@ -26,7 +26,9 @@
 //     reports bring the leader back after the delay.
 //
 // Autoheal attaches to a node through its public API only: events, the
-// methods named "autoheal.*" (MethodPrefix), Info, SetStatus and Rejoin.
+// wire's partition and autoheal messages for the service "autoheal"
+// (mesh.Node.HandleMessage and Request, on the control lane; PROTOCOL.md
+// section 6.5), Info, SetStatus and Rejoin.
 // Attach it to every node of the cluster:
 //
 //	ah, err := autoheal.Attach(node, autoheal.Config{
