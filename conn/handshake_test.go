@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -896,7 +897,7 @@ func TestListenTCPSharesPortAcrossLoopbackIPs(t *testing.T) {
 	require.NoError(t, err)
 	defer ln1.Close()
 	port := ln1.Addr().(*net.TCPAddr).Port
-	ln2, err := listenTCP(ctx, ListenAddr("127.0.0.2", "", port))
+	ln2, err := listenTCP(ctx, net.JoinHostPort("127.0.0.2", strconv.Itoa(port)))
 	require.NoError(t, err, "a node on 127.0.0.2 binds the same port as one on 127.0.0.1")
 	defer ln2.Close()
 
@@ -945,23 +946,6 @@ func TestListenTCPBadAddress(t *testing.T) {
 	_, err := listenTCP(context.Background(), "127.0.0.1:99999")
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "127.0.0.1:99999")
-}
-
-func TestListenAddr(t *testing.T) {
-	cases := []struct {
-		host, bind string
-		want       string
-	}{
-		{"127.0.0.2", "", "127.0.0.2:4370"},
-		{"::1", "", "[::1]:4370"},
-		{"[::1]", "", "[::1]:4370"},
-		{"db1.example.com", "", ":4370"},
-		{"db1.example.com", "10.0.0.5", "10.0.0.5:4370"},
-		{"127.0.0.2", "0.0.0.0", "0.0.0.0:4370"},
-	}
-	for _, tc := range cases {
-		assert.Equal(t, tc.want, ListenAddr(tc.host, tc.bind, 4370), "host %q bind %q", tc.host, tc.bind)
-	}
 }
 
 func TestDialTCPLocalIP(t *testing.T) {

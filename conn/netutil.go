@@ -6,9 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/netip"
-	"strconv"
-	"strings"
 
 	"syscall"
 )
@@ -109,22 +106,6 @@ func wrapServerTLS(ctx context.Context, cfg *Config, nc net.Conn) (net.Conn, err
 		return nil, fmt.Errorf("TLS handshake with %s: %w", nc.RemoteAddr(), err)
 	}
 	return tc, nil
-}
-
-// ListenAddr returns the address a node named name should bind: an IP-literal host binds that IP; a hostname binds all interfaces ("" host) unless bind != "" . port given.
-//
-// host is the host part of the node's name (brackets around an IPv6
-// literal are accepted), bind is the node.bind setting.
-func ListenAddr(host string, bind string, port int) string {
-	p := strconv.Itoa(port)
-	if bind != "" {
-		return net.JoinHostPort(strings.TrimSuffix(strings.TrimPrefix(bind, "["), "]"), p)
-	}
-	h := strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
-	if _, err := netip.ParseAddr(h); err == nil {
-		return net.JoinHostPort(h, p)
-	}
-	return net.JoinHostPort("", p)
 }
 
 // checkLocalIP reports whether LocalIP can be the source address of outgoing

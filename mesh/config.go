@@ -336,17 +336,7 @@ func (c *Config) listenAddr() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	port, err := name.Port(c.BasePort)
-	if err != nil {
-		return "", err
-	}
-	host := ""
-	if c.Bind != "" {
-		host = c.Bind
-	} else if ip := name.HostIP(); ip != nil {
-		host = ip.String()
-	}
-	return net.JoinHostPort(host, fmt.Sprint(port)), nil
+	return name.ListenAddr(c.BasePort, c.Bind)
 }
 
 // Addr returns the address a node name is dialed at under the port rule:
@@ -359,15 +349,7 @@ func Addr(node string, basePort int) (string, error) {
 	if basePort == 0 {
 		basePort = portmap.DefaultBasePort
 	}
-	port, err := name.Port(basePort)
-	if err != nil {
-		return "", err
-	}
-	host := name.Host
-	if ip := name.HostIP(); ip != nil {
-		host = ip.String()
-	}
-	return net.JoinHostPort(host, fmt.Sprint(port)), nil
+	return name.Addr(basePort)
 }
 
 func (c *Config) resolve(node string) (string, error) {

@@ -3,6 +3,7 @@ package portmap
 import (
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -194,4 +195,36 @@ func Port(name string, base int) (int, error) {
 // dials from, that address.
 func (n Name) HostIP() net.IP {
 	return net.ParseIP(n.Host)
+}
+
+// Addr returns the address a node of this name is dialed at: its host (an
+// IP literal in its canonical form) and its port for base (see Port).
+func (n Name) Addr(base int) (string, error) {
+	port, err := n.Port(base)
+	if err != nil {
+		return "", err
+	}
+	host := n.Host
+	if ip := n.HostIP(); ip != nil {
+		host = ip.String()
+	}
+	return net.JoinHostPort(host, strconv.Itoa(port)), nil
+}
+
+// ListenAddr returns the address a node of this name listens on: bind when
+// it is set (node.bind, an IP address; brackets around an IPv6 address are
+// accepted), else the host when it is an IP literal, else every interface;
+// and its port for base (see Port).
+func (n Name) ListenAddr(base int, bind string) (string, error) {
+	port, err := n.Port(base)
+	if err != nil {
+		return "", err
+	}
+	host := strings.TrimSuffix(strings.TrimPrefix(bind, "["), "]")
+	if host == "" {
+		if ip := n.HostIP(); ip != nil {
+			host = ip.String()
+		}
+	}
+	return net.JoinHostPort(host, strconv.Itoa(port)), nil
 }

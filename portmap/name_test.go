@@ -247,3 +247,39 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestAddrs: where a node is dialed and where it listens, for each kind of
+// host, with and without node.bind.
+func TestAddrs(t *testing.T) {
+	for _, tc := range []struct {
+		name, bind   string
+		dial, listen string
+	}{
+		{"n2@127.0.0.2", "", "127.0.0.2:4372", "127.0.0.2:4372"},
+		{"n2@::1", "", "[::1]:4372", "[::1]:4372"},
+		{"n2@[::1]", "", "[::1]:4372", "[::1]:4372"},
+		{"n2@0:0::1", "", "[::1]:4372", "[::1]:4372"},
+		{"emqx@db1.example.com", "", "db1.example.com:4370", ":4370"},
+		{"emqx@db1.example.com", "10.0.0.5", "db1.example.com:4370", "10.0.0.5:4370"},
+		{"emqx@db1.example.com", "[fd00::5]", "db1.example.com:4370", "[fd00::5]:4370"},
+		{"n2@127.0.0.2", "0.0.0.0", "127.0.0.2:4372", "0.0.0.0:4372"},
+	} {
+		n, err := Parse(tc.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := n.Addr(DefaultBasePort); err != nil || got != tc.dial {
+			t.Errorf("%s: Addr = %q, %v; want %q", tc.name, got, err, tc.dial)
+		}
+		if got, err := n.ListenAddr(DefaultBasePort, tc.bind); err != nil || got != tc.listen {
+			t.Errorf("%s bind %q: ListenAddr = %q, %v; want %q", tc.name, tc.bind, got, err, tc.listen)
+		}
+	}
+	n, _ := Parse("n9@h")
+	if _, err := n.Addr(65530); !errors.Is(err, ErrPortRange) {
+		t.Errorf("Addr above the port range: %v, want ErrPortRange", err)
+	}
+	if _, err := n.ListenAddr(0, ""); !errors.Is(err, ErrBadBase) {
+		t.Errorf("ListenAddr with base 0: %v, want ErrBadBase", err)
+	}
+}
