@@ -109,7 +109,7 @@ func BenchmarkAcquireRelease(b *testing.B) {
 			if (typ == Local || typ == All) && from == "out" {
 				continue // local is always in, all always asks everyone
 			}
-			b.Run("type="+string(typ)+"/from="+from, func(b *testing.B) {
+			b.Run("type="+typ.String()+"/from="+from, func(b *testing.B) {
 				ls := benchCluster(b, 3)
 				benchPairs(b, ls, typ, from)
 			})
@@ -159,7 +159,7 @@ func benchPairs(b *testing.B, ls []*Locker, typ Type, from string) {
 func BenchmarkContended(b *testing.B) {
 	const owners = 16
 	for _, typ := range Types {
-		b.Run("type="+string(typ), func(b *testing.B) {
+		b.Run("type="+typ.String(), func(b *testing.B) {
 			ls := benchCluster(b, 3)
 			if typ == Local {
 				ls = []*Locker{ls[0]} // local: one table, all owners on node 1

@@ -102,13 +102,13 @@ func (l *Locker) serveCtl(ctx context.Context, from string, payload []byte) ([]b
 // the resource, owner and type, the client, and the outcome.
 func (l *Locker) logCtl(ctx context.Context, from string, req CtlRequest, res Result, err error) {
 	typ, owner := res.Type, res.Owner
-	if typ == "" {
+	if typ == 0 {
 		typ = req.Type
 	}
 	if owner == "" {
 		owner = req.Owner
 	}
-	args := []any{"resource", req.Resource, "owner", owner, "type", string(typ)}
+	args := []any{"resource", req.Resource, "owner", owner, "type", typ.String()}
 	outcome := "failed"
 	switch {
 	case err != nil:

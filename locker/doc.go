@@ -12,9 +12,10 @@
 //	}
 //
 // A Locker serves its own node's lock table (a Table: a pure state
-// machine, requests and time in, grants out) to the other members through
-// the node's public RPC API, and takes locks from the tables of the nodes
-// its lock type names:
+// machine, requests and time in, grants out) to the other members as the
+// wire's lock messages on the control lane (PROTOCOL.md section 6.6, which
+// it registers for with the node's HandleMessage under its name), and
+// takes locks from the tables of the nodes its lock type names:
 //
 //   - Local: this node's table.
 //   - Leader: the table of the leader, the running member with the oldest

@@ -88,7 +88,7 @@ func TestHistorySafeUnderFaults(t *testing.T) {
 		}},
 	}
 	for _, tc := range cases {
-		t.Run(string(tc.typ), func(t *testing.T) {
+		t.Run(tc.typ.String(), func(t *testing.T) {
 			var tweak func(int, *mesh.Config)
 			if tc.typ == Leader || tc.typ == All {
 				// These are safe while every node agrees on who runs (the

@@ -116,7 +116,7 @@ func (ls *Lease) end(err error) {
 // lose forgets the lease in its locker and reports it lost.
 func (ls *Lease) lose(err error) {
 	ls.forget(err)
-	ls.l.log.Warn("lease lost", "resource", ls.key.resource, "type", string(ls.key.typ), "owner", ls.key.owner, "err", err)
+	ls.l.log.Warn("lease lost", "resource", ls.key.resource, "type", ls.key.typ.String(), "owner", ls.key.owner, "err", err)
 }
 
 // forget removes the lease from its locker and ends it with err.
@@ -182,7 +182,7 @@ func (ls *Lease) fire() {
 			// ctl cannot renew: the lease running out is how its lock
 			// ends when nobody unlocks it, not a loss.
 			ls.forget(err)
-			l.log.Info("lease ended", "resource", ls.key.resource, "type", string(ls.key.typ), "owner", ls.key.owner,
+			l.log.Info("lease ended", "resource", ls.key.resource, "type", ls.key.typ.String(), "owner", ls.key.owner,
 				"token", token, "why", "taken through ctl, which does not renew it; its lease ran out")
 			return
 		}

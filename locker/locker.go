@@ -13,24 +13,28 @@ import (
 
 	"github.com/ekka-mesh/ekka-mesh/internal/lograte"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
+	"github.com/ekka-mesh/ekka-mesh/wire"
 )
 
-// Type is how widely a lock is taken.
-type Type string
+// Type is how widely a lock is taken: the wire's lock type, so that the
+// type a locker takes is the one its requests carry (PROTOCOL.md 6.6). The
+// zero value is unset: Options.Type's default, Quorum. In text (JSON, ctl)
+// a type is its name, "quorum".
+type Type = wire.LockType
 
 const (
 	// Local locks in this node's table only.
-	Local Type = "local"
+	Local = wire.LockLocal
 	// Leader locks in the leader's table: the running member with the
 	// oldest (smallest) GUID.
-	Leader Type = "leader"
+	Leader = wire.LockLeader
 	// Quorum locks in a majority of the members a consistent-hash ring
 	// assigns to the resource: min(3, n/2+1) of the n members (ekka's rule),
 	// counting members that are down.
-	Quorum Type = "quorum"
+	Quorum = wire.LockQuorum
 	// All locks in the table of every running member; a refusal or a
 	// member that does not answer releases what was granted and fails.
-	All Type = "all"
+	All = wire.LockAll
 )
 
 // Types lists the lock types.
@@ -41,9 +45,9 @@ func ParseType(s string) (Type, error) {
 	if s == "" {
 		return Quorum, nil
 	}
-	t := Type(strings.ToLower(s))
-	if !slices.Contains(Types, t) {
-		return "", fmt.Errorf("locker: lock type %q, want local, leader, quorum or all", s)
+	t, err := wire.ParseLockType(s)
+	if err != nil {
+		return 0, fmt.Errorf("locker: %w", err)
 	}
 	return t, nil
 }
@@ -89,13 +93,16 @@ var (
 )
 
 // Locker is one named lock service attached to a node. It serves its table
-// to the other members through the node's RPC handlers and acquires locks
-// from their tables. Safe for concurrent use.
+// to the other members as the wire's lock messages (PROTOCOL.md 6.6,
+// registered with the node's HandleMessage under its name) and acquires
+// locks from their tables with the same messages. Safe for concurrent use.
 type Locker struct {
-	node    *mesh.Node
-	cfg     Config
-	owner   string
+	node *mesh.Node
+	cfg  Config
+	// methods names the operations in logs and errors: "lock-fence for
+	// locker sessions"; methods[mCtl] is the RPC method ekka-mesh ctl calls.
 	methods [5]string
+	owner   string
 	log     *slog.Logger
 
 	ctx    context.Context
@@ -120,35 +127,21 @@ type Locker struct {
 	stats lockStats // counters for Stats and the metrics (stats.go)
 }
 
-const (
-	mAcquire = iota
-	mRenew
-	mRelease
-	mFence
-	mCtl
-)
-
-var opNames = [...]string{mAcquire: "acquire", mRenew: "renew", mRelease: "release", mFence: "fence", mCtl: "ctl"}
-
 type heldKey struct {
 	typ      Type
 	resource string
 	owner    string
 }
 
-var (
-	registryMu sync.Mutex
-	registry   = map[*mesh.Node]map[string]bool{}
-)
-
-// Method returns the RPC method name a locker named name serves op under
-// ("acquire", "renew", "release", "fence" between lockers; "ctl" for
-// ekka-mesh ctl).
+// Method returns the RPC method name under which a locker named name
+// serves op: only "ctl", for ekka-mesh ctl. Between lockers the operations
+// (acquire, renew, release, fence) are lock messages, not methods.
 func Method(name, op string) string { return "locker:" + name + ":" + op }
 
-// New attaches the lock service cfg.Name to node: it registers the
-// service's RPC handlers on the node. Close detaches it. A second locker of
-// the same name on the same node is an error.
+// New attaches the lock service cfg.Name to node: it registers for the
+// lock messages addressed to cfg.Name and for the ctl method. Close
+// detaches it. A second locker of the same name on the same node is an
+// error (wrapping mesh.ErrHandlerExists).
 func New(node *mesh.Node, cfg Config) (*Locker, error) {
 	if node == nil {
 		return nil, errors.New("locker: New: node is nil, want a started *mesh.Node")
@@ -180,17 +173,6 @@ func New(node *mesh.Node, cfg Config) (*Locker, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	registryMu.Lock()
-	if registry[node][cfg.Name] {
-		registryMu.Unlock()
-		return nil, fmt.Errorf("locker: node %s already runs a lock service named %q", node.Name(), cfg.Name)
-	}
-	if registry[node] == nil {
-		registry[node] = map[string]bool{}
-	}
-	registry[node][cfg.Name] = true
-	registryMu.Unlock()
-
 	l := &Locker{
 		node:       node,
 		cfg:        cfg,
@@ -202,15 +184,25 @@ func New(node *mesh.Node, cfg Config) (*Locker, error) {
 		refusedLog: lograte.Limiter{Interval: time.Second},
 	}
 	l.ctx, l.cancel = context.WithCancel(context.Background())
-	for i, op := range opNames {
-		l.methods[i] = Method(cfg.Name, op)
+	for op, t := range opTypes {
+		l.methods[op] = fmt.Sprintf("%s for locker %s", t, cfg.Name)
 	}
-	handlers := [...]mesh.Handler{mAcquire: l.serveAcquire, mRenew: l.serveRenew, mRelease: l.serveRelease, mFence: l.serveFence, mCtl: l.serveCtl}
-	for i, h := range handlers {
-		if err := node.Handle(l.methods[i], h); err != nil {
-			l.unregister()
-			return nil, fmt.Errorf("locker: register %s: %w", l.methods[i], err)
+	l.methods[mCtl] = Method(cfg.Name, "ctl")
+	for op, t := range opTypes {
+		if err := node.HandleMessage(t, cfg.Name, l.serve); err != nil {
+			l.unregister(op, false)
+			if errors.Is(err, mesh.ErrHandlerExists) {
+				return nil, fmt.Errorf("locker: node %s already runs a lock service named %q: %w", node.Name(), cfg.Name, err)
+			}
+			return nil, fmt.Errorf("locker: register for %s: %w", t, err)
 		}
+	}
+	if err := node.Handle(l.methods[mCtl], l.serveCtl); err != nil {
+		l.unregister(len(opTypes), false)
+		if errors.Is(err, mesh.ErrHandlerExists) {
+			return nil, fmt.Errorf("locker: node %s already runs a lock service named %q (its method %s is taken): %w", node.Name(), cfg.Name, l.methods[mCtl], err)
+		}
+		return nil, fmt.Errorf("locker: register %s: %w", l.methods[mCtl], err)
 	}
 	l.wg.Add(1)
 	go l.sweep()
@@ -224,18 +216,15 @@ func checkLease(d time.Duration) error {
 	return nil
 }
 
-func (l *Locker) unregister() {
-	for _, m := range l.methods {
-		if m != "" {
-			l.node.Handle(m, nil)
-		}
+// unregister removes the registrations for the first n lock messages, and
+// for the ctl method when ctl is set.
+func (l *Locker) unregister(n int, ctl bool) {
+	for _, t := range opTypes[:n] {
+		l.node.HandleMessage(t, l.cfg.Name, nil)
 	}
-	registryMu.Lock()
-	delete(registry[l.node], l.cfg.Name)
-	if len(registry[l.node]) == 0 {
-		delete(registry, l.node)
+	if ctl {
+		l.node.Handle(l.methods[mCtl], nil)
 	}
-	registryMu.Unlock()
 }
 
 // Close detaches the locker from its node: its handlers go, its timers
@@ -258,7 +247,7 @@ func (l *Locker) Close() error {
 	for _, ls := range leases {
 		ls.end(ErrClosed)
 	}
-	l.unregister()
+	l.unregister(len(opTypes), true)
 	l.cancel()
 	l.wg.Wait()
 	return nil
@@ -407,11 +396,12 @@ func (l *Locker) options(resource string, o Options) (Options, error) {
 	if len(resource) > maxStr {
 		return o, fmt.Errorf("locker: resource is %d bytes, want at most %d", len(resource), maxStr)
 	}
-	t, err := ParseType(string(o.Type))
-	if err != nil {
-		return o, err
+	switch {
+	case o.Type == 0:
+		o.Type = Quorum
+	case !o.Type.Valid():
+		return o, fmt.Errorf("locker: lock type %d, want local, leader, quorum or all", uint8(o.Type))
 	}
-	o.Type = t
 	if o.Owner == "" {
 		o.Owner = l.owner
 	}
@@ -459,7 +449,7 @@ func (l *Locker) Targets(t Type, resource string) (nodes []string, need int, err
 		running := l.node.Info().RunningNodes
 		return running, len(running), nil
 	}
-	return nil, 0, fmt.Errorf("locker: lock type %q, want local, leader, quorum or all", t)
+	return nil, 0, fmt.Errorf("locker: lock type %v, want local, leader, quorum or all", t)
 }
 
 // ringOf returns the ring of names, rebuilt only when they change.
@@ -484,13 +474,14 @@ type answer struct {
 // directly, and returns the answers in nodes' order.
 func (l *Locker) fanout(ctx context.Context, nodes []string, op int, req opRequest) []answer {
 	out := make([]answer, len(nodes))
-	payload, err := req.encode()
+	msg, err := req.message(op, l.cfg.Name)
 	if err != nil {
 		for i, n := range nodes {
 			out[i] = answer{node: n, err: err}
 		}
 		return out
 	}
+	body := msg.Append(nil)
 	ctx, cancel := context.WithTimeout(ctx, l.cfg.CallTimeout)
 	defer cancel()
 	one := func(i int) {
@@ -501,12 +492,12 @@ func (l *Locker) fanout(ctx context.Context, nodes []string, op int, req opReque
 			l.stats.decided(op, out[i].reply, out[i].err)
 			return
 		}
-		b, err := l.node.Call(ctx, n, l.methods[op], payload)
+		t, b, err := l.node.Request(ctx, n, opTypes[op], body)
 		if err != nil {
 			out[i].err = err
 			return
 		}
-		out[i].reply, out[i].err = decodeReply(b)
+		out[i].reply, out[i].err = decodeAnswer(op, t, b)
 	}
 	remote := 0
 	for _, n := range nodes {
@@ -592,57 +583,54 @@ func (l *Locker) apply(op int, req opRequest) (opReply, error) {
 	return r, nil
 }
 
-// serve serves a lock table request from another node: only from a
-// member's locker (never a hidden client), with a well-formed request
-// whose token is at most MaxToken. A refusal is logged, at most one line a
-// second, and answered with an error naming the reason.
-func (l *Locker) serve(op int) mesh.Handler {
-	return func(ctx context.Context, from string, payload []byte) ([]byte, error) {
-		_, isMember := l.node.Member(from)
-		if err := admitCaller(l.methods[op], from, l.node.Name(), mesh.FromHiddenClient(ctx), isMember, l.methods[mCtl]); err != nil {
-			return nil, l.refuse(op, from, err)
-		}
-		req, err := decodeRequest(payload)
-		if err != nil {
-			return nil, l.refuse(op, from, fmt.Errorf("%s from %s: %w", l.methods[op], from, err))
-		}
-		if (op == mAcquire || op == mRenew) && checkLease(req.Lease) != nil {
-			return nil, fmt.Errorf("%s from %s: %w", l.methods[op], from, checkLease(req.Lease))
-		}
-		r, err := l.apply(op, req)
-		l.stats.decided(op, r, err)
-		if err != nil {
-			return nil, l.refuse(op, from, fmt.Errorf("%s from %s: %w", l.methods[op], from, err))
-		}
-		return r.encode(), nil
+// serve serves a lock message from another node (a mesh.MessageHandler):
+// only from a member's locker (never a hidden client), with a well-formed
+// request whose lease is in range and whose token is at most MaxToken. A
+// request not served is logged, at most one line a second, and answered
+// with an error naming the reason (an ErrorReply); a table's decision is a
+// LockGrant, LockReleased or LockRefuse.
+func (l *Locker) serve(ctx context.Context, from string, t wire.Type, body []byte) (wire.Type, []byte, error) {
+	op, req, err := decodeRequest(t, body)
+	if err != nil {
+		return 0, nil, l.refuse(t.String(), from, fmt.Errorf("%s from %s: %w", l.methodOf(op, t), from, err))
 	}
+	_, isMember := l.node.Member(from)
+	if err := admitCaller(l.methods[op], from, l.node.Name(), mesh.FromHiddenClient(ctx), isMember, l.methods[mCtl]); err != nil {
+		return 0, nil, l.refuse(l.methods[op], from, err)
+	}
+	if op == mFence && req.Token > MaxToken {
+		return 0, nil, l.refuse(l.methods[op], from, fmt.Errorf("%s from %s: %w", l.methods[op], from, tokenRangeError(req.Resource, req.Token)))
+	}
+	if (op == mAcquire || op == mRenew) && checkLease(req.Lease) != nil {
+		return 0, nil, fmt.Errorf("%s from %s: %w", l.methods[op], from, checkLease(req.Lease))
+	}
+	r, err := l.apply(op, req)
+	l.stats.decided(op, r, err)
+	if err != nil {
+		return 0, nil, l.refuse(l.methods[op], from, fmt.Errorf("%s from %s: %w", l.methods[op], from, err))
+	}
+	at, reply := r.answer(req.Resource)
+	return at, reply, nil
+}
+
+// methodOf names a request in errors: its operation, or its type when it
+// did not decode.
+func (l *Locker) methodOf(op int, t wire.Type) string {
+	if t.IsService() && opTypes[op] == t {
+		return l.methods[op]
+	}
+	return fmt.Sprintf("%s for locker %s", t, l.cfg.Name)
 }
 
 // refuse logs a refused request (rate-limited) and returns err.
-func (l *Locker) refuse(op int, from string, err error) error {
+func (l *Locker) refuse(what, from string, err error) error {
 	l.mu.Lock()
 	count, due := l.refusedLog.Note(time.Now(), 1)
 	l.mu.Unlock()
 	if due {
-		l.log.Warn("refused a lock table request", "method", l.methods[op], "from", from, "err", err, "refusals_not_logged", count-1)
+		l.log.Warn("refused a lock table request", "request", what, "from", from, "err", err, "refusals_not_logged", count-1)
 	}
 	return err
-}
-
-func (l *Locker) serveAcquire(ctx context.Context, from string, p []byte) ([]byte, error) {
-	return l.serve(mAcquire)(ctx, from, p)
-}
-
-func (l *Locker) serveRenew(ctx context.Context, from string, p []byte) ([]byte, error) {
-	return l.serve(mRenew)(ctx, from, p)
-}
-
-func (l *Locker) serveRelease(ctx context.Context, from string, p []byte) ([]byte, error) {
-	return l.serve(mRelease)(ctx, from, p)
-}
-
-func (l *Locker) serveFence(ctx context.Context, from string, p []byte) ([]byte, error) {
-	return l.serve(mFence)(ctx, from, p)
 }
 
 func refusal(a answer) string {
@@ -680,7 +668,7 @@ func (l *Locker) Acquire(ctx context.Context, resource string, opts Options) (Re
 	}
 	res := Result{Type: o.Type, Resource: resource, Owner: o.Owner, Refused: map[string]string{}}
 	start := time.Now()
-	answers := l.fanout(ctx, nodes, mAcquire, opRequest{Lease: o.Lease, Resource: resource, Owner: o.Owner})
+	answers := l.fanout(ctx, nodes, mAcquire, opRequest{Kind: o.Type, Lease: o.Lease, Resource: resource, Owner: o.Owner})
 	var token uint64
 	var granted []answer
 	var unknown []string // no answer: maybe granted

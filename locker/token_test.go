@@ -2,7 +2,6 @@ package locker
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"math"
@@ -12,8 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ekka-mesh/ekka-mesh/conn"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 	"github.com/ekka-mesh/ekka-mesh/mesh/meshtest"
+	"github.com/ekka-mesh/ekka-mesh/wire"
 )
 
 // TestTableTokenBoundary fences a free resource with tokens around the top
@@ -147,28 +148,30 @@ func TestTableForgetWaitsForClock(t *testing.T) {
 	}
 }
 
-func TestCodecTokenRange(t *testing.T) {
-	if _, err := (&opRequest{Token: MaxToken + 1, Resource: "r"}).encode(); !errors.Is(err, ErrTokenRange) {
-		t.Fatalf("encode a request with token MaxToken+1: %v, want ErrTokenRange", err)
-	}
-	b, err := (&opRequest{Token: MaxToken, Resource: "r", Owner: "o"}).encode()
+// TestFenceTokenRangeOnTheWire: a fence with token MaxToken travels and
+// decodes; one with 2^64-1 decodes too (the wire has 64 bits), and is for
+// the serving locker to refuse (TestHiddenClientCannotFence); a grant
+// carrying such a token is refused by the requester; an exhausted refusal
+// reads as such.
+func TestFenceTokenRangeOnTheWire(t *testing.T) {
+	m, err := (&opRequest{Token: MaxToken, Resource: "r", Owner: "o"}).message(mFence, "tok")
 	if err != nil {
-		t.Fatalf("encode a request with token MaxToken: %v", err)
+		t.Fatalf("a fence with token MaxToken: %v", err)
 	}
-	if r, err := decodeRequest(b); err != nil || r.Token != MaxToken {
-		t.Fatalf("decode a request with token MaxToken: %+v, %v", r, err)
+	if op, r, err := decodeRequest(m.Type(), m.Append(nil)); err != nil || op != mFence || r.Token != MaxToken {
+		t.Fatalf("decode a fence with token MaxToken: %d %+v, %v", op, r, err)
 	}
-	binary.BigEndian.PutUint64(b[4:], math.MaxUint64)
-	_, err = decodeRequest(b)
-	if !errors.Is(err, ErrTokenRange) || !strings.Contains(err.Error(), "18446744073709551615") {
-		t.Fatalf("decode a request with token 2^64-1: %v, want ErrTokenRange naming the token", err)
+	wrap := (&wire.LockFence{Locker: []byte("tok"), Resource: []byte("r"), Owner: []byte("o"), Token: math.MaxUint64}).Append(nil)
+	if _, r, err := decodeRequest(wire.TypeLockFence, wrap); err != nil || r.Token != math.MaxUint64 {
+		t.Fatalf("decode a fence with token 2^64-1: %+v, %v", r, err)
 	}
-	rep := (&opReply{Status: stGranted, Token: math.MaxUint64}).encode()
-	if _, err := decodeReply(rep); !errors.Is(err, ErrTokenRange) {
-		t.Fatalf("decode a reply with token 2^64-1: %v, want ErrTokenRange", err)
+	grant := (&wire.LockGrant{Resource: []byte("r"), Token: math.MaxUint64}).Append(nil)
+	if _, err := decodeAnswer(mAcquire, wire.TypeLockGrant, grant); !errors.Is(err, ErrTokenRange) || !strings.Contains(err.Error(), "18446744073709551615") {
+		t.Fatalf("decode a grant with token 2^64-1: %v, want ErrTokenRange naming the token", err)
 	}
-	if r, err := decodeReply((&opReply{Status: stExhausted}).encode()); err != nil || r.Status != stExhausted {
-		t.Fatalf("decode an exhausted reply: %+v, %v", r, err)
+	at, body := (&opReply{Status: stExhausted}).answer("r")
+	if r, err := decodeAnswer(mAcquire, at, body); err != nil || r.Status != stExhausted {
+		t.Fatalf("decode an exhausted refusal: %+v, %v", r, err)
 	}
 }
 
@@ -264,35 +267,35 @@ func TestHiddenClientCannotFence(t *testing.T) {
 	}
 	prev := acquire("before")
 
-	top, err := (&opRequest{Token: MaxToken, Resource: res, Owner: "evil"}).encode()
-	if err != nil {
-		t.Fatal(err)
+	fence := func(token uint64) []byte {
+		return (&wire.LockFence{Locker: []byte("tok"), Resource: []byte(res), Owner: []byte("evil"), Token: token}).Append(nil)
 	}
-	wrap := append([]byte(nil), top...)
-	binary.BigEndian.PutUint64(wrap[4:], math.MaxUint64)
-	for _, op := range []string{"fence", "acquire", "renew", "release"} {
-		payload := wrap
-		if op != "fence" {
-			payload, _ = (&opRequest{Lease: time.Second, Resource: res, Owner: "evil"}).encode()
+	top, wrap := fence(MaxToken), fence(math.MaxUint64)
+	hidden := dialHidden(t, ctx, c, 0, c.Name(1))
+	requests := map[wire.Type][]byte{
+		wire.TypeLockFence:   wrap,
+		wire.TypeLockAcquire: (&wire.LockAcquire{Locker: []byte("tok"), Resource: []byte(res), Owner: []byte("evil"), Kind: Quorum, LeaseMillis: 1000}).Append(nil),
+		wire.TypeLockRenew:   (&wire.LockRenew{Locker: []byte("tok"), Resource: []byte(res), Owner: []byte("evil"), LeaseMillis: 1000}).Append(nil),
+		wire.TypeLockRelease: (&wire.LockRelease{Locker: []byte("tok"), Resource: []byte(res), Owner: []byte("evil")}).Append(nil),
+	}
+	for typ, body := range requests {
+		at, answer := hidden.request(t, ctx, typ, body)
+		var e wire.ErrorReply
+		if at != wire.TypeErrorReply || e.Decode(answer) != nil || !strings.Contains(string(e.Message), "hidden client") || !strings.Contains(string(e.Message), Method("tok", "ctl")) {
+			t.Fatalf("%s from a hidden client named %s: answered %s %q, want an error reply refusing a hidden client, pointing to the ctl method", typ, c.Name(1), at, answer)
 		}
-		_, err := cl.Call(ctx, Method("tok", op), payload)
-		var re *mesh.RemoteError
-		if !errors.As(err, &re) || !strings.Contains(re.Message, "hidden client") || !strings.Contains(re.Message, Method("tok", "ctl")) {
-			t.Fatalf("%s from a hidden client named %s: %v, want refused as a hidden client, pointing to the ctl method", op, c.Name(1), err)
-		}
 	}
-	// Relayed by node 0 to itself: still the hidden client's call.
-	relay := func(node string, payload []byte) error {
-		_, err := cl.Admin(ctx, mesh.MethodCall, mesh.AdminRequest{Node: node, Method: Method("tok", "fence"), Payload: payload})
-		return err
+	// No RPC method reaches a lock table: relaying through the "call"
+	// built-in finds no handler.
+	_, err := cl.Admin(ctx, mesh.MethodCall, mesh.AdminRequest{Node: c.Name(0), Method: Method("tok", "fence"), Payload: top})
+	if err == nil || !strings.Contains(err.Error(), "no handler for method "+Method("tok", "fence")) {
+		t.Fatalf("a fence relayed as a call: %v, want no handler for the method", err)
 	}
-	if err := relay(c.Name(0), top); err == nil || !strings.Contains(err.Error(), "hidden client") {
-		t.Fatalf("fence relayed by node 0 to itself: %v, want refused as a hidden client", err)
-	}
-	// Relayed to node 1 and 2: from member node 0, refused for the token.
+	// From member node 0 to nodes 1 and 2: refused for the token.
 	for _, i := range []int{1, 2} {
-		if err := relay(c.Name(i), wrap); err == nil || !strings.Contains(err.Error(), "above the limit") || !strings.Contains(err.Error(), "18446744073709551615") {
-			t.Fatalf("fence with token 2^64-1 relayed to %s: %v, want refused naming the token and the limit", c.Name(i), err)
+		_, _, err := c.Node(0).Request(ctx, c.Name(i), wire.TypeLockFence, wrap)
+		if err == nil || !strings.Contains(err.Error(), "above the limit") || !strings.Contains(err.Error(), "18446744073709551615") {
+			t.Fatalf("fence with token 2^64-1 from %s to %s: %v, want refused naming the token and the limit", c.Name(0), c.Name(i), err)
 		}
 	}
 	next := acquire("after")
@@ -323,5 +326,67 @@ func TestHiddenClientCannotFence(t *testing.T) {
 	}
 	if err != nil || !rep.OK() {
 		t.Fatalf("ctl unlock: %+v, %v; want released", rep, err)
+	}
+}
+
+// hiddenLink is a hidden client's link made with conn directly, since
+// mesh.Client sends calls only: it sends lock messages and reads their
+// answers, as a hostile ctl could.
+type hiddenLink struct {
+	c       *conn.Conn
+	nextID  uint64
+	answers chan hiddenAnswer
+}
+
+type hiddenAnswer struct {
+	id   uint64
+	t    wire.Type
+	body []byte
+}
+
+// dialHidden links to node i of c as a hidden client named name.
+func dialHidden(t *testing.T, ctx context.Context, c *meshtest.Cluster, i int, name string) *hiddenLink {
+	t.Helper()
+	cfg := conn.DefaultConfig()
+	cfg.Name, cfg.Cookie, cfg.Hidden, cfg.GUID = name, c.Config(i).Cookie, true, mesh.NewGUID()
+	cc, err := conn.Dial(ctx, &cfg, c.Name(i), c.Node(i).Addr().String())
+	if err != nil {
+		t.Fatalf("hidden client links to %s: %v", c.Name(i), err)
+	}
+	t.Cleanup(func() {
+		cc.Close(wire.CodeShutdown, "test over")
+		<-cc.Done()
+	})
+	h := &hiddenLink{c: cc, answers: make(chan hiddenAnswer, 16)}
+	cc.Start(func(cc *conn.Conn, hdr wire.Header, body []byte, _ bool) {
+		switch {
+		case hdr.Type == wire.TypePing:
+			sctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			cc.Send(sctx, wire.TypePong, hdr.ID, body, nil)
+		case hdr.Type.IsAnswer():
+			h.answers <- hiddenAnswer{hdr.ID, hdr.Type, slices.Clone(body)}
+		}
+	})
+	return h
+}
+
+// request sends a service message with a fresh request ID and waits for
+// its answer.
+func (h *hiddenLink) request(t *testing.T, ctx context.Context, typ wire.Type, body []byte) (wire.Type, []byte) {
+	t.Helper()
+	h.nextID++
+	if err := h.c.Send(ctx, typ, h.nextID, body, nil); err != nil {
+		t.Fatalf("hidden client sends %s: %v", typ, err)
+	}
+	for {
+		select {
+		case a := <-h.answers:
+			if a.id == h.nextID {
+				return a.t, a.body
+			}
+		case <-ctx.Done():
+			t.Fatalf("no answer to the hidden client's %s: %v", typ, ctx.Err())
+		}
 	}
 }

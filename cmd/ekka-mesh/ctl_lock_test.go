@@ -92,7 +92,7 @@ func TestCtlLock(t *testing.T) {
 	for _, typ := range []string{"local", "leader", "all"} {
 		code, stdout, stderr = on("l1@127.0.0.1", "lock", "r-"+typ, "--type", typ, "--owner", "C")
 		require.Equal(t, exitOK, code, "%s: %s %s", typ, stdout, stderr)
-		assert.Equal(t, locker.Type(typ), parse(stdout).Type)
+		assert.Equal(t, typ, parse(stdout).Type.String())
 		code, stdout, _ = on("l2@127.0.0.2", "lock", "r-"+typ, "--type", typ, "--owner", "D")
 		if typ == "local" {
 			assert.Equal(t, exitOK, code, "a local lock on l1 does not lock l2: %s", stdout)
