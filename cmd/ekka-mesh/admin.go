@@ -3,12 +3,10 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
 	"syscall"
 	"time"
 
@@ -67,19 +65,15 @@ func adminTLS(t config.AdminTLS) (*tls.Config, error) {
 	case t.KeyFile == "":
 		return nil, errors.New("node.admin.tls.certfile is set but node.admin.tls.keyfile is not: set both for HTTPS, or neither")
 	}
-	cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+	cert, err := loadKeyPair("node.admin.tls", t.CertFile, t.KeyFile)
 	if err != nil {
-		return nil, fmt.Errorf("node.admin.tls.certfile = %s, node.admin.tls.keyfile = %s: %v", t.CertFile, t.KeyFile, err)
+		return nil, err
 	}
 	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	if t.CACertFile != "" {
-		pem, err := os.ReadFile(t.CACertFile)
+		pool, err := loadCAPool("node.admin.tls", t.CACertFile)
 		if err != nil {
-			return nil, fmt.Errorf("node.admin.tls.cacertfile = %s: %v", t.CACertFile, err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("node.admin.tls.cacertfile = %s: no PEM certificate found, want one or more CA certificates", t.CACertFile)
+			return nil, err
 		}
 		cfg.ClientCAs = pool
 		cfg.ClientAuth = tls.RequireAndVerifyClientCert

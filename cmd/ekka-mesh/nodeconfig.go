@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/ekka-mesh/ekka-mesh/autoheal"
@@ -168,20 +167,15 @@ func tlsConfig(t config.TLSSettings) (*tls.Config, error) {
 	if t.CertFile == "" || t.KeyFile == "" {
 		return nil, errors.New("node.tls.enable = on: want node.tls.certfile and node.tls.keyfile set to PEM files")
 	}
-	cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+	cert, err := loadKeyPair("node.tls", t.CertFile, t.KeyFile)
 	if err != nil {
-		return nil, fmt.Errorf("node.tls.certfile = %s, node.tls.keyfile = %s: cannot load them as a PEM certificate and its private key: %w", t.CertFile, t.KeyFile, err)
+		return nil, err
 	}
 	tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-	var pool *x509.CertPool
+	var pool *x509.CertPool // nil: the system roots
 	if t.CACertFile != "" {
-		pem, err := os.ReadFile(t.CACertFile)
-		if err != nil {
-			return nil, fmt.Errorf("node.tls.cacertfile = %s: %w", t.CACertFile, err)
-		}
-		pool = x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("node.tls.cacertfile = %s: no PEM certificate in it, want one or more \"-----BEGIN CERTIFICATE-----\" blocks", t.CACertFile)
+		if pool, err = loadCAPool("node.tls", t.CACertFile); err != nil {
+			return nil, err
 		}
 	}
 	switch t.Verify {

@@ -13,39 +13,16 @@ import (
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 )
 
-// meshLimits are the mesh.Config fields node.limits.* and the cluster's
-// membership keys set.
-type meshLimits struct {
-	MaxMessage                int
-	LaneBudget                int
-	StallTimeout              time.Duration
-	MinDrainRate              int
-	MaxReassemblyPerLink      int64
-	MaxReassemblyPerNode      int64
-	ChunkTimeout              time.Duration
-	MaxServingCalls           int
-	MaxServingBytes           int64
-	MaxCastQueue              int
-	MaxCastQueueBytes         int64
-	MaxHandshakes             int
-	MaxHandshakesPerAddr      int
-	MaxListenerConns          int
-	MaxIncompleteLinksPerPeer int
-	FirstByteTimeout          time.Duration
-	RefusalLogInterval        time.Duration
-	MaxMembers                int
-	LearnRate                 float64
-	LearnBurst                int
-	ForgetUnreached           time.Duration
-	RedialRate                float64
-}
-
-func limitsOf(c mesh.Config) meshLimits {
-	return meshLimits{
-		c.MaxMessage, c.LaneBudget, c.StallTimeout, c.MinDrainRate, c.MaxReassemblyPerLink, c.MaxReassemblyPerNode,
-		c.ChunkTimeout, c.MaxServingCalls, c.MaxServingBytes, c.MaxCastQueue, c.MaxCastQueueBytes,
-		c.MaxHandshakes, c.MaxHandshakesPerAddr, c.MaxListenerConns, c.MaxIncompleteLinksPerPeer, c.FirstByteTimeout, c.RefusalLogInterval,
-		c.MaxMembers, c.LearnRate, c.LearnBurst, c.ForgetUnreached, c.RedialRate,
+// limitsOf is c with only the fields node.limits.* and the cluster's
+// membership keys set, so that tests compare those and nothing else.
+func limitsOf(c mesh.Config) mesh.Config {
+	return mesh.Config{
+		MaxMessage: c.MaxMessage, LaneBudget: c.LaneBudget, StallTimeout: c.StallTimeout, MinDrainRate: c.MinDrainRate,
+		MaxReassemblyPerLink: c.MaxReassemblyPerLink, MaxReassemblyPerNode: c.MaxReassemblyPerNode, ChunkTimeout: c.ChunkTimeout,
+		MaxServingCalls: c.MaxServingCalls, MaxServingBytes: c.MaxServingBytes, MaxCastQueue: c.MaxCastQueue, MaxCastQueueBytes: c.MaxCastQueueBytes,
+		MaxHandshakes: c.MaxHandshakes, MaxHandshakesPerAddr: c.MaxHandshakesPerAddr, MaxListenerConns: c.MaxListenerConns,
+		MaxIncompleteLinksPerPeer: c.MaxIncompleteLinksPerPeer, FirstByteTimeout: c.FirstByteTimeout, RefusalLogInterval: c.RefusalLogInterval,
+		MaxMembers: c.MaxMembers, LearnRate: c.LearnRate, LearnBurst: c.LearnBurst, ForgetUnreached: c.ForgetUnreached, RedialRate: c.RedialRate,
 	}
 }
 
@@ -66,7 +43,7 @@ func TestLimitDefaultsAreMeshDefaults(t *testing.T) {
 	assert.Equal(t, int64(conn.DefaultNodeReassembly), 2*maxMessage, "conn's per-node reassembly default")
 
 	d := mesh.DefaultConfig()
-	want := meshLimits{
+	want := mesh.Config{
 		MaxMessage:           conn.DefaultMaxMessage,
 		LaneBudget:           conn.DefaultLaneBudget,
 		StallTimeout:         conn.DefaultStallTimeout,
@@ -129,7 +106,7 @@ func TestLimitKeysMapToMeshConfig(t *testing.T) {
 	require.NoError(t, err)
 	cfg, err := meshConfig(s)
 	require.NoError(t, err)
-	assert.Equal(t, meshLimits{
+	assert.Equal(t, mesh.Config{
 		MaxMessage: 16 << 20, LaneBudget: 1 << 20, StallTimeout: 10 * time.Second, MinDrainRate: 64 << 10,
 		MaxReassemblyPerLink: 32 << 20, MaxReassemblyPerNode: 1 << 30, ChunkTimeout: 5 * time.Second,
 		MaxServingCalls: 64, MaxServingBytes: 8 << 20, MaxCastQueue: 128, MaxCastQueueBytes: 2 << 20,
