@@ -1,12 +1,15 @@
 package locker
 
 import (
+	"context"
 	"errors"
 	"math"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ekka-mesh/ekka-mesh/mesh"
+	"github.com/ekka-mesh/ekka-mesh/mesh/meshtest"
 	"github.com/ekka-mesh/ekka-mesh/wire"
 )
 
@@ -109,4 +112,35 @@ func FuzzDecodeRequest(f *testing.F) {
 			t.Fatalf("re-decode: %d %+v %v, want %d %+v", op2, r2, err, op, r)
 		}
 	})
+}
+
+// TestSecondLockerOfTheSameName: a node runs one locker per name; the
+// second is refused because the node refuses its registrations, and the
+// name is free again once the first is closed. Another name is another
+// locker. No registry outside the node keeps the names.
+func TestSecondLockerOfTheSameName(t *testing.T) {
+	c := meshtest.Started(t, 1, nil)
+	first, err := New(c.Node(0), Config{Name: "jobs"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = New(c.Node(0), Config{Name: "jobs"})
+	if !errors.Is(err, mesh.ErrHandlerExists) || !strings.Contains(err.Error(), `already runs a lock service named "jobs"`) {
+		t.Fatalf("a second locker named jobs: %v, want refused as already running, wrapping mesh.ErrHandlerExists", err)
+	}
+	other, err := New(c.Node(0), Config{Name: "sessions"})
+	if err != nil {
+		t.Fatalf("a locker of another name: %v", err)
+	}
+	defer other.Close()
+	// The refused locker took nothing: the first still serves its table.
+	if r, err := first.Acquire(context.Background(), "r", Options{Type: Local}); err != nil || !r.OK {
+		t.Fatalf("acquire on the first locker after the refusal: %+v, %v", r, err)
+	}
+	first.Close()
+	again, err := New(c.Node(0), Config{Name: "jobs"})
+	if err != nil {
+		t.Fatalf("a locker named jobs after the first closed: %v", err)
+	}
+	again.Close()
 }
