@@ -4,12 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
-	"net"
-	"os"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,182 +13,10 @@ import (
 
 	"github.com/ekka-mesh/ekka-mesh/discovery"
 	"github.com/ekka-mesh/ekka-mesh/discovery/static"
+	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 	"github.com/ekka-mesh/ekka-mesh/mesh/meshtest"
 )
-
-// direct is a set of nodes on real loopback links, with no proxy between
-// them: node i is named meshtest.Name(i) and listens on a port reserved for
-// it up front, so every name resolves from the start, including names of
-// nodes not started yet (their port refuses connections until they start).
-type direct struct {
-	names []string
-	addrs map[string]string
-	tweak func(i int, cfg *mesh.Config)
-
-	mu    sync.Mutex
-	nodes []*mesh.Node
-}
-
-// reserveDirect picks a free loopback port for each of n node names. The
-// ports lie below the kernel's ephemeral range, so that no outgoing
-// connection (the nodes dial each other as they start) takes one of them
-// before its node listens on it.
-func reserveDirect(tb testing.TB, n int, tweak func(i int, cfg *mesh.Config)) *direct {
-	tb.Helper()
-	d := &direct{addrs: make(map[string]string, n), tweak: tweak, nodes: make([]*mesh.Node, n)}
-	lo := ephemeralLow()
-	span := min(lo-1024, 16384)
-	start := rand.IntN(span)
-	for k := 0; k < span && len(d.names) < n; k++ {
-		port := lo - 1 - (start+k)%span
-		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-		ln, err := net.Listen("tcp", addr)
-		if err != nil {
-			continue // taken
-		}
-		ln.Close()
-		d.names = append(d.names, meshtest.Name(len(d.names)))
-		d.addrs[d.names[len(d.names)-1]] = addr
-	}
-	if len(d.names) < n {
-		tb.Fatalf("found %d free ports below %d, want %d", len(d.names), lo, n)
-	}
-	return d
-}
-
-// ephemeralLow is the first port of the kernel's ephemeral range (Linux;
-// elsewhere the IANA default).
-func ephemeralLow() int {
-	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
-	if err == nil {
-		if f := strings.Fields(string(b)); len(f) == 2 {
-			if lo, err := strconv.Atoi(f[0]); err == nil && lo > 2048 {
-				return lo
-			}
-		}
-	}
-	return 49152
-}
-
-// startDirect starts n nodes on direct links and stops them when tb ends.
-func startDirect(tb testing.TB, n int, tweak func(i int, cfg *mesh.Config)) *direct {
-	tb.Helper()
-	d := reserveDirect(tb, n, tweak)
-	tb.Cleanup(func() { d.stopAll(tb) })
-	for i := range n {
-		d.start(tb, i)
-	}
-	return d
-}
-
-func (d *direct) resolve(node string) (string, error) {
-	if a, ok := d.addrs[node]; ok {
-		return a, nil
-	}
-	return "", fmt.Errorf("no node named %s here", node)
-}
-
-// config is node i's Config: test-sized heartbeats and redials, no proxy.
-func (d *direct) config(i int) mesh.Config {
-	cfg := mesh.DefaultConfig()
-	cfg.Name = d.names[i]
-	cfg.Cookie = "direct-cookie"
-	cfg.ListenAddr = d.addrs[d.names[i]]
-	cfg.Resolve = d.resolve
-	cfg.HeartbeatInterval = 100 * time.Millisecond
-	cfg.HeartbeatTimeout = 600 * time.Millisecond
-	cfg.HandshakeTimeout = 2 * time.Second
-	cfg.Redial = mesh.Backoff{Min: 20 * time.Millisecond, Max: 300 * time.Millisecond, Factor: 2, Jitter: 0.3}
-	if d.tweak != nil {
-		d.tweak(i, &cfg)
-	}
-	return cfg
-}
-
-func (d *direct) start(tb testing.TB, i int) *mesh.Node {
-	tb.Helper()
-	nd, err := mesh.Start(context.Background(), d.config(i))
-	if err != nil {
-		tb.Fatalf("start %s: %v", d.names[i], err)
-	}
-	d.mu.Lock()
-	d.nodes[i] = nd
-	d.mu.Unlock()
-	return nd
-}
-
-func (d *direct) node(i int) *mesh.Node {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.nodes[i]
-}
-
-// stopAll stops every started node at once and waits for them.
-func (d *direct) stopAll(tb testing.TB) {
-	tb.Helper()
-	d.mu.Lock()
-	nodes := slices.Clone(d.nodes)
-	clear(d.nodes)
-	d.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	errs := make([]error, len(nodes))
-	var wg sync.WaitGroup
-	for i, nd := range nodes {
-		if nd != nil {
-			wg.Go(func() { errs[i] = nd.Stop(ctx) })
-		}
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		tb.Errorf("stop: %v", err)
-	}
-}
-
-// sorted returns the names of nodes idx, sorted (all names without idx).
-func (d *direct) sorted(idx ...int) []string {
-	if len(idx) == 0 {
-		return slices.Sorted(slices.Values(d.names))
-	}
-	out := make([]string, 0, len(idx))
-	for _, i := range idx {
-		out = append(out, d.names[i])
-	}
-	slices.Sort(out)
-	return out
-}
-
-// waitRunning polls until each of nodes idx runs with exactly nodes idx.
-func (d *direct) waitRunning(ctx context.Context, poll time.Duration, idx ...int) error {
-	want := d.sorted(idx...)
-	for {
-		ok := true
-		for _, i := range idx {
-			nd := d.node(i)
-			if nd == nil || !slices.Equal(nd.Info().RunningNodes, want) {
-				ok = false
-				break
-			}
-		}
-		if ok {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for %d nodes to run together: %w", len(idx), ctx.Err())
-		case <-time.After(poll):
-		}
-	}
-}
-
-func seq(n int) []int {
-	out := make([]int, n)
-	for i := range out {
-		out[i] = i
-	}
-	return out
-}
 
 // withStatic sets every node's discovery to the static seed list and the
 // autocluster retry interval to every.
@@ -207,7 +30,7 @@ func withStatic(t *testing.T, seeds []string, every time.Duration) func(int, *me
 }
 
 func TestAutoclusterStaticSeedsFormOneCluster(t *testing.T) {
-	ctx := ctxT(t, 20*time.Second)
+	ctx := testnet.Context(t, 20*time.Second)
 	all := []string{meshtest.Name(0), meshtest.Name(1), meshtest.Name(2)}
 	c, err := meshtest.Start(ctx, 3, withStatic(t, all, 100*time.Millisecond))
 	require.NoError(t, err)
@@ -222,7 +45,7 @@ func TestAutoclusterStaticSeedsFormOneCluster(t *testing.T) {
 }
 
 func TestAutoclusterTenNodesStartingAtOnce(t *testing.T) {
-	ctx := ctxT(t, 60*time.Second)
+	ctx := testnet.Context(t, 60*time.Second)
 	var all []string
 	for i := range 10 {
 		all = append(all, meshtest.Name(i))
@@ -244,7 +67,7 @@ func TestAutoclusterTenNodesStartingAtOnce(t *testing.T) {
 			}
 		}
 	}()
-	require.NoError(t, c.WaitRunning(ctx, seq(10)...))
+	require.NoError(t, c.WaitRunning(ctx))
 	// Every pair dialed each other at about the same time; exactly one link
 	// (three lanes) per pair survives.
 	require.NoError(t, c.Wait(ctx, "one link per pair", func() bool {
@@ -261,42 +84,51 @@ func TestAutoclusterTenNodesStartingAtOnce(t *testing.T) {
 
 func TestAutoclusterTenNodesOneSeedEach(t *testing.T) {
 	// Each node knows only the next one: member tables spread the rest.
-	ctx := ctxT(t, 30*time.Second)
+	ctx := testnet.Context(t, 30*time.Second)
 	c, err := meshtest.Start(ctx, 10, func(i int, cfg *mesh.Config) {
 		withStatic(t, []string{meshtest.Name((i + 1) % 10)}, 100*time.Millisecond)(i, cfg)
 	})
 	require.NoError(t, err)
 	defer c.Stop(context.Background())
-	require.NoError(t, c.WaitRunning(ctx, seq(10)...))
+	require.NoError(t, c.WaitRunning(ctx))
 }
 
 func TestAutoclusterSeedNotUpYet(t *testing.T) {
-	ctx := ctxT(t, 20*time.Second)
+	ctx := testnet.Context(t, 20*time.Second)
 	seed := meshtest.Name(0)
 	counters := make([]*fakeDiscovery, 3)
-	d := reserveDirect(t, 3, func(i int, cfg *mesh.Config) {
+	c, err := meshtest.Reserve(3, func(i int, cfg *mesh.Config) {
 		s, err := static.New([]string{seed})
 		require.NoError(t, err)
 		counters[i] = &fakeDiscovery{inner: s}
 		cfg.Discovery = counters[i]
 		cfg.AutoclusterInterval = 50 * time.Millisecond
 	})
-	t.Cleanup(func() { d.stopAll(t) })
-	d.start(t, 1)
-	d.start(t, 2)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, c.Stop(context.Background())) })
+	require.NoError(t, c.StartNode(ctx, 1))
+	require.NoError(t, c.StartNode(ctx, 2))
 	// The seed refuses connections: both nodes stay alone and keep trying.
 	require.Eventually(t, func() bool {
 		return counters[1].count(&counters[1].discovers) >= 4 && counters[2].count(&counters[2].discovers) >= 4
 	}, 10*time.Second, 10*time.Millisecond)
-	require.Equal(t, d.sorted(1), d.node(1).Info().RunningNodes)
-	require.Equal(t, d.sorted(2), d.node(2).Info().RunningNodes)
+	require.Equal(t, c.Names(1), c.Node(1).Info().RunningNodes)
+	require.Equal(t, c.Names(2), c.Node(2).Info().RunningNodes)
 
-	d.start(t, 0)
-	require.NoError(t, d.waitRunning(ctx, 10*time.Millisecond, 0, 1, 2))
+	require.NoError(t, c.StartNode(ctx, 0))
+	require.NoError(t, c.WaitRunning(ctx))
 
-	// Once linked to every discovered node, the loop stops.
+	// Once linked to every discovered node, the loop stops: three more
+	// heartbeats (100 ms apart) leave room for six passes (50 ms apart),
+	// and at most the one under way when the cluster formed happens.
 	before := counters[1].count(&counters[1].discovers)
-	time.Sleep(300 * time.Millisecond)
+	beats := c.Node(1).Stats().HeartbeatsSent
+	require.NoError(t, c.Until(ctx, "n2 to send three more heartbeats", func() string {
+		if sent := c.Node(1).Stats().HeartbeatsSent - beats; sent < 3 {
+			return fmt.Sprintf("%d sent", sent)
+		}
+		return ""
+	}))
 	require.LessOrEqual(t, counters[1].count(&counters[1].discovers), before+1, "the loop stops once clustered")
 }
 
@@ -402,7 +234,7 @@ func TestAutoclusterEmptyDiscoveryKeepsRetrying(t *testing.T) {
 	require.Equal(t, []string{"solo1@127.0.0.1"}, nd.Info().RunningNodes)
 	require.Equal(t, 1, f.count(&f.registers), "it registers once, so that the nodes after it find it")
 
-	ctx := ctxT(t, 5*time.Second)
+	ctx := testnet.Context(t, 5*time.Second)
 	require.NoError(t, nd.Stop(ctx))
 	after := f.count(&f.discovers)
 	time.Sleep(100 * time.Millisecond)
@@ -427,7 +259,7 @@ func TestAutoclusterLockUnlockInPairs(t *testing.T) {
 	}
 	nd := startWithDiscovery(t, f)
 	require.Eventually(t, func() bool { return f.count(&f.locks) >= 12 }, 10*time.Second, 5*time.Millisecond)
-	require.NoError(t, nd.Stop(ctxT(t, 5*time.Second)))
+	require.NoError(t, nd.Stop(testnet.Context(t, 5*time.Second)))
 
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -487,7 +319,7 @@ func (d *registryDiscovery) Unregister(context.Context) error {
 }
 
 func TestAutoclusterWithARegistryStartingEmpty(t *testing.T) {
-	ctx := ctxT(t, 20*time.Second)
+	ctx := testnet.Context(t, 20*time.Second)
 	r := &registry{lock: make(chan struct{}, 1)}
 	c, err := meshtest.Start(ctx, 4, func(i int, cfg *mesh.Config) {
 		cfg.Discovery = &registryDiscovery{r: r, self: meshtest.Name(i)}
@@ -512,7 +344,7 @@ func TestAutoclusterWithARegistryStartingEmpty(t *testing.T) {
 // partition).
 func TestSimultaneousDialsDuplicateGoodbyeIsNoDown(t *testing.T) {
 	for round := range 20 {
-		ctx := ctxT(t, 10*time.Second)
+		ctx := testnet.Context(t, 10*time.Second)
 		c, err := meshtest.Start(ctx, 2, nil)
 		require.NoError(t, err)
 		subs := []*mesh.Subscription{c.Node(0).Subscribe(), c.Node(1).Subscribe()}
@@ -550,7 +382,7 @@ func quietEvents(s *mesh.Subscription, quiet time.Duration) []mesh.Event {
 }
 
 func TestAutoclusterOnlySelfKeepsLookingUntilOthersAppear(t *testing.T) {
-	ctx := ctxT(t, 15*time.Second)
+	ctx := testnet.Context(t, 15*time.Second)
 	other, err := mesh.Start(ctx, func() mesh.Config {
 		cfg := mesh.DefaultConfig()
 		cfg.Name = "solo2@127.0.0.1"

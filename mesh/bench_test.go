@@ -4,6 +4,7 @@ package mesh_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -22,24 +23,6 @@ import (
 //
 //	go test -run '^$' -bench 'Call|Cast|Multicall' -benchtime 2s ./mesh/
 //	go test -run '^$' -bench 'Detect|FormMesh' -benchtime 3x ./mesh/
-
-// benchMesh starts n nodes on direct links, joins them into one cluster and
-// stops them when b ends.
-func benchMesh(b *testing.B, n int) *direct {
-	b.Helper()
-	d := startDirect(b, n, nil)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	for i := 1; i < n; i++ {
-		if err := d.node(i).Join(ctx, d.names[0]); err != nil {
-			b.Fatal(err)
-		}
-	}
-	if err := d.waitRunning(ctx, 5*time.Millisecond, seq(n)...); err != nil {
-		b.Fatal(err)
-	}
-	return d
-}
 
 // runInflight runs b.N calls of call from inflight goroutines at once and
 // reports the rate.
@@ -71,11 +54,11 @@ func runInflight(b *testing.B, inflight int, unit string, call func() error) {
 func BenchmarkCall(b *testing.B) {
 	for _, inflight := range []int{1, 16, 64} {
 		b.Run(fmt.Sprintf("inflight=%d", inflight), func(b *testing.B) {
-			d := benchMesh(b, 2)
-			if err := d.node(1).Handle("echo", echo); err != nil {
+			d := meshtest.Formed(b, 2, meshtest.DirectLinks)
+			if err := d.Node(1).Handle("echo", echo); err != nil {
 				b.Fatal(err)
 			}
-			a, peer := d.node(0), d.names[1]
+			a, peer := d.Node(0), d.Name(1)
 			payload := make([]byte, 64)
 			ctx := context.Background()
 			runInflight(b, inflight, "calls/s", func() error {
@@ -92,11 +75,11 @@ func BenchmarkCall(b *testing.B) {
 // BenchmarkCast: one-way 64-byte casts from one node to another; the clock
 // stops when the receiver has handled them all.
 func BenchmarkCast(b *testing.B) {
-	d := benchMesh(b, 2)
+	d := meshtest.Formed(b, 2, meshtest.DirectLinks)
 	var got atomic.Int64
 	all := make(chan struct{})
 	want := int64(b.N)
-	if err := d.node(1).Handle("count", func(ctx context.Context, from string, p []byte) ([]byte, error) {
+	if err := d.Node(1).Handle("count", func(ctx context.Context, from string, p []byte) ([]byte, error) {
 		if got.Add(1) == want {
 			close(all)
 		}
@@ -104,7 +87,7 @@ func BenchmarkCast(b *testing.B) {
 	}); err != nil {
 		b.Fatal(err)
 	}
-	a, peer := d.node(0), d.names[1]
+	a, peer := d.Node(0), d.Name(1)
 	payload := make([]byte, 64)
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -129,13 +112,13 @@ func BenchmarkCast(b *testing.B) {
 func BenchmarkMulticall(b *testing.B) {
 	for _, n := range []int{3, 5} {
 		b.Run(fmt.Sprintf("nodes=%d", n), func(b *testing.B) {
-			d := benchMesh(b, n)
+			d := meshtest.Formed(b, n, meshtest.DirectLinks)
 			for i := range n {
-				if err := d.node(i).Handle("echo", echo); err != nil {
+				if err := d.Node(i).Handle("echo", echo); err != nil {
 					b.Fatal(err)
 				}
 			}
-			a, nodes := d.node(0), d.sorted()
+			a, nodes := d.Node(0), d.Names()
 			payload := make([]byte, 64)
 			ctx := context.Background()
 			b.ReportAllocs()
@@ -189,24 +172,25 @@ func BenchmarkDetectCrash(b *testing.B) {
 	b.Run("stop", func(b *testing.B) {
 		var total, worst time.Duration
 		for range b.N {
-			d := benchMesh(b, 2)
-			s := d.node(0).Subscribe()
-			peer := d.node(1)
+			d := meshtest.Formed(b, 2, meshtest.DirectLinks)
+			s := d.Node(0).Subscribe()
 			t0 := time.Now()
-			if err := peer.Stop(context.Background()); err != nil {
+			if err := d.Kill(context.Background(), 1); err != nil {
 				b.Fatal(err)
 			}
-			dt := downAfter(b, s, d.names[1], t0)
+			dt := downAfter(b, s, d.Name(1), t0)
 			total += dt
 			worst = max(worst, dt)
 			s.Close()
-			d.stopAll(b)
+			if err := d.Stop(context.Background()); err != nil {
+				b.Fatal(err)
+			}
 		}
 		reportDetect(b, total, worst)
 	})
 	for _, how := range []string{"crash-fin", "crash-rst"} {
 		b.Run(how, func(b *testing.B) {
-			c := benchMeshtest(b, 2, nil)
+			c := meshtest.Formed(b, 2, nil)
 			s := c.Node(0).Subscribe()
 			defer s.Close()
 			var total, worst time.Duration
@@ -234,7 +218,7 @@ func BenchmarkDetectCrash(b *testing.B) {
 // heartbeats every 100 ms and a 600 ms timeout.
 func BenchmarkDetectBlackhole(b *testing.B) {
 	const interval, timeout = 100 * time.Millisecond, 600 * time.Millisecond
-	c := benchMeshtest(b, 2, func(i int, cfg *mesh.Config) {
+	c := meshtest.Formed(b, 2, func(i int, cfg *mesh.Config) {
 		cfg.HeartbeatInterval = interval
 		cfg.HeartbeatTimeout = timeout
 	})
@@ -255,33 +239,16 @@ func BenchmarkDetectBlackhole(b *testing.B) {
 	b.ReportMetric(float64(timeout.Milliseconds()), "ms-timeout")
 }
 
-// benchMeshtest starts a formed meshtest cluster and stops it when b ends.
-func benchMeshtest(b *testing.B, n int, tweak func(int, *mesh.Config)) *meshtest.Cluster {
-	b.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	c, err := meshtest.Start(ctx, n, tweak)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { c.Stop(context.Background()) })
-	if err := c.FormCluster(ctx); err != nil {
-		b.Fatal(err)
-	}
-	return c
-}
-
 // rejoin waits until the cluster runs together again after a fault and
 // forgets the partitions it recorded, ready for the next round.
 func rejoin(b *testing.B, c *meshtest.Cluster) {
 	b.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	all := seq(c.Len())
-	if err := c.WaitRunning(ctx, all...); err != nil {
+	if err := c.WaitRunning(ctx); err != nil {
 		b.Fatal(err)
 	}
-	for _, i := range all {
+	for i := range c.Len() {
 		for _, p := range c.Node(i).Info().Partitions {
 			c.Node(i).ClearPartition(p)
 		}
@@ -304,7 +271,8 @@ func BenchmarkFormMesh(b *testing.B) {
 			}
 			var total, worst time.Duration
 			for range b.N {
-				d := reserveDirect(b, n, func(i int, cfg *mesh.Config) {
+				d, err := meshtest.Reserve(n, func(i int, cfg *mesh.Config) {
+					meshtest.DirectLinks(i, cfg)
 					s, err := static.New(names)
 					if err != nil {
 						b.Fatal(err)
@@ -315,21 +283,26 @@ func BenchmarkFormMesh(b *testing.B) {
 					cfg.HeartbeatTimeout = 5 * time.Second
 					cfg.HandshakeTimeout = 5 * time.Second
 				})
+				if err != nil {
+					b.Fatal(err)
+				}
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 				t0 := time.Now()
 				for i := range n {
-					d.start(b, i)
+					if err = d.StartNode(ctx, i); err != nil {
+						break
+					}
 				}
-				err := d.waitRunning(ctx, 2*time.Millisecond, seq(n)...)
+				if err == nil {
+					err = d.WaitRunning(ctx)
+				}
 				dt := time.Since(t0)
 				cancel()
-				if err != nil {
-					d.stopAll(b)
+				if err := errors.Join(err, d.Stop(context.Background())); err != nil {
 					b.Fatal(err)
 				}
 				total += dt
 				worst = max(worst, dt)
-				d.stopAll(b)
 			}
 			b.ReportMetric(0, "ns/op")
 			b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms/form")

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 	"github.com/ekka-mesh/ekka-mesh/mesh/meshtest"
 )
@@ -28,7 +29,7 @@ func statusOn(on *mesh.Node, member string) mesh.Status {
 // restores the network and waits until every node records the partition.
 func splitAndRestore(t *testing.T, c *meshtest.Cluster) {
 	t.Helper()
-	ctx := ctxT(t, 20*time.Second)
+	ctx := testnet.Context(t, 20*time.Second)
 	c.Partition([]int{0, 1}, []int{2})
 	require.NoError(t, c.WaitRunning(ctx, 0, 1))
 	require.NoError(t, c.WaitRunning(ctx, 2))
@@ -43,7 +44,7 @@ func splitAndRestore(t *testing.T, c *meshtest.Cluster) {
 // requireHealed checks that every node runs with all and records no partition.
 func requireHealed(t *testing.T, c *meshtest.Cluster) {
 	t.Helper()
-	ctx := ctxT(t, 20*time.Second)
+	ctx := testnet.Context(t, 20*time.Second)
 	all := make([]int, c.Len())
 	for i := range all {
 		all[i] = i
@@ -60,7 +61,7 @@ func requireHealed(t *testing.T, c *meshtest.Cluster) {
 }
 
 func TestSetStatus(t *testing.T) {
-	c := startCluster(t, 2, nil)
+	c := meshtest.Formed(t, 2, nil)
 	sub := c.Node(1).Subscribe()
 	defer sub.Close()
 	a := c.Node(0)
@@ -85,13 +86,13 @@ func TestSetStatus(t *testing.T) {
 	}
 	require.Equal(t, mesh.StatusUp, a.Status())
 
-	ctx := ctxT(t, 10*time.Second)
+	ctx := testnet.Context(t, 10*time.Second)
 	require.NoError(t, c.Kill(ctx, 0))
 	require.ErrorIs(t, a.SetStatus(mesh.StatusUp), mesh.ErrStopped)
 }
 
 func TestRejoinHealsAPartition(t *testing.T) {
-	c := startCluster(t, 3, nil)
+	c := meshtest.Formed(t, 3, nil)
 	splitAndRestore(t, c)
 	subs := []*mesh.Subscription{c.Node(0).Subscribe(), c.Node(1).Subscribe()}
 	for _, s := range subs {
@@ -102,7 +103,7 @@ func TestRejoinHealsAPartition(t *testing.T) {
 	vsub := victim.Subscribe()
 	defer vsub.Close()
 
-	ctx := ctxT(t, 20*time.Second)
+	ctx := testnet.Context(t, 20*time.Second)
 	require.NoError(t, victim.Rejoin(ctx, c.Name(0)))
 	for i := 0; i < 2; i++ {
 		ev := nextEvent(t, vsub, mesh.EventPartitionHealed, c.Name(i), 10*time.Second)
@@ -136,9 +137,9 @@ func TestRejoinHealsAPartition(t *testing.T) {
 }
 
 func TestJoinHealsARecordedPartitionByHand(t *testing.T) {
-	c := startCluster(t, 3, nil)
+	c := meshtest.Formed(t, 3, nil)
 	splitAndRestore(t, c)
-	ctx := ctxT(t, 20*time.Second)
+	ctx := testnet.Context(t, 20*time.Second)
 	require.NoError(t, c.Node(2).Join(ctx, c.Name(0)))
 	require.Equal(t, mesh.StatusUp, c.Node(2).Status())
 	requireHealed(t, c)
@@ -148,10 +149,10 @@ func TestJoinHealsARecordedPartitionByHand(t *testing.T) {
 }
 
 func TestJoinWithoutPartitionDropsNothing(t *testing.T) {
-	c := startCluster(t, 3, nil)
+	c := meshtest.Formed(t, 3, nil)
 	sub := c.Node(0).Subscribe()
 	defer sub.Close()
-	ctx := ctxT(t, 10*time.Second)
+	ctx := testnet.Context(t, 10*time.Second)
 	require.NoError(t, c.Node(2).Join(ctx, c.Name(1)))
 	select {
 	case ev := <-sub.C():
@@ -162,9 +163,9 @@ func TestJoinWithoutPartitionDropsNothing(t *testing.T) {
 }
 
 func TestRejoinErrors(t *testing.T) {
-	c := startCluster(t, 2, nil)
+	c := meshtest.Formed(t, 2, nil)
 	a := c.Node(0)
-	ctx := ctxT(t, 10*time.Second)
+	ctx := testnet.Context(t, 10*time.Second)
 
 	err := a.Rejoin(ctx, c.Name(0))
 	require.ErrorContains(t, err, "a node cannot rejoin itself")
@@ -192,9 +193,9 @@ func TestRejoinErrors(t *testing.T) {
 }
 
 func TestClearPartitionBuiltin(t *testing.T) {
-	c := startCluster(t, 3, nil)
+	c := meshtest.Formed(t, 3, nil)
 	splitAndRestore(t, c)
-	ctx := ctxT(t, 10*time.Second)
+	ctx := testnet.Context(t, 10*time.Second)
 	body, err := json.Marshal(mesh.AdminRequest{Node: c.Name(2)})
 	require.NoError(t, err)
 	_, err = c.Node(2).Call(ctx, c.Name(0), mesh.MethodClearPartition, body)

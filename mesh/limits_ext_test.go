@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ekka-mesh/ekka-mesh/conn"
+	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 	"github.com/ekka-mesh/ekka-mesh/mesh/meshtest"
 	"github.com/ekka-mesh/ekka-mesh/wire"
@@ -30,7 +31,7 @@ func hostileLink(t *testing.T, c *meshtest.Cluster) *conn.Conn {
 		cc.Cluster = "ekka"
 	}
 	rand.Read(cc.GUID[:])
-	ctx := ctxT(t, 5*time.Second)
+	ctx := testnet.Context(t, 5*time.Second)
 	a, err := conn.Dial(ctx, &cc, c.Name(0), c.Node(0).Addr().String())
 	require.NoError(t, err)
 	t.Cleanup(func() {
@@ -45,7 +46,7 @@ func hostileLink(t *testing.T, c *meshtest.Cluster) *conn.Conn {
 // beyond that, its reader waits), and closes the link as stalled after
 // StallTimeout, saying why in the member's down event.
 func TestCallsFromAPeerThatDoesNotReadAreBounded(t *testing.T) {
-	c := startCluster(t, 1, func(i int, cfg *mesh.Config) {
+	c := meshtest.Formed(t, 1, func(i int, cfg *mesh.Config) {
 		cfg.HeartbeatTimeout = 30 * time.Second
 		cfg.StallTimeout = 500 * time.Millisecond
 		cfg.LaneBudget = 64 << 10
@@ -118,9 +119,9 @@ wait:
 // A call, cast or reply above MaxMessage is refused locally with
 // ErrTooLarge; the link stays up and the calls around it succeed.
 func TestMessageAboveLimitRefusedLocally(t *testing.T) {
-	c := startCluster(t, 2, func(i int, cfg *mesh.Config) { cfg.MaxMessage = 1 << 20 })
+	c := meshtest.Formed(t, 2, func(i int, cfg *mesh.Config) { cfg.MaxMessage = 1 << 20 })
 	a, b := c.Node(0), c.Node(1)
-	ctx := ctxT(t, 10*time.Second)
+	ctx := testnet.Context(t, 10*time.Second)
 	require.NoError(t, b.Handle("slow", func(ctx context.Context, from string, p []byte) ([]byte, error) {
 		time.Sleep(200 * time.Millisecond)
 		return p, nil
@@ -159,7 +160,7 @@ func TestMessageAboveLimitRefusedLocally(t *testing.T) {
 // A Ping must carry its u64 body: a 3-byte one is a protocol error that
 // closes the link with a goodbye "truncated", not echoed.
 func TestShortPingIsAProtocolError(t *testing.T) {
-	c := startCluster(t, 1, nil)
+	c := meshtest.Formed(t, 1, nil)
 	a := hostileLink(t, c)
 	pongs := make(chan []byte, 4)
 	a.Start(func(_ *conn.Conn, h wire.Header, body []byte, _ bool) {
@@ -167,7 +168,7 @@ func TestShortPingIsAProtocolError(t *testing.T) {
 			pongs <- append([]byte(nil), body...)
 		}
 	})
-	ctx := ctxT(t, 5*time.Second)
+	ctx := testnet.Context(t, 5*time.Second)
 	ok := (&wire.Ping{SentNanos: 42}).Append(nil)
 	require.NoError(t, a.Send(ctx, wire.TypePing, 1, ok, nil))
 	select {

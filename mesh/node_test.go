@@ -11,30 +11,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 	"github.com/ekka-mesh/ekka-mesh/mesh/meshtest"
 )
-
-func startCluster(t *testing.T, n int, tweak func(int, *mesh.Config)) *meshtest.Cluster {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	c, err := meshtest.Start(ctx, n, tweak)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		require.NoError(t, c.Stop(ctx))
-	})
-	require.NoError(t, c.FormCluster(ctx))
-	return c
-}
-
-func ctxT(t *testing.T, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	t.Cleanup(cancel)
-	return ctx
-}
 
 // nextEvent waits for an event of kind about node, skipping others.
 func nextEvent(t *testing.T, s *mesh.Subscription, kind mesh.EventKind, node string, within time.Duration) mesh.Event {
@@ -53,7 +33,7 @@ func nextEvent(t *testing.T, s *mesh.Subscription, kind mesh.EventKind, node str
 }
 
 func TestThreeNodesFormAFullMesh(t *testing.T) {
-	c := startCluster(t, 3, nil)
+	c := meshtest.Formed(t, 3, nil)
 	for i := 0; i < 3; i++ {
 		info := c.Node(i).Info()
 		require.Equal(t, c.Names(), info.RunningNodes)
@@ -68,12 +48,12 @@ func TestThreeNodesFormAFullMesh(t *testing.T) {
 }
 
 func TestTenNodesFormAFullMesh(t *testing.T) {
-	startCluster(t, 10, nil)
+	meshtest.Formed(t, 10, nil)
 }
 
 func TestCallCastMulticall(t *testing.T) {
-	c := startCluster(t, 3, nil)
-	ctx := ctxT(t, 10*time.Second)
+	c := meshtest.Formed(t, 3, nil)
+	ctx := testnet.Context(t, 10*time.Second)
 	var mu sync.Mutex
 	var casts []string
 	castDone := make(chan struct{})
@@ -155,8 +135,8 @@ func TestCallCastMulticall(t *testing.T) {
 }
 
 func TestCrashSeenDownAndRestartSeenAsRestart(t *testing.T) {
-	c := startCluster(t, 3, nil)
-	ctx := ctxT(t, 15*time.Second)
+	c := meshtest.Formed(t, 3, nil)
+	ctx := testnet.Context(t, 15*time.Second)
 	sub := c.Node(0).Subscribe()
 	defer sub.Close()
 	old := c.Node(2).GUID()
@@ -171,8 +151,8 @@ func TestCrashSeenDownAndRestartSeenAsRestart(t *testing.T) {
 }
 
 func TestBlackholedPeerSeenDownWithinHeartbeatTimeout(t *testing.T) {
-	c := startCluster(t, 3, nil)
-	ctx := ctxT(t, 15*time.Second)
+	c := meshtest.Formed(t, 3, nil)
+	ctx := testnet.Context(t, 15*time.Second)
 	sub := c.Node(0).Subscribe()
 	defer sub.Close()
 	c.Blackhole(2, 0) // n3's packets to n1 vanish; no RST
@@ -189,8 +169,8 @@ func TestBlackholedPeerSeenDownWithinHeartbeatTimeout(t *testing.T) {
 }
 
 func TestPartitionDetectedOnBothSides(t *testing.T) {
-	c := startCluster(t, 3, nil)
-	ctx := ctxT(t, 20*time.Second)
+	c := meshtest.Formed(t, 3, nil)
+	ctx := testnet.Context(t, 20*time.Second)
 	c.Partition([]int{0, 1}, []int{2})
 	require.NoError(t, c.WaitRunning(ctx, 0, 1))
 	require.NoError(t, c.WaitRunning(ctx, 2))
@@ -205,12 +185,12 @@ func TestPartitionDetectedOnBothSides(t *testing.T) {
 }
 
 func TestForceLeaveAndAutoclean(t *testing.T) {
-	c := startCluster(t, 3, func(i int, cfg *mesh.Config) {
+	c := meshtest.Formed(t, 3, func(i int, cfg *mesh.Config) {
 		if i == 1 {
 			cfg.Autoclean = 500 * time.Millisecond
 		}
 	})
-	ctx := ctxT(t, 15*time.Second)
+	ctx := testnet.Context(t, 15*time.Second)
 	require.NoError(t, c.Kill(ctx, 2))
 	// n2 autocleans the dead n3 on its own.
 	require.NoError(t, c.Wait(ctx, "autoclean of n3 on n2", func() bool {
@@ -229,8 +209,8 @@ func TestForceLeaveAndAutoclean(t *testing.T) {
 }
 
 func TestLeaveAndRejoin(t *testing.T) {
-	c := startCluster(t, 3, nil)
-	ctx := ctxT(t, 15*time.Second)
+	c := meshtest.Formed(t, 3, nil)
+	ctx := testnet.Context(t, 15*time.Second)
 	sub := c.Node(0).Subscribe()
 	defer sub.Close()
 	require.NoError(t, c.Node(2).Leave(ctx))
@@ -245,8 +225,8 @@ func TestLeaveAndRejoin(t *testing.T) {
 // A member that missed the leave (cut off at the time) redials the node
 // that left; it is told, and does not pull it back into the cluster.
 func TestLeaveMissedByAMember(t *testing.T) {
-	c := startCluster(t, 2, nil)
-	ctx := ctxT(t, 15*time.Second)
+	c := meshtest.Formed(t, 2, nil)
+	ctx := testnet.Context(t, 15*time.Second)
 	c.Cut(0, 1)
 	require.NoError(t, c.WaitRunning(ctx, 0))
 	require.NoError(t, c.WaitRunning(ctx, 1))
@@ -274,7 +254,7 @@ func TestLeaveMissedByAMember(t *testing.T) {
 }
 
 func TestSimultaneousJoinsKeepOneLinkPerPair(t *testing.T) {
-	ctx := ctxT(t, 20*time.Second)
+	ctx := testnet.Context(t, 20*time.Second)
 	c, err := meshtest.Start(ctx, 4, nil)
 	require.NoError(t, err)
 	defer c.Stop(context.Background())
@@ -305,7 +285,7 @@ func TestSimultaneousJoinsKeepOneLinkPerPair(t *testing.T) {
 }
 
 func TestEventOrder(t *testing.T) {
-	ctx := ctxT(t, 15*time.Second)
+	ctx := testnet.Context(t, 15*time.Second)
 	c, err := meshtest.Start(ctx, 2, nil)
 	require.NoError(t, err)
 	defer c.Stop(context.Background())
@@ -336,8 +316,8 @@ func TestEventOrder(t *testing.T) {
 }
 
 func TestNodeDyingMidCall(t *testing.T) {
-	c := startCluster(t, 2, nil)
-	ctx := ctxT(t, 10*time.Second)
+	c := meshtest.Formed(t, 2, nil)
+	ctx := testnet.Context(t, 10*time.Second)
 	started := make(chan struct{})
 	require.NoError(t, c.Node(1).Handle("hang", func(ctx context.Context, from string, p []byte) ([]byte, error) {
 		close(started)
@@ -360,7 +340,7 @@ func TestNodeDyingMidCall(t *testing.T) {
 }
 
 func TestBadConfig(t *testing.T) {
-	ctx := ctxT(t, 5*time.Second)
+	ctx := testnet.Context(t, 5*time.Second)
 	for _, tc := range []struct {
 		name string
 		edit func(*mesh.Config)
@@ -388,8 +368,8 @@ func TestBadConfig(t *testing.T) {
 }
 
 func TestHiddenClient(t *testing.T) {
-	c := startCluster(t, 2, nil)
-	ctx := ctxT(t, 10*time.Second)
+	c := meshtest.Formed(t, 2, nil)
+	ctx := testnet.Context(t, 10*time.Second)
 	addr := c.Node(0).Addr().String()
 	cl, err := mesh.Connect(ctx, mesh.ClientConfig{Cookie: "meshtest-cookie", Addr: addr}, c.Name(0))
 	require.NoError(t, err)

@@ -9,7 +9,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
+	"github.com/ekka-mesh/ekka-mesh/mesh/meshtest"
 )
 
 // payloadSizes cross every receive path: small bodies (copied out of the
@@ -29,8 +31,8 @@ func pattern(size, seed int) []byte {
 // payload, so what it kept must still hold what was sent after many later
 // messages have arrived, whether they came as calls or casts.
 func TestKeptPayloadsStayIntact(t *testing.T) {
-	c := startCluster(t, 2, nil)
-	ctx := ctxT(t, 30*time.Second)
+	c := meshtest.Formed(t, 2, nil)
+	ctx := testnet.Context(t, 30*time.Second)
 	a, b := c.Node(0), c.Node(1)
 	var mu sync.Mutex
 	var kept [][]byte
@@ -78,8 +80,8 @@ func TestKeptPayloadsStayIntact(t *testing.T) {
 // TestBorrowedPayloads: a handler registered with HandleBorrowed sees every
 // payload as sent, and may return it as its reply.
 func TestBorrowedPayloads(t *testing.T) {
-	c := startCluster(t, 2, nil)
-	ctx := ctxT(t, 30*time.Second)
+	c := meshtest.Formed(t, 2, nil)
+	ctx := testnet.Context(t, 30*time.Second)
 	a, b := c.Node(0), c.Node(1)
 	require.NoError(t, b.HandleBorrowed("echo", func(_ context.Context, _ string, p []byte) ([]byte, error) {
 		return p, nil
@@ -116,12 +118,12 @@ func TestBorrowedPayloads(t *testing.T) {
 
 // TestHandleBorrowedRejectsWhatHandleRejects: the same method rules apply.
 func TestHandleBorrowedRejectsWhatHandleRejects(t *testing.T) {
-	c := startCluster(t, 1, nil)
+	c := meshtest.Formed(t, 1, nil)
 	n := c.Node(0)
 	require.Error(t, n.HandleBorrowed("", echo))
 	require.Error(t, n.HandleBorrowed("$ekka.x", echo))
 	require.NoError(t, n.HandleBorrowed("x", echo))
 	require.NoError(t, n.HandleBorrowed("x", nil))
-	_, err := n.Call(ctxT(t, 5*time.Second), n.Name(), "x", nil)
+	_, err := n.Call(testnet.Context(t, 5*time.Second), n.Name(), "x", nil)
 	require.ErrorIs(t, err, mesh.ErrNoHandler)
 }

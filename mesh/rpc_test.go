@@ -15,15 +15,17 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
+	"github.com/ekka-mesh/ekka-mesh/mesh/meshtest"
 	"github.com/ekka-mesh/ekka-mesh/wire"
 )
 
 func echo(ctx context.Context, from string, p []byte) ([]byte, error) { return p, nil }
 
 func TestCallDownNodeVersusUnknownNode(t *testing.T) {
-	c := startCluster(t, 3, nil)
-	ctx := ctxT(t, 10*time.Second)
+	c := meshtest.Formed(t, 3, nil)
+	ctx := testnet.Context(t, 10*time.Second)
 	a := c.Node(0)
 	require.NoError(t, c.Kill(ctx, 2))
 	require.NoError(t, c.Wait(ctx, "n3 stopped on n1", func() bool { return slices.Contains(a.Info().StoppedNodes, c.Name(2)) }))
@@ -52,8 +54,8 @@ func TestCallDownNodeVersusUnknownNode(t *testing.T) {
 }
 
 func TestCallSelf(t *testing.T) {
-	c := startCluster(t, 2, nil)
-	ctx := ctxT(t, 10*time.Second)
+	c := meshtest.Formed(t, 2, nil)
+	ctx := testnet.Context(t, 10*time.Second)
 	a := c.Node(0)
 	require.NoError(t, a.Handle("who", func(ctx context.Context, from string, p []byte) ([]byte, error) {
 		p[0] = 'X' // the handler owns its payload
@@ -108,8 +110,8 @@ func TestCallSelf(t *testing.T) {
 }
 
 func TestHandlerSeesCallerAndDeadline(t *testing.T) {
-	c := startCluster(t, 2, nil)
-	ctx := ctxT(t, 10*time.Second)
+	c := meshtest.Formed(t, 2, nil)
+	ctx := testnet.Context(t, 10*time.Second)
 	type seen struct {
 		from     string
 		deadline time.Time
@@ -165,8 +167,8 @@ func TestHandlerSeesCallerAndDeadline(t *testing.T) {
 func TestHandlerCtxCancelledWhenCallerDies(t *testing.T) {
 	for _, how := range []string{"stop", "cut"} {
 		t.Run(how, func(t *testing.T) {
-			c := startCluster(t, 2, nil)
-			ctx := ctxT(t, 10*time.Second)
+			c := meshtest.Formed(t, 2, nil)
+			ctx := testnet.Context(t, 10*time.Second)
 			started := make(chan struct{})
 			ended := make(chan error, 1)
 			require.NoError(t, c.Node(1).Handle("hang", func(ctx context.Context, from string, p []byte) ([]byte, error) {
@@ -203,8 +205,8 @@ func TestHandlerCtxCancelledWhenCallerDies(t *testing.T) {
 }
 
 func TestCastErrors(t *testing.T) {
-	c := startCluster(t, 3, nil)
-	ctx := ctxT(t, 10*time.Second)
+	c := meshtest.Formed(t, 3, nil)
+	ctx := testnet.Context(t, 10*time.Second)
 	a := c.Node(0)
 	require.NoError(t, c.Kill(ctx, 2))
 	require.NoError(t, c.Wait(ctx, "n3 stopped on n1", func() bool { return slices.Contains(a.Info().StoppedNodes, c.Name(2)) }))
@@ -224,8 +226,8 @@ func TestCastErrors(t *testing.T) {
 }
 
 func TestMulticallNilMeansEveryRunningNode(t *testing.T) {
-	c := startCluster(t, 4, nil)
-	ctx := ctxT(t, 10*time.Second)
+	c := meshtest.Formed(t, 4, nil)
+	ctx := testnet.Context(t, 10*time.Second)
 	for i := range 4 {
 		nd := c.Node(i)
 		require.NoError(t, nd.Handle("name", func(ctx context.Context, from string, p []byte) ([]byte, error) {
@@ -261,8 +263,8 @@ func TestMulticallNilMeansEveryRunningNode(t *testing.T) {
 }
 
 func TestLargePayloadsBothWays(t *testing.T) {
-	c := startCluster(t, 2, nil)
-	ctx := ctxT(t, 60*time.Second)
+	c := meshtest.Formed(t, 2, nil)
+	ctx := testnet.Context(t, 60*time.Second)
 	const size = 8 << 20
 	random := make([]byte, size)
 	_, err := rand.Read(random)
@@ -297,8 +299,8 @@ func TestLargePayloadsBothWays(t *testing.T) {
 }
 
 func TestConcurrentCallsEachGetTheirOwnReply(t *testing.T) {
-	c := startCluster(t, 2, nil)
-	ctx := ctxT(t, 60*time.Second)
+	c := meshtest.Formed(t, 2, nil)
+	ctx := testnet.Context(t, 60*time.Second)
 	var served atomic.Int64
 	require.NoError(t, c.Node(1).Handle("tag", func(ctx context.Context, from string, p []byte) ([]byte, error) {
 		served.Add(1)
@@ -332,8 +334,8 @@ func TestConcurrentCallsEachGetTheirOwnReply(t *testing.T) {
 }
 
 func TestRemoteErrorFields(t *testing.T) {
-	c := startCluster(t, 2, nil)
-	ctx := ctxT(t, 10*time.Second)
+	c := meshtest.Formed(t, 2, nil)
+	ctx := testnet.Context(t, 10*time.Second)
 	b := c.Node(1)
 	require.NoError(t, b.Handle("fail", func(ctx context.Context, from string, p []byte) ([]byte, error) {
 		return nil, errors.New("disk full")

@@ -10,7 +10,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
+	"github.com/ekka-mesh/ekka-mesh/mesh/meshtest"
 	"github.com/ekka-mesh/ekka-mesh/wire"
 )
 
@@ -29,8 +31,8 @@ func grantOf(ctx context.Context, from string, t wire.Type, body []byte) (wire.T
 }
 
 func TestServiceMessageRequestAnswer(t *testing.T) {
-	c := startCluster(t, 2, nil)
-	ctx := ctxT(t, 10*time.Second)
+	c := meshtest.Formed(t, 2, nil)
+	ctx := testnet.Context(t, 10*time.Second)
 	a, b := c.Node(0), c.Node(1)
 	require.NoError(t, b.HandleMessage(wire.TypeLockRelease, "svc", grantOf))
 
@@ -77,7 +79,7 @@ func controlFramesSent(n *mesh.Node, peer string) uint64 {
 }
 
 func TestServiceMessageRegistration(t *testing.T) {
-	c := startCluster(t, 1, nil)
+	c := meshtest.Formed(t, 1, nil)
 	a := c.Node(0)
 	require.NoError(t, a.HandleMessage(wire.TypeLockAcquire, "svc", grantOf))
 	err := a.HandleMessage(wire.TypeLockAcquire, "svc", grantOf)
@@ -101,7 +103,7 @@ func TestServiceMessageRegistration(t *testing.T) {
 		require.ErrorContains(t, a.HandleMessage(tc.t, tc.svc, grantOf), tc.want)
 	}
 
-	ctx := ctxT(t, 5*time.Second)
+	ctx := testnet.Context(t, 5*time.Second)
 	_, _, err = a.Request(ctx, c.Name(0), wire.TypeCall, release("svc", "r"))
 	require.ErrorContains(t, err, "call is not a service message type")
 	_, _, err = a.Request(ctx, c.Name(0), wire.TypeLockRelease, []byte{0, 9, 'x'})
@@ -109,8 +111,8 @@ func TestServiceMessageRegistration(t *testing.T) {
 }
 
 func TestServiceMessageFailures(t *testing.T) {
-	c := startCluster(t, 2, nil)
-	ctx := ctxT(t, 10*time.Second)
+	c := meshtest.Formed(t, 2, nil)
+	ctx := testnet.Context(t, 10*time.Second)
 	a, b := c.Node(0), c.Node(1)
 	require.NoError(t, b.HandleMessage(wire.TypeLockAcquire, "fail", func(context.Context, string, wire.Type, []byte) (wire.Type, []byte, error) {
 		return 0, nil, errors.New("table on fire")
@@ -153,8 +155,8 @@ func TestServiceMessageFailures(t *testing.T) {
 }
 
 func TestServiceMessageTell(t *testing.T) {
-	c := startCluster(t, 2, nil)
-	ctx := ctxT(t, 10*time.Second)
+	c := meshtest.Formed(t, 2, nil)
+	ctx := testnet.Context(t, 10*time.Second)
 	a, b := c.Node(0), c.Node(1)
 	var got atomic.Value
 	done := make(chan struct{}, 2)
@@ -176,7 +178,7 @@ func TestServiceMessageTell(t *testing.T) {
 }
 
 func TestHandleRefusesATakenMethod(t *testing.T) {
-	c := startCluster(t, 1, nil)
+	c := meshtest.Formed(t, 1, nil)
 	a := c.Node(0)
 	require.NoError(t, a.Handle("m", echo))
 	err := a.Handle("m", echo)

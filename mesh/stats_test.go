@@ -10,7 +10,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
+	"github.com/ekka-mesh/ekka-mesh/mesh/meshtest"
 )
 
 func linkTo(links []mesh.LinkInfo, peer string) (mesh.LinkInfo, bool) {
@@ -22,8 +24,8 @@ func linkTo(links []mesh.LinkInfo, peer string) (mesh.LinkInfo, bool) {
 }
 
 func TestLinksDescribeEachLink(t *testing.T) {
-	c := startCluster(t, 3, nil)
-	ctx := ctxT(t, 30*time.Second)
+	c := meshtest.Formed(t, 3, nil)
+	ctx := testnet.Context(t, 30*time.Second)
 	n0, n1 := c.Node(0), c.Node(1)
 	require.NoError(t, n1.Handle("echo", func(_ context.Context, _ string, p []byte) ([]byte, error) { return p, nil }))
 	for range 10 {
@@ -97,7 +99,7 @@ func TestStatsCountDiscoveryPasses(t *testing.T) {
 }
 
 func TestStatsWithoutDiscovery(t *testing.T) {
-	c := startCluster(t, 1, nil)
+	c := meshtest.Formed(t, 1, nil)
 	st := c.Node(0).Stats()
 	require.Equal(t, -1, st.Discovered)
 	require.Zero(t, st.Discovery["ok"]+st.Discovery["error"]+st.Discovery["alone"]+st.Discovery["unreachable"])

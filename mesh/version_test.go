@@ -6,7 +6,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
+	"github.com/ekka-mesh/ekka-mesh/mesh/meshtest"
 )
 
 // TestMembersSeeVersions: each node announces its Config.Version, even
@@ -14,8 +16,8 @@ import (
 // in Info (what ctl status prints); a node without a version shows none.
 func TestMembersSeeVersions(t *testing.T) {
 	versions := []string{"v1.0.0", "v2.0.0-rc.1", ""}
-	c := startCluster(t, 3, func(i int, cfg *mesh.Config) { cfg.Version = versions[i] })
-	ctx := ctxT(t, 20*time.Second)
+	c := meshtest.Formed(t, 3, func(i int, cfg *mesh.Config) { cfg.Version = versions[i] })
+	ctx := testnet.Context(t, 20*time.Second)
 	seen := func(on int) map[string]string {
 		out := map[string]string{}
 		for _, m := range c.Node(on).Members() {

@@ -206,7 +206,7 @@ func (c *Cluster) FormCluster(ctx context.Context) error {
 			return err
 		}
 	}
-	return c.WaitRunning(ctx, c.allIdx()...)
+	return c.WaitRunning(ctx)
 }
 
 func (c *Cluster) allIdx() []int {
@@ -217,10 +217,14 @@ func (c *Cluster) allIdx() []int {
 	return idx
 }
 
-// WaitRunning waits until each of the given nodes lists exactly the given
-// nodes as running: the cluster (or that part of it) has converged. The
-// error names the nodes and what the first one that differed listed.
+// WaitRunning waits until each of the given nodes (every node when none
+// is given) lists exactly the given nodes as running: the cluster, or that
+// part of it, has converged. The error names the nodes and what the first
+// one that differed listed.
 func (c *Cluster) WaitRunning(ctx context.Context, idx ...int) error {
+	if len(idx) == 0 {
+		idx = c.allIdx()
+	}
 	want := c.Names(idx...)
 	return c.Until(ctx, fmt.Sprintf("nodes %v to run together", want), func() string {
 		for _, i := range idx {

@@ -104,6 +104,9 @@ func TestUntilSaysWhatItSawLast(t *testing.T) {
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	require.ErrorContains(t, err, "n1@127.0.0.1 runs [n1@127.0.0.1]", "the last state seen")
 
+	err = c.WaitRunning(short)
+	require.ErrorContains(t, err, "[n1@127.0.0.1 n2@127.0.0.1]", "no node given: every node")
+
 	n := 0
 	require.NoError(t, c.Until(testnet.Context(t, 5*time.Second), "three looks", func() string {
 		if n++; n < 3 {
