@@ -122,8 +122,13 @@ func TestMessageAboveLimitRefusedLocally(t *testing.T) {
 	c := meshtest.Formed(t, 2, func(i int, cfg *mesh.Config) { cfg.MaxMessage = 1 << 20 })
 	a, b := c.Node(0), c.Node(1)
 	ctx := testnet.Context(t, 10*time.Second)
+	started := make(chan struct{}, 1)
 	require.NoError(t, b.Handle("slow", func(ctx context.Context, from string, p []byte) ([]byte, error) {
-		time.Sleep(200 * time.Millisecond)
+		select {
+		case started <- struct{}{}:
+		default:
+		}
+		time.Sleep(200 * time.Millisecond) // the work: the call stays in flight
 		return p, nil
 	}))
 	require.NoError(t, b.Handle("big", func(ctx context.Context, from string, p []byte) ([]byte, error) {
@@ -137,7 +142,11 @@ func TestMessageAboveLimitRefusedLocally(t *testing.T) {
 		}
 		slow <- err
 	}()
-	time.Sleep(20 * time.Millisecond)
+	select {
+	case <-started: // the first call is in flight
+	case err := <-slow:
+		t.Fatalf("the first call ended before its handler ran: %v", err)
+	}
 	_, err := a.Call(ctx, b.Name(), "slow", make([]byte, 2<<20))
 	require.ErrorIs(t, err, mesh.ErrTooLarge)
 	require.NotErrorIs(t, err, mesh.ErrNodeDown)
