@@ -318,21 +318,11 @@ func TestEventOrder(t *testing.T) {
 func TestNodeDyingMidCall(t *testing.T) {
 	c := meshtest.Formed(t, 2, nil)
 	ctx := testnet.Context(t, 10*time.Second)
-	started := make(chan struct{})
-	require.NoError(t, c.Node(1).Handle("hang", func(ctx context.Context, from string, p []byte) ([]byte, error) {
-		close(started)
-		<-ctx.Done()
-		return nil, ctx.Err()
-	}))
-	errc := make(chan error, 1)
-	go func() {
-		_, err := c.Node(0).Call(ctx, c.Name(1), "hang", nil)
-		errc <- err
-	}()
-	<-started
+	call, err := c.CallInFlight(ctx, 0, 1)
+	require.NoError(t, err)
 	require.NoError(t, c.Kill(ctx, 1))
 	select {
-	case err := <-errc:
+	case err := <-call.Err:
 		require.ErrorIs(t, err, mesh.ErrNodeDown)
 	case <-time.After(5 * time.Second):
 		t.Fatal("the call did not fail when its node died")

@@ -169,20 +169,9 @@ func TestHandlerCtxCancelledWhenCallerDies(t *testing.T) {
 		t.Run(how, func(t *testing.T) {
 			c := meshtest.Formed(t, 2, nil)
 			ctx := testnet.Context(t, 10*time.Second)
-			started := make(chan struct{})
-			ended := make(chan error, 1)
-			require.NoError(t, c.Node(1).Handle("hang", func(ctx context.Context, from string, p []byte) ([]byte, error) {
-				close(started)
-				<-ctx.Done()
-				ended <- ctx.Err()
-				return nil, ctx.Err()
-			}))
-			callErr := make(chan error, 1)
-			go func() {
-				_, err := c.Node(0).Call(context.Background(), c.Name(1), "hang", nil)
-				callErr <- err
-			}()
-			<-started
+			call, err := c.CallInFlight(context.Background(), 0, 1)
+			require.NoError(t, err)
+			ended, callErr := call.HandlerDone, call.Err
 			if how == "stop" {
 				require.NoError(t, c.Kill(ctx, 0))
 			} else {

@@ -344,32 +344,41 @@ func TestKillAndRestartWithANewGUID(t *testing.T) {
 	require.NoError(t, c.WaitRunning(ctx, 0, 1, 2))
 }
 
+func TestCallInFlightHeldUntilItsCallerGoes(t *testing.T) {
+	c := meshtest.Formed(t, 2, nil)
+	ctx, cancel := context.WithCancel(testnet.Context(t, 10*time.Second))
+	call, err := c.CallInFlight(ctx, 0, 1)
+	require.NoError(t, err)
+	select {
+	case err := <-call.Err:
+		t.Fatalf("the call ended while in flight: %v", err)
+	default:
+	}
+	cancel()
+	require.ErrorIs(t, <-call.Err, context.Canceled, "the caller gave up")
+	require.NoError(t, c.Kill(testnet.Context(t, 10*time.Second), 0))
+	require.ErrorIs(t, <-call.HandlerDone, context.Canceled, "the handler's context ends when the calling node goes away")
+
+	_, err = c.CallInFlight(testnet.Context(t, 10*time.Second), 0, 1)
+	require.ErrorContains(t, err, "both must be running")
+}
+
 func TestStopLeavesNoGoroutines(t *testing.T) {
 	ignore := goleak.IgnoreCurrent()
 	ctx := testnet.Context(t, 20*time.Second)
 	c, err := meshtest.Start(ctx, 4, nil)
 	require.NoError(t, err)
 	require.NoError(t, c.FormCluster(ctx))
-	started := make(chan struct{})
-	require.NoError(t, c.Node(1).Handle("hang", func(ctx context.Context, from string, p []byte) ([]byte, error) {
-		close(started)
-		<-ctx.Done()
-		return nil, ctx.Err()
-	}))
 	// Leave a call in flight, faults in force and one node killed.
-	errc := make(chan error, 1)
-	go func() {
-		_, err := c.Node(0).Call(ctx, c.Name(1), "hang", nil)
-		errc <- err
-	}()
-	<-started
+	call, err := c.CallInFlight(ctx, 0, 1)
+	require.NoError(t, err)
 	c.Delay(2, 3, 50*time.Millisecond)
 	c.Blackhole(3, 0)
 	require.NoError(t, c.Kill(ctx, 2))
 
 	require.NoError(t, c.Stop(ctx))
 	require.NoError(t, c.Stop(ctx), "Stop is idempotent")
-	err = <-errc
+	err = <-call.Err
 	require.Error(t, err)
 	require.ErrorIs(t, err, mesh.ErrNodeDown, "the call in flight fails when its node stops")
 	goleak.VerifyNone(t, ignore)
