@@ -319,12 +319,25 @@ func TestAttackFenceTokenWrap(t *testing.T) {
 	if _, err := lock(ctx, a.good, "unlock", resource, "alice"); err != nil {
 		t.Fatalf("unlock: %v", err)
 	}
-	evil, err := a.c.client(ctx, victim)
-	if err != nil {
-		t.Fatalf("attacker's hidden client: %v", err)
+	// A hidden client sends the lock message a member's locker would
+	// (ctl's own link could, too): LockFence, on the control lane.
+	answers := make(chan []byte, 2)
+	onAnswer := func(_ <-chan struct{}, hdr wire.Header, body []byte) {
+		if hdr.ID == 1 {
+			answers <- append([]byte{byte(hdr.Type)}, body...)
+		}
 	}
-	reply, ferr := evil.Call(ctx, locker.Method(locker.DefaultName, "fence"), lockerRequest(0, math.MaxUint64, resource, "mallory"))
-	t.Logf("fence with token 2^64-1 from a hidden client: reply %x, err %v", reply, ferr)
+	evil := a.hostile(t, hostileConfig{name: "ctl-mallory@127.0.0.1", hidden: true, onReply: onAnswer})
+	if err := evil.c.Send(ctx, wire.TypeLockFence, 1, lockFence(math.MaxUint64, resource, "mallory"), nil); err != nil {
+		t.Fatalf("the hidden client's fence: %v", err)
+	}
+	var reply []byte
+	select {
+	case reply = <-answers:
+		t.Logf("fence with token 2^64-1 from a hidden client: %v %q", wire.Type(reply[0]), reply[1:])
+	case <-ctx.Done():
+		t.Fatalf("no answer to the hidden client's fence")
+	}
 	second, err := lock(ctx, a.good, "lock", resource, "bob")
 	if err != nil {
 		t.Fatalf("lock after the hidden client's fence: %v", err)
@@ -342,7 +355,7 @@ func TestAttackFenceTokenWrap(t *testing.T) {
 			replies <- append([]byte{byte(hdr.Type)}, body...)
 		}
 	}})
-	if err := h.c.Send(ctx, wire.TypeCall, 1, callHead(locker.Method(locker.DefaultName, "fence")), lockerRequest(0, math.MaxUint64, resource, "mallory")); err != nil {
+	if err := h.c.Send(ctx, wire.TypeLockFence, 1, lockFence(math.MaxUint64, resource, "mallory"), nil); err != nil {
 		t.Fatalf("the member's fence: %v", err)
 	}
 	select {
@@ -370,8 +383,8 @@ func TestAttackFenceTokenWrap(t *testing.T) {
 	if third.Token <= second.Token {
 		t.Errorf("the lock after a member's fence with 2^64-1 got token %d, not greater than the earlier %d: tokens wrapped", third.Token, second.Token)
 	}
-	if ferr == nil && len(reply) > 0 && reply[0] != 3 {
-		t.Errorf("a hidden client's fence was granted (status %d), want refused: only a member's locker may fence", reply[0])
+	if wire.Type(reply[0]) != wire.TypeErrorReply {
+		t.Errorf("a hidden client's fence was answered %v, want an error reply: only a member's locker may fence", wire.Type(reply[0]))
 	}
 }
 

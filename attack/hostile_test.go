@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ekka-mesh/ekka-mesh/conn"
+	"github.com/ekka-mesh/ekka-mesh/locker"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 	"github.com/ekka-mesh/ekka-mesh/wire"
 )
@@ -43,7 +44,8 @@ type hostileConfig struct {
 	name   string
 	hidden bool
 	// onReply runs for each Reply and ErrorReply on the data or large
-	// lane's reader: blocking in it stops that lane being read.
+	// lane's reader (and each answer to a lock message, on the control
+	// lane's): blocking in it stops that lane being read.
 	onReply func(release <-chan struct{}, h wire.Header, body []byte)
 	// rawHeartbeat, when set, turns off the attacker's own pings (the test
 	// sends what it likes on the control lane itself).
@@ -97,7 +99,7 @@ func (c *cluster) dialHostile(ctx context.Context, t *testing.T, hc hostileConfi
 			h.mu.Lock()
 			h.pongs[hdr.ID] = true
 			h.mu.Unlock()
-		case wire.TypeReply, wire.TypeErrorReply:
+		case wire.TypeReply, wire.TypeErrorReply, wire.TypeLockGrant, wire.TypeLockRefuse, wire.TypeLockReleased:
 			if hc.onReply != nil {
 				hc.onReply(h.release, hdr, body)
 			}
@@ -338,14 +340,8 @@ func s2Bomb(size int) []byte {
 	return b
 }
 
-// lockerRequest encodes a request between lockers as package locker
-// does on the wire (locker/codec.go): u32 lease ms | u64 token | str16
-// resource | str16 owner.
-func lockerRequest(leaseMillis uint32, token uint64, resource, owner string) []byte {
-	b := binary.BigEndian.AppendUint32(nil, leaseMillis)
-	b = binary.BigEndian.AppendUint64(b, token)
-	b = binary.BigEndian.AppendUint16(b, uint16(len(resource)))
-	b = append(b, resource...)
-	b = binary.BigEndian.AppendUint16(b, uint16(len(owner)))
-	return append(b, owner...)
+// lockFence is the body of a LockFence (PROTOCOL.md 6.6) for the default
+// locker.
+func lockFence(token uint64, resource, owner string) []byte {
+	return (&wire.LockFence{Locker: []byte(locker.DefaultName), Resource: []byte(resource), Owner: []byte(owner), Token: token}).Append(nil)
 }
