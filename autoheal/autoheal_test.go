@@ -93,9 +93,15 @@ func startHealing(t *testing.T, n int, opts options) *healCluster {
 // formCluster forms a cluster of n nodes, without autoheal yet.
 func formCluster(t *testing.T, n int) *healCluster {
 	t.Helper()
+	return formClusterWith(t, n, nil)
+}
+
+// formClusterWith is formCluster with tweak adjusting each node's Config.
+func formClusterWith(t *testing.T, n int, tweak func(i int, cfg *mesh.Config)) *healCluster {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, err := meshtest.Start(ctx, n, nil)
+	c, err := meshtest.Start(ctx, n, tweak)
 	require.NoError(t, err)
 	hc := &healCluster{Cluster: c, hooks: &hookCalls{prepare: map[string]int{}, reboot: map[string]int{}}, log: &syncBuf{}}
 	t.Cleanup(func() {
