@@ -1079,3 +1079,21 @@ func FuzzHandshakeClient(f *testing.F) {
 		}
 	})
 }
+
+// TestWithAddr: a failed dial or listen names its address once.
+func TestWithAddr(t *testing.T) {
+	_, err := listenTCP(context.Background(), "127.0.0.1:99999")
+	assert.Equal(t, "listen tcp 127.0.0.1:99999: address 99999: invalid port", err.Error())
+	var cfg Config
+	cfg.Dial = func(context.Context, string, string) (net.Conn, error) { return nil, errors.New("no route") }
+	_, err = dialTCP(context.Background(), &cfg, "10.1.2.3:4370")
+	assert.Equal(t, "dial tcp 10.1.2.3:4370: no route", err.Error())
+	ln, err := listenTCP(context.Background(), "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	ln.Close()
+	_, err = dialTCP(context.Background(), &Config{}, addr)
+	require.Error(t, err)
+	assert.Equal(t, 1, strings.Count(err.Error(), addr), "%q", err)
+	assert.Equal(t, 1, strings.Count(err.Error(), "dial"), "%q", err)
+}

@@ -164,7 +164,7 @@ func Listen(ctx context.Context, cfg *Config, addr string) (*Listener, error) {
 	}
 	ln, err := listenTCP(ctx, addr)
 	if err != nil {
-		return nil, listenError(cfg.Name, addr, err)
+		return nil, listenError(addr, err)
 	}
 	if weak := cookieWeakness(cfg.Cookie); weak != "" {
 		cfg.logger().Warn("weak cookie: anyone who records one plaintext handshake can guess it offline; "+weak, "cookie_len", len(cfg.Cookie))

@@ -63,12 +63,12 @@ func TestListenSameNodeTwiceFails(t *testing.T) {
 
 	_, err = Listen(ctx, lnConfig("a1@127.0.0.1"), addr)
 	require.Error(t, err, "a second node on the same address must not start")
-	assert.Contains(t, err.Error(), fmt.Sprintf("node a1@127.0.0.1: port %s is already in use: another node with this name runs on this host?", port))
+	assert.Contains(t, err.Error(), fmt.Sprintf("conn: port %s is already in use: another node with this name runs on this host?", port))
 
 	// The wildcard address overlaps it too.
 	_, err = Listen(ctx, lnConfig("a1@db1"), ":"+port)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "node a1@db1: port "+port+" is already in use")
+	assert.Contains(t, err.Error(), "conn: port "+port+" is already in use")
 
 	// The first node still answers.
 	lnDialLink(t, ctx, l, lnConfig("b@127.0.0.1"), cfg)

@@ -19,20 +19,38 @@ func listenTCP(ctx context.Context, addr string) (net.Listener, error) {
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+		return nil, withAddr(err, "listen", addr)
 	}
 	return ln, nil
 }
 
-// listenError explains a failed listen for the node named name. A port in
-// use almost always means the same node name runs twice on this host.
-func listenError(name, addr string, err error) error {
+// withAddr makes err, of operation op on addr, a *net.OpError that names
+// addr once: one from the net package says "dial tcp SOURCE->ADDR: ..." or
+// "listen tcp ADDR: ..." already, except about an address that does not
+// parse; an error of Config.Dial may be anything.
+func withAddr(err error, op, addr string) error {
+	oe, ok := err.(*net.OpError)
+	switch {
+	case ok && oe.Addr == nil:
+		named := *oe
+		named.Addr = stringAddr(addr)
+		return &named
+	case ok:
+		return err
+	}
+	return &net.OpError{Op: op, Net: "tcp", Addr: stringAddr(addr), Err: err}
+}
+
+// listenError explains a failed listen. A port in use almost always means
+// the same node name runs twice on this host. The error names the address
+// (in the *net.OpError), not the node, which the caller names.
+func listenError(addr string, err error) error {
 	if errors.Is(err, syscall.EADDRINUSE) {
 		_, port, _ := net.SplitHostPort(addr)
-		return fmt.Errorf("conn: node %s: port %s is already in use: another node with this name runs on this host? "+
-			"(a node's port follows from its name; stop the other process or choose another name): %w", name, port, err)
+		return fmt.Errorf("conn: port %s is already in use: another node with this name runs on this host? "+
+			"(a node's port follows from its name; stop the other process or choose another name): %w", port, err)
 	}
-	return fmt.Errorf("conn: node %s: listen on %s: %w", name, addr, err)
+	return err
 }
 
 // dialTCP dials addr using cfg.Dial when set, else a net.Dialer whose LocalAddr is cfg.LocalIP (port 0) when set; sets TCP_NODELAY; then, if cfg.TLS != nil, wraps in tls.Client (ServerName defaulted from addr's host when empty, cloned config) and runs the TLS handshake under ctx.
@@ -59,12 +77,7 @@ func dialTCP(ctx context.Context, cfg *Config, addr string) (net.Conn, error) {
 		nc, err = d.DialContext(dctx, "tcp", addr)
 	}
 	if err != nil {
-		// A *net.OpError says "dial tcp [source->]addr" already; an error
-		// of cfg.Dial may not.
-		if _, ok := errors.AsType[*net.OpError](err); !ok {
-			err = &net.OpError{Op: "dial", Net: "tcp", Addr: stringAddr(addr), Err: err}
-		}
-		return nil, err
+		return nil, withAddr(err, "dial", addr)
 	}
 	if tc, ok := nc.(*net.TCPConn); ok {
 		if err := tc.SetNoDelay(true); err != nil {

@@ -74,6 +74,16 @@ func TestErrorContextOnce(t *testing.T) {
 		assert.Equal(t, fmt.Sprintf("mesh: join %s: handshake refused by peer (bad cookie): %s: cookie mismatch", target, baddr), err.Error())
 	})
 
+	t.Run("port in use", func(t *testing.T) {
+		a := startErrNode(t, "a1@127.0.0.1", "err-text-cookie", "")
+		cfg := DefaultConfig()
+		cfg.Name, cfg.Cookie, cfg.ListenAddr = "a1@127.0.0.1", "err-text-cookie", a.Addr().String()
+		_, err := Start(context.Background(), cfg)
+		require.Error(t, err)
+		assertOnce(t, err.Error(), "mesh:", "conn:", "a1@127.0.0.1", "listen tcp "+a.Addr().String())
+		assert.True(t, strings.HasPrefix(err.Error(), "mesh: node a1@127.0.0.1 cannot listen: conn: port "), "%q", err)
+	})
+
 	t.Run("unknown node", func(t *testing.T) {
 		a := startErrNode(t, "a1@127.0.0.1", "err-text-cookie", "127.0.0.1:1")
 		_, err := a.Call(context.Background(), "zz9@127.0.0.1", "m", nil)
