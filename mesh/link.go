@@ -44,6 +44,10 @@ type link struct {
 	active atomic.Int64
 	// serving bounds the peer's calls served at once (limits.go).
 	serving servingGate
+	// services bounds the peer's service messages served at once, apart
+	// from its calls: the control lane's reader waits at this gate, and
+	// must never wait behind the calls of the data lanes (service.go).
+	services servingGate
 	// rtt is the last heartbeat round trip in ns, 0 before one (observe.go).
 	rtt atomic.Int64
 }
@@ -81,6 +85,7 @@ func newLink(n *Node, c *conn.Conn) *link {
 		casts:   newCastQueue(n.cfg.castQueueMax()),
 	}
 	lk.serving.maxCalls, lk.serving.maxBytes = n.cfg.servingMax()
+	lk.services.maxCalls, lk.services.maxBytes = n.cfg.servingMax()
 	lk.ctx, lk.cancel = context.WithCancel(callerContext(n.ctx, p.Hidden, p.Name, c.RemoteAddr()))
 	lk.created = time.Now()
 	return lk

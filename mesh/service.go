@@ -106,7 +106,9 @@ func checkService(t wire.Type, body []byte) error {
 }
 
 // serveMessage runs an incoming service message on its own goroutine,
-// bounded by the link's serving gate like a call.
+// bounded like a call but by a gate of its own (link.services): the calls
+// a peer has this node serve never hold up its service messages, nor the
+// control lane's reader that brings them (and the heartbeats).
 func (n *Node) serveMessage(lk *link, h wire.Header, body []byte, owned bool) {
 	name, err := serviceName(body)
 	if err != nil {
@@ -123,7 +125,7 @@ func (n *Node) serveMessage(lk *link, h wire.Header, body []byte, owned bool) {
 		return
 	}
 	size := int64(len(body))
-	if !lk.serving.acquire(lk.ctx, size) {
+	if !lk.services.acquire(lk.ctx, size) {
 		return // the link is closing
 	}
 	body = keep(body, owned) // before the reader reuses its buffer
@@ -132,7 +134,7 @@ func (n *Node) serveMessage(lk *link, h wire.Header, body []byte, owned bool) {
 	go func() {
 		defer n.wg.Done()
 		defer lk.active.Add(-1)
-		defer lk.serving.release(size)
+		defer lk.services.release(size)
 		t, reply, code, msg := n.runMessage(lk.ctx, sh, lk.peer, h.Type, body)
 		if h.ID == 0 {
 			return

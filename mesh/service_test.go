@@ -188,3 +188,24 @@ func TestHandleRefusesATakenMethod(t *testing.T) {
 	require.NoError(t, a.Handle("m", nil))
 	require.NoError(t, a.Handle("m", echo), "free again once removed")
 }
+
+// A peer whose calls fill the node's serving gate (MaxServingCalls) holds up
+// its further calls, but not its service messages: they have a gate of
+// their own, so the control lane's reader, which brings them and the
+// heartbeats, never waits behind application calls.
+func TestServiceMessagesDoNotWaitBehindCalls(t *testing.T) {
+	c := meshtest.Formed(t, 2, func(_ int, cfg *mesh.Config) { cfg.MaxServingCalls = 2 })
+	ctx := testnet.Context(t, 10*time.Second)
+	a, b := c.Node(0), c.Node(1)
+	require.NoError(t, b.HandleMessage(wire.TypeLockRelease, "svc", grantOf))
+	calls, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for range 2 {
+		_, err := c.CallInFlight(calls, 0, 1)
+		require.NoError(t, err)
+	}
+	at, _, err := a.Request(ctx, c.Name(1), wire.TypeLockRelease, release("svc", "r"))
+	require.NoError(t, err, "a service request while the peer's calls fill the serving gate")
+	require.Equal(t, wire.TypeLockGrant, at)
+	require.Contains(t, a.Info().RunningNodes, c.Name(1), "the link stayed up")
+}
