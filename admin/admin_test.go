@@ -17,6 +17,7 @@ import (
 
 	"github.com/ekka-mesh/ekka-mesh/admin"
 	"github.com/ekka-mesh/ekka-mesh/autoheal"
+	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 	"github.com/ekka-mesh/ekka-mesh/locker"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 	"github.com/ekka-mesh/ekka-mesh/mesh/meshtest"
@@ -28,15 +29,10 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // set, stopped at the end of the test.
 func cluster(t *testing.T, n int, form bool) *meshtest.Cluster {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	c, err := meshtest.Start(ctx, n, nil)
-	require.NoError(t, err)
-	t.Cleanup(func() { c.Stop(context.Background()) })
 	if form {
-		require.NoError(t, c.FormCluster(ctx))
+		return meshtest.Formed(t, n, nil)
 	}
-	return c
+	return meshtest.Started(t, n, nil)
 }
 
 // serve serves admin.Handler(o) on an httptest server closed at the end of
@@ -75,22 +71,6 @@ func decode[V any](t *testing.T, r reply) V {
 	require.Equal(t, "application/json", r.header.Get("Content-Type"), "body %q", r.body)
 	require.NoError(t, json.Unmarshal([]byte(r.body), &v), "body %q", r.body)
 	return v
-}
-
-// wait polls cond every 20 ms until it returns "" or 20 s pass.
-func wait(t *testing.T, what string, cond func() string) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		why := cond()
-		if why == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("still not %s after 20s: %s", what, why)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 func TestAdminRoutes(t *testing.T) {
@@ -210,7 +190,7 @@ func TestAdminReadyzReasons(t *testing.T) {
 		require.NoError(t, c.WaitRunning(t.Context(), 0, 1))
 		c.HealAll()
 		require.NoError(t, c.WaitRunning(t.Context(), 0, 1, 2))
-		wait(t, "a partition recorded on n1", func() string {
+		testnet.Eventually(t, 20*time.Second, "a partition recorded on n1", func() string {
 			if p := c.Node(0).Info().Partitions; !slices.Equal(p, c.Names(2)) {
 				return "partitions " + strings.Join(p, ",")
 			}
@@ -234,7 +214,7 @@ func TestAdminReadyzReasons(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		joined := make(chan error, 1)
 		go func() { joined <- c.Node(1).Join(ctx, c.Name(0)) }()
-		wait(t, "n2 joining", func() string {
+		testnet.Eventually(t, 20*time.Second, "n2 joining", func() string {
 			if s := c.Node(1).Status(); s != mesh.StatusJoining {
 				return "status " + s.String()
 			}

@@ -31,12 +31,7 @@ type lockCluster struct {
 
 func startLockCluster(t *testing.T, n int, cfg Config, tweak func(int, *mesh.Config)) *lockCluster {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	c, err := meshtest.Start(ctx, n, tweak)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := meshtest.Formed(t, n, tweak)
 	lc := &lockCluster{t: t, c: c, cfg: cfg, ls: make([]*Locker, n)}
 	t.Cleanup(func() {
 		lc.mu.Lock()
@@ -46,15 +41,7 @@ func startLockCluster(t *testing.T, n int, cfg Config, tweak func(int, *mesh.Con
 			}
 		}
 		lc.mu.Unlock()
-		sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		if err := c.Stop(sctx); err != nil {
-			t.Errorf("stop cluster: %v", err)
-		}
 	})
-	if err := c.FormCluster(ctx); err != nil {
-		t.Fatal(err)
-	}
 	for i := range n {
 		lc.attach(i)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ekka-mesh/ekka-mesh/conn"
+	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 	"github.com/ekka-mesh/ekka-mesh/mesh/meshtest"
 	"github.com/ekka-mesh/ekka-mesh/wire"
@@ -209,12 +210,7 @@ func TestAdmitCaller(t *testing.T) {
 // client connected to node 0.
 func tokenCluster(t *testing.T, n int) (*meshtest.Cluster, []*Locker, *mesh.Client) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	c, err := meshtest.Start(ctx, n, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := meshtest.Formed(t, n, nil)
 	ls := make([]*Locker, n)
 	t.Cleanup(func() {
 		for _, l := range ls {
@@ -222,15 +218,9 @@ func tokenCluster(t *testing.T, n int) (*meshtest.Cluster, []*Locker, *mesh.Clie
 				l.Close()
 			}
 		}
-		sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		if err := c.Stop(sctx); err != nil {
-			t.Errorf("stop cluster: %v", err)
-		}
 	})
-	if err := c.FormCluster(ctx); err != nil {
-		t.Fatal(err)
-	}
+	ctx := testnet.Context(t, 20*time.Second)
+	var err error
 	for i := range n {
 		if ls[i], err = New(c.Node(i), Config{Name: "tok"}); err != nil {
 			t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 	"github.com/ekka-mesh/ekka-mesh/mesh/meshtest"
 )
@@ -188,15 +189,11 @@ func TestDemoHelp(t *testing.T) {
 // TestDemoWaitEventsNamesWhatIsMissing checks the words a FAILED line
 // carries when an awaited event never comes.
 func TestDemoWaitEventsNamesWhatIsMissing(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := meshtest.Start(ctx, 1, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx := testnet.Context(t, 10*time.Second)
+	c := meshtest.Started(t, 1, nil)
 	sub := c.Node(0).Subscribe()
 	wctx, wcancel := context.WithTimeout(ctx, 50*time.Millisecond)
-	_, err = demoWaitEvents(wctx, sub, mesh.EventNodeDown, []string{"n7@127.0.0.1"})
+	_, err := demoWaitEvents(wctx, sub, mesh.EventNodeDown, []string{"n7@127.0.0.1"})
 	wcancel()
 	if err == nil || !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "none arrived for [n7@127.0.0.1]") {
 		t.Errorf("demoWaitEvents = %v; want a deadline error naming n7@127.0.0.1", err)
