@@ -267,47 +267,41 @@ func TestLinkSetRedial(t *testing.T) {
 	}
 }
 
-// TestLinkSetRestart: the peer restarted with a new GUID: its new link
-// replaces the old one at once, whatever dialed it, and the old link's
-// close changes nothing.
-func TestLinkSetRestart(t *testing.T) {
-	s := newTestLinkSet("a@h")
-	old := &fakeLink{id: "old", linkFacts: linkFacts{peer: "b@h", guid: testGUID(1), dialed: true}}
-	nu := &fakeLink{id: "new", linkFacts: linkFacts{peer: "b@h", guid: testGUID(2)}}
-	s.admit(old, false, false)
-	a := s.admit(nu, false, false)
-	if a.verdict != admitRestart || a.old != old {
-		t.Fatalf("restarted peer: %s replacing %v, want restart replacing old", a.verdict, a.old)
-	}
-	if s.current["b@h"] != nu || len(s.retired) != 0 {
-		t.Fatalf("current %v, retired %d; want the new link and nothing retiring", s.current["b@h"], len(s.retired))
-	}
-	old.closed = true
-	if v := s.down(old, false, true); v != downForget {
-		t.Errorf("the old incarnation's link closing: %s, want forget", v)
-	}
-	if s.current["b@h"] != nu {
-		t.Error("the old link's close removed the new one")
-	}
-}
-
-// TestLinkSetOldClosed: the old link to the same incarnation has closed
-// and its linkDown has not run: the new link takes its place, and the late
-// linkDown forgets the old one without marking the member down.
-func TestLinkSetOldClosed(t *testing.T) {
-	s := newTestLinkSet("a@h")
-	old := &fakeLink{id: "old", linkFacts: linkFacts{peer: "b@h", guid: testGUID(1), dialed: true}}
-	nu := &fakeLink{id: "new", linkFacts: linkFacts{peer: "b@h", guid: testGUID(1)}} // would lose to old
-	s.admit(old, false, false)
-	old.closed = true
-	if a := s.admit(nu, false, false); a.verdict != admitKeep || a.old != nil {
-		t.Fatalf("got %s (old %v), want keep with nothing displaced", a.verdict, a.old)
-	}
-	if v := s.down(old, false, false); v != downForget {
-		t.Errorf("late close of the old link: %s, want forget", v)
-	}
-	if s.current["b@h"] != nu {
-		t.Error("the new link is not current")
+// TestLinkSetOldLink: a new link meets an old one that cannot stay: the
+// peer restarted with a new GUID (replaced at once, whatever dialed it, and
+// whether or not the old link's close was seen), or the old link to the
+// same incarnation closed before its linkDown ran (the new link, which would
+// lose to it, takes its place). The old link's late close changes nothing.
+func TestLinkSetOldLink(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		newGUID   GUID
+		oldClosed bool
+		want      admitVerdict
+		displaced bool // the admission names the old link, to close
+	}{
+		{"restarted peer", testGUID(2), false, admitRestart, true},
+		{"restarted peer, old link closed", testGUID(2), true, admitRestart, true},
+		{"same incarnation, old link closed", testGUID(1), true, admitKeep, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newTestLinkSet("a@h")
+			old := &fakeLink{id: "old", linkFacts: linkFacts{peer: "b@h", guid: testGUID(1), dialed: true}}
+			nu := &fakeLink{id: "new", linkFacts: linkFacts{peer: "b@h", guid: tc.newGUID}} // would lose to old
+			s.admit(old, false, false)
+			old.closed = tc.oldClosed
+			a := s.admit(nu, false, false)
+			if a.verdict != tc.want || (a.old == old) != tc.displaced {
+				t.Fatalf("got %s displacing %v, want %s (displacing the old link: %v)", a.verdict, a.old, tc.want, tc.displaced)
+			}
+			if s.current["b@h"] != nu || len(s.retired) != 0 {
+				t.Fatalf("current %v, %d retiring; want the new link and nothing retiring", s.current["b@h"], len(s.retired))
+			}
+			old.closed = true
+			if v := s.down(old, false, true); v != downForget || s.current["b@h"] != nu {
+				t.Errorf("the old link's late close: %s, current %v; want forget, the new link", v, s.current["b@h"])
+			}
+		})
 	}
 }
 
