@@ -1,7 +1,6 @@
 package autoheal_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/ekka-mesh/ekka-mesh/autoheal"
+	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 	"github.com/ekka-mesh/ekka-mesh/mesh/meshtest"
 	"github.com/ekka-mesh/ekka-mesh/wire"
@@ -53,30 +53,12 @@ func maps(m map[string]int) map[string]int {
 	return out
 }
 
-// syncBuf is a log buffer shared by the nodes of a test.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // healCluster is a formed cluster with autoheal attached to every node.
 type healCluster struct {
 	*meshtest.Cluster
 	hooks *hookCalls
 	ahs   []*autoheal.Autoheal
-	log   *syncBuf
+	log   *testnet.SyncBuffer
 }
 
 // options adjust one node's autoheal Config.
@@ -99,23 +81,16 @@ func formCluster(t *testing.T, n int) *healCluster {
 // formClusterWith is formCluster with tweak adjusting each node's Config.
 func formClusterWith(t *testing.T, n int, tweak func(i int, cfg *mesh.Config)) *healCluster {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	c, err := meshtest.Start(ctx, n, tweak)
-	require.NoError(t, err)
-	hc := &healCluster{Cluster: c, hooks: &hookCalls{prepare: map[string]int{}, reboot: map[string]int{}}, log: &syncBuf{}}
-	t.Cleanup(func() {
+	c := meshtest.Formed(t, n, tweak)
+	hc := &healCluster{Cluster: c, hooks: &hookCalls{prepare: map[string]int{}, reboot: map[string]int{}}, log: &testnet.SyncBuffer{}}
+	t.Cleanup(func() { // before the cluster stops
 		for _, ah := range hc.ahs {
 			ah.Close()
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		require.NoError(t, c.Stop(ctx))
 		if t.Failed() {
 			t.Logf("autoheal log:\n%s", hc.log.String())
 		}
 	})
-	require.NoError(t, c.FormCluster(ctx))
 	return hc
 }
 
@@ -331,20 +306,14 @@ func TestLeaderRunsAutoheal(t *testing.T) {
 	hc.waitLeader(t, hc.Name(1))
 	// Services travel on their own message: node 0 may learn them after the
 	// others have agreed on the leader.
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		wrong := ""
+	testnet.Eventually(t, 10*time.Second, "autoheal on every node but "+hc.Name(0)+", as node 0 sees them", func() string {
 		for _, m := range hc.Node(0).Members() {
 			if (m.Node != hc.Name(0)) != slices.Contains(m.Services, autoheal.Service) {
-				wrong = fmt.Sprintf("%s's services as node 0 sees them: %v", m.Node, m.Services)
+				return fmt.Sprintf("%s's services as node 0 sees them: %v", m.Node, m.Services)
 			}
 		}
-		if wrong == "" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after 10s, %s; want autoheal on every node but %s", wrong, hc.Name(0))
-		}
-	}
+		return ""
+	})
 	hc.Partition([]int{0, 1, 2}, []int{3})
 	hc.waitSplit(t, []int{0, 1, 2}, []int{3})
 	hc.HealAll()
@@ -534,11 +503,8 @@ func TestAttachErrors(t *testing.T) {
 	_, err := autoheal.Attach(nil, autoheal.Config{})
 	require.ErrorContains(t, err, "node is nil")
 
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := meshtest.Start(ctx, 1, nil)
-	require.NoError(t, err)
-	defer c.Stop(ctx)
+	ctx := testnet.Context(t, 10*time.Second)
+	c := meshtest.Started(t, 1, nil)
 	nd := c.Node(0)
 	for _, cfg := range []autoheal.Config{{Delay: -1}, {HealTimeout: -time.Second}, {CallTimeout: -time.Millisecond}} {
 		_, err := autoheal.Attach(nd, cfg)
