@@ -217,13 +217,19 @@ func TestConformance(t *testing.T) {
 		require.Equal(t, "pong", string(reply))
 		assert.Equal(t, 0, p.term(t), "the node stops cleanly")
 		require.NoError(t, c2.Wait(ctx), "every lane ends cleanly after the goodbye")
+		// The control lane's goodbye comes first; those of the other lanes
+		// are best effort (section 2): this client closes its end of the
+		// control lane as soon as it reads the first, which may end the
+		// link before they are written.
+		goodbyes := c2.Goodbyes()
+		require.NotEmpty(t, goodbyes, "a goodbye before the lanes end")
 		lanes := map[uint8]bool{}
-		for _, g := range c2.Goodbyes() {
+		for _, g := range goodbyes {
 			assert.Equal(t, uint16(refclient.CodeShutdown), g.Code, "%v", &g)
 			assert.Equal(t, "node "+node+" is stopping", g.Reason)
 			lanes[g.Lane] = true
 		}
-		assert.Equal(t, map[uint8]bool{0: true, 1: true, 2: true}, lanes, "a goodbye on every lane")
+		assert.True(t, lanes[refclient.LaneControl], "a goodbye on the control lane, inside the control stream: %v", goodbyes)
 	})
 }
 
