@@ -375,10 +375,12 @@ func (c *Client) Close(ctx context.Context, code uint16, reason string) error {
 	c.mu.Unlock()
 	defer c.closeSockets()
 	body := (&Reject{Code: code, Reason: reason}).Append(nil)
-	for lane := range c.lanes {
-		if err := c.send(uint8(lane), TypeGoodbye, 0, body); err != nil {
-			return fmt.Errorf("lane %d: sending goodbye: %w", lane, err)
-		}
+	// Control lane first; the goodbyes after it are best effort, as the
+	// node may close the link on reading the first (section 2).
+	if err := c.send(LaneControl, TypeGoodbye, 0, body); err != nil {
+		return fmt.Errorf("control lane: sending goodbye: %w", err)
 	}
+	c.send(LaneData, TypeGoodbye, 0, body)
+	c.send(LaneLarge, TypeGoodbye, 0, body)
 	return c.Wait(ctx)
 }
