@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 )
 
@@ -52,23 +53,16 @@ func waitCluster(t *testing.T, nodes []*mesh.Node, since time.Time, limit time.D
 		all = append(all, n.Name())
 	}
 	slices.Sort(all)
-	for {
-		complaint := ""
+	testnet.Eventually(t, limit-time.Since(since), fmt.Sprintf("one full cluster of %v, no partition", all), func() string {
 		for _, n := range nodes {
 			info := n.Info()
 			if !slices.Equal(info.RunningNodes, all) || len(info.Members) != len(all) || len(info.Partitions) != 0 {
-				complaint = fmt.Sprintf("%s runs with %v (%d members, partitions %v); want %v", n.Name(), info.RunningNodes, len(info.Members), info.Partitions, all)
-				break
+				return fmt.Sprintf("%s runs with %v (%d members, partitions %v)", n.Name(), info.RunningNodes, len(info.Members), info.Partitions)
 			}
 		}
-		if complaint == "" {
-			return time.Since(since)
-		}
-		if time.Since(since) > limit {
-			t.Fatalf("no full cluster after %v: %s", limit, complaint)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return ""
+	})
+	return time.Since(since)
 }
 
 // TestMeshNodesFormOneCluster: three mesh nodes started at once with mcast

@@ -3,6 +3,7 @@ package mcast
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"slices"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/libp2p/go-reuseport"
 	"golang.org/x/net/ipv4"
+
+	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 )
 
 const testWindow = 400 * time.Millisecond
@@ -238,17 +241,14 @@ func readPacket(t *testing.T, c *net.UDPConn, within time.Duration) ([]byte, net
 // waitStats polls m's Stats until cond holds.
 func waitStats(t *testing.T, m *Mcast, what string, cond func(Stats) bool) Stats {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		s := m.Stats()
-		if cond(s) {
-			return s
+	var s Stats
+	testnet.Eventually(t, 5*time.Second, what, func() string {
+		if s = m.Stats(); !cond(s) {
+			return fmt.Sprintf("Stats = %+v", s)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("waited 5s for %s; Stats = %+v", what, s)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return ""
+	})
+	return s
 }
 
 // TestForgedAnnouncesIgnored sends a registered node, over real multicast,
