@@ -81,12 +81,20 @@ func TestStuckSubscriberDoesNotBlockPublish(t *testing.T) {
 	reader := bus.subscribe()
 	const n = 100_000
 	ev := Event{Kind: EventNodeDown, Node: "a@h", Reason: "reset"}
-	start := time.Now()
-	for range n {
-		bus.publish(ev)
-	}
-	if d := time.Since(start); d > time.Second {
-		t.Errorf("publishing %d events with a stuck subscriber took %v; want well under a second", n, d)
+	// Publishing returns although one subscriber never reads: it only
+	// grows that subscriber's queue. (No bound on how fast: a blocked
+	// publish never returns, and the deadline is for that.)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range n {
+			bus.publish(ev)
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("publishing %d events with a stuck subscriber has not returned after 30s: publish blocks", n)
 	}
 	evs := collect(t, reader, n)
 	if len(evs) == n && (evs[0].Seq != 1 || evs[n-1].Seq != n) {
