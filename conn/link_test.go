@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	"sync"
 	"testing"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 	"github.com/ekka-mesh/ekka-mesh/wire"
 )
 
@@ -147,7 +149,12 @@ func TestLinkSmallCallsOvertakeALargeOne(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- a.c.Send(ctx, wire.TypeCall, 1, nil, big) }()
 	// Small calls sent after the large one started arrive before it.
-	time.Sleep(time.Millisecond)
+	testnet.Eventually(t, 10*time.Second, "the 64 MiB call's first chunk on the large lane", func() string {
+		if st := a.c.LaneStats()[wire.LaneLarge]; st.FramesSent == 0 {
+			return fmt.Sprintf("large lane: %+v", st)
+		}
+		return ""
+	})
 	for i := 0; i < 10; i++ {
 		require.NoError(t, a.c.Send(ctx, wire.TypeCall, uint64(100+i), nil, []byte("small")))
 	}

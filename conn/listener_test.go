@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 	"github.com/ekka-mesh/ekka-mesh/wire"
 )
 
@@ -208,7 +209,7 @@ func TestListenClosesSilentConnections(t *testing.T) {
 
 func TestListenRateLimitsRefusalLogs(t *testing.T) {
 	hsLeakCheck(t)
-	logs := newLockedBuffer()
+	logs := &testnet.SyncBuffer{}
 	cfg := lnConfig("a1@127.0.0.1")
 	cfg.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	l, err := Listen(context.Background(), cfg, "127.0.0.1:0")
@@ -232,7 +233,7 @@ func TestListenRateLimitsRefusalLogs(t *testing.T) {
 
 func TestListenWarnsOnWeakCookie(t *testing.T) {
 	hsLeakCheck(t)
-	logs := newLockedBuffer()
+	logs := &testnet.SyncBuffer{}
 	cfg := lnConfig("a1@127.0.0.1")
 	cfg.Cookie = "secret"
 	cfg.Logger = slog.New(slog.NewTextHandler(logs, nil))
@@ -246,7 +247,7 @@ func TestListenWarnsOnWeakCookie(t *testing.T) {
 	assert.Contains(t, out, "cookie_len=6")
 
 	// The dialer, a ctl client among them, does not warn.
-	logs2 := newLockedBuffer()
+	logs2 := &testnet.SyncBuffer{}
 	ctl := lnConfig("ctl@127.0.0.1")
 	ctl.Cookie, ctl.Hidden = "secret", true
 	ctl.Logger = slog.New(slog.NewTextHandler(logs2, nil))

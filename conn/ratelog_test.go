@@ -1,7 +1,6 @@
 package conn
 
 import (
-	"bytes"
 	"log/slog"
 	"strings"
 	"testing"
@@ -9,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 )
 
 func TestRefusalLog(t *testing.T) {
@@ -69,34 +70,9 @@ func TestRefusalLogForcedFlush(t *testing.T) {
 	assert.Equal(t, "refused 1 connections in the last 2s: silent 1 (last from b)", line)
 }
 
-// lockedBuffer is a bytes.Buffer safe for a logger used from several goroutines.
-type lockedBuffer struct {
-	mu chanMutex
-	b  bytes.Buffer
-}
-
-type chanMutex chan struct{}
-
-func (m chanMutex) lock()   { m <- struct{}{} }
-func (m chanMutex) unlock() { <-m }
-
-func newLockedBuffer() *lockedBuffer { return &lockedBuffer{mu: make(chanMutex, 1)} }
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.lock()
-	defer l.mu.unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.lock()
-	defer l.mu.unlock()
-	return l.b.String()
-}
-
 func TestRateLogTimerSumsUpABurst(t *testing.T) {
 	hsLeakCheck(t)
-	buf := newLockedBuffer()
+	buf := &testnet.SyncBuffer{}
 	l := newRateLog(slog.New(slog.NewTextHandler(buf, nil)), 100*time.Millisecond)
 	for range 50 {
 		l.refuse("bad-cookie", "127.0.0.1:1", "cookie\nmismatch")
