@@ -189,7 +189,7 @@ func (n *Node) awaitLinks(ctx context.Context, coordinator string, nodes []strin
 		n.mu.Lock()
 		var missing []string
 		for _, node := range nodes {
-			if n.links[node] == nil {
+			if n.linkset.current[node] == nil {
 				missing = append(missing, node)
 			}
 		}

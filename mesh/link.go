@@ -38,8 +38,6 @@ type link struct {
 
 	downReason string // set by the maintainer before it closes a silent link
 
-	// retired: a duplicate link draining before it closes (guarded by n.mu).
-	retired bool
 	// active counts the peer's calls whose handlers are running.
 	active atomic.Int64
 	// serving bounds the peer's calls served at once (limits.go).

@@ -23,7 +23,7 @@ func (n *Node) dial(ctx context.Context, node string) error {
 		n.mu.Unlock()
 		return ErrStopped
 	}
-	if lk := n.links[node]; lk != nil {
+	if lk := n.linkset.current[node]; lk != nil {
 		n.mu.Unlock()
 		return nil
 	}

@@ -115,7 +115,7 @@ func (n *Node) collectMaintenance(now time.Time, sinceBeat time.Duration, w *mai
 	defer n.mu.Unlock()
 	next := time.Hour
 	interval, timeout := n.cfg.HeartbeatInterval, n.cfg.HeartbeatTimeout
-	for _, lk := range n.links {
+	for _, lk := range n.linkset.current {
 		sinceHeard := now.Sub(lk.heard())
 		if sinceHeard > timeout {
 			w.silent = append(w.silent, lk)
@@ -132,7 +132,7 @@ func (n *Node) collectMaintenance(now time.Time, sinceBeat time.Duration, w *mai
 			delete(n.redial, node)
 			continue
 		}
-		if n.links[node] != nil || n.dialing[node] {
+		if n.linkset.current[node] != nil || n.dialing[node] {
 			continue // a failed dial reschedules, and that wakes maintain
 		}
 		switch due := st.next.Sub(now); {
@@ -154,7 +154,7 @@ func (n *Node) collectMaintenance(now time.Time, sinceBeat time.Duration, w *mai
 	n.redialBudget.spend(now, len(w.dials))
 	for node, since := range n.superseded {
 		switch {
-		case n.links[node] != nil:
+		case n.linkset.current[node] != nil:
 			delete(n.superseded, node)
 		case now.Sub(since) > n.cfg.HandshakeTimeout:
 			delete(n.superseded, node)
@@ -209,7 +209,7 @@ func (n *Node) runMaintenance(now time.Time, w *maintenance) {
 			cancel()
 			n.mu.Lock()
 			defer n.mu.Unlock()
-			if err != nil && n.links[node] == nil {
+			if err != nil && n.linkset.current[node] == nil {
 				if st := n.redial[node]; st != nil {
 					n.scheduleRedialLocked(node, st.attempt+1)
 				}

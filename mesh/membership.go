@@ -65,7 +65,7 @@ func (n *Node) Join(ctx context.Context, node string) error {
 		n.mu.Unlock()
 		return ErrStopped
 	}
-	if n.links[node] != nil {
+	if n.linkset.current[node] != nil {
 		partitioned := slices.Contains(n.table.partitions(), node)
 		n.mu.Unlock()
 		if partitioned {
@@ -124,7 +124,7 @@ func dialCause(node string, err error) error {
 }
 
 // memberLinksLocked returns the current links to members.
-func (n *Node) memberLinksLocked() []*link { return slices.Collect(maps.Values(n.links)) }
+func (n *Node) memberLinksLocked() []*link { return slices.Collect(maps.Values(n.linkset.current)) }
 
 // forgetClusterLocked drops every member link, the member table and the
 // redial state, for a node that leaves or is forced out (left: its members
@@ -145,7 +145,7 @@ func (n *Node) forgetClusterLocked(left bool) []*link {
 		clear(n.leftFrom)
 	}
 	links := n.memberLinksLocked()
-	clear(n.links)
+	clear(n.linkset.current)
 	clear(n.redial)
 	clear(n.superseded)
 	n.table = n.newTable(time.Now())
@@ -220,8 +220,8 @@ func (n *Node) ForceLeave(ctx context.Context, node string) error {
 // unless the member had already announced it was leaving.
 func (n *Node) removeMember(node, reason string) {
 	n.mu.Lock()
-	lk := n.links[node]
-	delete(n.links, node)
+	lk := n.linkset.current[node]
+	delete(n.linkset.current, node)
 	delete(n.redial, node)
 	m, _ := n.table.get(node)
 	removed := n.table.remove(node)
@@ -261,7 +261,7 @@ func (n *Node) mergeTable(from string, mt *wire.MemberTable) {
 // learnJoin records a member that a peer announced joined, and dials it.
 func (n *Node) learnJoin(from, node string, guid GUID) {
 	n.mu.Lock()
-	linked := n.links[node] != nil
+	linked := n.linkset.current[node] != nil
 	n.mu.Unlock()
 	if !linked {
 		n.learnMembers(from, "join", []MemberInfo{{Node: node, Status: StatusJoining, GUID: guid}})

@@ -32,8 +32,7 @@ type Node struct {
 
 	mu       sync.Mutex
 	table    *memberTable
-	linkset  *linkSet[*link]  // every link, and link admission (linkset.go)
-	links    map[string]*link // linkset.current: the current link to each member
+	linkset  *linkSet[*link] // every link, and link admission (linkset.go)
 	dialing  map[string]bool
 	redial   map[string]*redialState
 	stopped  bool
@@ -104,7 +103,6 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		joinWait: make(map[string][]chan struct{}),
 		kick:     make(chan struct{}, 1),
 	}
-	n.links = n.linkset.current
 	n.superseded = make(map[string]time.Time)
 	now := time.Now()
 	n.table = n.newTable(now)

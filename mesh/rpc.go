@@ -131,7 +131,7 @@ func (n *Node) linkTo(node string) (*link, error) {
 	if n.stopped {
 		return nil, ErrStopped
 	}
-	if lk := n.links[node]; lk != nil {
+	if lk := n.linkset.current[node]; lk != nil {
 		return lk, nil
 	}
 	if _, ok := n.table.get(node); ok {
@@ -168,7 +168,7 @@ func (n *Node) Call(ctx context.Context, node, method string, payload []byte) (_
 func (n *Node) awaitLink(ctx context.Context, node string) (*link, error) {
 	n.mu.Lock()
 	_, pending := n.superseded[node]
-	if !pending || n.stopped || n.links[node] != nil {
+	if !pending || n.stopped || n.linkset.current[node] != nil {
 		n.mu.Unlock()
 		return n.linkTo(node)
 	}
