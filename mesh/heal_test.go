@@ -127,7 +127,8 @@ func TestRejoinHealsAPartition(t *testing.T) {
 		return statusOn(c.Node(0), c.Name(2)) == mesh.StatusUp && statusOn(c.Node(1), c.Name(2)) == mesh.StatusUp
 	}))
 	// The heal records no new partition: the victim went down while healing.
-	time.Sleep(300 * time.Millisecond)
+	// Three heartbeats on every link give a late one its chance.
+	require.NoError(t, c.WaitHeartbeats(ctx, 3))
 	for i := 0; i < 3; i++ {
 		require.Empty(t, c.Node(i).Info().Partitions, "on %s", c.Name(i))
 	}

@@ -240,6 +240,36 @@ func (c *Cluster) WaitRunning(ctx context.Context, idx ...int) error {
 	})
 }
 
+// WaitHeartbeats waits until the running nodes have sent n more
+// heartbeats per link between them than when it was called: the sum of
+// their Stats().HeartbeatsSent grew by n times the number of pairs of
+// running nodes. On each link one end pings, every interval or every
+// other one when the link is idle, so this is the observable passing of n
+// to 2n heartbeat intervals: what a test checks did not happen (a redial,
+// a new partition, another autocluster pass) had its chance meanwhile.
+func (c *Cluster) WaitHeartbeats(ctx context.Context, n uint64) error {
+	sent := func() (total uint64, running uint64) {
+		for i := range c.Len() {
+			if nd := c.Node(i); nd != nil {
+				total += nd.Stats().HeartbeatsSent
+				running++
+			}
+		}
+		return total, running
+	}
+	start, running := sent()
+	if running < 2 {
+		return fmt.Errorf("meshtest: %d node(s) running: no link to send heartbeats on", running)
+	}
+	want := n * running * (running - 1) / 2
+	return c.Until(ctx, fmt.Sprintf("%d more heartbeats on each of the %d links", n, running*(running-1)/2), func() string {
+		if total, _ := sent(); total-start < want {
+			return fmt.Sprintf("%d of %d sent", total-start, want)
+		}
+		return ""
+	})
+}
+
 // pollEvery is how often Wait and Until look: often enough that a
 // benchmark timing convergence through WaitRunning sees it within 10 ms.
 const pollEvery = 10 * time.Millisecond

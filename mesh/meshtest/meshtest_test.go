@@ -155,6 +155,30 @@ func TestDirectLinksBypassTheFaultNetwork(t *testing.T) {
 	require.Positive(t, f.Net.Conns(f.Name(0), f.Name(1)), "without DirectLinks the links cross the network")
 }
 
+func TestWaitHeartbeats(t *testing.T) {
+	c := meshtest.Formed(t, 3, nil) // heartbeats every 100 ms
+	ctx := testnet.Context(t, 10*time.Second)
+	total := func() (sum uint64) {
+		for i := range c.Len() {
+			sum += c.Node(i).Stats().HeartbeatsSent
+		}
+		return sum
+	}
+	before := total()
+	require.NoError(t, c.WaitHeartbeats(ctx, 2))
+	require.GreaterOrEqual(t, total(), before+6, "two per link, three links")
+
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	err := c.WaitHeartbeats(short, 1000)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.ErrorContains(t, err, "1000 more heartbeats on each of the 3 links")
+
+	require.NoError(t, c.Kill(ctx, 1))
+	require.NoError(t, c.Kill(ctx, 2))
+	require.ErrorContains(t, c.WaitHeartbeats(ctx, 1), "1 node(s) running: no link")
+}
+
 func TestCutBothSidesSeeEachOtherDown(t *testing.T) {
 	var refused atomic.Int64 // n1's dials that failed
 	c := meshtest.Formed(t, 3, func(i int, cfg *mesh.Config) {
