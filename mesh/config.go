@@ -162,7 +162,11 @@ type Config struct {
 	// MaxServingCalls is how many calls of one peer are served at once
 	// (default 1024). At the limit the link's reader waits for a call to
 	// finish before it reads on (TCP pushes back on the peer); no
-	// goroutine is started for a call that is not admitted.
+	// goroutine is started for a call that is not admitted. The peer's
+	// service messages (partition, autoheal, lock) are bounded apart, by
+	// the same two limits; a service message past them is refused at once
+	// (a request gets an error answer), since the control lane's reader
+	// must not wait.
 	MaxServingCalls int
 	// MaxServingBytes bounds the bytes the calls of one peer being served
 	// hold: their payloads, and their replies until sent (default 64 MiB).

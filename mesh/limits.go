@@ -148,6 +148,18 @@ func (g *servingGate) acquire(ctx context.Context, n int64) bool {
 	return true
 }
 
+// tryAcquire admits a message of n bytes if the gate has room now, without
+// waiting: for the control lane, whose reader must never wait (heartbeats
+// come behind it).
+func (g *servingGate) tryAcquire(n int64) bool {
+	if !g.admits(n) {
+		return false
+	}
+	g.calls.Add(1)
+	g.bytes.Add(n)
+	return true
+}
+
 // grow counts n more bytes (a reply) against a call already admitted.
 func (g *servingGate) grow(n int64) { g.bytes.Add(n) }
 

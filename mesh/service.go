@@ -125,8 +125,19 @@ func (n *Node) serveMessage(lk *link, h wire.Header, body []byte, owned bool) {
 		return
 	}
 	size := int64(len(body))
-	if !lk.services.acquire(lk.ctx, size) {
-		return // the link is closing
+	if !lk.services.tryAcquire(size) {
+		// The control lane's reader never waits (the heartbeats come
+		// behind it): a peer that has this many service messages served
+		// at once is refused, and a request learns why at once.
+		calls, bytes := lk.services.load()
+		n.stats.serviceRefused.Add(1)
+		msg := fmt.Sprintf("%s serves at most %d service messages (%d bytes) from %s at once and has %d (%d bytes): try again", n.cfg.Name, lk.services.maxCalls, lk.services.maxBytes, lk.peer, calls, bytes)
+		n.log.Debug("service message refused: too many served at once", "type", h.Type.String(), "from", lk.peer, "serving", calls)
+		if h.ID != 0 {
+			e := wire.ErrorReply{Code: wire.CodeRefused, Message: []byte(msg)}
+			lk.c.Send(lk.ctx, wire.TypeErrorReply, h.ID, e.Append(nil), nil)
+		}
+		return
 	}
 	body = keep(body, owned) // before the reader reuses its buffer
 	n.wg.Add(1)

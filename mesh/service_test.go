@@ -3,6 +3,7 @@ package mesh_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -208,4 +209,48 @@ func TestServiceMessagesDoNotWaitBehindCalls(t *testing.T) {
 	require.NoError(t, err, "a service request while the peer's calls fill the serving gate")
 	require.Equal(t, wire.TypeLockGrant, at)
 	require.Contains(t, a.Info().RunningNodes, c.Name(1), "the link stayed up")
+}
+
+func TestFullServiceGateRefusesWithoutStallingTheControlLane(t *testing.T) {
+	c := meshtest.Formed(t, 2, func(_ int, cfg *mesh.Config) { cfg.MaxServingCalls = 2 })
+	ctx := testnet.Context(t, 10*time.Second)
+	a, b := c.Node(0), c.Node(1)
+	block := make(chan struct{})
+	defer close(block)
+	started := make(chan struct{}, 2)
+	require.NoError(t, b.HandleMessage(wire.TypeLockAcquire, "stuck", func(ctx context.Context, _ string, _ wire.Type, _ []byte) (wire.Type, []byte, error) {
+		started <- struct{}{}
+		select {
+		case <-block:
+		case <-ctx.Done():
+		}
+		return 0, nil, errors.New("released")
+	}))
+	require.NoError(t, b.HandleMessage(wire.TypeLockRelease, "svc", grantOf))
+	// Two requests fill b's gate for a; the handlers never return.
+	for range 2 {
+		go a.Request(ctx, c.Name(1), wire.TypeLockAcquire, release("stuck", "r")) //nolint:errcheck // they end with the test
+		select {
+		case <-started:
+		case <-ctx.Done():
+			t.Fatal("the blocking handler never started")
+		}
+	}
+	// A third is refused at once, saying why, instead of making b's control
+	// reader wait (behind it: heartbeats, membership, other services).
+	_, _, err := a.Request(ctx, c.Name(1), wire.TypeLockRelease, release("svc", "r"))
+	require.ErrorIs(t, err, mesh.ErrRemote)
+	require.ErrorContains(t, err, "serves at most 2 service messages")
+	require.Equal(t, uint64(1), b.Stats().ServiceMessagesRefused)
+	// The link stays up through several heartbeat timeouts, and calls pass.
+	sent := func() uint64 { return a.Stats().HeartbeatsSent + b.Stats().HeartbeatsSent }
+	beats := sent()
+	testnet.EventuallyCtx(t, ctx, "heartbeats past a heartbeat timeout", func() string {
+		if got := sent(); got < beats+10 {
+			return fmt.Sprintf("%d heartbeats sent since", got-beats)
+		}
+		return ""
+	})
+	require.Contains(t, a.Info().RunningNodes, c.Name(1), "the link stayed up")
+	require.Zero(t, a.Stats().HeartbeatsMissed+b.Stats().HeartbeatsMissed)
 }

@@ -159,6 +159,7 @@ func discoveryResult(done bool, why string) int {
 type nodeStats struct {
 	calls, multicalls callCounts
 	served            atomic.Uint64 // calls of peers handed to a handler
+	serviceRefused    atomic.Uint64 // service messages refused at a full gate
 
 	castsSent, castsFailed, castsReceived, castsDropped atomic.Uint64
 
@@ -250,6 +251,10 @@ type Stats struct {
 	CallErrors, MulticallErrors map[string]uint64
 	// CallsServed is the calls of peers handed to a handler.
 	CallsServed uint64
+	// ServiceMessagesRefused counts the service messages (partition,
+	// autoheal, lock) refused because the peer had MaxServingCalls of
+	// them, or MaxServingBytes, being served already.
+	ServiceMessagesRefused uint64
 
 	// CastsSent counts the casts sent (Cast returned nil); CastsFailed
 	// those not sent (Cast returned an error). CastsReceived counts the
@@ -288,22 +293,23 @@ type Stats struct {
 func (n *Node) Stats() Stats {
 	s := &n.stats
 	st := Stats{
-		Calls:            s.calls.latency.snapshot(),
-		Multicalls:       s.multicalls.latency.snapshot(),
-		CallErrors:       s.calls.errorMap(),
-		MulticallErrors:  s.multicalls.errorMap(),
-		CallsServed:      s.served.Load(),
-		CastsSent:        s.castsSent.Load(),
-		CastsFailed:      s.castsFailed.Load(),
-		CastsReceived:    s.castsReceived.Load(),
-		CastsDropped:     s.castsDropped.Load(),
-		HeartbeatsSent:   s.beatsSent.Load(),
-		HeartbeatsMissed: s.beatsMissed.Load(),
-		Events:           n.events.counts(),
-		Discovery:        make(map[string]uint64, len(DiscoveryResults)),
-		Discovered:       -1,
-		Listener:         n.ln.Stats(),
-		Admitted:         n.ln.Counts(),
+		Calls:                  s.calls.latency.snapshot(),
+		Multicalls:             s.multicalls.latency.snapshot(),
+		CallErrors:             s.calls.errorMap(),
+		MulticallErrors:        s.multicalls.errorMap(),
+		CallsServed:            s.served.Load(),
+		ServiceMessagesRefused: s.serviceRefused.Load(),
+		CastsSent:              s.castsSent.Load(),
+		CastsFailed:            s.castsFailed.Load(),
+		CastsReceived:          s.castsReceived.Load(),
+		CastsDropped:           s.castsDropped.Load(),
+		HeartbeatsSent:         s.beatsSent.Load(),
+		HeartbeatsMissed:       s.beatsMissed.Load(),
+		Events:                 n.events.counts(),
+		Discovery:              make(map[string]uint64, len(DiscoveryResults)),
+		Discovered:             -1,
+		Listener:               n.ln.Stats(),
+		Admitted:               n.ln.Counts(),
 	}
 	passes := uint64(0)
 	for i, r := range DiscoveryResults {
