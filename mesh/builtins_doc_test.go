@@ -1,0 +1,53 @@
+package mesh
+
+import (
+	"context"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestBuiltinMethodsAreSpecified: every "$ekka." method a node serves is in
+// PROTOCOL.md's table of built-in methods (section 11.1), and the table names
+// no method a node does not serve, so a method added to the node cannot go
+// unspecified.
+func TestBuiltinMethodsAreSpecified(t *testing.T) {
+	spec, err := os.ReadFile("../wire/PROTOCOL.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var documented []string
+	for _, m := range regexp.MustCompile("(?m)^\\| `(\\$ekka\\.[a-z_]+)`").FindAllStringSubmatch(string(spec), -1) {
+		documented = append(documented, m[1])
+	}
+	slices.Sort(documented)
+	documented = slices.Compact(documented)
+	if len(documented) == 0 {
+		t.Fatal("PROTOCOL.md has no table rows of built-in methods (| `$ekka.x` | ...)")
+	}
+
+	cfg := DefaultConfig()
+	cfg.Name, cfg.Cookie, cfg.ListenAddr = "spec@127.0.0.1", "c", "127.0.0.1:0"
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	n, err := Start(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Stop(ctx)
+	n.handlers.mu.RLock()
+	var served []string
+	for m := range n.handlers.m {
+		if strings.HasPrefix(m, reservedPrefix) {
+			served = append(served, m)
+		}
+	}
+	n.handlers.mu.RUnlock()
+	slices.Sort(served)
+	if !slices.Equal(served, documented) {
+		t.Fatalf("a node serves %v; PROTOCOL.md section 11.1 lists %v", served, documented)
+	}
+}
