@@ -337,7 +337,7 @@ func BenchmarkHeadOfLine(b *testing.B) {
 				return
 			default:
 			}
-			if err := r.c.Send(ctx, wire.TypeCast+0x30, 0, nil, nil); err != nil { // optional type: skipped by the peer
+			if err := r.c.Send(ctx, wire.Type(0xc3), 0, nil, nil); err != nil { // an optional type no version defines: skipped by the peer
 				return
 			}
 			if err := r.c.Send(ctx, wire.TypeReply, 1<<62, nil, big); err != nil {
