@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 )
 
@@ -45,7 +46,7 @@ func ctlDo(t *testing.T, cl *mesh.Client, req CtlRequest) CtlReply {
 // node that carries them out, with the client; a ctl lock whose lease runs
 // out ends with an info "lease ended", not a WARN "lease lost".
 func TestCtlLogs(t *testing.T) {
-	var log logBuf
+	var log testnet.SyncBuffer
 	lc := startLockCluster(t, 2, Config{Logger: slog.New(slog.NewTextHandler(&log, nil))}, nil)
 	cl := ctlClient(t, lc, 0, "ctl-tester@127.0.0.1")
 
@@ -105,7 +106,7 @@ func TestCtlLogs(t *testing.T) {
 // TestLibraryLeaseLostWarns: a library Lease whose renewal is refused (its
 // grants released behind its back) is lost, and that is a WARN.
 func TestLibraryLeaseLostWarns(t *testing.T) {
-	var log logBuf
+	var log testnet.SyncBuffer
 	lc := startLockCluster(t, 2, Config{Logger: slog.New(slog.NewTextHandler(&log, nil))}, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -1,13 +1,13 @@
 package locker
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 )
 
 func TestTableNextExpire(t *testing.T) {
@@ -66,26 +66,8 @@ func TestTableNextExpireNeverLate(t *testing.T) {
 	}
 }
 
-// logBuf is a log destination safe for the locker's goroutines.
-type logBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func TestSweepAtLeaseEndAndForget(t *testing.T) {
-	var log logBuf
+	var log testnet.SyncBuffer
 	lc := startLockCluster(t, 1, Config{Logger: slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug}))}, nil)
 	l := lc.locker(0)
 	l.mu.Lock()

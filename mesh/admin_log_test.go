@@ -1,45 +1,15 @@
 package mesh_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 	"github.com/ekka-mesh/ekka-mesh/mesh/meshtest"
 )
-
-// lockedBuf is a log destination safe for a node's goroutines.
-type lockedBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuf) lines(want ...string) []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []string
-next:
-	for _, line := range strings.Split(l.b.String(), "\n") {
-		for _, w := range want {
-			if !strings.Contains(line, w) {
-				continue next
-			}
-		}
-		out = append(out, line)
-	}
-	return out
-}
 
 // TestAdminActionsLogged: join, force-leave and leave asked by a hidden
 // client (as ekka-mesh ctl does) are logged at info on the node that
@@ -47,7 +17,7 @@ next:
 func TestAdminActionsLogged(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	logs := []*lockedBuf{{}, {}, {}}
+	logs := []*testnet.SyncBuffer{{}, {}, {}}
 	c, err := meshtest.Start(ctx, 3, func(i int, cfg *mesh.Config) {
 		cfg.Logger = slog.New(slog.NewTextHandler(logs[i], nil))
 	})
@@ -97,7 +67,7 @@ func TestAdminActionsLogged(t *testing.T) {
 		{0, []string{`level=INFO msg="admin action" node=` + c.Name(0) + " action=force-leave target=" + c.Name(2) + " " + client, "outcome=ok"}},
 		{1, []string{`level=INFO msg="admin action" node=` + c.Name(1) + " action=leave " + client, "outcome=ok"}},
 	} {
-		if got := logs[tc.node].lines(tc.want...); len(got) != 1 {
+		if got := logs[tc.node].Lines(tc.want...); len(got) != 1 {
 			t.Errorf("node %d: want one line with %q, got %q", tc.node, tc.want, got)
 		}
 	}

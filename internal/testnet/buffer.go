@@ -2,6 +2,7 @@ package testnet
 
 import (
 	"bytes"
+	"strings"
 	"sync"
 )
 
@@ -43,4 +44,22 @@ func (s *SyncBuffer) Len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Len()
+}
+
+// Lines returns the lines written so far that contain every one of want
+// (every line when want is empty), without their newlines: the log lines
+// a test looks for.
+func (s *SyncBuffer) Lines(want ...string) []string {
+	var out []string
+next:
+	for line := range strings.Lines(s.String()) {
+		line = strings.TrimSuffix(line, "\n")
+		for _, w := range want {
+			if !strings.Contains(line, w) {
+				continue next
+			}
+		}
+		out = append(out, line)
+	}
+	return out
 }

@@ -244,6 +244,15 @@ func TestSyncBufferUnderConcurrentWritersAndReaders(t *testing.T) {
 	}
 }
 
+func TestSyncBufferLines(t *testing.T) {
+	var b SyncBuffer
+	fmt.Fprint(&b, "level=INFO msg=join node=a\nlevel=WARN msg=leave node=a\nlevel=INFO msg=join node=b")
+	assert.Equal(t, []string{"level=INFO msg=join node=a", "level=INFO msg=join node=b"}, b.Lines("msg=join"))
+	assert.Equal(t, []string{"level=WARN msg=leave node=a"}, b.Lines("node=a", "WARN"))
+	assert.Len(t, b.Lines(), 3)
+	assert.Empty(t, b.Lines("nothing"))
+}
+
 func TestSyncBufferLimitKeepsTheNewest(t *testing.T) {
 	b := SyncBuffer{Limit: 10}
 	b.Write([]byte("0123456789"))
