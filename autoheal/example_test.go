@@ -19,16 +19,12 @@ import (
 func ExampleAttach() {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	c, err := meshtest.Start(ctx, 3, nil)
+	c, err := meshtest.StartFormed(ctx, 3, nil)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	defer c.Stop(context.Background())
-	if err := c.FormCluster(ctx); err != nil {
-		fmt.Println(err)
-		return
-	}
 
 	var mu sync.Mutex
 	var ran []string // the hooks that ran, in order

@@ -18,16 +18,12 @@ import (
 func Example() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, err := meshtest.Start(ctx, 3, nil)
+	c, err := meshtest.StartFormed(ctx, 3, nil)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	defer c.Stop(context.Background())
-	if err := c.FormCluster(ctx); err != nil {
-		fmt.Println(err)
-		return
-	}
 	// One lock service on every node: each serves its own table to the others.
 	var ls []*locker.Locker
 	for i := range c.Len() {
@@ -90,16 +86,12 @@ func Example() {
 func Example_types() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, err := meshtest.Start(ctx, 3, nil)
+	c, err := meshtest.StartFormed(ctx, 3, nil)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	defer c.Stop(context.Background())
-	if err := c.FormCluster(ctx); err != nil {
-		fmt.Println(err)
-		return
-	}
 	l, err := locker.New(c.Node(1), locker.Config{})
 	if err != nil {
 		fmt.Println(err)

@@ -15,7 +15,7 @@ import (
 func ExampleRun() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, err := meshtest.Start(ctx, 2, func(_ int, cfg *mesh.Config) {
+	c, err := meshtest.StartFormed(ctx, 2, func(_ int, cfg *mesh.Config) {
 		cfg.HeartbeatTimeout = 5 * time.Second // a busy machine is not a dead peer
 	})
 	if err != nil {
@@ -23,10 +23,6 @@ func ExampleRun() {
 		return
 	}
 	defer c.Stop(context.Background())
-	if err := c.FormCluster(ctx); err != nil {
-		fmt.Println(err)
-		return
-	}
 	if err := load.Serve(c.Node(1)); err != nil {
 		fmt.Println(err)
 		return

@@ -17,16 +17,12 @@ func Example() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
-	c, err := meshtest.Start(ctx, 3, nil)
+	c, err := meshtest.StartFormed(ctx, 3, nil)
 	if err != nil {
 		fmt.Println("start:", err)
 		return
 	}
 	defer c.Stop(context.Background())
-	if err := c.FormCluster(ctx); err != nil {
-		fmt.Println("form cluster:", err)
-		return
-	}
 	fmt.Println("formed:", c.Node(0).Info().RunningNodes)
 
 	c.Partition([]int{0, 1}, []int{2})

@@ -12,6 +12,13 @@
 //	c.FormCluster(ctx)             // every node joins node 0
 //	c.Partition([]int{0, 1}, []int{2})
 //	c.HealAll()
+//
+// A test starts one with Formed (or Started), which stops it when the test
+// ends, and waits for convergence with WaitRunning, Until, or
+// WaitHeartbeats when it checks that something did not happen. Reserve
+// fixes every node's address before any starts (a seed that is not up
+// yet), DirectLinks takes a node's links around the fault network, and
+// CallInFlight leaves a call held by its handler.
 package meshtest
 
 import (
@@ -65,6 +72,20 @@ func Start(ctx context.Context, n int, tweak func(i int, cfg *mesh.Config)) (*Cl
 			c.Stop(context.Background())
 			return nil, err
 		}
+	}
+	return c, nil
+}
+
+// StartFormed is Start followed by FormCluster: n nodes running together.
+// When they do not form a cluster it stops them and returns the error.
+func StartFormed(ctx context.Context, n int, tweak func(i int, cfg *mesh.Config)) (*Cluster, error) {
+	c, err := Start(ctx, n, tweak)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.FormCluster(ctx); err != nil {
+		c.Stop(context.Background())
+		return nil, err
 	}
 	return c, nil
 }

@@ -21,6 +21,7 @@ const setupTimeout = 30 * time.Second
 
 // Started starts n nodes (Start with tweak) and stops them when the test
 // ends; it fails the test when they do not start, or do not stop cleanly.
+// A test may stop the cluster itself first: Stop is idempotent.
 func Started(tb TB, n int, tweak func(i int, cfg *mesh.Config)) *Cluster {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
@@ -29,6 +30,25 @@ func Started(tb TB, n int, tweak func(i int, cfg *mesh.Config)) *Cluster {
 	if err != nil {
 		tb.Fatalf("meshtest: start %d nodes: %v", n, err)
 	}
+	stopAtCleanup(tb, c)
+	return c
+}
+
+// Formed is StartFormed for a test: n nodes running together, stopped
+// when the test ends.
+func Formed(tb TB, n int, tweak func(i int, cfg *mesh.Config)) *Cluster {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
+	defer cancel()
+	c, err := StartFormed(ctx, n, tweak)
+	if err != nil {
+		tb.Fatalf("meshtest: start and form a cluster of %d: %v", n, err)
+	}
+	stopAtCleanup(tb, c)
+	return c
+}
+
+func stopAtCleanup(tb TB, c *Cluster) {
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
 		defer cancel()
@@ -36,18 +56,4 @@ func Started(tb TB, n int, tweak func(i int, cfg *mesh.Config)) *Cluster {
 			tb.Errorf("meshtest: stop: %v", err)
 		}
 	})
-	return c
-}
-
-// Formed is Started followed by FormCluster: n nodes running together,
-// stopped when the test ends.
-func Formed(tb TB, n int, tweak func(i int, cfg *mesh.Config)) *Cluster {
-	tb.Helper()
-	c := Started(tb, n, tweak)
-	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
-	defer cancel()
-	if err := c.FormCluster(ctx); err != nil {
-		tb.Fatalf("meshtest: form a cluster of %d: %v", n, err)
-	}
-	return c
 }
