@@ -100,11 +100,15 @@ func (n *Network) admit(ctx context.Context, from, to string) (string, error) {
 		if !r.blackhole {
 			return addr, nil
 		}
+		n.held.Add(1)
 		select {
 		case <-rules.changed:
+			n.held.Add(-1)
 		case <-n.done:
+			n.held.Add(-1)
 			return "", ErrClosed
 		case <-ctx.Done():
+			n.held.Add(-1)
 			return "", &net.OpError{Op: "dial", Net: "tcp", Addr: endpointAddr(addr),
 				Err: &blackholedError{from: from, to: to, cause: ctx.Err()}}
 		}

@@ -22,6 +22,7 @@ type Network struct {
 	closed    bool
 	done      chan struct{} // closed by Close
 	wg        sync.WaitGroup
+	held      atomic.Int64 // dials waiting on a blackhole now
 }
 
 // New returns an empty Network with no endpoints and no faults. It starts no
@@ -239,6 +240,11 @@ func (n *Network) Conns(a, b string) int {
 	defer n.mu.Unlock()
 	return len(n.connsBetween([]pair{{a, b}}))
 }
+
+// Held is the number of dials waiting on a blackhole right now: a test
+// lifts the blackhole, or closes the network, once the dial it started is
+// held there.
+func (n *Network) Held() int { return int(n.held.Load()) }
 
 // Close closes every proxied connection, stops every goroutine the Network
 // started and waits for them. Dials blocked on a blackhole return ErrClosed,

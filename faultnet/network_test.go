@@ -209,7 +209,12 @@ func TestDialIntoBlackholeHangsUntilDeadline(t *testing.T) {
 		}
 		result <- err
 	}()
-	time.Sleep(50 * time.Millisecond)
+	testnet.Eventually(t, 5*time.Second, "the dial held by the blackhole", func() string {
+		if held := n.Held(); held != 1 {
+			return fmt.Sprintf("%d dials held", held)
+		}
+		return ""
+	})
 	n.Heal("a", "b")
 	select {
 	case err := <-result:
@@ -217,6 +222,7 @@ func TestDialIntoBlackholeHangsUntilDeadline(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("dial did not connect after the blackhole was healed")
 	}
+	assert.Zero(t, n.Held(), "no dial held once the blackhole is lifted")
 }
 
 func TestDelayAddsLatencyAndKeepsOrder(t *testing.T) {
@@ -417,7 +423,12 @@ func TestCloseStopsEverything(t *testing.T) {
 		_, err := n.Dial(context.Background(), "b", "a") // no deadline: only Close ends it
 		blocked <- err
 	}()
-	time.Sleep(50 * time.Millisecond)
+	testnet.Eventually(t, 5*time.Second, "the dial held by the blackhole", func() string {
+		if held := n.Held(); held != 1 {
+			return fmt.Sprintf("%d dials held", held)
+		}
+		return ""
+	})
 
 	require.NoError(t, n.Close())
 	assert.ErrorIs(t, readErr(t, c), io.EOF)
