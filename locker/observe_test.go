@@ -2,10 +2,12 @@ package locker
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/require"
+	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 )
 
 // Held lists the grants of this node's table, sorted, and leaves out those
@@ -16,39 +18,52 @@ func TestHeldAndStats(t *testing.T) {
 	l0, l1 := lc.locker(0), lc.locker(1)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	require.Empty(t, l0.Held())
+	if held := l0.Held(); len(held) != 0 {
+		t.Fatalf("Held before any grant = %v, want none", held)
+	}
 
 	for _, r := range []string{"zebra", "apple", "mango"} {
-		res, err := l0.Acquire(ctx, r, Options{Type: Local})
-		require.NoError(t, err)
-		require.True(t, res.OK)
+		if res, err := l0.Acquire(ctx, r, Options{Type: Local}); err != nil || !res.OK {
+			t.Fatalf("acquire %s: %+v, %v; want granted", r, res, err)
+		}
 	}
-	brief, err := l0.Acquire(ctx, "brief", Options{Type: Local, Lease: time.Millisecond})
-	require.NoError(t, err)
-	require.True(t, brief.OK)
-	require.Eventually(t, func() bool { return len(l0.Held()) == 3 }, 5*time.Second, time.Millisecond,
-		"the brief grant is not held once its lease ran out")
+	if brief, err := l0.Acquire(ctx, "brief", Options{Type: Local, Lease: time.Millisecond}); err != nil || !brief.OK {
+		t.Fatalf("acquire brief: %+v, %v; want granted", brief, err)
+	}
+	testnet.Eventually(t, 5*time.Second, "the brief grant not held once its lease ran out", func() string {
+		if held := l0.Held(); len(held) != 3 {
+			return fmt.Sprintf("held %v", held)
+		}
+		return ""
+	})
 	held := l0.Held()
-	require.Equal(t, []string{"apple", "mango", "zebra"}, []string{held[0].Resource, held[1].Resource, held[2].Resource})
-	for _, h := range held {
-		require.Equal(t, l0.Owner(), h.Owner)
-		require.NotZero(t, h.Token)
-		require.True(t, h.Expires.After(time.Now()))
+	if got, want := []string{held[0].Resource, held[1].Resource, held[2].Resource}, []string{"apple", "mango", "zebra"}; !slices.Equal(got, want) {
+		t.Fatalf("held resources %q, want %q", got, want)
 	}
-	require.Empty(t, l1.Held(), "local locks are in n1's table only")
+	for _, h := range held {
+		if h.Owner != l0.Owner() || h.Token == 0 || !h.Expires.After(time.Now()) {
+			t.Errorf("held %+v: want owner %s, a token and a lease still running", h, l0.Owner())
+		}
+	}
+	if held := l1.Held(); len(held) != 0 {
+		t.Fatalf("n2 holds %v; local locks are in n1's table only", held)
+	}
 
 	// Another owner is refused by n1's table.
-	res, err := l0.Acquire(ctx, "apple", Options{Type: Local, Owner: "someone-else"})
-	require.NoError(t, err)
-	require.False(t, res.OK)
+	if res, err := l0.Acquire(ctx, "apple", Options{Type: Local, Owner: "someone-else"}); err != nil || res.OK {
+		t.Fatalf("acquire apple by another owner: %+v, %v; want refused", res, err)
+	}
 
 	st := l0.Stats()
-	require.Equal(t, uint64(4), st.Granted)
-	require.Equal(t, uint64(1), st.Refused)
-	require.Equal(t, 3, st.Held)
-	require.LessOrEqual(t, st.Expired, uint64(1))
-	require.Eventually(t, func() bool { return l0.Stats().Expired == 1 }, 5*time.Second, time.Millisecond,
-		"the sweep counts the brief grant as expired")
+	if st.Granted != 4 || st.Refused != 1 || st.Held != 3 || st.Expired > 1 {
+		t.Fatalf("Stats: granted %d, refused %d, held %d, expired %d; want 4, 1, 3, at most 1", st.Granted, st.Refused, st.Held, st.Expired)
+	}
+	testnet.Eventually(t, 5*time.Second, "the sweep counting the brief grant as expired", func() string {
+		if exp := l0.Stats().Expired; exp != 1 {
+			return fmt.Sprintf("expired %d", exp)
+		}
+		return ""
+	})
 	count := func(op, result string) uint64 {
 		for _, tc := range st.Table {
 			if tc.Op == op && tc.Result == result {
@@ -58,14 +73,25 @@ func TestHeldAndStats(t *testing.T) {
 		t.Fatalf("no count for %s/%s in %v", op, result, st.Table)
 		return 0
 	}
-	require.Equal(t, uint64(4), count("acquire", "granted"))
-	require.Equal(t, uint64(1), count("acquire", "refused"))
-	require.Zero(t, count("release", "released"))
-	require.Len(t, st.Table, 4*6, "every request and result is present")
+	for _, c := range []struct {
+		op, result string
+		want       uint64
+	}{{"acquire", "granted", 4}, {"acquire", "refused", 1}, {"release", "released", 0}} {
+		if got := count(c.op, c.result); got != c.want {
+			t.Errorf("count %s/%s = %d, want %d", c.op, c.result, got, c.want)
+		}
+	}
+	if len(st.Table) != 4*6 {
+		t.Errorf("%d table counts, want %d: every request and result is present", len(st.Table), 4*6)
+	}
 
-	rel, err := l0.Release(ctx, "mango", Options{Type: Local})
-	require.NoError(t, err)
-	require.True(t, rel.OK)
-	require.Len(t, l0.Held(), 2)
-	require.Equal(t, uint64(1), l0.Stats().Table[2*6+int(stReleased)].Count, "release/released")
+	if rel, err := l0.Release(ctx, "mango", Options{Type: Local}); err != nil || !rel.OK {
+		t.Fatalf("release mango: %+v, %v; want released", rel, err)
+	}
+	if held := l0.Held(); len(held) != 2 {
+		t.Fatalf("held after the release: %v, want 2 grants", held)
+	}
+	if got := l0.Stats().Table[2*6+int(stReleased)].Count; got != 1 {
+		t.Fatalf("release/released = %d, want 1", got)
+	}
 }
