@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/require"
 	"go.etcd.io/etcd/api/v3/mvccpb"
 
 	"github.com/ekka-mesh/ekka-mesh/portmap"
@@ -22,9 +23,7 @@ func FuzzNodeNames(f *testing.F) {
 	f.Add("n 1@h\nn\x001@h\nné@h\nn1@h:4370\nn1@[::1]\nN1@HOST")
 	f.Fuzz(func(t *testing.T, listing string) {
 		e, err := New(Config{Name: "self@127.0.0.1", Cluster: "c1", Servers: []string{"http://127.0.0.1:2379"}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		var kvs []*mvccpb.KeyValue
 		tails := map[string]bool{}
 		for line := range strings.SplitSeq(listing, "\n") {
@@ -38,20 +37,16 @@ func FuzzNodeNames(f *testing.F) {
 			}
 		}
 		names := e.nodeNames(kvs)
-		if !slices.IsSorted(names) || len(slices.Compact(slices.Clone(names))) != len(names) {
-			t.Fatalf("names %q: want them sorted, without duplicates", names)
-		}
+		require.True(t, slices.IsSorted(names), "names %q: want them sorted", names)
+		require.Len(t, slices.Compact(slices.Clone(names)), len(names), "names %q: want no duplicates", names)
 		for _, n := range names {
-			if _, err := portmap.Parse(n); err != nil {
-				t.Fatalf("%q came out as a node name, but it is not one: %v", n, err)
-			}
-			if !tails[n] {
-				t.Fatalf("%q came out, but no key is %s%s", n, e.nodesPrefix, n)
-			}
+			_, err := portmap.Parse(n)
+			require.NoError(t, err, "%q came out as a node name, but it is not one", n)
+			require.True(t, tails[n], "%q came out, but no key is %s%s", n, e.nodesPrefix, n)
 		}
 		for tail := range tails {
-			if _, err := portmap.Parse(tail); err == nil && !slices.Contains(names, tail) {
-				t.Fatalf("the key %s%s names a node, but %q did not come out (got %q)", e.nodesPrefix, tail, tail, names)
+			if _, err := portmap.Parse(tail); err == nil {
+				require.Contains(t, names, tail, "the key %s%s names a node, but it did not come out", e.nodesPrefix, tail)
 			}
 		}
 	})

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/ekka-mesh/ekka-mesh/discovery/k8s/k8stest"
 	"github.com/ekka-mesh/ekka-mesh/portmap"
 )
@@ -92,33 +94,26 @@ func FuzzDiscoverPages(f *testing.F) {
 		typ := []AddressType{AddressIP, AddressDNS, AddressHostname}[typIdx%3]
 		const app, svc, suffix = "emqx", "emqx-headless", "cluster.local"
 		d, err := New(Config{APIServer: "http://apiserver", Namespace: "ns1", ServiceName: svc, AppName: app, AddressType: typ, Suffix: suffix})
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		tr := &pagedTransport{status1: fix(status1), status2: fix(status2), body1: body1, body2: body2}
 		d.client.Transport = tr
 		names, err := d.Discover(context.Background())
-		if n := tr.requests.Load(); n > maxPages+1 {
-			t.Fatalf("Discover made %d requests; at most %d pages and one fallback", n, maxPages)
-		}
+		require.LessOrEqual(t, tr.requests.Load(), int64(maxPages+1), "Discover's requests: at most %d pages and one fallback", maxPages)
 		if err != nil {
-			if names != nil || !strings.HasPrefix(err.Error(), "k8s discovery: ") {
-				t.Fatalf("Discover: %v with names %q; want an error of k8s discovery and no names", err, names)
-			}
+			require.Nil(t, names, "names with the error %v", err)
+			require.True(t, strings.HasPrefix(err.Error(), "k8s discovery: "), "Discover: %v; want an error of k8s discovery", err)
 			return
 		}
-		if !slices.IsSorted(names) || len(slices.Compact(slices.Clone(names))) != len(names) {
-			t.Fatalf("names %q: want them sorted, without duplicates", names)
-		}
+		require.True(t, slices.IsSorted(names), "names %q: want them sorted", names)
+		require.Len(t, slices.Compact(slices.Clone(names)), len(names), "names %q: want no duplicates", names)
 		seen := jsonStrings(body1)
 		for s := range jsonStrings(body2) {
 			seen[s] = true
 		}
 		for _, n := range names {
 			nm, err := portmap.Parse(n)
-			if err != nil || nm.Short != app {
-				t.Fatalf("name %q: want a valid %s@host (%v)", n, app, err)
-			}
+			require.NoError(t, err, "name %q: want a valid %s@host", n, app)
+			require.Equal(t, app, nm.Short, "name %q: want a valid %s@host", n, app)
 			from := false
 			for s := range seen {
 				switch typ {
@@ -133,9 +128,7 @@ func FuzzDiscoverPages(f *testing.F) {
 					break
 				}
 			}
-			if !from {
-				t.Fatalf("%s name %q is built from nothing the API server said", typ, n)
-			}
+			require.True(t, from, "%s name %q is built from nothing the API server said", typ, n)
 		}
 	})
 }
