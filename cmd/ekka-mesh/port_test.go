@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // run calls a command function directly and returns its exit status and output.
@@ -38,9 +41,9 @@ func TestPortCommand(t *testing.T) {
 	}
 	for _, tt := range tests {
 		code, stdout, stderr := run(tt.args...)
-		if code != exitOK || stdout != tt.want || stderr != "" {
-			t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit 0, stdout %q", tt.args, code, stdout, stderr, tt.want)
-		}
+		assert.Equal(t, exitOK, code, "%q: stderr %q", tt.args, stderr)
+		assert.Equal(t, tt.want, stdout, "%q", tt.args)
+		assert.Empty(t, stderr, "%q", tt.args)
 	}
 }
 
@@ -65,61 +68,53 @@ func TestPortCommandErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		code, stdout, stderr := run(tt.args...)
-		if code != exitUsage || stdout != "" || !strings.Contains(stderr, tt.want) {
-			t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit 2 and stderr containing %q", tt.args, code, stdout, stderr, tt.want)
-		}
-		if !strings.HasPrefix(stderr, "ekka-mesh port: ") {
-			t.Errorf("%q: stderr %q lacks the prefix \"ekka-mesh port: \"", tt.args, stderr)
-		}
+		assert.Equal(t, exitUsage, code, "%q", tt.args)
+		assert.Empty(t, stdout, "%q", tt.args)
+		assert.Contains(t, stderr, tt.want, "%q", tt.args)
+		assert.True(t, strings.HasPrefix(stderr, "ekka-mesh port: "), "%q: stderr %q lacks the prefix \"ekka-mesh port: \"", tt.args, stderr)
 	}
 }
 
 func TestDispatch(t *testing.T) {
 	code, stdout, stderr := run("nosuch")
-	if code != exitUsage || stdout != "" || !strings.Contains(stderr, `unknown command "nosuch"`) || !strings.Contains(stderr, "Usage: ekka-mesh") {
-		t.Errorf("unknown command: exit %d, stdout %q, stderr %q", code, stdout, stderr)
-	}
+	assert.Equal(t, exitUsage, code, "unknown command")
+	assert.Empty(t, stdout, "unknown command")
+	assert.Contains(t, stderr, `unknown command "nosuch"`)
+	assert.Contains(t, stderr, "Usage: ekka-mesh")
 	code, _, stderr = run()
-	if code != exitUsage || !strings.Contains(stderr, "Usage: ekka-mesh") {
-		t.Errorf("no command: exit %d, stderr %q", code, stderr)
-	}
+	assert.Equal(t, exitUsage, code, "no command")
+	assert.Contains(t, stderr, "Usage: ekka-mesh", "no command")
 	for _, args := range [][]string{{"help"}, {"--help"}, {"-h"}, {"help", "help"}} {
 		code, stdout, stderr = run(args...)
-		if code != exitOK || stderr != "" || !strings.Contains(stdout, "  port ") || !strings.Contains(stdout, "  version ") {
-			t.Errorf("%q: exit %d, stdout %q, stderr %q", args, code, stdout, stderr)
-		}
+		assert.Equal(t, exitOK, code, "%q", args)
+		assert.Empty(t, stderr, "%q", args)
+		assert.Contains(t, stdout, "  port ", "%q", args)
+		assert.Contains(t, stdout, "  version ", "%q", args)
 	}
 	code, stdout, _ = run("help", "port")
-	if code != exitOK || !strings.Contains(stdout, "Usage: ekka-mesh port NAME [--base-port N]") || !strings.Contains(stdout, "-base-port") {
-		t.Errorf("help port: exit %d, stdout %q", code, stdout)
-	}
+	assert.Equal(t, exitOK, code, "help port")
+	assert.Contains(t, stdout, "Usage: ekka-mesh port NAME [--base-port N]")
+	assert.Contains(t, stdout, "-base-port")
 	code, _, stderr = run("help", "nosuch")
-	if code != exitUsage || !strings.Contains(stderr, `unknown command "nosuch"`) {
-		t.Errorf("help nosuch: exit %d, stderr %q", code, stderr)
-	}
+	assert.Equal(t, exitUsage, code, "help nosuch")
+	assert.Contains(t, stderr, `unknown command "nosuch"`)
 	code, _, stderr = run("help", "a", "b")
-	if code != exitUsage || !strings.Contains(stderr, "at most one command name") {
-		t.Errorf("help a b: exit %d, stderr %q", code, stderr)
-	}
+	assert.Equal(t, exitUsage, code, "help a b")
+	assert.Contains(t, stderr, "at most one command name")
 	for _, args := range [][]string{{"version"}, {"--version"}} {
 		code, stdout, stderr = run(args...)
-		if code != exitOK || stderr != "" || !strings.HasPrefix(stdout, "ekka-mesh ") || !strings.Contains(stdout, "go1.") {
-			t.Errorf("%q: exit %d, stdout %q, stderr %q", args, code, stdout, stderr)
-		}
+		assert.Equal(t, exitOK, code, "%q", args)
+		assert.Empty(t, stderr, "%q", args)
+		assert.True(t, strings.HasPrefix(stdout, "ekka-mesh "), "%q: stdout %q", args, stdout)
+		assert.Contains(t, stdout, "go1.", "%q", args)
 	}
 	code, _, stderr = run("version", "x")
-	if code != exitUsage || !strings.Contains(stderr, "takes no arguments") {
-		t.Errorf("version x: exit %d, stderr %q", code, stderr)
-	}
+	assert.Equal(t, exitUsage, code, "version x")
+	assert.Contains(t, stderr, "takes no arguments")
 }
 
 func TestRegisterDuplicatePanics(t *testing.T) {
-	defer func() {
-		if recover() == nil {
-			t.Fatal("registering port twice did not panic")
-		}
-	}()
-	register("port", "again", runPort)
+	assert.Panics(t, func() { register("port", "again", runPort) }, "registering port twice")
 }
 
 func TestParseArgs(t *testing.T) {
@@ -127,13 +122,13 @@ func TestParseArgs(t *testing.T) {
 	b := fs.Bool("v", false, "")
 	n := fs.Int("n", 0, "")
 	pos, err := parseArgs(fs, []string{"a", "-v", "b", "-n", "3", "c", "--", "-x", "d"})
-	if err != nil || !*b || *n != 3 || strings.Join(pos, ",") != "a,b,c,-x,d" {
-		t.Fatalf("parseArgs = %q, %v (v=%v n=%d)", pos, err, *b, *n)
-	}
+	require.NoError(t, err)
+	assert.True(t, *b)
+	assert.Equal(t, 3, *n)
+	assert.Equal(t, []string{"a", "b", "c", "-x", "d"}, pos)
 	fs = flag.NewFlagSet("t", flag.ContinueOnError)
-	if _, err := parseArgs(fs, []string{"x", "--help"}); !errors.Is(err, flag.ErrHelp) {
-		t.Fatalf("parseArgs --help = %v, want flag.ErrHelp", err)
-	}
+	_, err = parseArgs(fs, []string{"x", "--help"})
+	require.ErrorIs(t, err, flag.ErrHelp)
 }
 
 // TestBinary builds the real binary once and runs it as a separate process.
@@ -143,9 +138,8 @@ func TestBinary(t *testing.T) {
 	}
 	bin := filepath.Join(t.TempDir(), "ekka-mesh")
 	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "go build: %s", out)
 	tests := []struct {
 		args      []string
 		code      int
@@ -167,12 +161,15 @@ func TestBinary(t *testing.T) {
 		var exitErr *exec.ExitError
 		if errors.As(err, &exitErr) {
 			code = exitErr.ExitCode()
-		} else if err != nil {
-			t.Fatalf("%q: %v", tt.args, err)
+		} else {
+			require.NoError(t, err, "%q", tt.args)
 		}
-		if code != tt.code || out.String() != tt.stdout || (tt.stderrHas == "" && errOut.Len() != 0) || !strings.Contains(errOut.String(), tt.stderrHas) {
-			t.Errorf("ekka-mesh %q: exit %d, stdout %q, stderr %q; want exit %d, stdout %q, stderr containing %q",
-				tt.args, code, out.String(), errOut.String(), tt.code, tt.stdout, tt.stderrHas)
+		assert.Equal(t, tt.code, code, "ekka-mesh %q: stderr %q", tt.args, errOut.String())
+		assert.Equal(t, tt.stdout, out.String(), "ekka-mesh %q", tt.args)
+		if tt.stderrHas == "" {
+			assert.Empty(t, errOut.String(), "ekka-mesh %q", tt.args)
+		} else {
+			assert.Contains(t, errOut.String(), tt.stderrHas, "ekka-mesh %q", tt.args)
 		}
 	}
 }
