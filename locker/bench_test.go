@@ -253,15 +253,26 @@ func BenchmarkEtcdMutex(b *testing.B) {
 }
 
 // BenchmarkLockAcquireUnderBulk: lock latency while bulk data crosses the
-// same pair of nodes. Two nodes on loopback TCP; one goroutine sends 64 MiB
-// calls (random bytes, so compression cannot shrink them) from node A to
-// node B in a loop, while the benchmark, on A, acquires and releases a
+// same pair of nodes. Two nodes on loopback TCP; callers goroutines send
+// calls of size bytes (random, so compression cannot shrink them) from node
+// A to node B in a loop, while the benchmark, on A, acquires and releases a
 // leader lock held in B's table. ns/op is one acquire+release pair; p50-ns
 // and p99-ns are the acquire's latency, bulk-MiB/s what the calls moved.
 //
+//   - bulk=64MiB: one caller, 64 MiB calls: they travel on the large lane
+//     (conn.LargeThreshold is 64 KiB).
+//   - bulk=60KiBx8: eight callers, 60 KiB calls: just below the threshold,
+//     on the data lane, where application calls travel.
+//   - bulk=none: no bulk, for reference.
+//
 //	go test -run '^$' -bench LockAcquireUnderBulk -benchtime 10s ./locker/
 func BenchmarkLockAcquireUnderBulk(b *testing.B) {
-	const bulkSize = 64 << 20
+	b.Run("bulk=64MiB", func(b *testing.B) { benchLockUnderBulk(b, 64<<20, 1) })
+	b.Run("bulk=60KiBx8", func(b *testing.B) { benchLockUnderBulk(b, 60<<10, 8) })
+	b.Run("bulk=none", func(b *testing.B) { benchLockUnderBulk(b, 0, 0) })
+}
+
+func benchLockUnderBulk(b *testing.B, size, callers int) {
 	const bulkMethod = "bench.bulk"
 	ls := benchCluster(b, 2)
 	leader, _, err := ls[0].Targets(Leader, "res")
@@ -275,35 +286,38 @@ func BenchmarkLockAcquireUnderBulk(b *testing.B) {
 	if err := far.Node().Handle(bulkMethod, func(context.Context, string, []byte) ([]byte, error) { return nil, nil }); err != nil {
 		b.Fatal(err)
 	}
-	payload := make([]byte, bulkSize)
+	payload := make([]byte, size)
 	rand.NewChaCha8([32]byte{1}).Read(payload)
 
 	ctx, stop := context.WithCancel(context.Background())
 	var moved atomic.Int64
 	first := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for ctx.Err() == nil {
-			if _, err := near.Node().Call(ctx, far.Node().Name(), bulkMethod, payload); err != nil {
-				if ctx.Err() == nil {
-					b.Errorf("bulk call: %v", err)
+	var firstOnce sync.Once
+	var wg sync.WaitGroup
+	for range callers {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				if _, err := near.Node().Call(ctx, far.Node().Name(), bulkMethod, payload); err != nil {
+					if ctx.Err() == nil {
+						b.Errorf("bulk call: %v", err)
+					}
+					return
 				}
-				return
+				moved.Add(int64(size))
+				firstOnce.Do(func() { close(first) })
 			}
-			if moved.Add(bulkSize) == bulkSize {
-				close(first)
-			}
-		}
-	}()
+		})
+	}
 	defer func() {
 		stop()
-		<-done
+		wg.Wait()
 	}()
-	select { // the bulk stream is flowing before the clock starts
-	case <-first:
-	case <-done:
-		b.Fatal("bulk calls stopped before the first completed")
+	if callers > 0 {
+		select { // the bulk stream is flowing before the clock starts
+		case <-first:
+		case <-time.After(time.Minute):
+			b.Fatal("no bulk call completed in a minute")
+		}
 	}
 
 	opts := Options{Type: Leader, Owner: "bench"}

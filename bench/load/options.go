@@ -20,6 +20,14 @@ const (
 	// flight, carrying Size bytes (default 1 MiB) with an empty reply:
 	// one-way bulk data acknowledged per message.
 	WorkloadBulk = "bulk"
+	// WorkloadLock: Concurrency owners on the driving node, each acquiring
+	// and releasing a leader lock of its own in a loop through the lock
+	// service named locker.DefaultName, which both nodes run; the leader
+	// (the oldest member) holds the tables, the target when the driver
+	// joined it. With Options.Bulk, one more caller sends bench.sink calls
+	// of that many bytes to the target all the while: lock latency under
+	// bulk traffic between the same pair.
+	WorkloadLock = "lock"
 )
 
 // The payloads Options.Payload can ask for.
@@ -32,7 +40,7 @@ const (
 )
 
 // Workloads lists the workloads, in the order the docs give them.
-var Workloads = []string{WorkloadCall, WorkloadCast, WorkloadBulk}
+var Workloads = []string{WorkloadCall, WorkloadCast, WorkloadBulk, WorkloadLock}
 
 // Defaults of Options' zero fields.
 const (
@@ -52,15 +60,19 @@ const ProgressInterval = 500 * time.Millisecond
 
 // Options say what Run drives. Zero fields take their defaults.
 type Options struct {
-	// Workload is WorkloadCall, WorkloadCast or WorkloadBulk.
+	// Workload is WorkloadCall, WorkloadCast, WorkloadBulk or WorkloadLock.
 	Workload string
 	// Concurrency is the number of callers (call, bulk) or casting
 	// goroutines (cast); default 1.
 	Concurrency int
 	// Size is the payload of each operation in bytes: default 64 for call
 	// and cast, 1 MiB for bulk. Zero means the default; an empty payload
-	// cannot be asked for.
+	// cannot be asked for. A lock carries no payload: Size stays 0.
 	Size int
+	// Bulk, for the lock workload only, is the size in bytes of the
+	// bench.sink calls one more caller sends to the target while the locks
+	// run (0: none). The payload is Payload's kind.
+	Bulk int
 	// Duration is how long operations are started (default 5s). A cast run
 	// lasts longer by the time the target takes to receive the casts sent.
 	Duration time.Duration
@@ -81,11 +93,11 @@ type Options struct {
 // was expected.
 func (o Options) Validate() error {
 	switch o.Workload {
-	case WorkloadCall, WorkloadCast, WorkloadBulk:
+	case WorkloadCall, WorkloadCast, WorkloadBulk, WorkloadLock:
 	case "":
-		return fmt.Errorf("load: Options.Workload is empty: want %s, %s or %s", WorkloadCall, WorkloadCast, WorkloadBulk)
+		return fmt.Errorf("load: Options.Workload is empty: want %s, %s, %s or %s", WorkloadCall, WorkloadCast, WorkloadBulk, WorkloadLock)
 	default:
-		return fmt.Errorf("load: Options.Workload = %q: want %s, %s or %s", o.Workload, WorkloadCall, WorkloadCast, WorkloadBulk)
+		return fmt.Errorf("load: Options.Workload = %q: want %s, %s, %s or %s", o.Workload, WorkloadCall, WorkloadCast, WorkloadBulk, WorkloadLock)
 	}
 	switch o.Payload {
 	case "", PayloadZeros, PayloadRandom:
@@ -97,6 +109,15 @@ func (o Options) Validate() error {
 	}
 	if o.Size < 0 || o.Size > MaxSize {
 		return fmt.Errorf("load: Options.Size = %d: want 1 to %d bytes (0 means the workload's default)", o.Size, MaxSize)
+	}
+	if o.Workload == WorkloadLock && o.Size != 0 {
+		return fmt.Errorf("load: Options.Size = %d: the lock workload sends no payload (Options.Bulk sizes the calls alongside the locks)", o.Size)
+	}
+	if o.Bulk < 0 || o.Bulk > MaxSize {
+		return fmt.Errorf("load: Options.Bulk = %d: want 0 (none) to %d bytes", o.Bulk, MaxSize)
+	}
+	if o.Bulk != 0 && o.Workload != WorkloadLock {
+		return fmt.Errorf("load: Options.Bulk = %d with workload %s: bulk calls alongside are for the lock workload only", o.Bulk, o.Workload)
 	}
 	if o.Duration < 0 {
 		return fmt.Errorf("load: Options.Duration = %v: want a positive duration (0 means %v)", o.Duration, DefaultDuration)
@@ -112,7 +133,7 @@ func (o Options) WithDefaults() Options {
 	if o.Concurrency == 0 {
 		o.Concurrency = DefaultConcurrency
 	}
-	if o.Size == 0 {
+	if o.Size == 0 && o.Workload != WorkloadLock {
 		o.Size = DefaultSize
 		if o.Workload == WorkloadBulk {
 			o.Size = DefaultBulkSize

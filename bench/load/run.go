@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ekka-mesh/ekka-mesh/locker"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 )
 
@@ -65,6 +66,12 @@ type Result struct {
 	ElapsedSec float64 `json:"elapsed_sec"`
 	Payload    string  `json:"payload"`
 	Target     string  `json:"target"`
+	// For the lock workload: LockNode is the node whose table the locks
+	// took (the leader), Bulk the size of the calls sent alongside and
+	// BulkMBPerSec their payload megabytes per second.
+	LockNode     string  `json:"lock_node,omitempty"`
+	Bulk         int     `json:"bulk,omitempty"`
+	BulkMBPerSec float64 `json:"bulk_mb_per_sec,omitempty"`
 
 	// Latency holds every latency of the measured time.
 	Latency *Histogram `json:"-"`
@@ -93,10 +100,19 @@ func Run(ctx context.Context, n *mesh.Node, target string, o Options) (Result, e
 	}
 	o = o.WithDefaults()
 	d := &driver{n: n, target: target, o: o, payload: makePayload(o.Payload, o.Size)}
-	res := Result{Workload: o.Workload, Concurrency: o.Concurrency, Size: o.Size, Payload: o.Payload, Target: target}
+	res := Result{Workload: o.Workload, Concurrency: o.Concurrency, Size: o.Size, Payload: o.Payload, Target: target, Bulk: o.Bulk}
 	// The first count also checks that the target serves the bench methods.
 	if _, _, err := Count(ctx, n, target); err != nil {
 		return res, err
+	}
+	if o.Workload == WorkloadLock {
+		lk, leader, err := lockService(n)
+		if err != nil {
+			return res, err
+		}
+		defer lk.Close()
+		d.lk, res.LockNode = lk, leader
+		d.bulk = makePayload(o.Payload, o.Bulk)
 	}
 	if o.Warmup > 0 {
 		if _, err := d.measure(ctx, PhaseWarmup, o.Warmup); err != nil {
@@ -111,6 +127,9 @@ func Run(ctx context.Context, n *mesh.Node, target string, o Options) (Result, e
 		res.OpsPerSec = float64(m.ops) / m.elapsed.Seconds()
 		res.MBPerSec = float64(m.ops) * float64(o.Size) / m.elapsed.Seconds() / 1e6
 	}
+	if m.elapsed > 0 && o.Bulk > 0 {
+		res.BulkMBPerSec = float64(m.bulkBytes) / m.elapsed.Seconds() / 1e6
+	}
 	res.P50us = micros(m.hist.Quantile(0.50))
 	res.P99us = micros(m.hist.Quantile(0.99))
 	res.MaxUs = micros(m.hist.Max())
@@ -118,6 +137,26 @@ func Run(ctx context.Context, n *mesh.Node, target string, o Options) (Result, e
 }
 
 func micros(d time.Duration) float64 { return float64(d) / 1e3 }
+
+// lockService attaches the lock workload's locker to n and returns it with
+// the node whose table its leader locks take: another node, or the
+// workload would measure no network at all.
+func lockService(n *mesh.Node) (*locker.Locker, string, error) {
+	lk, err := locker.New(n, locker.Config{Name: locker.DefaultName})
+	if err != nil {
+		return nil, "", fmt.Errorf("load: the lock workload needs a lock service named %q on %s: %w", locker.DefaultName, n.Name(), err)
+	}
+	nodes, _, err := lk.Targets(locker.Leader, "bench")
+	if err != nil {
+		lk.Close()
+		return nil, "", fmt.Errorf("load: the lock workload: %w", err)
+	}
+	if nodes[0] == n.Name() {
+		lk.Close()
+		return nil, "", fmt.Errorf("load: the lock workload takes leader locks, and the leader (the oldest member) is this node, %s: drive it from a node that joined after the target", n.Name())
+	}
+	return lk, nodes[0], nil
+}
 
 // makePayload returns size bytes of the kind asked.
 func makePayload(kind string, size int) []byte {
@@ -136,20 +175,25 @@ type driver struct {
 	target  string
 	o       Options
 	payload []byte // read by every worker, written by none
+
+	lk   *locker.Locker // the lock workload's lock service
+	bulk []byte         // the lock workload's bulk payload (Options.Bulk)
 }
 
 // worker is one caller or casting goroutine: it alone writes its
 // histogram, and its count of operations, which the progress reports read.
 type worker struct {
-	ops  atomic.Int64
-	hist Histogram
+	index int
+	ops   atomic.Int64
+	hist  Histogram
 }
 
 // measurement is what one phase measured.
 type measurement struct {
-	ops     int64
-	elapsed time.Duration
-	hist    Histogram
+	ops       int64
+	elapsed   time.Duration
+	hist      Histogram
+	bulkBytes int64 // lock workload: bulk payload bytes sent alongside
 }
 
 // measure runs the workload for dur (and, for cast, drains) and returns
@@ -164,8 +208,13 @@ func (d *driver) measure(ctx context.Context, phase Phase, dur time.Duration) (m
 		base = [2]uint64{c, b}
 	}
 	start := time.Now()
+	var bulkBytes atomic.Int64
+	stopBulk := d.sendBulk(ctx, &bulkBytes)
 	workers, end, err := d.drive(ctx, phase, start, dur)
-	m := measurement{elapsed: end.Sub(start)}
+	m := measurement{elapsed: end.Sub(start), bulkBytes: bulkBytes.Load()}
+	if berr := stopBulk(); err == nil {
+		err = berr
+	}
 	for _, w := range workers {
 		m.ops += w.ops.Load()
 		m.hist.Merge(&w.hist)
@@ -202,7 +251,7 @@ func (d *driver) drive(ctx context.Context, phase Phase, start time.Time, dur ti
 	workers = make([]*worker, d.o.Concurrency)
 	var wg sync.WaitGroup
 	for i := range workers {
-		w := &worker{}
+		w := &worker{index: i}
 		workers[i] = w
 		wg.Go(func() {
 			if err := d.loop(ctx, w, &stop); err != nil {
@@ -239,6 +288,28 @@ func (d *driver) loop(ctx context.Context, w *worker, stop *atomic.Bool) error {
 	base := time.Now()
 	prev := time.Since(base) // monotonic clock only
 	switch d.o.Workload {
+	case WorkloadLock:
+		resource := fmt.Sprintf("bench/%d", w.index)
+		opts := locker.Options{Type: locker.Leader, Owner: fmt.Sprintf("%s/bench/%d", d.n.Name(), w.index)}
+		for !stop.Load() {
+			r, err := d.lk.Acquire(ctx, resource, opts)
+			if err == nil && r.OK {
+				r, err = d.lk.Release(ctx, resource, opts)
+			}
+			now := time.Since(base)
+			switch {
+			case ctx.Err() != nil:
+				return nil
+			case err != nil:
+				return fmt.Errorf("load: lock %s: %w", resource, err)
+			case !r.OK:
+				return fmt.Errorf("load: lock %s on %s: %v", resource, d.target, r.Refused)
+			}
+			w.hist.Record(now - prev)
+			prev = now
+			ops++
+			w.ops.Store(ops)
+		}
 	case WorkloadCast:
 		for !stop.Load() {
 			err := d.n.Cast(d.target, MethodCast, d.payload)
@@ -278,6 +349,36 @@ func (d *driver) loop(ctx context.Context, w *worker, stop *atomic.Bool) error {
 		}
 	}
 	return nil
+}
+
+// sendBulk starts, for the lock workload with Options.Bulk, one caller
+// sending bench.sink calls of the bulk payload to the target until the
+// returned function is called; that function waits for it and returns the
+// error that stopped it early, if any. Bytes of the calls answered go to
+// sent.
+func (d *driver) sendBulk(ctx context.Context, sent *atomic.Int64) (stop func() error) {
+	if len(d.bulk) == 0 {
+		return func() error { return nil }
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		for ctx.Err() == nil {
+			if _, err := d.n.Call(ctx, d.target, MethodSink, d.bulk); err != nil {
+				if ctx.Err() != nil {
+					break
+				}
+				done <- fmt.Errorf("load: bulk call %s on %s: %w", MethodSink, d.target, err)
+				return
+			}
+			sent.Add(int64(len(d.bulk)))
+		}
+		done <- nil
+	}()
+	return func() error {
+		cancel()
+		return <-done
+	}
 }
 
 // report calls Options.Progress every ProgressInterval with ops() until

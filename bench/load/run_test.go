@@ -17,6 +17,7 @@ import (
 
 	"github.com/ekka-mesh/ekka-mesh/bench/load"
 	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
+	"github.com/ekka-mesh/ekka-mesh/locker"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 	"github.com/ekka-mesh/ekka-mesh/mesh/meshtest"
 )
@@ -180,6 +181,9 @@ func TestRunNotLinked(t *testing.T) {
 func TestRunHonoursContext(t *testing.T) {
 	c, _ := pair(t, true)
 	for _, w := range load.Workloads {
+		if w == load.WorkloadLock {
+			continue // the leader drives here: TestRunLockWorkload checks it
+		}
 		t.Run(w, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
@@ -215,8 +219,11 @@ func TestOptionsValidate(t *testing.T) {
 		o    load.Options
 		want string
 	}{
-		{load.Options{}, "Options.Workload is empty: want call, cast or bulk"},
-		{load.Options{Workload: "ping"}, `Options.Workload = "ping": want call, cast or bulk`},
+		{load.Options{}, "Options.Workload is empty: want call, cast, bulk or lock"},
+		{load.Options{Workload: "ping"}, `Options.Workload = "ping": want call, cast, bulk or lock`},
+		{load.Options{Workload: "lock", Size: 64}, "Options.Size = 64: the lock workload sends no payload"},
+		{load.Options{Workload: "lock", Bulk: -1}, "Options.Bulk = -1: want 0 (none) to"},
+		{load.Options{Workload: "bulk", Bulk: 1 << 20}, "Options.Bulk = 1048576 with workload bulk: bulk calls alongside are for the lock workload only"},
 		{load.Options{Workload: "call", Concurrency: -1}, "Options.Concurrency = -1: want 1 to 4096"},
 		{load.Options{Workload: "call", Size: -5}, "Options.Size = -5: want 1 to"},
 		{load.Options{Workload: "bulk", Size: 1 << 30}, "Options.Size = 1073741824: want 1 to"},
@@ -233,4 +240,63 @@ func TestOptionsValidate(t *testing.T) {
 	d := load.Options{Workload: "bulk"}.WithDefaults()
 	assert.Equal(t, load.Options{Workload: "bulk", Concurrency: 1, Size: 1 << 20, Duration: 5 * time.Second, Payload: "zeros"}, d)
 	assert.Equal(t, 64, load.Options{Workload: "call"}.WithDefaults().Size)
+	assert.Equal(t, 0, load.Options{Workload: "lock"}.WithDefaults().Size, "a lock carries no payload")
+}
+
+// TestRunLockWorkload: leader locks held in the target's table, taken and
+// released from the driver, with bulk calls alongside; and the refusal when
+// the driver itself would hold the table.
+func TestRunLockWorkload(t *testing.T) {
+	c := meshtest.Formed(t, 2, func(_ int, cfg *mesh.Config) {
+		cfg.HeartbeatTimeout = 5 * time.Second
+	})
+	// Node 0 started first: it is the leader, and the target.
+	srv, err := load.NewServer(c.Node(0))
+	require.NoError(t, err)
+	lk, err := locker.New(c.Node(0), locker.Config{})
+	require.NoError(t, err)
+	defer lk.Close()
+	ctx := testnet.Context(t, 20*time.Second)
+
+	res, err := load.Run(ctx, c.Node(1), c.Name(0), load.Options{
+		Workload: load.WorkloadLock, Concurrency: 2, Bulk: 256 << 10, Payload: load.PayloadRandom, Duration: 200 * time.Millisecond,
+	})
+	require.NoError(t, err)
+	assert.Equal(t, c.Name(0), res.LockNode)
+	assert.Positive(t, res.Ops)
+	assert.Equal(t, uint64(res.Ops), res.Latency.Count())
+	assert.Zero(t, res.Size)
+	assert.Zero(t, res.MBPerSec)
+	assert.Equal(t, 256<<10, res.Bulk)
+	assert.Positive(t, res.BulkMBPerSec)
+	assert.Positive(t, srv.Stats().SinkCalls, "the bulk calls reached the target")
+	assert.Equal(t, 0, lk.Stats().Held, "every lock was released")
+	var acquires uint64
+	for _, tc := range lk.Stats().Table {
+		if tc.Op == "acquire" && tc.Result == "granted" {
+			acquires += tc.Count
+		}
+	}
+	assert.GreaterOrEqual(t, acquires, uint64(res.Ops), "the target's table granted every lock")
+
+	// A run ends with its context, with what it measured; its locker is
+	// gone, so another run can attach one again.
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	res, err = load.Run(cctx, c.Node(1), c.Name(0), load.Options{
+		Workload: load.WorkloadLock, Concurrency: 2, Bulk: 1 << 20, Duration: time.Minute,
+		Progress: func(load.Progress) { cancel() },
+	})
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Positive(t, res.Ops, "what was measured before the end")
+
+	// Driven from the leader, the locks would not leave the node.
+	_, err = load.Run(ctx, c.Node(0), c.Name(1), load.Options{Workload: load.WorkloadLock, Duration: 100 * time.Millisecond})
+	require.Error(t, err)
+	assert.ErrorIs(t, err, load.ErrNotServing) // node 1 serves no bench methods
+	_, err = load.NewServer(c.Node(1))
+	require.NoError(t, err)
+	lk.Close()
+	_, err = load.Run(ctx, c.Node(0), c.Name(1), load.Options{Workload: load.WorkloadLock, Duration: 100 * time.Millisecond})
+	require.ErrorContains(t, err, "the leader (the oldest member) is this node, "+c.Name(0))
 }

@@ -27,7 +27,7 @@ func init() {
 const (
 	benchSynopsis      = "bench serve|run [flags]"
 	benchServeSynopsis = "bench serve [--config FILE] [--name NAME] [--cookie C] [--base-port N] [--set KEY=VALUE ...] [--log-level LEVEL] [--log-format text|json]"
-	benchRunSynopsis   = "bench run --target NAME --workload call|cast|bulk [--concurrency K] [--size BYTES] [--duration D] [--warmup D] [--payload zeros|random] [--json] [--timeout D] [--config FILE] [--name NAME] [--cookie C] [--base-port N] [--set KEY=VALUE ...] [--log-level LEVEL] [--log-format text|json]"
+	benchRunSynopsis   = "bench run --target NAME --workload call|cast|bulk|lock [--concurrency K] [--size BYTES] [--bulk BYTES] [--duration D] [--warmup D] [--payload zeros|random] [--json] [--timeout D] [--config FILE] [--name NAME] [--cookie C] [--base-port N] [--set KEY=VALUE ...] [--log-level LEVEL] [--log-format text|json]"
 )
 
 // benchRunShortName is the short name of bench run's node unless --name is given; its
@@ -193,9 +193,10 @@ type benchRunArgs struct {
 func parseBenchRunArgs(args []string, stdout, stderr io.Writer) (a benchRunArgs, code int, done bool) {
 	fs := flag.NewFlagSet("bench run", flag.ContinueOnError)
 	target := fs.String("target", "", "the `name` of the node running bench serve, short@host (required)")
-	workload := fs.String("workload", "", "the `workload`: call (echo calls), cast (one-way casts) or bulk (large calls with an empty reply) (required)")
+	workload := fs.String("workload", "", "the `workload`: call (echo calls), cast (one-way casts), bulk (large calls with an empty reply) or lock (leader locks taken and released) (required)")
 	concurrency := fs.String("concurrency", "1", "callers, each with one call in flight, or casting goroutines: `K`")
-	size := fs.String("size", "", "payload `bytes` per operation, such as 64, 64KiB or 1MiB (default 64 for call and cast, 1MiB for bulk)")
+	size := fs.String("size", "", "payload `bytes` per operation, such as 64, 64KiB or 1MiB (default 64 for call and cast, 1MiB for bulk; none for lock)")
+	bulk := fs.String("bulk", "", "lock only: one more caller sends bench.sink calls of these `bytes`, such as 64MiB, while the locks run")
 	duration := fs.String("duration", "5s", "how long to drive the workload, `D`")
 	warmup := fs.String("warmup", "0s", "drive the workload this long `D` first, unmeasured")
 	payload := fs.String("payload", load.PayloadZeros, "the payload's `kind`: zeros (compress to nothing) or random (do not compress)")
@@ -226,15 +227,26 @@ func parseBenchRunArgs(args []string, stdout, stderr io.Writer) (a benchRunArgs,
 	}
 	a.target = *target
 	switch *workload {
-	case load.WorkloadCall, load.WorkloadCast, load.WorkloadBulk:
+	case load.WorkloadCall, load.WorkloadCast, load.WorkloadBulk, load.WorkloadLock:
 		a.opts.Workload = *workload
 	case "":
-		return usageErr("--workload is required: want call, cast or bulk")
+		return usageErr("--workload is required: want call, cast, bulk or lock")
 	default:
-		return usageErr("--workload %q: want call, cast or bulk", *workload)
+		return usageErr("--workload %q: want call, cast, bulk or lock", *workload)
 	}
 	if a.opts.Concurrency, err = strconv.Atoi(*concurrency); err != nil || a.opts.Concurrency < 1 || a.opts.Concurrency > load.MaxConcurrency {
 		return usageErr("--concurrency %q: want a whole number from 1 to %d", *concurrency, load.MaxConcurrency)
+	}
+	if *size != "" && a.opts.Workload == load.WorkloadLock {
+		return usageErr("--size %q: the lock workload sends no payload; --bulk sizes the calls sent alongside", *size)
+	}
+	if *bulk != "" {
+		if a.opts.Workload != load.WorkloadLock {
+			return usageErr("--bulk %q: only the lock workload sends bulk calls alongside", *bulk)
+		}
+		if a.opts.Bulk, err = parseBytes(*bulk); err != nil || a.opts.Bulk > load.MaxSize {
+			return usageErr("--bulk %q: want a number of bytes from 0 to %d, such as 64KiB or 64MiB", *bulk, load.MaxSize)
+		}
 	}
 	if *size != "" {
 		if a.opts.Size, err = parseBytes(*size); err != nil || a.opts.Size < 1 || a.opts.Size > load.MaxSize {
@@ -301,6 +313,11 @@ func benchRunHelp(w io.Writer, fs *flag.FlagSet) {
 	fmt.Fprintln(w, "        Cast took to return.")
 	fmt.Fprintln(w, "  bulk  --concurrency callers, each with one call of bench.sink in flight,")
 	fmt.Fprintln(w, "        carrying --size bytes (1MiB by default) with an empty reply.")
+	fmt.Fprintln(w, "  lock  --concurrency owners each take and release a leader lock of their own")
+	fmt.Fprintln(w, "        through the lock service both nodes run (the target's table, when the")
+	fmt.Fprintln(w, "        target is the leader); latency is one lock+unlock. With --bulk BYTES one")
+	fmt.Fprintln(w, "        more caller sends bench.sink calls of that size meanwhile: lock latency")
+	fmt.Fprintln(w, "        under bulk traffic between the same pair.")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "The node takes the same configuration as run (file, EKKA_MESH_* environment,")
 	fmt.Fprintln(w, "flags, --set): compare TLS or compression settings by giving both sides the")
@@ -475,6 +492,11 @@ func printSummary(w io.Writer, self string, r load.Result) {
 		what = fmt.Sprintf("casts to %s, %s each, from %d goroutine%s", load.MethodCast, formatBytes(r.Size), r.Concurrency, plural(r.Concurrency))
 	case load.WorkloadBulk:
 		what = fmt.Sprintf("calls of %s carrying %s, empty reply, %d in flight", load.MethodSink, formatBytes(r.Size), r.Concurrency)
+	case load.WorkloadLock:
+		what = fmt.Sprintf("leader locks in %s's table taken and released by %d owner%s", r.LockNode, r.Concurrency, plural(r.Concurrency))
+		if r.Bulk > 0 {
+			what += fmt.Sprintf(", with %s calls of %s alongside", formatBytes(r.Bulk), load.MethodSink)
+		}
 	}
 	fmt.Fprintf(w, "%s from %s to %s: %s (%s payload)\n", r.Workload, self, r.Target, what, r.Payload)
 	fmt.Fprintf(w, "  ops        %d in %.2fs: %.0f ops/s\n", r.Ops, r.ElapsedSec, r.OpsPerSec)
@@ -482,6 +504,12 @@ func printSummary(w io.Writer, self string, r load.Result) {
 	sent := "payload sent"
 	if r.Workload == load.WorkloadCall {
 		sent = "request payload sent; the replies carry as much back"
+	}
+	if r.Workload == load.WorkloadLock {
+		if r.Bulk > 0 {
+			fmt.Fprintf(w, "  bulk       %.2f MB/s (payload sent alongside the locks)\n", r.BulkMBPerSec)
+		}
+		return
 	}
 	fmt.Fprintf(w, "  throughput %.2f MB/s (%s)\n", r.MBPerSec, sent)
 }

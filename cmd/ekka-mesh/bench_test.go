@@ -118,6 +118,22 @@ func TestBenchServeAndRun(t *testing.T) {
 			assert.Empty(t, stderr, "no progress line off a terminal, nothing logged below warn")
 		})
 	}
+	t.Run("lock", func(t *testing.T) {
+		// bench serve runs the default lock service, as run does; the
+		// bench node joined last, so the target leads and holds the table.
+		code, stdout, stderr := benchRun(t, env, false, "--target", target, "--cookie", "bench-cookie-0123456789abcdef", "--base-port", base,
+			"--workload", "lock", "--concurrency", "2", "--bulk", "256KiB", "--payload", "random", "--duration", "200ms", "--json")
+		require.Equal(t, exitOK, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+		keys, obj := lastJSON(t, stdout)
+		assert.Equal(t, benchJSONKeys, keys[:len(benchJSONKeys)])
+		assert.Equal(t, "lock", obj["workload"])
+		assert.Equal(t, target, obj["lock_node"])
+		assert.Equal(t, float64(256<<10), obj["bulk"])
+		assert.Positive(t, obj["ops"])
+		assert.Positive(t, obj["bulk_mb_per_sec"])
+		assert.Contains(t, stdout, "lock from benchrun@127.0.0.1 to "+target+": leader locks in "+target+"'s table taken and released by 2 owners, with 256 KiB calls of bench.sink alongside")
+		assert.Contains(t, stdout, "  bulk       ")
+	})
 	t.Run("terminal", func(t *testing.T) {
 		code, stdout, stderr := benchRun(t, env, true, "--target", target, "--cookie", "bench-cookie-0123456789abcdef", "--base-port", base,
 			"--workload", "call", "--concurrency", "4", "--duration", "1100ms")
@@ -210,8 +226,11 @@ func TestBenchUsageErrors(t *testing.T) {
 		{[]string{"walk"}, `ekka-mesh bench: unknown subcommand "walk", want serve or run`},
 		{[]string{"run", "--cookie", "c", "--workload", "call"}, "ekka-mesh bench run: --target is required"},
 		{[]string{"run", "--target", "nohost@", "--workload", "call"}, `--target "nohost@": want a node name, short@host`},
-		{append([]string{"run"}, ok...), "--workload is required: want call, cast or bulk"},
-		{append([]string{"run", "--workload", "stream"}, ok...), `--workload "stream": want call, cast or bulk`},
+		{append([]string{"run"}, ok...), "--workload is required: want call, cast, bulk or lock"},
+		{append([]string{"run", "--workload", "stream"}, ok...), `--workload "stream": want call, cast, bulk or lock`},
+		{append([]string{"run", "--workload", "bulk", "--bulk", "64MiB"}, ok...), `--bulk "64MiB": only the lock workload sends bulk calls alongside`},
+		{append([]string{"run", "--workload", "lock", "--bulk", "lots"}, ok...), `--bulk "lots": want a number of bytes from 0 to`},
+		{append([]string{"run", "--workload", "lock", "--size", "64"}, ok...), `--size "64": the lock workload sends no payload; --bulk sizes the calls sent alongside`},
 		{append([]string{"run", "--workload", "call", "--concurrency", "0"}, ok...), `--concurrency "0": want a whole number from 1 to 4096`},
 		{append([]string{"run", "--workload", "call", "--concurrency", "many"}, ok...), `--concurrency "many": want a whole number`},
 		{append([]string{"run", "--workload", "bulk", "--size", "1GiB"}, ok...), `--size "1GiB": want a number of bytes from 1 to`},

@@ -116,7 +116,7 @@
 // # bench
 //
 //	ekka-mesh bench serve [--config FILE] [--name NAME] [--cookie C] [--base-port N] [--set KEY=VALUE ...] [--log-level LEVEL] [--log-format text|json]
-//	ekka-mesh bench run --target NAME --workload call|cast|bulk [--concurrency K] [--size BYTES] [--duration D]
+//	ekka-mesh bench run --target NAME --workload call|cast|bulk|lock [--concurrency K] [--size BYTES] [--bulk BYTES] [--duration D]
 //	    [--warmup D] [--payload zeros|random] [--json] [--timeout D] [--config FILE] [--name NAME] [--cookie C]
 //	    [--base-port N] [--set KEY=VALUE ...] [--log-level LEVEL]
 //
@@ -135,6 +135,8 @@
 //	      ends when the target has counted every cast, and the rate is casts received over that time
 //	bulk  --concurrency callers, each with one call of bench.sink in flight carrying --size bytes (1MiB),
 //	      with an empty reply: one-way bulk data acknowledged per message
+//	lock  --concurrency owners each take and release a leader lock of their own through the lock service
+//	      both nodes run; with --bulk BYTES one more caller sends bench.sink calls of that size meanwhile
 //
 // It prints operations, operations per second, p50 and p99 latency (a
 // call's round trip; for cast, the time Cast took to return) and the payload
