@@ -261,11 +261,13 @@ func BenchmarkEtcdMutex(b *testing.B) {
 //
 //   - bulk=64MiB: one caller, 64 MiB calls: they travel on the large lane
 //     (conn.LargeThreshold is 64 KiB).
+//
 //   - bulk=60KiBx8: eight callers, 60 KiB calls: just below the threshold,
 //     on the data lane, where application calls travel.
+//
 //   - bulk=none: no bulk, for reference.
 //
-//	go test -run '^$' -bench LockAcquireUnderBulk -benchtime 10s ./locker/
+//     go test -run '^$' -bench LockAcquireUnderBulk -benchtime 10s ./locker/
 func BenchmarkLockAcquireUnderBulk(b *testing.B) {
 	b.Run("bulk=64MiB", func(b *testing.B) { benchLockUnderBulk(b, 64<<20, 1) })
 	b.Run("bulk=60KiBx8", func(b *testing.B) { benchLockUnderBulk(b, 60<<10, 8) })
