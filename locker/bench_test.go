@@ -259,15 +259,12 @@ func BenchmarkEtcdMutex(b *testing.B) {
 // leader lock held in B's table. ns/op is one acquire+release pair; p50-ns
 // and p99-ns are the acquire's latency, bulk-MiB/s what the calls moved.
 //
-//   - bulk=64MiB: one caller, 64 MiB calls: they travel on the large lane
-//     (conn.LargeThreshold is 64 KiB).
+//	go test -run '^$' -bench LockAcquireUnderBulk -benchtime 10s ./locker/
 //
-//   - bulk=60KiBx8: eight callers, 60 KiB calls: just below the threshold,
-//     on the data lane, where application calls travel.
-//
-//   - bulk=none: no bulk, for reference.
-//
-//     go test -run '^$' -bench LockAcquireUnderBulk -benchtime 10s ./locker/
+// Sub-benchmarks: bulk=64MiB, one caller of 64 MiB calls, which travel on
+// the large lane (conn.LargeThreshold is 64 KiB); bulk=60KiBx8, eight
+// callers of 60 KiB calls, just below the threshold, on the data lane where
+// application calls travel; bulk=none, no bulk, for reference.
 func BenchmarkLockAcquireUnderBulk(b *testing.B) {
 	b.Run("bulk=64MiB", func(b *testing.B) { benchLockUnderBulk(b, 64<<20, 1) })
 	b.Run("bulk=60KiBx8", func(b *testing.B) { benchLockUnderBulk(b, 60<<10, 8) })
