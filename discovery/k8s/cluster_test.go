@@ -91,7 +91,7 @@ func TestThreeNodesFormOneCluster(t *testing.T) {
 	defer api.Close()
 	api.SetEndpointSlices("ekka", k8stest.Fixture("endpointslices-local.json"))
 	caFile, tokenFile := serviceAccount(t, api, "token-3")
-	took := formCluster(t, api, caFile, tokenFile, "ekka", "ekka-mesh", []string{"127.0.0.1", "127.0.0.2", "127.0.0.3"}, time.Second, nil)
+	took := formCluster(t, api, caFile, tokenFile, "ekka", "ekka-mesh", testnet.Loopbacks(3), time.Second, nil)
 	t.Logf("3 in-process nodes (autocluster interval 1s): full cluster %v after the last node's start", took.Round(time.Millisecond))
 	require.Zero(t, api.Unauthorized())
 }
@@ -104,7 +104,7 @@ func TestEndpointsThatBecomeReadyLater(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	api := k8stest.NewTLSServer("token-later")
 	defer api.Close()
-	hosts := []string{"127.0.0.1", "127.0.0.2", "127.0.0.3"}
+	hosts := testnet.Loopbacks(3)
 	api.SetEndpointSlices("ekka", k8stest.SliceList("ekka", "later"))
 	caFile, tokenFile := serviceAccount(t, api, "token-later")
 	var notReady time.Duration
@@ -136,10 +136,7 @@ func TestFormationTime(t *testing.T) {
 	caFile, tokenFile := serviceAccount(t, api, "token-n")
 	for _, n := range []int{3, 10} {
 		for _, interval := range []time.Duration{5 * time.Second, time.Second} {
-			var hosts []string
-			for i := 1; i <= n; i++ {
-				hosts = append(hosts, fmt.Sprintf("127.0.0.%d", i))
-			}
+			hosts := testnet.Loopbacks(n)
 			svc := fmt.Sprintf("ekka-%d", n)
 			api.SetEndpointSlices("ekka", k8stest.SliceList("ekka", svc, hosts...))
 			took := formCluster(t, api, caFile, tokenFile, "ekka", svc, hosts, interval, nil)
