@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"testing"
 	"time"
 )
 
@@ -80,7 +79,7 @@ func poll(ctx context.Context, what string, cond func() string, pause, maxPause 
 // test, naming what and the last state cond saw, when it does not. It
 // returns how long it waited. Like t.Fatal, call it from the test's own
 // goroutine.
-func Eventually(t testing.TB, d time.Duration, what string, cond func() string) time.Duration {
+func Eventually(t TB, d time.Duration, what string, cond func() string) time.Duration {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
@@ -88,7 +87,7 @@ func Eventually(t testing.TB, d time.Duration, what string, cond func() string) 
 }
 
 // EventuallyCtx is Eventually until ctx ends (a test's shared deadline).
-func EventuallyCtx(t testing.TB, ctx context.Context, what string, cond func() string) time.Duration {
+func EventuallyCtx(t TB, ctx context.Context, what string, cond func() string) time.Duration {
 	t.Helper()
 	took, err := Poll(ctx, what, cond)
 	if err != nil {
@@ -111,7 +110,7 @@ func True(cond func() bool) func() string {
 
 // Context returns a context that ends after d, or when the test ends (its
 // cancel runs in the test's cleanup): the deadline of one step of a test.
-func Context(t testing.TB, d time.Duration) context.Context {
+func Context(t TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx

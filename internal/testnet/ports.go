@@ -7,7 +7,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"testing"
 
 	"github.com/ekka-mesh/ekka-mesh/portmap"
 )
@@ -41,7 +40,7 @@ func EphemeralLow() int {
 
 // FreePort returns a port of 127.0.0.1 that was free a moment ago, below
 // the ephemeral range.
-func FreePort(t testing.TB) int {
+func FreePort(t TB) int {
 	t.Helper()
 	return FreePorts(t, 1)[0]
 }
@@ -49,7 +48,7 @@ func FreePort(t testing.TB) int {
 // FreePorts returns n distinct ports of 127.0.0.1 that were free a moment
 // ago, below the ephemeral range (so that a server stopped and restarted on
 // one finds it free again).
-func FreePorts(t testing.TB, n int) []int {
+func FreePorts(t TB, n int) []int {
 	t.Helper()
 	ports, err := FindFreePorts(n)
 	if err != nil {
@@ -99,7 +98,7 @@ func freePorts(host string, n int) ([]int, error) {
 // offset of the name's trailing digits; "n1@127.0.0.1" listens on
 // 127.0.0.1 at base+1, "n@127.0.0.2" on 127.0.0.2 at base). Every port it
 // implies lies below the ephemeral range.
-func FreeBase(t testing.TB, names ...string) int {
+func FreeBase(t TB, names ...string) int {
 	t.Helper()
 	base, err := FindFreeBase(names...)
 	if err != nil {
@@ -111,7 +110,7 @@ func FreeBase(t testing.TB, names ...string) int {
 // FreePortOn returns a port free right now on every one of hosts (IP
 // addresses), below the ephemeral range: where nodes named n@<host> (no
 // trailing digits, so offset 0) share one base port.
-func FreePortOn(t testing.TB, hosts ...string) int {
+func FreePortOn(t TB, hosts ...string) int {
 	t.Helper()
 	names := make([]string, len(hosts))
 	for i, h := range hosts {

@@ -10,3 +10,13 @@
 // takes one as its source port between the moment it was found free and
 // the moment a server listens on it.
 package testnet
+
+// TB is the part of testing.TB the kit uses; a *testing.T or *testing.B
+// is one. testnet does not import package testing, so that mesh/meshtest,
+// which ekka-mesh demo runs, can use it without linking the testing
+// package into the binary.
+type TB interface {
+	Helper()
+	Fatal(args ...any)
+	Cleanup(func())
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -259,4 +260,23 @@ func TestSyncBufferLimitKeepsTheNewest(t *testing.T) {
 	assert.Equal(t, "0123456789", b.String())
 	b.Write([]byte("abc"))
 	assert.Equal(t, "89abc", b.String(), "newest Limit/2 bytes")
+}
+
+// TestTheKitLinksNoTestingPackage: ekka-mesh demo runs meshtest clusters,
+// and meshtest uses this kit, so neither may bring package testing (and
+// its flags) into the binary.
+func TestTheKitLinksNoTestingPackage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list")
+	}
+	const module = "github.com/ekka-mesh/ekka-mesh"
+	pkgs := []string{module + "/internal/testnet", module + "/mesh/meshtest", module + "/cmd/ekka-mesh"}
+	out, err := exec.Command("go", append([]string{"list", "-f", `{{.ImportPath}} {{join .Deps " "}}`}, pkgs...)...).Output()
+	require.NoError(t, err, "go list")
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	require.Len(t, lines, len(pkgs))
+	for _, line := range lines {
+		f := strings.Fields(line)
+		assert.NotContains(t, f[1:], "testing", "%s depends on package testing", f[0])
+	}
 }
