@@ -498,7 +498,11 @@ func printSummary(w io.Writer, self string, r load.Result) {
 			what += fmt.Sprintf(", with %s calls of %s alongside", formatBytes(r.Bulk), load.MethodSink)
 		}
 	}
-	fmt.Fprintf(w, "%s from %s to %s: %s (%s payload)\n", r.Workload, self, r.Target, what, r.Payload)
+	if r.Workload == load.WorkloadLock && r.Bulk == 0 {
+		fmt.Fprintf(w, "%s from %s to %s: %s\n", r.Workload, self, r.Target, what) // no payload
+	} else {
+		fmt.Fprintf(w, "%s from %s to %s: %s (%s payload)\n", r.Workload, self, r.Target, what, r.Payload)
+	}
 	fmt.Fprintf(w, "  ops        %d in %.2fs: %.0f ops/s\n", r.Ops, r.ElapsedSec, r.OpsPerSec)
 	fmt.Fprintf(w, "  latency    p50 %s, p99 %s, max %s\n", formatMicros(r.P50us), formatMicros(r.P99us), formatMicros(r.MaxUs))
 	sent := "payload sent"
