@@ -6,12 +6,22 @@
 // Stop takes it down without leaving goroutines behind. Join contacts one
 // member, learns the member table and connects to every member (a full mesh);
 // Leave announces the departure and disconnects; ForceLeave removes a
-// possibly dead member everywhere. With a Discovery strategy the node finds
+// possibly dead member everywhere. With a discovery strategy (package
+// discovery) the node finds
 // and joins its cluster on its own (autocluster).
 //
 // Members call each other with Call (at most once, with typed errors:
 // ErrNodeDown, ErrNoHandler, ErrRemote, ErrPanic), Cast (fire and forget,
 // FIFO per pair) and Multicall (per-node results and the nodes that failed).
+// Handle registers a method; a method that is taken is refused
+// (ErrHandlerExists), so each service names its methods with a prefix of its
+// own.
+//
+// The services built on a node (package autoheal, package locker) speak the
+// wire's own typed messages rather than calls: HandleMessage registers for
+// a service message type and a service instance name, and Request,
+// RequestAll and Tell send such messages on the control lane, where they
+// never wait behind application calls or bulk data.
 //
 // Subscribe delivers membership events (node up, down, joining, leaving,
 // healing, partition occurred and healed) in order, without ever blocking
