@@ -70,7 +70,7 @@ func demoCheckOutput(t *testing.T, out string, n int) {
 		"The second token is larger",
 		fmt.Sprintf("%s received: node-down %s", name(0), last),
 		"stopped_nodes: [" + last + "]",
-		fmt.Sprintf("%s -> %s: mesh: node %s: mesh: node is down", name(0), last, last),
+		fmt.Sprintf("%s -> %s: mesh: node %s: node is down (no link to it)", name(0), last, last),
 		"every goroutine the\nnodes and the network started has finished.",
 	}
 	for i := 0; i < n; i++ {
@@ -92,7 +92,7 @@ func demoCheckOutput(t *testing.T, out string, n int) {
 			fmt.Sprintf("cuts every link between %s and %s", name(0), side),
 			name(0)+" sees running: ["+name(0)+"]\n",
 			name(1)+" sees running: "+side+"\n",
-			fmt.Sprintf("A call across the split fails: %s -> %s: mesh: node %s: mesh: node is down", name(0), name(1), name(1)),
+			fmt.Sprintf("A call across the split fails: %s -> %s: mesh: node %s: node is down (no link to it)", name(0), name(1), name(1)),
 			"Calls flow again: ",
 			"Info of "+name(0)+": partitions "+side+"\n",
 			"Autoheal runs on every node, with a delay of 1s",
