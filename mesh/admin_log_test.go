@@ -9,6 +9,8 @@ import (
 	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 	"github.com/ekka-mesh/ekka-mesh/mesh/meshtest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestAdminActionsLogged: join, force-leave and leave asked by a hidden
@@ -21,42 +23,31 @@ func TestAdminActionsLogged(t *testing.T) {
 	c, err := meshtest.Start(ctx, 3, func(i int, cfg *mesh.Config) {
 		cfg.Logger = slog.New(slog.NewTextHandler(logs[i], nil))
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer c.Stop(context.Background())
 	connect := func(i int) *mesh.Client {
 		cfg := c.Config(i)
 		cl, err := mesh.Connect(ctx, mesh.ClientConfig{Cookie: cfg.Cookie, Name: "ctl-admin@127.0.0.1", Addr: c.Node(i).Addr().String()}, c.Name(i))
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		t.Cleanup(func() { cl.Close() })
 		return cl
 	}
 	client := "client=ctl-admin@127.0.0.1 client_addr=127.0.0.1:"
 
 	cl1 := connect(1)
-	if _, err := cl1.Admin(ctx, mesh.MethodJoin, mesh.AdminRequest{Node: c.Name(0)}); err != nil {
-		t.Fatal(err)
-	}
+	_, err = cl1.Admin(ctx, mesh.MethodJoin, mesh.AdminRequest{Node: c.Name(0)})
+	require.NoError(t, err)
 	// A failed action is logged too, with its error.
-	if _, err := cl1.Admin(ctx, mesh.MethodJoin, mesh.AdminRequest{}); err == nil {
-		t.Fatal("join without a node succeeded")
-	}
+	_, err = cl1.Admin(ctx, mesh.MethodJoin, mesh.AdminRequest{})
+	require.Error(t, err, "join without a node succeeded")
 	cl2 := connect(2)
-	if _, err := cl2.Admin(ctx, mesh.MethodJoin, mesh.AdminRequest{Node: c.Name(0)}); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.WaitRunning(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := connect(0).Admin(ctx, mesh.MethodForceLeave, mesh.AdminRequest{Node: c.Name(2)}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cl1.Admin(ctx, mesh.MethodLeave, mesh.AdminRequest{}); err != nil {
-		t.Fatal(err)
-	}
+	_, err = cl2.Admin(ctx, mesh.MethodJoin, mesh.AdminRequest{Node: c.Name(0)})
+	require.NoError(t, err)
+	require.NoError(t, c.WaitRunning(ctx))
+	_, err = connect(0).Admin(ctx, mesh.MethodForceLeave, mesh.AdminRequest{Node: c.Name(2)})
+	require.NoError(t, err)
+	_, err = cl1.Admin(ctx, mesh.MethodLeave, mesh.AdminRequest{})
+	require.NoError(t, err)
 	for _, tc := range []struct {
 		node int
 		want []string
@@ -67,8 +58,7 @@ func TestAdminActionsLogged(t *testing.T) {
 		{0, []string{`level=INFO msg="admin action" node=` + c.Name(0) + " action=force-leave target=" + c.Name(2) + " " + client, "outcome=ok"}},
 		{1, []string{`level=INFO msg="admin action" node=` + c.Name(1) + " action=leave " + client, "outcome=ok"}},
 	} {
-		if got := logs[tc.node].Lines(tc.want...); len(got) != 1 {
-			t.Errorf("node %d: want one line with %q, got %q", tc.node, tc.want, got)
-		}
+		got := logs[tc.node].Lines(tc.want...)
+		assert.Len(t, got, 1, "node %d: want one line with %q, got %q", tc.node, tc.want, got)
 	}
 }

@@ -4,24 +4,21 @@ import (
 	"math"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestBackoffGrowsAndCaps(t *testing.T) {
 	b := Backoff{Min: 100 * time.Millisecond, Max: 2 * time.Second, Factor: 2}
 	want := []time.Duration{100, 200, 400, 800, 1600, 2000, 2000}
 	for i, w := range want {
-		if got := b.Delay(i, nil); got != w*time.Millisecond {
-			t.Errorf("attempt %d: %v; want %v", i, got, w*time.Millisecond)
-		}
+		assert.Equal(t, w*time.Millisecond, b.Delay(i, nil), "attempt %d", i)
 	}
 	for _, attempt := range []int{64, 1000, math.MaxInt} {
-		if got := b.Delay(attempt, nil); got != b.Max {
-			t.Errorf("attempt %d: %v; want Max", attempt, got)
-		}
+		assert.Equal(t, b.Max, b.Delay(attempt, nil), "attempt %d; want Max", attempt)
 	}
-	if got := b.Delay(-5, nil); got != b.Min {
-		t.Errorf("negative attempt: %v; want Min", got)
-	}
+	assert.Equal(t, b.Min, b.Delay(-5, nil), "negative attempt; want Min")
 }
 
 func TestBackoffJitterBounds(t *testing.T) {
@@ -40,13 +37,11 @@ func TestBackoffJitterBounds(t *testing.T) {
 			lo := time.Duration(base * (1 - j))
 			for _, r := range rnds {
 				got := b.Delay(attempt, func() float64 { return r })
-				if got < 0 || got > b.Max || got < lo-1 || float64(got) > base+1 {
-					t.Fatalf("jitter %v attempt %d rnd %v: %v; want within [%v, %v]", jitter, attempt, r, got, lo, time.Duration(base))
-				}
+				require.False(t, got < 0 || got > b.Max || got < lo-1 || float64(got) > base+1,
+					"jitter %v attempt %d rnd %v: %v; want within [%v, %v]", jitter, attempt, r, got, lo, time.Duration(base))
 			}
-			if lowest := b.Delay(attempt, func() float64 { return 0 }); lowest > lo+1 || lowest < lo-1 {
-				t.Fatalf("jitter %v attempt %d: rnd 0 gives %v; want %v", jitter, attempt, lowest, lo)
-			}
+			lowest := b.Delay(attempt, func() float64 { return 0 })
+			require.False(t, lowest > lo+1 || lowest < lo-1, "jitter %v attempt %d: rnd 0 gives %v; want %v", jitter, attempt, lowest, lo)
 		}
 	}
 }
@@ -69,19 +64,14 @@ func TestBackoffOddConfigs(t *testing.T) {
 		{"huge max", Backoff{Min: time.Second, Max: math.MaxInt64, Factor: 10}, 100, math.MaxInt64},
 	}
 	for _, tt := range tests {
-		if got := tt.b.Delay(tt.at, nil); got != tt.want {
-			t.Errorf("%s: %v; want %v", tt.name, got, tt.want)
-		}
+		assert.Equal(t, tt.want, tt.b.Delay(tt.at, nil), tt.name)
 	}
 }
 
 func TestDefaultBackoff(t *testing.T) {
 	b := DefaultBackoff()
 	first := b.Delay(0, func() float64 { return 0 })
-	if first < 50*time.Millisecond || first > 100*time.Millisecond {
-		t.Errorf("first delay %v; want 50..100 ms", first)
-	}
-	if last := b.Delay(100, func() float64 { return 0.99 }); last > b.Max || last < b.Max/2 {
-		t.Errorf("late delay %v; want near Max %v", last, b.Max)
-	}
+	assert.False(t, first < 50*time.Millisecond || first > 100*time.Millisecond, "first delay %v; want 50..100 ms", first)
+	last := b.Delay(100, func() float64 { return 0.99 })
+	assert.False(t, last > b.Max || last < b.Max/2, "late delay %v; want near Max %v", last, b.Max)
 }

@@ -15,6 +15,8 @@ import (
 	"github.com/ekka-mesh/ekka-mesh/discovery/static"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 	"github.com/ekka-mesh/ekka-mesh/mesh/meshtest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // The benchmarks run nodes in this process. Throughput and latency are
@@ -35,8 +37,7 @@ func runInflight(b *testing.B, inflight int, unit string, call func() error) {
 	for range inflight {
 		wg.Go(func() {
 			for next.Add(1) <= int64(b.N) {
-				if err := call(); err != nil {
-					b.Error(err)
+				if !assert.NoError(b, call()) {
 					return
 				}
 			}
@@ -55,9 +56,7 @@ func BenchmarkCall(b *testing.B) {
 	for _, inflight := range []int{1, 16, 64} {
 		b.Run(fmt.Sprintf("inflight=%d", inflight), func(b *testing.B) {
 			d := meshtest.Formed(b, 2, meshtest.DirectLinks)
-			if err := d.Node(1).Handle("echo", echo); err != nil {
-				b.Fatal(err)
-			}
+			require.NoError(b, d.Node(1).Handle("echo", echo))
 			a, peer := d.Node(0), d.Name(1)
 			payload := make([]byte, 64)
 			ctx := context.Background()
@@ -79,23 +78,19 @@ func BenchmarkCast(b *testing.B) {
 	var got atomic.Int64
 	all := make(chan struct{})
 	want := int64(b.N)
-	if err := d.Node(1).Handle("count", func(ctx context.Context, from string, p []byte) ([]byte, error) {
+	require.NoError(b, d.Node(1).Handle("count", func(ctx context.Context, from string, p []byte) ([]byte, error) {
 		if got.Add(1) == want {
 			close(all)
 		}
 		return nil, nil
-	}); err != nil {
-		b.Fatal(err)
-	}
+	}))
 	a, peer := d.Node(0), d.Name(1)
 	payload := make([]byte, 64)
 	b.ReportAllocs()
 	b.ResetTimer()
 	t0 := time.Now()
 	for range b.N {
-		if err := a.Cast(peer, "count", payload); err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, a.Cast(peer, "count", payload))
 	}
 	select {
 	case <-all:
@@ -114,9 +109,7 @@ func BenchmarkMulticall(b *testing.B) {
 		b.Run(fmt.Sprintf("nodes=%d", n), func(b *testing.B) {
 			d := meshtest.Formed(b, n, meshtest.DirectLinks)
 			for i := range n {
-				if err := d.Node(i).Handle("echo", echo); err != nil {
-					b.Fatal(err)
-				}
+				require.NoError(b, d.Node(i).Handle("echo", echo))
 			}
 			a, nodes := d.Node(0), d.Names()
 			payload := make([]byte, 64)
@@ -125,9 +118,7 @@ func BenchmarkMulticall(b *testing.B) {
 			b.ResetTimer()
 			for range b.N {
 				res := a.Multicall(ctx, nodes, "echo", payload)
-				if len(res.Failed) > 0 {
-					b.Fatalf("multicall failed on %v: %v", res.Failed, res.Errors)
-				}
+				require.Empty(b, res.Failed, "multicall failed on %v: %v", res.Failed, res.Errors)
 			}
 		})
 	}
@@ -141,9 +132,7 @@ func downAfter(b *testing.B, s *mesh.Subscription, node string, t0 time.Time) ti
 	for {
 		select {
 		case ev, ok := <-s.C():
-			if !ok {
-				b.Fatal("subscription closed")
-			}
+			require.True(b, ok, "subscription closed")
 			if ev.Kind == mesh.EventNodeDown && ev.Node == node && !ev.Time.Before(t0) {
 				return ev.Time.Sub(t0)
 			}
@@ -175,16 +164,12 @@ func BenchmarkDetectCrash(b *testing.B) {
 			d := meshtest.Formed(b, 2, meshtest.DirectLinks)
 			s := d.Node(0).Subscribe()
 			t0 := time.Now()
-			if err := d.Kill(context.Background(), 1); err != nil {
-				b.Fatal(err)
-			}
+			require.NoError(b, d.Kill(context.Background(), 1))
 			dt := downAfter(b, s, d.Name(1), t0)
 			total += dt
 			worst = max(worst, dt)
 			s.Close()
-			if err := d.Stop(context.Background()); err != nil {
-				b.Fatal(err)
-			}
+			require.NoError(b, d.Stop(context.Background()))
 		}
 		reportDetect(b, total, worst)
 	})
@@ -245,9 +230,7 @@ func rejoin(b *testing.B, c *meshtest.Cluster) {
 	b.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := c.WaitRunning(ctx); err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, c.WaitRunning(ctx))
 	for i := range c.Len() {
 		for _, p := range c.Node(i).Info().Partitions {
 			c.Node(i).ClearPartition(p)
@@ -274,18 +257,14 @@ func BenchmarkFormMesh(b *testing.B) {
 				d, err := meshtest.Reserve(n, func(i int, cfg *mesh.Config) {
 					meshtest.DirectLinks(i, cfg)
 					s, err := static.New(names)
-					if err != nil {
-						b.Fatal(err)
-					}
+					require.NoError(b, err)
 					cfg.Discovery = s
 					cfg.AutoclusterInterval = 100 * time.Millisecond
 					cfg.HeartbeatInterval = time.Second
 					cfg.HeartbeatTimeout = 5 * time.Second
 					cfg.HandshakeTimeout = 5 * time.Second
 				})
-				if err != nil {
-					b.Fatal(err)
-				}
+				require.NoError(b, err)
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 				t0 := time.Now()
 				for i := range n {
@@ -298,9 +277,7 @@ func BenchmarkFormMesh(b *testing.B) {
 				}
 				dt := time.Since(t0)
 				cancel()
-				if err := errors.Join(err, d.Stop(context.Background())); err != nil {
-					b.Fatal(err)
-				}
+				require.NoError(b, errors.Join(err, d.Stop(context.Background())))
 				total += dt
 				worst = max(worst, dt)
 			}
@@ -317,17 +294,13 @@ func BenchmarkFormMesh(b *testing.B) {
 func raiseFDLimit(b *testing.B, need uint64) {
 	b.Helper()
 	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		b.Fatalf("getrlimit: %v", err)
-	}
+	require.NoError(b, syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim), "getrlimit")
 	if lim.Cur >= need {
 		return
 	}
 	old := lim
 	lim.Cur = min(need, lim.Max)
-	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		b.Fatalf("setrlimit %d: %v", lim.Cur, err)
-	}
+	require.NoError(b, syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim), "setrlimit %d", lim.Cur)
 	if lim.Cur < need {
 		b.Logf("open files limited to %d (hard limit), want %d", lim.Cur, need)
 	}

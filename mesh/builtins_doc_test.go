@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 )
 
 // TestBuiltinMethodsAreSpecified: every "$ekka." method a node serves is in
@@ -16,27 +18,21 @@ import (
 // unspecified.
 func TestBuiltinMethodsAreSpecified(t *testing.T) {
 	spec, err := os.ReadFile("../wire/PROTOCOL.md")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var documented []string
 	for _, m := range regexp.MustCompile("(?m)^\\| `(\\$ekka\\.[a-z_]+)`").FindAllStringSubmatch(string(spec), -1) {
 		documented = append(documented, m[1])
 	}
 	slices.Sort(documented)
 	documented = slices.Compact(documented)
-	if len(documented) == 0 {
-		t.Fatal("PROTOCOL.md has no table rows of built-in methods (| `$ekka.x` | ...)")
-	}
+	require.NotEmpty(t, documented, "PROTOCOL.md has no table rows of built-in methods (| `$ekka.x` | ...)")
 
 	cfg := DefaultConfig()
 	cfg.Name, cfg.Cookie, cfg.ListenAddr = "spec@127.0.0.1", "c", "127.0.0.1:0"
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	n, err := Start(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer n.Stop(ctx)
 	n.handlers.mu.RLock()
 	var served []string
@@ -47,7 +43,5 @@ func TestBuiltinMethodsAreSpecified(t *testing.T) {
 	}
 	n.handlers.mu.RUnlock()
 	slices.Sort(served)
-	if !slices.Equal(served, documented) {
-		t.Fatalf("a node serves %v; PROTOCOL.md section 11.1 lists %v", served, documented)
-	}
+	require.Equal(t, documented, served, "a node serves %v; PROTOCOL.md section 11.1 lists %v", served, documented)
 }

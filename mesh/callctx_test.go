@@ -2,9 +2,10 @@ package mesh
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 )
 
 // TestCallContext: the handler's context says why it is done in every
@@ -13,14 +14,10 @@ import (
 func TestCallContext(t *testing.T) {
 	t.Run("released before Done was asked", func(t *testing.T) {
 		c := newCallContext(context.Background(), time.Now().Add(time.Hour))
-		if c.Err() != nil {
-			t.Fatalf("fresh context: Err %v, want nil", c.Err())
-		}
+		require.NoError(t, c.Err(), "fresh context: Err %v, want nil", c.Err())
 		c.release()
 		<-c.Done()
-		if !errors.Is(c.Err(), context.Canceled) {
-			t.Fatalf("after release: Err %v, want Canceled", c.Err())
-		}
+		require.ErrorIs(t, c.Err(), context.Canceled, "after release: Err %v, want Canceled", c.Err())
 	})
 	t.Run("released with a derived context", func(t *testing.T) {
 		c := newCallContext(context.Background(), time.Now().Add(time.Hour))
@@ -28,21 +25,18 @@ func TestCallContext(t *testing.T) {
 		defer cancel()
 		c.release()
 		<-child.Done()
-		if !errors.Is(child.Err(), context.Canceled) {
-			t.Fatalf("child after release: Err %v, want Canceled", child.Err())
-		}
+		require.ErrorIs(t, child.Err(), context.Canceled, "child after release: Err %v, want Canceled", child.Err())
 	})
 	t.Run("deadline", func(t *testing.T) {
 		c := newCallContext(context.Background(), time.Now().Add(20*time.Millisecond))
 		child, cancel := context.WithCancel(c)
 		defer cancel()
 		<-child.Done()
-		if !errors.Is(c.Err(), context.DeadlineExceeded) || !errors.Is(child.Err(), context.DeadlineExceeded) {
-			t.Fatalf("past the deadline: Err %v, child %v, want DeadlineExceeded", c.Err(), child.Err())
-		}
-		if dl, ok := c.Deadline(); !ok || dl.IsZero() {
-			t.Fatal("Deadline not reported")
-		}
+		require.ErrorIs(t, c.Err(), context.DeadlineExceeded, "past the deadline: Err %v, child %v, want DeadlineExceeded", c.Err(), child.Err())
+		require.ErrorIs(t, child.Err(), context.DeadlineExceeded, "past the deadline: Err %v, child %v, want DeadlineExceeded", c.Err(), child.Err())
+		dl, ok := c.Deadline()
+		require.True(t, ok, "Deadline not reported")
+		require.False(t, dl.IsZero(), "Deadline not reported")
 		c.release()
 	})
 	t.Run("parent cancelled", func(t *testing.T) {
@@ -51,17 +45,13 @@ func TestCallContext(t *testing.T) {
 		done := c.Done()
 		cancelParent()
 		<-done
-		if !errors.Is(c.Err(), context.Canceled) {
-			t.Fatalf("parent cancelled: Err %v, want Canceled", c.Err())
-		}
+		require.ErrorIs(t, c.Err(), context.Canceled, "parent cancelled: Err %v, want Canceled", c.Err())
 		c.release()
 	})
 	t.Run("value", func(t *testing.T) {
 		type key struct{}
 		c := newCallContext(context.WithValue(context.Background(), key{}, 7), time.Now().Add(time.Hour))
-		if c.Value(key{}) != 7 {
-			t.Fatal("Value does not reach the parent")
-		}
+		require.Equal(t, 7, c.Value(key{}), "Value does not reach the parent")
 		c.release()
 	})
 }

@@ -4,6 +4,9 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestCastQueueOrderAndRoom: casts come out in the order they went in, in
@@ -18,8 +21,7 @@ func TestCastQueueOrderAndRoom(t *testing.T) {
 	go func() {
 		defer close(pushed)
 		for i := range n {
-			if !cq.push(ctx, castMsg{payload: []byte{byte(i), byte(i >> 8)}}) {
-				t.Error("push gave up while the runner takes")
+			if !assert.True(t, cq.push(ctx, castMsg{payload: []byte{byte(i), byte(i >> 8)}}), "push gave up while the runner takes") {
 				return
 			}
 		}
@@ -27,16 +29,11 @@ func TestCastQueueOrderAndRoom(t *testing.T) {
 	next := 0
 	for next < n {
 		batch := cq.take(ctx)
-		if batch == nil {
-			t.Fatalf("take gave up after %d casts", next)
-		}
-		if len(batch) > 4 {
-			t.Fatalf("a batch of %d casts from a queue limited to 4", len(batch))
-		}
+		require.NotNil(t, batch, "take gave up after %d casts", next)
+		require.LessOrEqual(t, len(batch), 4, "a batch of %d casts from a queue limited to 4", len(batch))
 		for _, m := range batch {
-			if got := int(m.payload[0]) | int(m.payload[1])<<8; got != next {
-				t.Fatalf("cast %d came out as number %d", got, next)
-			}
+			got := int(m.payload[0]) | int(m.payload[1])<<8
+			require.Equal(t, next, got, "cast %d came out as number %d", got, next)
 			next++
 		}
 	}
@@ -50,14 +47,11 @@ func TestCastQueueOrderAndRoom(t *testing.T) {
 	done := make(chan bool)
 	go func() { done <- cq.push(short, castMsg{}) }()
 	cancelShort()
-	if <-done {
-		t.Fatal("push into a full queue reported success after its context ended")
-	}
+	require.False(t, <-done, "push into a full queue reported success after its context ended")
 	// An empty queue: take gives up with its context.
 	cq.take(ctx)
 	empty, cancelEmpty := context.WithCancel(ctx)
 	cancelEmpty()
-	if b := cq.take(empty); b != nil {
-		t.Fatalf("take on an empty queue with a done context returned %d casts", len(b))
-	}
+	b := cq.take(empty)
+	require.Nil(t, b, "take on an empty queue with a done context returned %d casts", len(b))
 }

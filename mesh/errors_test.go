@@ -9,6 +9,8 @@ import (
 
 	"github.com/ekka-mesh/ekka-mesh/discovery"
 	"github.com/ekka-mesh/ekka-mesh/wire"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestRemoteErrorIs(t *testing.T) {
@@ -33,50 +35,45 @@ func TestRemoteErrorIs(t *testing.T) {
 			for _, m := range tt.matches {
 				want = want || m == target
 			}
-			if got := errors.Is(err, target); got != want {
-				t.Errorf("code %s: errors.Is(%v) = %v; want %v", tt.code, target, got, want)
-			}
+			got := errors.Is(err, target)
+			assert.Equal(t, want, got, "code %s: errors.Is(%v) = %v; want %v", tt.code, target, got, want)
 		}
 		msg := err.Error()
-		if !strings.Contains(msg, `"kv.get"`) || !strings.Contains(msg, "b@h") || !strings.HasSuffix(msg, tt.wantText) {
-			t.Errorf("code %s: text %q; want the method, the node and %q", tt.code, msg, tt.wantText)
-		}
+		assert.True(t, strings.Contains(msg, `"kv.get"`) && strings.Contains(msg, "b@h") && strings.HasSuffix(msg, tt.wantText),
+			"code %s: text %q; want the method, the node and %q", tt.code, msg, tt.wantText)
 		var re *RemoteError
-		if !errors.As(err, &re) || re.Node != "b@h" || re.Code != uint16(tt.code) {
-			t.Errorf("code %s: errors.As = %+v", tt.code, re)
+		if assert.ErrorAs(t, err, &re, "code %s", tt.code) {
+			assert.Equal(t, "b@h", re.Node, "code %s: errors.As = %+v", tt.code, re)
+			assert.Equal(t, uint16(tt.code), re.Code, "code %s: errors.As = %+v", tt.code, re)
 		}
 	}
 	// Panic set by hand counts as a panic whatever the code.
-	if err := (&RemoteError{Node: "b@h", Method: "m", Panic: true}); !errors.Is(err, ErrPanic) || strings.HasSuffix(err.Error(), ": ") {
-		t.Errorf("Panic flag: %v", err)
-	}
+	err := &RemoteError{Node: "b@h", Method: "m", Panic: true}
+	assert.ErrorIs(t, err, ErrPanic, "Panic flag: %v", err)
+	assert.False(t, strings.HasSuffix(err.Error(), ": "), "Panic flag: %v", err)
 }
 
 func TestNodeError(t *testing.T) {
 	err := error(&NodeError{Node: "b@h", Err: ErrNodeDown})
-	if !errors.Is(err, ErrNodeDown) || errors.Is(err, ErrStopped) {
-		t.Fatalf("errors.Is through NodeError is wrong: %v", err)
-	}
-	if msg := err.Error(); !strings.Contains(msg, "b@h") || !strings.Contains(msg, "down") {
-		t.Fatalf("text %q; want the node and the cause", msg)
-	}
+	require.ErrorIs(t, err, ErrNodeDown, "errors.Is through NodeError is wrong: %v", err)
+	require.NotErrorIs(t, err, ErrStopped, "errors.Is through NodeError is wrong: %v", err)
+	msg := err.Error()
+	require.Contains(t, msg, "b@h", "text %q; want the node and the cause", msg)
+	require.Contains(t, msg, "down", "text %q; want the node and the cause", msg)
 	var ne *NodeError
-	if !errors.As(fmt.Errorf("x: %w", err), &ne) || ne.Node != "b@h" {
-		t.Fatal("errors.As does not find the NodeError")
-	}
+	require.ErrorAs(t, fmt.Errorf("x: %w", err), &ne, "errors.As does not find the NodeError")
+	require.Equal(t, "b@h", ne.Node, "errors.As does not find the NodeError")
 }
 
 func TestSentinelsAreDistinct(t *testing.T) {
 	all := []error{ErrNodeDown, ErrNoHandler, ErrUnknownNode, ErrStopped, ErrRemote, ErrPanic, ErrNotMember, ErrRefused, discovery.ErrNotSupported}
 	seen := map[string]bool{}
 	for i, a := range all {
-		if seen[a.Error()] {
-			t.Errorf("duplicate text %q", a.Error())
-		}
+		assert.False(t, seen[a.Error()], "duplicate text %q", a.Error())
 		seen[a.Error()] = true
 		for j, b := range all {
-			if i != j && errors.Is(a, b) {
-				t.Errorf("%v is %v", a, b)
+			if i != j {
+				assert.NotErrorIs(t, a, b, "%v is %v", a, b)
 			}
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 )
 
@@ -21,9 +23,7 @@ func collect(t *testing.T, s *Subscription, n int) []Event {
 	for len(out) < n {
 		select {
 		case ev, ok := <-s.C():
-			if !ok {
-				t.Fatalf("channel closed after %d of %d events", len(out), n)
-			}
+			require.True(t, ok, "channel closed after %d of %d events", len(out), n)
 			out = append(out, ev)
 		case <-deadline:
 			t.Fatalf("got %d of %d events before the deadline", len(out), n)
@@ -61,16 +61,11 @@ func TestEventOrderAcrossPublishersAndSubscribers(t *testing.T) {
 	for i, evs := range results {
 		next := map[string]int{}
 		for j, ev := range evs {
-			if ev.Seq != uint64(j+1) {
-				t.Fatalf("subscriber %d event %d has Seq %d; want %d", i, j, ev.Seq, j+1)
-			}
-			if want := fmt.Sprint(next[ev.Node]); ev.Reason != want {
-				t.Fatalf("subscriber %d: publisher %s event %s arrived where %s was due", i, ev.Node, ev.Reason, want)
-			}
+			require.Equal(t, uint64(j+1), ev.Seq, "subscriber %d event %d has Seq %d; want %d", i, j, ev.Seq, j+1)
+			want := fmt.Sprint(next[ev.Node])
+			require.Equal(t, want, ev.Reason, "subscriber %d: publisher %s event %s arrived where %s was due", i, ev.Node, ev.Reason, want)
 			next[ev.Node]++
-			if ev != results[0][j] {
-				t.Fatalf("subscriber %d event %d = %+v; subscriber 0 has %+v", i, j, ev, results[0][j])
-			}
+			require.Equal(t, results[0][j], ev, "subscriber %d event %d = %+v; subscriber 0 has %+v", i, j, ev, results[0][j])
 		}
 	}
 }
@@ -97,14 +92,14 @@ func TestStuckSubscriberDoesNotBlockPublish(t *testing.T) {
 		t.Fatalf("publishing %d events with a stuck subscriber has not returned after 30s: publish blocks", n)
 	}
 	evs := collect(t, reader, n)
-	if len(evs) == n && (evs[0].Seq != 1 || evs[n-1].Seq != n) {
-		t.Errorf("reader got Seq %d..%d; want 1..%d", evs[0].Seq, evs[n-1].Seq, n)
+	if len(evs) == n {
+		assert.Equal(t, uint64(1), evs[0].Seq, "reader got Seq %d..%d; want 1..%d", evs[0].Seq, evs[n-1].Seq, n)
+		assert.Equal(t, uint64(n), evs[n-1].Seq, "reader got Seq %d..%d; want 1..%d", evs[0].Seq, evs[n-1].Seq, n)
 	}
 	// The stuck subscriber still has everything, in order.
 	first := collect(t, stuck, 3)
-	if first[0].Seq != 1 || first[2].Seq != 3 {
-		t.Errorf("stuck subscriber starts with Seq %d..%d; want 1..3", first[0].Seq, first[2].Seq)
-	}
+	assert.Equal(t, uint64(1), first[0].Seq, "stuck subscriber starts with Seq %d..%d; want 1..3", first[0].Seq, first[2].Seq)
+	assert.Equal(t, uint64(3), first[2].Seq, "stuck subscriber starts with Seq %d..%d; want 1..3", first[0].Seq, first[2].Seq)
 	bus.close()
 }
 
@@ -117,15 +112,13 @@ func TestCloseWithEventsPending(t *testing.T) {
 		bus.publish(Event{Kind: EventNodeUp, Node: "a@h"})
 	}
 	s.Close()
-	if _, ok := <-s.C(); ok {
-		t.Fatal("C delivered an event after Close returned; want it closed")
-	}
+	_, ok := <-s.C()
+	require.False(t, ok, "C delivered an event after Close returned; want it closed")
 	s.Close() // twice is fine
 	bus.publish(Event{Kind: EventNodeDown, Node: "a@h"})
 	evs := collect(t, other, 1001)
-	if evs[1000].Kind != EventNodeDown || evs[1000].Seq != 1001 {
-		t.Fatalf("the other subscriber's last event = %+v", evs[1000])
-	}
+	require.Equal(t, EventNodeDown, evs[1000].Kind, "the other subscriber's last event = %+v", evs[1000])
+	require.Equal(t, uint64(1001), evs[1000].Seq, "the other subscriber's last event = %+v", evs[1000])
 }
 
 func TestCloseWhileReaderBlocked(t *testing.T) {
@@ -143,9 +136,7 @@ func TestCloseWhileReaderBlocked(t *testing.T) {
 	bus.close()
 	select {
 	case n := <-got:
-		if n > 1 {
-			t.Fatalf("reader got %d events; want at most 1", n)
-		}
+		require.LessOrEqual(t, n, 1, "reader got %d events; want at most 1", n)
 	case <-time.After(5 * time.Second):
 		t.Fatal("reader still blocked after bus.close")
 	}
@@ -156,9 +147,8 @@ func TestSubscribeAfterClose(t *testing.T) {
 	var bus eventBus
 	bus.close()
 	s := bus.subscribe()
-	if _, ok := <-s.C(); ok {
-		t.Fatal("subscription after close delivered an event")
-	}
+	_, ok := <-s.C()
+	require.False(t, ok, "subscription after close delivered an event")
 	bus.publish(Event{Kind: EventNodeUp}) // dropped, no panic
 	s.Close()
 	bus.close()
@@ -176,12 +166,9 @@ func TestEventKindString(t *testing.T) {
 		0: "event(0)", 99: "event(99)",
 	}
 	for k, s := range want {
-		if k.String() != s {
-			t.Errorf("%d String = %q; want %q", k, k.String(), s)
-		}
-		if b, _ := k.MarshalText(); string(b) != s {
-			t.Errorf("%d MarshalText = %q; want %q", k, b, s)
-		}
+		assert.Equal(t, s, k.String(), "%d String = %q; want %q", k, k.String(), s)
+		b, _ := k.MarshalText()
+		assert.Equal(t, s, string(b), "%d MarshalText = %q; want %q", k, b, s)
 	}
 }
 

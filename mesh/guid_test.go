@@ -7,23 +7,21 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestNewGUIDIsTimeOrderedAndStrictlyIncreasing(t *testing.T) {
 	before := time.Now().Truncate(time.Microsecond)
 	g := NewGUID()
-	if g.IsZero() {
-		t.Fatal("NewGUID returned the zero GUID")
-	}
-	if d := g.Time().Sub(before); d < 0 || d > time.Minute {
-		t.Fatalf("GUID time %v is %v after the call started; want about now", g.Time(), d)
-	}
+	require.False(t, g.IsZero(), "NewGUID returned the zero GUID")
+	d := g.Time().Sub(before)
+	require.False(t, d < 0 || d > time.Minute, "GUID time %v is %v after the call started; want about now", g.Time(), d)
 	prev := g
 	for range 10000 {
 		next := NewGUID()
-		if next.Compare(prev) <= 0 {
-			t.Fatalf("NewGUID %s after %s: want strictly increasing", next, prev)
-		}
+		require.Positive(t, next.Compare(prev), "NewGUID %s after %s: want strictly increasing", next, prev)
 		prev = next
 	}
 }
@@ -34,15 +32,9 @@ func TestNewGUIDSameMicrosecond(t *testing.T) {
 	a := src.next(now)
 	b := src.next(now)
 	c := src.next(now.Add(-time.Second)) // a clock that steps back
-	if !(a.Compare(b) < 0 && b.Compare(c) < 0) {
-		t.Fatalf("GUIDs made in one microsecond: %s, %s, %s; want strictly increasing", a, b, c)
-	}
-	if !a.Time().Equal(now.Truncate(time.Microsecond)) {
-		t.Fatalf("first GUID time %v; want %v", a.Time(), now.Truncate(time.Microsecond))
-	}
-	if b.Time().Sub(a.Time()) != time.Microsecond {
-		t.Fatalf("second GUID time %v; want one microsecond after %v", b.Time(), a.Time())
-	}
+	require.True(t, a.Compare(b) < 0 && b.Compare(c) < 0, "GUIDs made in one microsecond: %s, %s, %s; want strictly increasing", a, b, c)
+	require.True(t, a.Time().Equal(now.Truncate(time.Microsecond)), "first GUID time %v; want %v", a.Time(), now.Truncate(time.Microsecond))
+	require.Equal(t, time.Microsecond, b.Time().Sub(a.Time()), "second GUID time %v; want one microsecond after %v", b.Time(), a.Time())
 }
 
 func TestNewGUIDConcurrentUnique(t *testing.T) {
@@ -55,8 +47,8 @@ func TestNewGUIDConcurrentUnique(t *testing.T) {
 			local := make([]GUID, 0, each)
 			for range each {
 				g := NewGUID()
-				if n := len(local); n > 0 && g.Compare(local[n-1]) <= 0 {
-					t.Errorf("GUID %s after %s in one goroutine", g, local[n-1])
+				if n := len(local); n > 0 {
+					assert.Positive(t, g.Compare(local[n-1]), "GUID %s after %s in one goroutine", g, local[n-1])
 				}
 				local = append(local, g)
 			}
@@ -68,27 +60,22 @@ func TestNewGUIDConcurrentUnique(t *testing.T) {
 	wg.Wait()
 	slices.SortFunc(all, GUID.Compare)
 	for i := 1; i < len(all); i++ {
-		if all[i] == all[i-1] {
-			t.Fatalf("duplicate GUID %s", all[i])
-		}
+		require.NotEqual(t, all[i-1], all[i], "duplicate GUID %s", all[i])
 	}
 }
 
 func TestGUIDTextRoundTrip(t *testing.T) {
 	g := NewGUID()
 	s := g.String()
-	if len(s) != 33 || s[16] != '-' || strings.ToLower(s) != s {
-		t.Fatalf("String = %q; want 16 hex, '-', 16 hex, lower case", s)
-	}
+	require.Len(t, s, 33, "String = %q; want 16 hex, '-', 16 hex, lower case", s)
+	require.Equal(t, byte('-'), s[16], "String = %q; want 16 hex, '-', 16 hex, lower case", s)
+	require.Equal(t, strings.ToLower(s), s, "String = %q; want 16 hex, '-', 16 hex, lower case", s)
 	for _, text := range []string{s, strings.Replace(s, "-", "", 1), strings.ToUpper(s)} {
 		p, err := ParseGUID(text)
-		if err != nil || p != g {
-			t.Fatalf("ParseGUID(%q) = %s, %v; want %s", text, p, err, g)
-		}
+		require.NoError(t, err, "ParseGUID(%q)", text)
+		require.Equal(t, g, p, "ParseGUID(%q)", text)
 	}
-	if z := (GUID{}).String(); z != "0000000000000000-0000000000000000" {
-		t.Fatalf("zero GUID String = %q", z)
-	}
+	require.Equal(t, "0000000000000000-0000000000000000", (GUID{}).String(), "zero GUID String")
 }
 
 func TestParseGUIDRejectsBadText(t *testing.T) {
@@ -97,32 +84,23 @@ func TestParseGUIDRejectsBadText(t *testing.T) {
 		"000000000000000g-0000000000000000", "0000000000000000-00000000000000000",
 		"00000000000000000000000000000000x", "zz000000000000000000000000000000",
 	} {
-		if _, err := ParseGUID(s); err == nil || !strings.Contains(err.Error(), "GUID") {
-			t.Errorf("ParseGUID(%q) error = %v; want an error naming the GUID", s, err)
-		}
+		_, err := ParseGUID(s)
+		assert.ErrorContains(t, err, "GUID", "ParseGUID(%q) error = %v; want an error naming the GUID", s, err)
 	}
 }
 
 func TestGUIDJSON(t *testing.T) {
 	g := NewGUID()
 	b, err := json.Marshal(struct{ G GUID }{g})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := `{"G":"` + g.String() + `"}`; string(b) != want {
-		t.Fatalf("JSON = %s; want %s", b, want)
-	}
+	require.NoError(t, err)
+	require.Equal(t, `{"G":"`+g.String()+`"}`, string(b), "JSON")
 	var back struct{ G GUID }
-	if err := json.Unmarshal(b, &back); err != nil || back.G != g {
-		t.Fatalf("round trip = %s, %v; want %s", back.G, err, g)
-	}
+	require.NoError(t, json.Unmarshal(b, &back), "round trip")
+	require.Equal(t, g, back.G, "round trip")
 	back.G = g
-	if err := json.Unmarshal([]byte(`{"G":""}`), &back); err != nil || !back.G.IsZero() {
-		t.Fatalf(`"" = %s, %v; want the zero GUID`, back.G, err)
-	}
-	if err := json.Unmarshal([]byte(`{"G":"nope"}`), &back); err == nil {
-		t.Fatal("bad GUID text unmarshalled without error")
-	}
+	require.NoError(t, json.Unmarshal([]byte(`{"G":""}`), &back), `""`)
+	require.True(t, back.G.IsZero(), `"" = %s; want the zero GUID`, back.G)
+	require.Error(t, json.Unmarshal([]byte(`{"G":"nope"}`), &back), "bad GUID text unmarshalled without error")
 }
 
 func TestOlderThan(t *testing.T) {
@@ -143,13 +121,11 @@ func TestOlderThan(t *testing.T) {
 		{zero, zero, false},
 	}
 	for _, tt := range tests {
-		if got := OlderThan(tt.a, tt.b); got != tt.want {
-			t.Errorf("OlderThan(%s, %s) = %v; want %v", tt.a, tt.b, got, tt.want)
-		}
+		assert.Equal(t, tt.want, OlderThan(tt.a, tt.b), "OlderThan(%s, %s)", tt.a, tt.b)
 	}
-	if old.Compare(young) != -1 || young.Compare(old) != 1 || old.Compare(old) != 0 {
-		t.Error("Compare does not follow time order")
-	}
+	assert.Equal(t, -1, old.Compare(young), "Compare does not follow time order")
+	assert.Equal(t, 1, young.Compare(old), "Compare does not follow time order")
+	assert.Equal(t, 0, old.Compare(old), "Compare does not follow time order")
 }
 
 func FuzzParseGUID(f *testing.F) {
@@ -162,8 +138,7 @@ func FuzzParseGUID(f *testing.F) {
 			return
 		}
 		back, err := ParseGUID(g.String())
-		if err != nil || back != g {
-			t.Fatalf("ParseGUID(%q) = %s does not round trip: %s, %v", s, g, back, err)
-		}
+		require.NoError(t, err, "ParseGUID(%q) = %s does not round trip", s, g)
+		require.Equal(t, g, back, "ParseGUID(%q) = %s does not round trip", s, g)
 	})
 }

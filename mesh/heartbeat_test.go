@@ -6,12 +6,13 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/ekka-mesh/ekka-mesh/faultnet"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestPingDue(t *testing.T) {
@@ -41,10 +42,9 @@ func TestPingDue(t *testing.T) {
 		{"second end, tight timeout", second, first, 0, s, s + s/2, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := pingDue(tc.self, tc.peer, tc.sinceHeard, tc.sinceBeat, s, tc.timeout); got != tc.want {
-				t.Errorf("pingDue(%s, %s, heard %v ago, beat %v ago, interval 1s, timeout %v) = %v, want %v",
-					tc.self, tc.peer, tc.sinceHeard, tc.sinceBeat, tc.timeout, got, tc.want)
-			}
+			assert.Equal(t, tc.want, pingDue(tc.self, tc.peer, tc.sinceHeard, tc.sinceBeat, s, tc.timeout),
+				"pingDue(%s, %s, heard %v ago, beat %v ago, interval 1s, timeout %v)",
+				tc.self, tc.peer, tc.sinceHeard, tc.sinceBeat, tc.timeout)
 		})
 	}
 }
@@ -134,14 +134,12 @@ func TestPingDueKeepsEveryEndHeard(t *testing.T) {
 			}
 			end := time.Duration(beats) * interval
 			for _, e := range []*heartbeatEnd{a, b} {
-				if s := e.longestSilence(end); s >= tc.timeout || s > tc.maxSilence {
-					t.Errorf("%s went %v without hearing the other end; want under %v (the timeout is %v)",
-						e.name, s, tc.maxSilence, tc.timeout)
-				}
+				s := e.longestSilence(end)
+				assert.False(t, s >= tc.timeout || s > tc.maxSilence,
+					"%s went %v without hearing the other end; want under %v (the timeout is %v)",
+					e.name, s, tc.maxSilence, tc.timeout)
 			}
-			if pings != tc.wantPings {
-				t.Errorf("%d pings in %d beats, want %d", pings, beats, tc.wantPings)
-			}
+			assert.Equal(t, tc.wantPings, pings, "%d pings in %d beats, want %d", pings, beats, tc.wantPings)
 		})
 	}
 }
@@ -163,16 +161,13 @@ func TestNextBeatAfter(t *testing.T) {
 		{1095 * time.Millisecond, 100 * time.Millisecond, 1200 * time.Millisecond},
 	} {
 		now := base.Add(tc.now)
-		if got := nextBeatAfter(now, tc.interval); !got.Equal(base.Add(tc.want)) {
-			t.Errorf("nextBeatAfter(base+%v, %v) = base+%v, want base+%v", tc.now, tc.interval, got.Sub(base), tc.want)
-		}
+		got := nextBeatAfter(now, tc.interval)
+		assert.True(t, got.Equal(base.Add(tc.want)), "nextBeatAfter(base+%v, %v) = base+%v, want base+%v", tc.now, tc.interval, got.Sub(base), tc.want)
 	}
 	// Two nodes' clocks that agree give the same beats, whenever each asks.
 	a := nextBeatAfter(base.Add(1234*time.Millisecond), time.Second)
 	b := nextBeatAfter(base.Add(1456*time.Millisecond), time.Second)
-	if !a.Equal(b) {
-		t.Errorf("beats differ: %v and %v", a, b)
-	}
+	assert.True(t, a.Equal(b), "beats differ: %v and %v", a, b)
 }
 
 // TestEachEndSeesABlackholeWhicheverPings blackholes each direction of a
@@ -204,9 +199,7 @@ func TestEachEndSeesABlackholeWhicheverPings(t *testing.T) {
 		cfg.Redial = Backoff{Min: 20 * time.Millisecond, Max: 200 * time.Millisecond, Factor: 2, Jitter: 0.3}
 		cfg.Resolve, cfg.Dial = resolve, fn.Dialer(name)
 		nd, err := Start(ctx, cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		defer nd.Stop(context.Background())
 		nodes[name] = nd
 		mu.Lock()
@@ -214,9 +207,7 @@ func TestEachEndSeesABlackholeWhicheverPings(t *testing.T) {
 		mu.Unlock()
 		fn.Register(name, nd.Addr().String())
 	}
-	if err := nodes[first].Join(ctx, second); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, nodes[first].Join(ctx, second))
 	for _, dir := range []struct{ silent, observer string }{{first, second}, {second, first}} {
 		waitLinked(t, ctx, nodes[first], second)
 		waitLinked(t, ctx, nodes[second], first)
@@ -224,9 +215,7 @@ func TestEachEndSeesABlackholeWhicheverPings(t *testing.T) {
 		fn.Blackhole(dir.silent, dir.observer)
 		ev := waitDown(t, sub, dir.silent, 10*time.Second)
 		sub.Close()
-		if !strings.Contains(ev.Reason, "heartbeat") {
-			t.Errorf("%s saw %s down for %q, want the heartbeat timeout", dir.observer, dir.silent, ev.Reason)
-		}
+		assert.Contains(t, ev.Reason, "heartbeat", "%s saw %s down for %q, want the heartbeat timeout", dir.observer, dir.silent, ev.Reason)
 		fn.HealAll()
 	}
 }

@@ -2,9 +2,11 @@ package mesh
 
 import (
 	"encoding/json"
-	"slices"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestBuildInfo(t *testing.T) {
@@ -20,20 +22,14 @@ func TestBuildInfo(t *testing.T) {
 	tb.merge([]MemberInfo{{Node: "e@h", GUID: testGUID(50), Status: StatusUp}}, at(5))
 
 	info := buildInfo(selfName, "prod", tb)
-	if info.Node != selfName || info.Cluster != "prod" {
-		t.Fatalf("node, cluster = %q, %q", info.Node, info.Cluster)
-	}
-	if want := []string{"a@h", "b@h", "d@h", selfName}; !slices.Equal(info.RunningNodes, want) {
-		t.Errorf("running = %q; want %q", info.RunningNodes, want)
-	}
-	if want := []string{"c@h", "e@h"}; !slices.Equal(info.StoppedNodes, want) {
-		t.Errorf("stopped = %q; want %q", info.StoppedNodes, want)
-	}
-	if want := []string{"d@h"}; !slices.Equal(info.Partitions, want) {
-		t.Errorf("partitions = %q; want %q", info.Partitions, want)
-	}
-	if len(info.Members) != 6 || info.Members[0].Node != "a@h" || info.Members[0].Status != StatusLeaving {
-		t.Errorf("members = %+v", info.Members)
+	require.Equal(t, selfName, info.Node, "node, cluster = %q, %q", info.Node, info.Cluster)
+	require.Equal(t, "prod", info.Cluster, "node, cluster = %q, %q", info.Node, info.Cluster)
+	assert.Equal(t, []string{"a@h", "b@h", "d@h", selfName}, info.RunningNodes, "running")
+	assert.Equal(t, []string{"c@h", "e@h"}, info.StoppedNodes, "stopped")
+	assert.Equal(t, []string{"d@h"}, info.Partitions, "partitions")
+	if assert.Len(t, info.Members, 6, "members = %+v", info.Members) {
+		assert.Equal(t, "a@h", info.Members[0].Node, "members = %+v", info.Members)
+		assert.Equal(t, StatusLeaving, info.Members[0].Status, "members = %+v", info.Members)
 	}
 }
 
@@ -41,24 +37,19 @@ func TestInfoJSONShowsEmptyLists(t *testing.T) {
 	g := testGUID(1)
 	info := buildInfo(selfName, "c", newMemberTable(selfName, g, t0))
 	b, err := json.Marshal(info)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	want := `{"node":"self@h","cluster":"c","running_nodes":["self@h"],"stopped_nodes":[],` +
 		`"members":[{"node":"self@h","status":"up","guid":"` + g.String() + `"}],"partitions":[]}`
-	if string(b) != want {
-		t.Fatalf("JSON =\n%s\nwant\n%s", b, want)
-	}
+	require.Equal(t, want, string(b))
 	var back Info
-	if err := json.Unmarshal(b, &back); err != nil || back.Members[0].GUID != g || back.Members[0].Status != StatusUp {
-		t.Fatalf("round trip = %+v, %v", back, err)
-	}
+	require.NoError(t, json.Unmarshal(b, &back), "round trip")
+	require.Equal(t, g, back.Members[0].GUID, "round trip = %+v", back)
+	require.Equal(t, StatusUp, back.Members[0].Status, "round trip = %+v", back)
 }
 
 func TestBuildInfoAddsSelfWhenMissing(t *testing.T) {
 	tb := newMemberTable("other@h", testGUID(1), t0)
 	info := buildInfo("z@h", "c", tb)
-	if !slices.Equal(info.RunningNodes, []string{"other@h", "z@h"}) || strings.Join(info.StoppedNodes, "") != "" {
-		t.Fatalf("running %q stopped %q", info.RunningNodes, info.StoppedNodes)
-	}
+	require.Equal(t, []string{"other@h", "z@h"}, info.RunningNodes, "running %q stopped %q", info.RunningNodes, info.StoppedNodes)
+	require.Empty(t, strings.Join(info.StoppedNodes, ""), "running %q stopped %q", info.RunningNodes, info.StoppedNodes)
 }

@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // fakeLink stands for a *link in the link set: its facts are set by the test.
@@ -49,9 +52,8 @@ func TestDecideAdmit(t *testing.T) {
 		{"the peer redialed", admitFacts{nu: nu(false), old: old(g1, false, false)}, admitReplace},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := decideAdmit(self, tc.f); got != tc.want {
-				t.Errorf("decideAdmit(%s, %+v) = %s, want %s", self, tc.f, got, tc.want)
-			}
+			got := decideAdmit(self, tc.f)
+			assert.Equal(t, tc.want, got, "decideAdmit(%s, %+v) = %s, want %s", self, tc.f, got, tc.want)
 		})
 	}
 }
@@ -78,16 +80,12 @@ func TestPrefers(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			nu := linkFacts{peer: tc.peer, dialed: tc.nuDial}
 			old := linkFacts{peer: tc.peer, dialed: tc.oldDial}
-			if got := prefers(tc.self, nu, old); got != tc.want {
-				t.Errorf("prefers(%s, new dialed by self %v, old dialed by self %v) = %v, want %v", tc.self, tc.nuDial, tc.oldDial, got, tc.want)
-			}
+			assert.Equal(t, tc.want, prefers(tc.self, nu, old), "prefers(%s, new dialed by self %v, old dialed by self %v)", tc.self, tc.nuDial, tc.oldDial)
 			// The peer sees the same two links with dialed flipped, and
 			// must agree.
 			nuP := linkFacts{peer: tc.self, dialed: !tc.nuDial}
 			oldP := linkFacts{peer: tc.self, dialed: !tc.oldDial}
-			if got := prefers(tc.peer, nuP, oldP); got != tc.want {
-				t.Errorf("the peer %s disagrees: prefers = %v, want %v", tc.peer, got, tc.want)
-			}
+			assert.Equal(t, tc.want, prefers(tc.peer, nuP, oldP), "the peer %s disagrees", tc.peer)
 		})
 	}
 }
@@ -108,9 +106,8 @@ func TestDecideDown(t *testing.T) {
 		{"replaced link, closed by the peer as a duplicate", downFacts{superseded: true}, downForget},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := decideDown(tc.f); got != tc.want {
-				t.Errorf("decideDown(%+v) = %s, want %s", tc.f, got, tc.want)
-			}
+			got := decideDown(tc.f)
+			assert.Equal(t, tc.want, got, "decideDown(%+v) = %s, want %s", tc.f, got, tc.want)
 		})
 	}
 }
@@ -142,9 +139,7 @@ func (p *pair) connect(id, from, to string, gFrom, gTo GUID) {
 func (p *pair) admit(node, id string, want admitVerdict) admission[*fakeLink] {
 	p.t.Helper()
 	a := p.sets[node].admit(p.ends[id][node], false, false)
-	if a.verdict != want {
-		p.t.Fatalf("%s adopting %s: %s, want %s", node, id, a.verdict, want)
-	}
+	require.Equal(p.t, want, a.verdict, "%s adopting %s: %s, want %s", node, id, a.verdict, want)
 	return a
 }
 
@@ -197,24 +192,18 @@ func TestLinkSetSimultaneousDials(t *testing.T) {
 						want = admitReplace
 					}
 					a := p.admit(node, second, want)
-					if want == admitReplace && a.old.id != loser {
-						t.Fatalf("%s replaced %s, want %s", node, a.old.id, loser)
+					if want == admitReplace {
+						require.Equal(t, loser, a.old.id, "%s replaced %s, want %s", node, a.old.id, loser)
 					}
 				}
 				for _, node := range []string{a, b} {
-					if got := p.current(node); got != winner {
-						t.Errorf("%s keeps %s, want %s (dialed by the smaller name)", node, got, winner)
-					}
-					if got := p.retired(node); !slices.Equal(got, []string{loser}) {
-						t.Errorf("%s retires %v, want [%s]", node, got, loser)
-					}
+					assert.Equal(t, winner, p.current(node), "%s keeps the wrong link (want the one dialed by the smaller name)", node)
+					assert.Equal(t, []string{loser}, p.retired(node), "%s retires the wrong links", node)
 					// The loser closes once idle: nothing changes for the member.
-					if v := p.sets[node].down(p.ends[loser][node], false, true); v != downForget {
-						t.Errorf("%s: the retired link closing: %s, want forget", node, v)
-					}
-					if got := p.retired(node); len(got) != 0 {
-						t.Errorf("%s still retires %v after the close", node, got)
-					}
+					v := p.sets[node].down(p.ends[loser][node], false, true)
+					assert.Equal(t, downForget, v, "%s: the retired link closing: %s, want forget", node, v)
+					got := p.retired(node)
+					assert.Empty(t, got, "%s still retires %v after the close", node, got)
 				}
 			})
 		}
@@ -230,16 +219,13 @@ func TestLinkSetSuperseded(t *testing.T) {
 	p.connect("by-a", a, b, testGUID(1), testGUID(2))
 	p.connect("by-b", b, a, testGUID(2), testGUID(1))
 	p.admit(a, "by-b", admitKeep)
-	if v := p.sets[a].down(p.ends["by-b"][a], false, true); v != downSuperseded {
-		t.Fatalf("the peer closed the current link as a duplicate: %s, want superseded", v)
-	}
-	if got := p.current(a); got != "" {
-		t.Fatalf("current link %s after the close, want none", got)
-	}
+	v := p.sets[a].down(p.ends["by-b"][a], false, true)
+	require.Equal(t, downSuperseded, v, "the peer closed the current link as a duplicate: %s, want superseded", v)
+	got := p.current(a)
+	require.Empty(t, got, "current link %s after the close, want none", got)
 	p.admit(a, "by-a", admitKeep)
-	if v := p.sets[a].down(p.ends["by-a"][a], false, false); v != downLost {
-		t.Fatalf("the kept link closing: %s, want lost", v)
-	}
+	v = p.sets[a].down(p.ends["by-a"][a], false, false)
+	require.Equal(t, downLost, v, "the kept link closing: %s, want lost", v)
 }
 
 // TestLinkSetRedial: one side dials again while its old link looks alive
@@ -253,15 +239,10 @@ func TestLinkSetRedial(t *testing.T) {
 			p.connect("new", dialer, other, testGUID(1), testGUID(2))
 			for _, node := range []string{"a@h", "b@h"} {
 				p.admit(node, "old", admitKeep)
-				if a := p.admit(node, "new", admitReplace); a.old.id != "old" {
-					t.Fatalf("%s replaced %s, want old", node, a.old.id)
-				}
-				if got := p.current(node); got != "new" {
-					t.Errorf("%s keeps %s, want new", node, got)
-				}
-				if got := p.retired(node); !slices.Equal(got, []string{"old"}) {
-					t.Errorf("%s retires %v, want [old]", node, got)
-				}
+				a := p.admit(node, "new", admitReplace)
+				require.Equal(t, "old", a.old.id, "%s replaced %s, want old", node, a.old.id)
+				assert.Equal(t, "new", p.current(node), "%s keeps the wrong link", node)
+				assert.Equal(t, []string{"old"}, p.retired(node), "%s retires the wrong links", node)
 			}
 		})
 	}
@@ -291,16 +272,14 @@ func TestLinkSetOldLink(t *testing.T) {
 			s.admit(old, false, false)
 			old.closed = tc.oldClosed
 			a := s.admit(nu, false, false)
-			if a.verdict != tc.want || (a.old == old) != tc.displaced {
-				t.Fatalf("got %s displacing %v, want %s (displacing the old link: %v)", a.verdict, a.old, tc.want, tc.displaced)
-			}
-			if s.current["b@h"] != nu || len(s.retired) != 0 {
-				t.Fatalf("current %v, %d retiring; want the new link and nothing retiring", s.current["b@h"], len(s.retired))
-			}
+			require.Equal(t, tc.want, a.verdict, "got %s displacing %v, want %s (displacing the old link: %v)", a.verdict, a.old, tc.want, tc.displaced)
+			require.Equal(t, tc.displaced, a.old == old, "got %s displacing %v, want %s (displacing the old link: %v)", a.verdict, a.old, tc.want, tc.displaced)
+			require.Same(t, nu, s.current["b@h"], "current %v, %d retiring; want the new link and nothing retiring", s.current["b@h"], len(s.retired))
+			require.Empty(t, s.retired, "current %v, %d retiring; want the new link and nothing retiring", s.current["b@h"], len(s.retired))
 			old.closed = true
-			if v := s.down(old, false, true); v != downForget || s.current["b@h"] != nu {
-				t.Errorf("the old link's late close: %s, current %v; want forget, the new link", v, s.current["b@h"])
-			}
+			v := s.down(old, false, true)
+			assert.Equal(t, downForget, v, "the old link's late close: %s, current %v; want forget, the new link", v, s.current["b@h"])
+			assert.Same(t, nu, s.current["b@h"], "the old link's late close: %s, current %v; want forget, the new link", v, s.current["b@h"])
 		})
 	}
 }
@@ -310,29 +289,19 @@ func TestLinkSetOldLink(t *testing.T) {
 func TestLinkSetRefusals(t *testing.T) {
 	s := newTestLinkSet("a@h")
 	lk := &fakeLink{id: "x", linkFacts: linkFacts{peer: "b@h", guid: testGUID(1)}}
-	if a := s.admit(lk, true, false); a.verdict != admitRefuseStopping {
-		t.Errorf("stopping: %s", a.verdict)
-	}
-	if a := s.admit(lk, false, true); a.verdict != admitTellLeft {
-		t.Errorf("left: %s", a.verdict)
-	}
+	assert.Equal(t, admitRefuseStopping, s.admit(lk, true, false).verdict, "stopping")
+	assert.Equal(t, admitTellLeft, s.admit(lk, false, true).verdict, "left")
 	me := &fakeLink{id: "me", linkFacts: linkFacts{peer: "a@h", guid: testGUID(2)}}
-	if a := s.admit(me, false, false); a.verdict != admitRefuseSelf {
-		t.Errorf("own name: %s", a.verdict)
-	}
-	if n := len(s.all()); n != 0 {
-		t.Fatalf("%d links recorded after refusals, want 0", n)
-	}
+	assert.Equal(t, admitRefuseSelf, s.admit(me, false, false).verdict, "own name")
+	require.Empty(t, s.all(), "%d links recorded after refusals, want 0", len(s.all()))
 	hid := &fakeLink{id: "ctl", linkFacts: linkFacts{peer: "b@h", guid: testGUID(3), hidden: true}}
-	if a := s.admit(hid, false, false); a.verdict != admitHidden {
-		t.Fatalf("hidden: %s", a.verdict)
-	}
-	if len(s.current) != 0 || len(s.members()) != 0 || len(s.all()) != 1 {
-		t.Fatalf("a hidden client counts as a member link: current %d, members %d, all %d", len(s.current), len(s.members()), len(s.all()))
-	}
-	if v := s.down(hid, false, false); v != downForget || len(s.all()) != 0 {
-		t.Fatalf("hidden client closing: %s, %d links left", v, len(s.all()))
-	}
+	require.Equal(t, admitHidden, s.admit(hid, false, false).verdict, "hidden")
+	require.Empty(t, s.current, "a hidden client counts as a member link: current %d, members %d, all %d", len(s.current), len(s.members()), len(s.all()))
+	require.Empty(t, s.members(), "a hidden client counts as a member link: current %d, members %d, all %d", len(s.current), len(s.members()), len(s.all()))
+	require.Len(t, s.all(), 1, "a hidden client counts as a member link: current %d, members %d, all %d", len(s.current), len(s.members()), len(s.all()))
+	v := s.down(hid, false, false)
+	require.Equal(t, downForget, v, "hidden client closing: %s, %d links left", v, len(s.all()))
+	require.Empty(t, s.all(), "hidden client closing: %s, %d links left", v, len(s.all()))
 }
 
 // TestLinkSetDrop: a link the member table refused (full) is no longer
@@ -342,16 +311,12 @@ func TestLinkSetDrop(t *testing.T) {
 	lk := &fakeLink{id: "x", linkFacts: linkFacts{peer: "b@h", guid: testGUID(1)}}
 	s.admit(lk, false, false)
 	s.drop(lk)
-	if len(s.current) != 0 {
-		t.Fatal("dropped link still current")
-	}
+	require.Empty(t, s.current, "dropped link still current")
 	s.admit(lk, false, false)
 	stale := &fakeLink{id: "y", linkFacts: linkFacts{peer: "b@h", guid: testGUID(1)}}
 	s.drop(stale)
-	if s.current["b@h"] != lk {
-		t.Fatal("dropping a link that is not current removed the current one")
-	}
-	if v := s.down(lk, true, false); v != downStopping || len(s.current) != 0 {
-		t.Fatalf("closing while stopping: %s, %d current", v, len(s.current))
-	}
+	require.Same(t, lk, s.current["b@h"], "dropping a link that is not current removed the current one")
+	v := s.down(lk, true, false)
+	require.Equal(t, downStopping, v, "closing while stopping: %s, %d current", v, len(s.current))
+	require.Empty(t, s.current, "closing while stopping: %s, %d current", v, len(s.current))
 }

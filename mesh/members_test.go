@@ -3,11 +3,13 @@ package mesh
 import (
 	"encoding/binary"
 	"fmt"
-	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // testGUID returns a GUID whose time part is n microseconds: a smaller n is
@@ -47,18 +49,14 @@ func apply(t *testing.T, tb *memberTable, i int, s step) change {
 		c = tb.setStatus(s.node, s.status, now)
 	case "merge":
 		cs := tb.merge([]MemberInfo{{Node: s.node, GUID: s.guid, Status: s.status}}, now)
-		if len(cs) > 1 {
-			t.Fatalf("step %d: merge of one entry gave %d changes", i, len(cs))
-		}
+		require.LessOrEqual(t, len(cs), 1, "step %d: merge of one entry gave %d changes", i, len(cs))
 		if len(cs) == 1 {
 			c = cs[0]
 		}
 	default:
 		t.Fatalf("step %d: unknown op %q", i, s.op)
 	}
-	if c.Kind != s.want {
-		t.Fatalf("step %d %s %s %s: change %s; want %s (%+v)", i, s.op, s.node, s.status, c.Kind, s.want, c)
-	}
+	require.Equal(t, s.want, c.Kind, "step %d %s %s %s: change %s; want %s (%+v)", i, s.op, s.node, s.status, c.Kind, s.want, c)
 	return c
 }
 
@@ -189,23 +187,22 @@ func TestMemberTransitions(t *testing.T) {
 			}
 			m, ok := tb.get("a@h")
 			if tt.wantStatus == 0 {
-				if ok {
-					t.Fatalf("a@h is a member (%+v); want none", m)
-				}
-			} else if !ok || m.Status != tt.wantStatus || m.GUID != tt.wantGUID {
-				t.Fatalf("a@h = %+v, %v; want status %s GUID %s", m, ok, tt.wantStatus, tt.wantGUID)
+				require.False(t, ok, "a@h is a member (%+v); want none", m)
+			} else {
+				require.True(t, ok, "a@h = %+v, %v; want status %s GUID %s", m, ok, tt.wantStatus, tt.wantGUID)
+				require.Equal(t, tt.wantStatus, m.Status, "a@h = %+v, %v; want status %s GUID %s", m, ok, tt.wantStatus, tt.wantGUID)
+				require.Equal(t, tt.wantGUID, m.GUID, "a@h = %+v, %v; want status %s GUID %s", m, ok, tt.wantStatus, tt.wantGUID)
 			}
 			wantParts := []string{}
 			if tt.wantPartition {
 				wantParts = []string{"a@h"}
 			}
-			if got := tb.partitions(); !slices.Equal(got, wantParts) {
-				t.Fatalf("partitions = %q; want %q", got, wantParts)
-			}
+			got := tb.partitions()
+			require.True(t, slices.Equal(got, wantParts), "partitions = %q; want %q", got, wantParts)
 			self, ok := tb.get(selfName)
-			if !ok || self.Status != StatusUp || self.GUID != testGUID(1) {
-				t.Fatalf("self = %+v, %v; want up with its own GUID", self, ok)
-			}
+			require.True(t, ok, "self = %+v, %v; want up with its own GUID", self, ok)
+			require.Equal(t, StatusUp, self.Status, "self = %+v, %v; want up with its own GUID", self, ok)
+			require.Equal(t, testGUID(1), self.GUID, "self = %+v, %v; want up with its own GUID", self, ok)
 		})
 	}
 }
@@ -215,25 +212,16 @@ func TestChangeDetails(t *testing.T) {
 	tb := newMemberTable(selfName, testGUID(1), t0)
 	tb.observeUp("a@h", a1, at(1))
 	c := tb.observeDown("a@h", at(2))
-	if c != (change{Kind: changeDown, Node: "a@h", GUID: a1, OldStatus: StatusUp, Status: StatusDown}) {
-		t.Fatalf("down change = %+v", c)
-	}
-	if m, _ := tb.get("a@h"); !m.Since.Equal(at(2)) {
-		t.Fatalf("Since = %v; want the time of the down", m.Since)
-	}
+	require.Equal(t, change{Kind: changeDown, Node: "a@h", GUID: a1, OldStatus: StatusUp, Status: StatusDown}, c, "down change")
+	m, _ := tb.get("a@h")
+	require.True(t, m.Since.Equal(at(2)), "Since = %v; want the time of the down", m.Since)
 	c = tb.observeUp("a@h", a1, at(3))
-	if c != (change{Kind: changePartition, Node: "a@h", GUID: a1, OldStatus: StatusDown, Status: StatusUp}) {
-		t.Fatalf("partition change = %+v", c)
-	}
+	require.Equal(t, change{Kind: changePartition, Node: "a@h", GUID: a1, OldStatus: StatusDown, Status: StatusUp}, c, "partition change")
 	c = tb.observeUp("a@h", a2, at(4))
 	want := change{Kind: changeRestart, Node: "a@h", GUID: a2, OldGUID: a1, OldStatus: StatusUp, Status: StatusUp, PartitionCleared: true}
-	if c != want {
-		t.Fatalf("restart change = %+v; want %+v", c, want)
-	}
+	require.Equal(t, want, c, "restart change")
 	c = tb.setStatus("a@h", StatusLeaving, at(5))
-	if c != (change{Kind: changeStatus, Node: "a@h", GUID: a2, OldStatus: StatusUp, Status: StatusLeaving}) {
-		t.Fatalf("status change = %+v", c)
-	}
+	require.Equal(t, change{Kind: changeStatus, Node: "a@h", GUID: a2, OldStatus: StatusUp, Status: StatusLeaving}, c, "status change")
 }
 
 func TestSelfNeverGoesDown(t *testing.T) {
@@ -245,27 +233,19 @@ func TestSelfNeverGoesDown(t *testing.T) {
 		tb.observeUp(selfName, testGUID(2), at(3)),
 	}
 	for i, c := range checks {
-		if c.Kind != changeNone {
-			t.Errorf("observation %d on self: %s; want none", i, c.Kind)
-		}
+		assert.Equal(t, changeNone, c.Kind, "observation %d on self: %s; want none", i, c.Kind)
 	}
 	tb.merge([]MemberInfo{{Node: selfName, Status: StatusDown, GUID: testGUID(3)}}, at(4))
-	if tb.remove(selfName) {
-		t.Error("self was removed")
-	}
-	if got := tb.autoclean(at(100000), time.Second); len(got) != 0 {
-		t.Errorf("autoclean removed %q", got)
-	}
-	if m, ok := tb.get(selfName); !ok || m.Status != StatusUp || m.GUID != g {
-		t.Fatalf("self = %+v, %v; want up with GUID %s", m, ok, g)
-	}
+	assert.False(t, tb.remove(selfName), "self was removed")
+	got := tb.autoclean(at(100000), time.Second)
+	assert.Empty(t, got, "autoclean removed %q", got)
+	m, ok := tb.get(selfName)
+	require.True(t, ok, "self = %+v, %v; want up with GUID %s", m, ok, g)
+	require.Equal(t, StatusUp, m.Status, "self = %+v, %v; want up with GUID %s", m, ok, g)
+	require.Equal(t, g, m.GUID, "self = %+v, %v; want up with GUID %s", m, ok, g)
 	// Self may announce a transitional status, and go back up.
-	if c := tb.setStatus(selfName, StatusLeaving, at(5)); c.Kind != changeStatus {
-		t.Fatalf("self leaving: %s", c.Kind)
-	}
-	if c := tb.setStatus(selfName, StatusUp, at(6)); c.Kind != changeStatus {
-		t.Fatalf("self up again: %s", c.Kind)
-	}
+	require.Equal(t, changeStatus, tb.setStatus(selfName, StatusLeaving, at(5)).Kind, "self leaving")
+	require.Equal(t, changeStatus, tb.setStatus(selfName, StatusUp, at(6)).Kind, "self up again")
 }
 
 func TestRemoveAndClearPartition(t *testing.T) {
@@ -276,22 +256,17 @@ func TestRemoveAndClearPartition(t *testing.T) {
 	tb.observeUp("b@h", testGUID(20), at(3))
 	tb.observeDown("b@h", at(4))
 	tb.observeUp("b@h", testGUID(20), at(5))
-	if got := tb.partitions(); !slices.Equal(got, []string{"a@h", "b@h"}) {
-		t.Fatalf("partitions = %q", got)
-	}
-	if !tb.clearPartition("a@h") || tb.clearPartition("a@h") || tb.clearPartition("zz@h") {
-		t.Fatal("clearPartition must report true once, then false")
-	}
-	if !tb.remove("b@h") || tb.remove("b@h") || tb.remove("zz@h") {
-		t.Fatal("remove must report true once, then false")
-	}
-	if got := tb.partitions(); len(got) != 0 {
-		t.Fatalf("partitions after clear and remove = %q; want none", got)
-	}
+	require.Equal(t, []string{"a@h", "b@h"}, tb.partitions(), "partitions")
+	require.True(t, tb.clearPartition("a@h"), "clearPartition must report true once, then false")
+	require.False(t, tb.clearPartition("a@h"), "clearPartition must report true once, then false")
+	require.False(t, tb.clearPartition("zz@h"), "clearPartition must report true once, then false")
+	require.True(t, tb.remove("b@h"), "remove must report true once, then false")
+	require.False(t, tb.remove("b@h"), "remove must report true once, then false")
+	require.False(t, tb.remove("zz@h"), "remove must report true once, then false")
+	got := tb.partitions()
+	require.Empty(t, got, "partitions after clear and remove = %q; want none", got)
 	// A removed member that comes back is new, whatever its GUID.
-	if c := tb.observeUp("b@h", testGUID(20), at(6)); c.Kind != changeNew {
-		t.Fatalf("removed member back: %s; want new", c.Kind)
-	}
+	require.Equal(t, changeNew, tb.observeUp("b@h", testGUID(20), at(6)).Kind, "removed member back; want new")
 }
 
 func TestAutoclean(t *testing.T) {
@@ -310,29 +285,19 @@ func TestAutoclean(t *testing.T) {
 	tb.observeDown("up@h", at(1))
 	tb.observeUp("up@h", testGUID(2), at(2))
 
-	if got := tb.autoclean(at(100), 0); got != nil {
-		t.Fatalf("autoclean disabled removed %q", got)
-	}
-	if got := tb.autoclean(at(100), -time.Second); got != nil {
-		t.Fatalf("autoclean with a negative value removed %q", got)
-	}
-	got := tb.autoclean(at(100), 60*time.Second)
-	if want := []string{"learned@h", "old@h"}; !slices.Equal(got, want) {
-		t.Fatalf("autoclean = %q; want %q (edge@h is down exactly 60 s: not longer)", got, want)
-	}
+	got := tb.autoclean(at(100), 0)
+	require.Nil(t, got, "autoclean disabled removed %q", got)
+	got = tb.autoclean(at(100), -time.Second)
+	require.Nil(t, got, "autoclean with a negative value removed %q", got)
+	got = tb.autoclean(at(100), 60*time.Second)
+	require.Equal(t, []string{"learned@h", "old@h"}, got, "autoclean (edge@h is down exactly 60 s: not longer)")
 	var left []string
 	for _, m := range tb.snapshot() {
 		left = append(left, m.Node)
 	}
-	if want := []string{"edge@h", "leaving@h", "recent@h", selfName, "up@h"}; !slices.Equal(left, want) {
-		t.Fatalf("members left = %q; want %q", left, want)
-	}
-	if got := tb.autoclean(at(101), 60*time.Second); !slices.Equal(got, []string{"edge@h"}) {
-		t.Fatalf("one second later autoclean = %q; want edge@h", got)
-	}
-	if got := tb.partitions(); !slices.Equal(got, []string{"up@h"}) {
-		t.Fatalf("partitions = %q; want up@h kept", got)
-	}
+	require.Equal(t, []string{"edge@h", "leaving@h", "recent@h", selfName, "up@h"}, left, "members left")
+	require.Equal(t, []string{"edge@h"}, tb.autoclean(at(101), 60*time.Second), "one second later autoclean")
+	require.Equal(t, []string{"up@h"}, tb.partitions(), "partitions; want up@h kept")
 }
 
 func TestMergeMany(t *testing.T) {
@@ -350,9 +315,7 @@ func TestMergeMany(t *testing.T) {
 	for _, c := range changes {
 		kinds = append(kinds, fmt.Sprintf("%s:%s", c.Node, c.Kind))
 	}
-	if want := []string{"c@h:learned", "b@h:learned"}; !slices.Equal(kinds, want) {
-		t.Fatalf("merge changes = %q; want %q", kinds, want)
-	}
+	require.Equal(t, []string{"c@h:learned", "b@h:learned"}, kinds, "merge changes")
 	snap := tb.snapshot()
 	want := []MemberInfo{
 		{Node: "a@h", Status: StatusUp, GUID: testGUID(10), Since: at(1)},
@@ -360,9 +323,7 @@ func TestMergeMany(t *testing.T) {
 		{Node: "c@h", Status: StatusDown, GUID: testGUID(30), Since: at(2)},
 		{Node: selfName, Status: StatusUp, GUID: testGUID(1), Since: t0},
 	}
-	if !reflect.DeepEqual(snap, want) {
-		t.Fatalf("snapshot = %+v\nwant %+v", snap, want)
-	}
+	require.Equal(t, want, snap, "snapshot")
 }
 
 func TestValidNodeName(t *testing.T) {
@@ -370,26 +331,19 @@ func TestValidNodeName(t *testing.T) {
 	good := []string{"a@h", "emqx-12@10.0.0.1", "n_1.x@host.example", "a@::1", "a@[::1]", longest}
 	bad := []string{"", "a", "@h", "a@", "a@b@c", "a b@h", "a@h h", "a\x00@h", "é@h", "a@h\t", "n" + longest, strings.Repeat("x", 70000) + "@h"}
 	for _, n := range good {
-		if !validNodeName(n) {
-			t.Errorf("%q rejected", n)
-		}
+		assert.True(t, validNodeName(n), "%q rejected", n)
 	}
 	for _, n := range bad {
-		if validNodeName(n) {
-			t.Errorf("%q accepted", n)
-		}
+		assert.False(t, validNodeName(n), "%q accepted", n)
 	}
 }
 
 func TestChangeKindString(t *testing.T) {
 	for k := changeNone; k <= changeRefused; k++ {
-		if s := k.String(); s == "" || strings.HasPrefix(s, "change(") {
-			t.Errorf("%d has no name: %q", k, s)
-		}
+		s := k.String()
+		assert.False(t, s == "" || strings.HasPrefix(s, "change("), "%d has no name: %q", k, s)
 	}
-	if s := changeKind(200).String(); s != "change(200)" {
-		t.Errorf("unknown kind String = %q", s)
-	}
+	assert.Equal(t, "change(200)", changeKind(200).String(), "unknown kind String")
 }
 
 // names returns n node names prefix0@h, prefix1@h, ...
@@ -427,13 +381,13 @@ func TestMergeWithinLimits(t *testing.T) {
 			tb := newMemberTable(selfName, testGUID(1), t0)
 			tb.limit = tt.limit
 			changes, drops := tb.mergeLimited(names("m", tt.entries), at(1), tt.budget)
-			if len(changes) != tt.learned || drops.Full != tt.full || drops.Rate != tt.rate || len(tb.members) != tt.tableLen {
-				t.Fatalf("learned %d, dropped %+v, table %d; want learned %d, full %d, rate %d, table %d",
-					len(changes), drops, len(tb.members), tt.learned, tt.full, tt.rate, tt.tableLen)
-			}
-			if drops.Total() != tt.full+tt.rate {
-				t.Fatalf("Total() = %d, want %d", drops.Total(), tt.full+tt.rate)
-			}
+			msg := fmt.Sprintf("learned %d, dropped %+v, table %d; want learned %d, full %d, rate %d, table %d",
+				len(changes), drops, len(tb.members), tt.learned, tt.full, tt.rate, tt.tableLen)
+			require.Len(t, changes, tt.learned, msg)
+			require.Equal(t, tt.full, drops.Full, msg)
+			require.Equal(t, tt.rate, drops.Rate, msg)
+			require.Len(t, tb.members, tt.tableLen, msg)
+			require.Equal(t, tt.full+tt.rate, drops.Total(), "Total()")
 		})
 	}
 }
@@ -447,29 +401,21 @@ func TestFullTableMakesRoomForALink(t *testing.T) {
 	tb.observeUp("real@h", testGUID(2), at(1))
 	tb.mergeLimited(names("late", 1), at(3), -1)  // late0@h, learned at 3
 	tb.mergeLimited(names("early", 1), at(2), -1) // early0@h, learned at 2
-	if !tb.full() {
-		t.Fatalf("table of %d with limit 4 is not full", len(tb.members))
-	}
+	require.True(t, tb.full(), "table of %d with limit 4 is not full", len(tb.members))
 	c := tb.observeUp("new@h", testGUID(3), at(4))
-	if c.Kind != changeNew || c.Evicted != "early0@h" {
-		t.Fatalf("link from new@h on a full table = %+v; want new, evicting early0@h (never reached, known longest)", c)
-	}
+	require.Equal(t, changeNew, c.Kind, "link from new@h on a full table = %+v; want new, evicting early0@h (never reached, known longest)", c)
+	require.Equal(t, "early0@h", c.Evicted, "link from new@h on a full table = %+v; want new, evicting early0@h (never reached, known longest)", c)
 	c = tb.observeUp("newer@h", testGUID(4), at(5))
-	if c.Kind != changeNew || c.Evicted != "late0@h" {
-		t.Fatalf("link from newer@h = %+v; want new, evicting late0@h", c)
-	}
+	require.Equal(t, changeNew, c.Kind, "link from newer@h = %+v; want new, evicting late0@h", c)
+	require.Equal(t, "late0@h", c.Evicted, "link from newer@h = %+v; want new, evicting late0@h", c)
 	c = tb.observeUp("third@h", testGUID(5), at(6))
-	if c.Kind != changeRefused {
-		t.Fatalf("link from third@h with every member reached = %+v; want refused", c)
-	}
-	if _, ok := tb.get("third@h"); ok || len(tb.members) != 4 {
-		t.Fatalf("refused node is a member, or the table has %d members; want 4", len(tb.members))
-	}
+	require.Equal(t, changeRefused, c.Kind, "link from third@h with every member reached = %+v; want refused", c)
+	_, ok := tb.get("third@h")
+	require.False(t, ok, "refused node is a member")
+	require.Len(t, tb.members, 4, "the table has %d members; want 4", len(tb.members))
 	// A member already known is never refused: the cap is on new members.
 	tb.observeDown("real@h", at(7))
-	if c := tb.observeUp("real@h", testGUID(2), at(8)); c.Kind != changePartition {
-		t.Fatalf("known member back on a full table = %s; want partition", c.Kind)
-	}
+	require.Equal(t, changePartition, tb.observeUp("real@h", testGUID(2), at(8)).Kind, "known member back on a full table; want partition")
 }
 
 // TestForgetUnreached: a member learned from a peer and never reached is
@@ -483,27 +429,19 @@ func TestForgetUnreached(t *testing.T) {
 	tb.observeUp("real@h", testGUID(7), at(1))
 	tb.observeDown("real@h", at(2))
 	after := 30 * time.Second
-	if first, ok := tb.nextUnreachedExpiry(after); !ok || !first.Equal(at(30)) {
-		t.Fatalf("nextUnreachedExpiry = %v, %v; want %v", first, ok, at(30))
-	}
-	if got := tb.forgetUnreached(at(30), after); len(got) != 0 {
-		t.Fatalf("forgetUnreached at exactly 30 s = %q; want nothing yet", got)
-	}
-	if got := tb.forgetUnreached(at(31), 0); len(got) != 0 {
-		t.Fatalf("forgetUnreached disabled = %q; want nothing", got)
-	}
-	if got := tb.forgetUnreached(at(31), after); !slices.Equal(got, []string{"fake@h"}) {
-		t.Fatalf("forgetUnreached at 31 s = %q; want fake@h", got)
-	}
-	if got := tb.forgetUnreached(at(100), after); !slices.Equal(got, []string{"later@h"}) {
-		t.Fatalf("forgetUnreached at 100 s = %q; want later@h (real@h was reached, it is autoclean's)", got)
-	}
-	if _, ok := tb.nextUnreachedExpiry(after); ok {
-		t.Fatal("nextUnreachedExpiry found a member with none left unreached")
-	}
-	if _, ok := tb.get("real@h"); !ok {
-		t.Fatal("a member this node reached was forgotten")
-	}
+	first, ok := tb.nextUnreachedExpiry(after)
+	require.True(t, ok, "nextUnreachedExpiry = %v, %v; want %v", first, ok, at(30))
+	require.True(t, first.Equal(at(30)), "nextUnreachedExpiry = %v, %v; want %v", first, ok, at(30))
+	got := tb.forgetUnreached(at(30), after)
+	require.Empty(t, got, "forgetUnreached at exactly 30 s = %q; want nothing yet", got)
+	got = tb.forgetUnreached(at(31), 0)
+	require.Empty(t, got, "forgetUnreached disabled = %q; want nothing", got)
+	require.Equal(t, []string{"fake@h"}, tb.forgetUnreached(at(31), after), "forgetUnreached at 31 s")
+	require.Equal(t, []string{"later@h"}, tb.forgetUnreached(at(100), after), "forgetUnreached at 100 s (real@h was reached, it is autoclean's)")
+	_, ok = tb.nextUnreachedExpiry(after)
+	require.False(t, ok, "nextUnreachedExpiry found a member with none left unreached")
+	_, ok = tb.get("real@h")
+	require.True(t, ok, "a member this node reached was forgotten")
 }
 
 // TestServices: a member's services are taken only from its current,
@@ -511,34 +449,20 @@ func TestForgetUnreached(t *testing.T) {
 func TestServices(t *testing.T) {
 	tb := newMemberTable(selfName, testGUID(1), t0)
 	tb.merge([]MemberInfo{{Node: "a@h", GUID: testGUID(5), Status: StatusUp}}, at(0))
-	if tb.setServices("a@h", testGUID(5), []string{"autoheal"}) {
-		t.Fatal("services taken for a member never linked")
-	}
+	require.False(t, tb.setServices("a@h", testGUID(5), []string{"autoheal"}), "services taken for a member never linked")
 	tb.observeUp("a@h", testGUID(5), at(1))
-	if tb.setServices("a@h", testGUID(6), []string{"autoheal"}) {
-		t.Fatal("services taken for another incarnation")
-	}
-	if !tb.setServices("a@h", testGUID(5), []string{"autoheal", "x"}) {
-		t.Fatal("services of the linked member not taken")
-	}
-	if tb.setServices("a@h", testGUID(5), []string{"autoheal", "x"}) {
-		t.Fatal("the same services reported as a change")
-	}
+	require.False(t, tb.setServices("a@h", testGUID(6), []string{"autoheal"}), "services taken for another incarnation")
+	require.True(t, tb.setServices("a@h", testGUID(5), []string{"autoheal", "x"}), "services of the linked member not taken")
+	require.False(t, tb.setServices("a@h", testGUID(5), []string{"autoheal", "x"}), "the same services reported as a change")
 	m, _ := tb.get("a@h")
-	if !slices.Equal(m.Services, []string{"autoheal", "x"}) {
-		t.Fatalf("Services = %q", m.Services)
-	}
+	require.Equal(t, []string{"autoheal", "x"}, m.Services, "Services")
 	tb.observeDown("a@h", at(2))
-	if m, _ := tb.get("a@h"); len(m.Services) != 2 {
-		t.Fatalf("a member down keeps its incarnation's services; got %q", m.Services)
-	}
+	m, _ = tb.get("a@h")
+	require.Len(t, m.Services, 2, "a member down keeps its incarnation's services; got %q", m.Services)
 	tb.observeUp("a@h", testGUID(7), at(3))
-	if m, _ := tb.get("a@h"); m.Services != nil {
-		t.Fatalf("services after a restart = %q; want none until it tells", m.Services)
-	}
-	if !tb.setServices(selfName, testGUID(1), []string{"autoheal"}) {
-		t.Fatal("self's services not taken")
-	}
+	m, _ = tb.get("a@h")
+	require.Nil(t, m.Services, "services after a restart = %q; want none until it tells", m.Services)
+	require.True(t, tb.setServices(selfName, testGUID(1), []string{"autoheal"}), "self's services not taken")
 }
 
 func TestParseServices(t *testing.T) {
@@ -550,46 +474,30 @@ func TestParseServices(t *testing.T) {
 		return out
 	}
 	got, err := parseServices(b("x", "autoheal", "x"))
-	if err != nil || !slices.Equal(got, []string{"autoheal", "x"}) {
-		t.Fatalf("parseServices = %q, %v; want sorted, without duplicates", got, err)
-	}
+	require.NoError(t, err, "parseServices")
+	require.Equal(t, []string{"autoheal", "x"}, got, "parseServices; want sorted, without duplicates")
 	for _, bad := range [][][]byte{b(""), b(strings.Repeat("s", MaxServiceLen+1)), b("a b"), b("é"), make([][]byte, MaxServices+1)} {
-		if _, err := parseServices(bad); err == nil {
-			t.Errorf("parseServices(%q) accepted", bad)
-		}
+		_, err := parseServices(bad)
+		assert.Error(t, err, "parseServices(%q) accepted", bad)
 	}
-	if err := checkServiceName(strings.Repeat("s", MaxServiceLen)); err != nil {
-		t.Errorf("a %d-byte name refused: %v", MaxServiceLen, err)
-	}
+	assert.NoError(t, checkServiceName(strings.Repeat("s", MaxServiceLen)), "a %d-byte name refused", MaxServiceLen)
 }
 
 func TestTokenBucket(t *testing.T) {
 	b := newTokenBucket(10, 5, t0) // 10 per second, 5 at most
-	if got := b.available(t0); got != 5 {
-		t.Fatalf("a new bucket holds %d; want its burst, 5", got)
-	}
+	require.Equal(t, 5, b.available(t0), "a new bucket holds the wrong count; want its burst, 5")
 	b.spend(t0, 5)
-	if got, wait := b.available(t0), b.untilNext(t0); got != 0 || wait != 100*time.Millisecond {
-		t.Fatalf("after spending all: %d tokens, next in %v; want 0, 100ms", got, wait)
-	}
+	got, wait := b.available(t0), b.untilNext(t0)
+	require.Equal(t, 0, got, "after spending all: %d tokens, next in %v; want 0, 100ms", got, wait)
+	require.Equal(t, 100*time.Millisecond, wait, "after spending all: %d tokens, next in %v; want 0, 100ms", got, wait)
 	now := t0.Add(250 * time.Millisecond)
-	if got := b.available(now); got != 2 {
-		t.Fatalf("250 ms later: %d tokens; want 2", got)
-	}
-	if got := b.available(t0.Add(time.Hour)); got != 5 {
-		t.Fatalf("an hour later: %d tokens; want the burst, 5", got)
-	}
+	require.Equal(t, 2, b.available(now), "250 ms later")
+	require.Equal(t, 5, b.available(t0.Add(time.Hour)), "an hour later; want the burst, 5")
 	b.spend(t0.Add(time.Hour), 100)
-	if got := b.available(t0.Add(time.Hour)); got != 0 {
-		t.Fatalf("overspent bucket holds %d; want 0", got)
-	}
+	require.Equal(t, 0, b.available(t0.Add(time.Hour)), "overspent bucket")
 	// A clock that steps back neither adds nor removes tokens.
-	if got := b.available(t0); got != 0 {
-		t.Fatalf("clock stepped back: %d tokens; want 0", got)
-	}
+	require.Equal(t, 0, b.available(t0), "clock stepped back")
 	z := newTokenBucket(0, 0, t0)
 	z.spend(t0, 1)
-	if got := z.untilNext(t0.Add(time.Hour)); got != time.Hour {
-		t.Fatalf("a bucket that never refills: next in %v; want an hour", got)
-	}
+	require.Equal(t, time.Hour, z.untilNext(t0.Add(time.Hour)), "a bucket that never refills; want an hour")
 }

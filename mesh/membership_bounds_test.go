@@ -14,6 +14,8 @@ import (
 	"github.com/ekka-mesh/ekka-mesh/conn"
 	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 	"github.com/ekka-mesh/ekka-mesh/wire"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 const boundsCookie = "bounds-cookie"
@@ -23,9 +25,7 @@ const boundsCookie = "bounds-cookie"
 func closedAddr(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	addr := ln.Addr().String()
 	ln.Close()
 	return addr
@@ -77,9 +77,7 @@ func rawPeerPongs(t *testing.T, ctx context.Context, nd *Node, name string, hidd
 	cc := conn.DefaultConfig()
 	cc.Name, cc.Cookie, cc.Cluster, cc.GUID, cc.Hidden = name, boundsCookie, nd.Cluster(), NewGUID(), hidden
 	c, err := conn.Dial(ctx, &cc, nd.Name(), nd.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	pongs := make(chan uint64, 16)
 	c.Start(func(_ *conn.Conn, h wire.Header, _ []byte, _ bool) {
 		if h.Type == wire.TypePong {
@@ -103,9 +101,7 @@ func processed(t *testing.T, ctx context.Context, c *conn.Conn, pongs <-chan uin
 	t.Helper()
 	const id = 0x5eed
 	var b [8]byte
-	if err := c.Send(ctx, wire.TypePing, id, (&wire.Ping{SentNanos: 1}).Append(b[:0]), nil); err != nil {
-		t.Fatalf("sending a Ping: %v", err)
-	}
+	require.NoError(t, c.Send(ctx, wire.TypePing, id, (&wire.Ping{SentNanos: 1}).Append(b[:0]), nil), "sending a Ping")
 	for {
 		select {
 		case got := <-pongs:
@@ -121,12 +117,8 @@ func processed(t *testing.T, ctx context.Context, c *conn.Conn, pongs <-chan uin
 func send(t *testing.T, ctx context.Context, c *conn.Conn, m wire.Message) {
 	t.Helper()
 	body, err := wire.AppendValid(nil, m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Send(ctx, m.Type(), 0, body, nil); err != nil {
-		t.Fatalf("sending %s: %v", m.Type(), err)
-	}
+	require.NoError(t, err)
+	require.NoError(t, c.Send(ctx, m.Type(), 0, body, nil), "sending %s", m.Type())
 }
 
 // TestPeerAnnouncingManyMembers: a peer with the cookie announces 100,000
@@ -157,9 +149,7 @@ func TestPeerAnnouncingManyMembers(t *testing.T) {
 		cfg.MaxMembers, cfg.LearnBurst, cfg.LearnRate, cfg.RedialRate = 300, 200, 50, 100
 		cfg.ForgetUnreached = 3 * time.Second
 		nd, err := Start(ctx, cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		t.Cleanup(func() { nd.Stop(context.Background()) })
 		mu.Lock()
 		addrs[name] = nd.Addr().String()
@@ -168,9 +158,7 @@ func TestPeerAnnouncingManyMembers(t *testing.T) {
 	}
 	nd := start("victim@127.0.0.1")
 	friend := start("friend@127.0.0.1")
-	if err := friend.Join(ctx, nd.Name()); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, friend.Join(ctx, nd.Name()))
 	runtime.GC()
 	goroutines := runtime.NumGoroutine()
 	sub := nd.Subscribe()
@@ -211,19 +199,11 @@ func TestPeerAnnouncingManyMembers(t *testing.T) {
 	close(stop)
 	<-sampled
 	// At most one dial goroutine per member, and a few per link.
-	if goroutinesMost > goroutines+300+100 {
-		t.Fatalf("%d goroutines, %d before the attack: want at most one more per member", goroutinesMost, goroutines)
-	}
-	if most > 300 {
-		t.Fatalf("the node held %d members; want at most MaxMembers, 300", most)
-	}
-	if most < 200 {
-		t.Fatalf("the node held at most %d members; want the learning burst (200) learned", most)
-	}
+	require.LessOrEqual(t, goroutinesMost, goroutines+300+100, "%d goroutines, %d before the attack: want at most one more per member", goroutinesMost, goroutines)
+	require.LessOrEqual(t, most, 300, "the node held %d members; want at most MaxMembers, 300", most)
+	require.GreaterOrEqual(t, most, 200, "the node held at most %d members; want the learning burst (200) learned", most)
 	// The test's own two 2.5 MB tables are in there too.
-	if heap > 128<<20 {
-		t.Fatalf("heap in use reached %d MB; want under 128", heap>>20)
-	}
+	require.LessOrEqual(t, heap, uint64(128<<20), "heap in use reached %d MB; want under 128", heap>>20)
 
 	// The fake members are forgotten once ForgetUnreached has passed; the
 	// real ones stay.
@@ -237,9 +217,7 @@ func TestPeerAnnouncingManyMembers(t *testing.T) {
 	for _, m := range nd.Members() {
 		names = append(names, m.Node)
 	}
-	if want := []string{"evil@127.0.0.1", "friend@127.0.0.1", "victim@127.0.0.1"}; !slices.Equal(names, want) {
-		t.Fatalf("members after the attack: %q, want %q", names, want)
-	}
+	require.Equal(t, []string{"evil@127.0.0.1", "friend@127.0.0.1", "victim@127.0.0.1"}, names, "members after the attack")
 	forgotten := 0
 	for quiet := false; !quiet; {
 		select {
@@ -251,23 +229,16 @@ func TestPeerAnnouncingManyMembers(t *testing.T) {
 			quiet = true
 		}
 	}
-	if forgotten < 200 {
-		t.Fatalf("%d node-leaving events for members never reached; want one per member learned (at least 200)", forgotten)
-	}
+	require.GreaterOrEqual(t, forgotten, 200, "%d node-leaving events for members never reached; want one per member learned (at least 200)", forgotten)
 	perSecond, total := dials.maxPerSecond()
 	// RedialRate 100 with a bucket of one second's worth: at most 200 in
 	// any one second.
-	if perSecond > 200 {
-		t.Fatalf("%d dials to fake members within one second (%d in all); want at most 200 (RedialRate 100)", perSecond, total)
-	}
-	if total == 0 {
-		t.Fatal("no dial to a fake member: the test proves nothing")
-	}
+	require.LessOrEqual(t, perSecond, 200, "%d dials to fake members within one second (%d in all); want at most 200 (RedialRate 100)", perSecond, total)
+	require.NotZero(t, total, "no dial to a fake member: the test proves nothing")
 	t.Logf("most members %d, heap %d MB, %d dials to fake members, at most %d in one second, %d forgotten", most, heap>>20, total, perSecond, forgotten)
 	// The real member was never dropped, and the node still answers.
-	if _, err := friend.Call(ctx, nd.Name(), MethodPong, nil); err != nil {
-		t.Fatalf("a call to the node after the attack: %v", err)
-	}
+	_, err := friend.Call(ctx, nd.Name(), MethodPong, nil)
+	require.NoError(t, err, "a call to the node after the attack")
 }
 
 // startNodes starts nodes on free loopback ports that resolve each other.
@@ -288,9 +259,7 @@ func startNodes(t *testing.T, ctx context.Context, names ...string) []*Node {
 			return "", fmt.Errorf("no node %s in this test", node)
 		}
 		nd, err := Start(ctx, cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		t.Cleanup(func() { nd.Stop(context.Background()) })
 		mu.Lock()
 		addrs[name] = nd.Addr().String()
@@ -316,27 +285,23 @@ func TestHiddenClientCannotAnnounceMembers(t *testing.T) {
 	send(t, ctx, hidden, &wire.MemberStatus{Node: []byte(nd.Name()), GUID: nd.GUID(), Status: wire.StatusLeaving})
 	send(t, ctx, hidden, &wire.MemberServices{Node: []byte("ctl-evil@127.0.0.1"), Services: [][]byte{[]byte("autoheal")}})
 	cl, err := Connect(ctx, ClientConfig{Cookie: boundsCookie, Addr: nd.Addr().String()}, nd.Name())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer cl.Close()
 	processed(t, ctx, hidden, pongs)
-	if ms := nd.Members(); len(ms) != 1 || ms[0].Status != StatusUp {
-		t.Fatalf("members after a hidden client's announcements: %+v; want only the node itself, up", ms)
-	}
+	ms := nd.Members()
+	require.Len(t, ms, 1, "members after a hidden client's announcements: %+v; want only the node itself, up", ms)
+	require.Equal(t, StatusUp, ms[0].Status, "members after a hidden client's announcements: %+v; want only the node itself, up", ms)
 	// ctl's join and force-leave go through the built-in methods, and work.
-	if _, err := cl.Admin(ctx, MethodJoin, AdminRequest{Node: nodes[1].Name()}); err != nil {
-		t.Fatalf("ctl join: %v", err)
-	}
+	_, err = cl.Admin(ctx, MethodJoin, AdminRequest{Node: nodes[1].Name()})
+	require.NoError(t, err, "ctl join")
 	testnet.EventuallyCtx(t, ctx, "h2 to be a member", func() string {
 		if running := nd.Info().RunningNodes; len(running) != 2 {
 			return fmt.Sprintf("running %v", running)
 		}
 		return ""
 	})
-	if _, err := cl.Admin(ctx, MethodForceLeave, AdminRequest{Node: nodes[1].Name()}); err != nil {
-		t.Fatalf("ctl force-leave: %v", err)
-	}
+	_, err = cl.Admin(ctx, MethodForceLeave, AdminRequest{Node: nodes[1].Name()})
+	require.NoError(t, err, "ctl force-leave")
 	testnet.EventuallyCtx(t, ctx, "h2 to be forced out", func() string {
 		if ms := nd.Members(); len(ms) != 1 {
 			return fmt.Sprintf("%d members", len(ms))
@@ -360,15 +325,9 @@ func TestServicesReachEveryMember(t *testing.T) {
 		}
 		return nil
 	}
-	if err := nodes[1].Join(ctx, nodes[0].Name()); err != nil {
-		t.Fatal(err)
-	}
-	if err := nodes[0].AddService("autoheal"); err != nil {
-		t.Fatal(err)
-	}
-	if err := nodes[0].AddService("locker"); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, nodes[1].Join(ctx, nodes[0].Name()))
+	require.NoError(t, nodes[0].AddService("autoheal"))
+	require.NoError(t, nodes[0].AddService("locker"))
 	want := []string{"autoheal", "locker"}
 	testnet.EventuallyCtx(t, ctx, "s2 to see s1's services", func() string {
 		if got := servicesOf(nodes[1], "s1@127.0.0.1"); !slices.Equal(got, want) {
@@ -376,21 +335,15 @@ func TestServicesReachEveryMember(t *testing.T) {
 		}
 		return ""
 	})
-	if got := servicesOf(nodes[0], "s1@127.0.0.1"); !slices.Equal(got, want) {
-		t.Fatalf("s1's own services = %q, want %q", got, want)
-	}
-	if err := nodes[2].Join(ctx, nodes[1].Name()); err != nil {
-		t.Fatal(err)
-	}
+	require.Equal(t, want, servicesOf(nodes[0], "s1@127.0.0.1"), "s1's own services")
+	require.NoError(t, nodes[2].Join(ctx, nodes[1].Name()))
 	testnet.EventuallyCtx(t, ctx, "s3, joined later, to see s1's services", func() string {
 		if got := servicesOf(nodes[2], "s1@127.0.0.1"); !slices.Equal(got, want) {
 			return fmt.Sprintf("s3 sees %q", got)
 		}
 		return ""
 	})
-	if err := nodes[0].RemoveService("locker"); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, nodes[0].RemoveService("locker"))
 	testnet.EventuallyCtx(t, ctx, "the withdrawn service to disappear", func() string {
 		for _, nd := range nodes[1:3] {
 			if got := servicesOf(nd, "s1@127.0.0.1"); !slices.Equal(got, []string{"autoheal"}) {
@@ -400,9 +353,7 @@ func TestServicesReachEveryMember(t *testing.T) {
 		return ""
 	})
 	for _, bad := range []string{"", "a b", strings.Repeat("s", MaxServiceLen+1)} {
-		if err := nodes[0].AddService(bad); err == nil {
-			t.Errorf("AddService(%q) accepted", bad)
-		}
+		assert.Error(t, nodes[0].AddService(bad), "AddService(%q) accepted", bad)
 	}
 }
 
@@ -413,19 +364,11 @@ func TestNodeNameLengthLimit(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Name, cfg.Cookie = long, boundsCookie
 	err := cfg.Validate()
-	if err == nil || !strings.Contains(err.Error(), "70010 bytes long; want at most 255") {
-		t.Fatalf("Validate with a 70,010-byte name = %v; want the length and the limit", err)
-	}
-	if len(err.Error()) > 400 {
-		t.Fatalf("the error is %d bytes long; want it short", len(err.Error()))
-	}
+	require.ErrorContains(t, err, "70010 bytes long; want at most 255", "Validate with a 70,010-byte name; want the length and the limit")
+	require.LessOrEqual(t, len(err.Error()), 400, "the error is %d bytes long; want it short", len(err.Error()))
 	_, err = Connect(context.Background(), ClientConfig{Cookie: boundsCookie, Addr: "127.0.0.1:1"}, long)
-	if err == nil || !strings.Contains(err.Error(), "want at most 255") {
-		t.Fatalf("Connect to a 70,010-byte name = %v; want the limit named", err)
-	}
+	require.ErrorContains(t, err, "want at most 255", "Connect to a 70,010-byte name; want the limit named")
 	cfg.Name = "n@127.0.0.1"
 	cfg.MaxMembers = wire.MaxMembers + 1
-	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "MaxMembers 65536") {
-		t.Fatalf("Validate with MaxMembers 65536 = %v; want it refused (a table could not carry it)", err)
-	}
+	require.ErrorContains(t, cfg.Validate(), "MaxMembers 65536", "Validate with MaxMembers 65536; want it refused (a table could not carry it)")
 }

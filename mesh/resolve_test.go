@@ -3,9 +3,11 @@ package mesh
 import (
 	"context"
 	"errors"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // stubLookup replaces the resolver for one test.
@@ -27,25 +29,20 @@ func TestStartRefusesAHostThatDoesNotResolve(t *testing.T) {
 	var asked []string
 	stubLookup(t, func(ctx context.Context, host string) ([]string, error) {
 		asked = append(asked, host)
-		if _, ok := ctx.Deadline(); !ok {
-			t.Error("the lookup has no deadline")
-		}
+		_, ok := ctx.Deadline()
+		assert.True(t, ok, "the lookup has no deadline")
 		return nil, errors.New("lookup " + host + ": no such host")
 	})
 	n, err := Start(context.Background(), resolveConfig("n1@no-such-host.invalid"))
 	if err == nil {
 		n.Stop(context.Background())
-		t.Fatal("a node whose host does not resolve started")
 	}
+	require.Error(t, err, "a node whose host does not resolve started")
 	for _, want := range []string{"n1@no-such-host.invalid", "node.name", `host "no-such-host.invalid" does not resolve`,
 		"no such host", "want an IP address or a host name this machine resolves"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error %q does not say %q", err, want)
-		}
+		assert.ErrorContains(t, err, want, "error %q does not say %q", err, want)
 	}
-	if len(asked) != 1 || asked[0] != "no-such-host.invalid" {
-		t.Errorf("looked up %q, want the name's host once", asked)
-	}
+	assert.Equal(t, []string{"no-such-host.invalid"}, asked, "looked up %q, want the name's host once", asked)
 }
 
 func TestStartResolveCheckRespectsContext(t *testing.T) {
@@ -56,26 +53,20 @@ func TestStartResolveCheckRespectsContext(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	_, err := Start(ctx, resolveConfig("n1@slow.example"))
-	if err == nil || !strings.Contains(err.Error(), `start abandoned while resolving its host "slow.example"`) ||
-		!errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Start with a context ending during the lookup: %v, want abandoned with the context's cause", err)
-	}
+	require.ErrorContains(t, err, `start abandoned while resolving its host "slow.example"`,
+		"Start with a context ending during the lookup: %v, want abandoned with the context's cause", err)
+	require.ErrorIs(t, err, context.DeadlineExceeded,
+		"Start with a context ending during the lookup: %v, want abandoned with the context's cause", err)
 }
 
 func TestStartHostThatResolves(t *testing.T) {
 	stubLookup(t, func(ctx context.Context, host string) ([]string, error) {
-		if host != "node1.example" {
-			t.Errorf("looked up %q", host)
-		}
+		assert.Equal(t, "node1.example", host, "looked up %q", host)
 		return []string{"127.0.0.1"}, nil
 	})
 	n, err := Start(context.Background(), resolveConfig("n1@node1.example"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Stop(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	require.NoError(t, n.Stop(context.Background()))
 	// An IP address and a Config.Resolve are not looked up.
 	stubLookup(t, func(ctx context.Context, host string) ([]string, error) {
 		t.Errorf("looked up %q", host)
@@ -87,11 +78,7 @@ func TestStartHostThatResolves(t *testing.T) {
 		return c
 	}()} {
 		n, err := Start(context.Background(), cfg)
-		if err != nil {
-			t.Fatalf("%s: %v", cfg.Name, err)
-		}
-		if err := n.Stop(context.Background()); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err, cfg.Name)
+		require.NoError(t, n.Stop(context.Background()))
 	}
 }

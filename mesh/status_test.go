@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/ekka-mesh/ekka-mesh/wire"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestStatusMatchesWire(t *testing.T) {
@@ -16,50 +18,37 @@ func TestStatusMatchesWire(t *testing.T) {
 		{StatusLeaving, wire.StatusLeaving}, {StatusDown, wire.StatusDown},
 	}
 	for _, p := range pairs {
-		if uint8(p.mesh) != uint8(p.wire) || p.mesh.String() != p.wire.String() {
-			t.Errorf("mesh %s (%d) vs wire %s (%d)", p.mesh, p.mesh, p.wire, p.wire)
-		}
+		assert.Equal(t, uint8(p.wire), uint8(p.mesh), "mesh %s (%d) vs wire %s (%d)", p.mesh, p.mesh, p.wire, p.wire)
+		assert.Equal(t, p.wire.String(), p.mesh.String(), "mesh %s (%d) vs wire %s (%d)", p.mesh, p.mesh, p.wire, p.wire)
 	}
 }
 
 func TestStatusText(t *testing.T) {
 	for s := StatusJoining; s <= StatusDown; s++ {
 		b, err := s.MarshalText()
-		if err != nil || string(b) != s.String() {
-			t.Fatalf("%d MarshalText = %q, %v", s, b, err)
-		}
+		require.NoError(t, err, "%d MarshalText", s)
+		require.Equal(t, s.String(), string(b), "%d MarshalText", s)
 		var back Status
-		if err := back.UnmarshalText(b); err != nil || back != s {
-			t.Fatalf("UnmarshalText(%q) = %v, %v; want %v", b, back, err, s)
-		}
-		if p, err := ParseStatus(s.String()); err != nil || p != s {
-			t.Fatalf("ParseStatus(%q) = %v, %v", s.String(), p, err)
-		}
+		require.NoError(t, back.UnmarshalText(b), "UnmarshalText(%q)", b)
+		require.Equal(t, s, back, "UnmarshalText(%q)", b)
+		p, err := ParseStatus(s.String())
+		require.NoError(t, err, "ParseStatus(%q)", s.String())
+		require.Equal(t, s, p, "ParseStatus(%q)", s.String())
 	}
 	names := map[Status]string{StatusJoining: "joining", StatusUp: "up", StatusHealing: "healing", StatusLeaving: "leaving", StatusDown: "down"}
 	for s, name := range names {
-		if s.String() != name {
-			t.Errorf("%d String = %q; want %q", s, s.String(), name)
-		}
+		assert.Equal(t, name, s.String(), "%d String", s)
 	}
 	for _, bad := range []Status{0, 6, 255} {
-		if bad.Valid() {
-			t.Errorf("%d is valid", bad)
-		}
-		if _, err := bad.MarshalText(); err == nil {
-			t.Errorf("%d marshalled without error", bad)
-		}
-		if bad.String() == "" {
-			t.Errorf("%d has an empty String", bad)
-		}
+		assert.False(t, bad.Valid(), "%d is valid", bad)
+		_, err := bad.MarshalText()
+		assert.Error(t, err, "%d marshalled without error", bad)
+		assert.NotEmpty(t, bad.String(), "%d has an empty String", bad)
 	}
 	for _, bad := range []string{"", "Up", "unknown"} {
-		if _, err := ParseStatus(bad); err == nil {
-			t.Errorf("ParseStatus(%q) succeeded", bad)
-		}
+		_, err := ParseStatus(bad)
+		assert.Error(t, err, "ParseStatus(%q) succeeded", bad)
 	}
 	b, _ := json.Marshal(map[string]Status{"s": StatusHealing})
-	if string(b) != `{"s":"healing"}` {
-		t.Errorf("JSON = %s", b)
-	}
+	assert.Equal(t, `{"s":"healing"}`, string(b), "JSON")
 }
