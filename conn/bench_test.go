@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/ekka-mesh/ekka-mesh/wire"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // The benchmarks in this file compare a link with raw TCP on loopback in the
@@ -25,9 +27,7 @@ import (
 // rawPair returns two ends of a loopback TCP connection.
 func rawPair(b *testing.B) (net.Conn, net.Conn) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	defer ln.Close()
 	ch := make(chan net.Conn, 1)
 	go func() {
@@ -35,9 +35,7 @@ func rawPair(b *testing.B) (net.Conn, net.Conn) {
 		ch <- c
 	}()
 	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	s := <-ch
 	b.Cleanup(func() { c.Close(); s.Close() })
 	return c, s
@@ -107,20 +105,14 @@ func benchLink(b *testing.B, client, server Handler) (a, s *Conn) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	l, err := Listen(ctx, cb, "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	defer l.Close()
 	ch := make(chan *Conn, 1)
 	go func() { c, _ := l.Accept(ctx); ch <- c }()
 	a, err = Dial(ctx, ca, cb.Name, l.Addr().String())
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	s = <-ch
-	if s == nil {
-		b.Fatal("the listener accepted no link")
-	}
+	require.NotNil(b, s, "the listener accepted no link")
 	a.Start(client)
 	s.Start(server)
 	b.Cleanup(func() {
@@ -160,9 +152,8 @@ func BenchmarkPingPong64(b *testing.B) {
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
 			c.Write(buf)
-			if _, err := io.ReadFull(c, buf); err != nil {
-				b.Fatal(err)
-			}
+			_, err := io.ReadFull(c, buf)
+			require.NoError(b, err)
 		}
 	})
 	b.Run("ekka-conn", func(b *testing.B) {
@@ -173,9 +164,7 @@ func BenchmarkPingPong64(b *testing.B) {
 		before := r.c.Stats().Handoffs
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
-			if err := r.call(ctx, payload); err != nil {
-				b.Fatal(err)
-			}
+			require.NoError(b, r.call(ctx, payload))
 		}
 		b.StopTimer()
 		h := r.c.Stats().Handoffs - before + r.handoff.Load()
@@ -194,8 +183,7 @@ func BenchmarkInFlight64(b *testing.B) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if err := r.call(ctx, payload); err != nil {
-				b.Error(err)
+			if !assert.NoError(b, r.call(ctx, payload)) {
 				return
 			}
 		}
@@ -263,9 +251,8 @@ func BenchmarkOneWay64K(b *testing.B) {
 		b.ReportAllocs()
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
-			if _, err := c.Write(buf); err != nil {
-				b.Fatal(err)
-			}
+			_, err := c.Write(buf)
+			require.NoError(b, err)
 		}
 		<-done
 	})
@@ -290,9 +277,7 @@ func oneWay(b *testing.B, size int) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if err := a.Send(bg, wire.TypeCast, 0, nil, payload); err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, a.Send(bg, wire.TypeCast, 0, nil, payload))
 	}
 	<-done
 	b.StopTimer()
@@ -313,9 +298,7 @@ func BenchmarkHeadOfLine(b *testing.B) {
 		lat := make([]time.Duration, 0, n)
 		for i := 0; i < n; i++ {
 			t0 := time.Now()
-			if err := r.call(ctx, small); err != nil {
-				b.Fatal(err)
-			}
+			require.NoError(b, r.call(ctx, small))
 			lat = append(lat, time.Since(t0))
 		}
 		slices.Sort(lat)

@@ -1,6 +1,11 @@
 package conn
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
 
 // TestBodyClass: every size in the pooled range maps to a class that holds
 // it, wastes at most an eighth, and whose size maps back to itself; the
@@ -9,22 +14,16 @@ func TestBodyClass(t *testing.T) {
 	seen := map[int]int{} // index -> size
 	check := func(n int) {
 		idx, size, ok := bodyClass(n)
-		if !ok {
-			t.Fatalf("bodyClass(%d) not pooled", n)
-		}
-		if size < n || float64(size-n) > float64(n)/8 {
-			t.Fatalf("bodyClass(%d) = size %d: too small or wastes more than 1/8", n, size)
-		}
-		if s, dup := seen[idx]; dup && s != size {
-			t.Fatalf("index %d holds sizes %d and %d", idx, s, size)
+		require.True(t, ok, "bodyClass(%d) not pooled", n)
+		require.False(t, size < n || float64(size-n) > float64(n)/8, "bodyClass(%d) = size %d: too small or wastes more than 1/8", n, size)
+		if s, dup := seen[idx]; dup {
+			require.Equal(t, s, size, "index %d holds sizes %d and %d", idx, s, size)
 		}
 		seen[idx] = size
-		if idx2, size2, _ := bodyClass(size); idx2 != idx || size2 != size {
-			t.Fatalf("class size %d of %d maps to (%d, %d), want (%d, %d)", size, n, idx2, size2, idx, size)
-		}
-		if idx < 0 || idx >= len(bodyPools) {
-			t.Fatalf("bodyClass(%d) index %d out of the %d pools", n, idx, len(bodyPools))
-		}
+		idx2, size2, _ := bodyClass(size)
+		require.Equal(t, idx, idx2, "class size %d of %d maps to (%d, %d), want (%d, %d)", size, n, idx2, size2, idx, size)
+		require.Equal(t, size, size2, "class size %d of %d maps to (%d, %d), want (%d, %d)", size, n, idx2, size2, idx, size)
+		require.False(t, idx < 0 || idx >= len(bodyPools), "bodyClass(%d) index %d out of the %d pools", n, idx, len(bodyPools))
 	}
 	for n := minBody; n <= maxBody; n += 1 + n/37 {
 		check(n)
@@ -39,9 +38,8 @@ func TestBodyClass(t *testing.T) {
 		}
 	}
 	for _, n := range []int{0, minBody - 1, maxBody + 1} {
-		if _, _, ok := bodyClass(n); ok {
-			t.Errorf("bodyClass(%d) pooled, want not", n)
-		}
+		_, _, ok := bodyClass(n)
+		assert.False(t, ok, "bodyClass(%d) pooled, want not", n)
 	}
 }
 
@@ -55,14 +53,11 @@ func TestReleaseBodyReuses(t *testing.T) {
 		b := append(newBody(100<<10), 1)
 		ReleaseBody(b)
 		got := newBody(100<<10 - 1)
-		if len(got) != 0 || cap(got) != cap(b) {
-			t.Fatalf("newBody: len %d cap %d, want 0 and the class size %d", len(got), cap(got), cap(b))
-		}
+		require.Empty(t, got, "newBody: len %d cap %d, want 0 and the class size %d", len(got), cap(got), cap(b))
+		require.Equal(t, cap(b), cap(got), "newBody: len %d cap %d, want 0 and the class size %d", len(got), cap(got), cap(b))
 		reused = &got[:1][0] == &b[0]
 	}
-	if !reused {
-		t.Fatal("a body given back with ReleaseBody was never read into again")
-	}
+	require.True(t, reused, "a body given back with ReleaseBody was never read into again")
 	ReleaseBody(make([]byte, 12345)) // not a class size: dropped, no panic
 	ReleaseBody(nil)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/klauspost/compress/s2"
 
 	"github.com/ekka-mesh/ekka-mesh/wire"
+	"github.com/stretchr/testify/require"
 )
 
 // refMessage is one complete message as the reference reassembler sees it.
@@ -192,9 +193,8 @@ func FuzzMessageReader(f *testing.F) {
 		defer func() {
 			// However the lane ended, the budget it used comes back whole.
 			m.releaseAll()
-			if h := mem.held.Load(); h != 0 {
-				t.Fatalf("the lane ended holding %d bytes of the reassembly budget", h)
-			}
+			h := mem.held.Load()
+			require.Zero(t, h, "the lane ended holding %d bytes of the reassembly budget", h)
 		}()
 		for i, w := range want {
 			hdr, body, _, err := nextWithin(t, &m, data)
@@ -203,40 +203,33 @@ func FuzzMessageReader(f *testing.F) {
 			}
 			switch {
 			case w.end:
-				if err != io.EOF {
-					t.Fatalf("frame %d: at the end of the stream got %v (body %d bytes), want io.EOF", i, err, len(body))
-				}
+				require.Equal(t, io.EOF, err, "frame %d: at the end of the stream got %v (body %d bytes), want io.EOF", i, err, len(body))
 				return
 			case err != nil && errors.As(err, new(*LimitError)):
 				// The budget is not in the model: a refusal is right when
 				// the unfinished messages hold most of it.
 				var le *LimitError
 				errors.As(err, &le)
-				if le.Code != wire.CodeTooLarge || mem.held.Load() < budget/2 {
-					t.Fatalf("frame %d: %v with %d of %d bytes of the budget held", i, err, mem.held.Load(), budget)
-				}
+				held := mem.held.Load()
+				require.Equal(t, wire.CodeTooLarge, le.Code, "frame %d: %v with %d of %d bytes of the budget held", i, err, held, budget)
+				require.GreaterOrEqual(t, held, int64(budget/2), "frame %d: %v with %d of %d bytes of the budget held", i, err, held, budget)
 				return
 			case w.msg != nil:
-				if err != nil {
-					t.Fatalf("frame %d: %v; want the %s %d of %d bytes", i, err, w.msg.t, w.msg.id, len(w.msg.body))
-				}
-				if hdr.Type != w.msg.t || hdr.ID != w.msg.id || hdr.Flags != 0 || int(hdr.Length) != len(body) || !bytes.Equal(body, w.msg.body) {
-					t.Fatalf("frame %d: delivered %+v with %d bytes, want %s %d with %d bytes", i, hdr, len(body), w.msg.t, w.msg.id, len(w.msg.body))
-				}
+				require.NoError(t, err, "frame %d: want the %s %d of %d bytes", i, w.msg.t, w.msg.id, len(w.msg.body))
+				require.True(t, hdr.Type == w.msg.t && hdr.ID == w.msg.id && hdr.Flags == 0 && int(hdr.Length) == len(body) && bytes.Equal(body, w.msg.body),
+					"frame %d: delivered %+v with %d bytes, want %s %d with %d bytes", i, hdr, len(body), w.msg.t, w.msg.id, len(w.msg.body))
 			case w.code == 0 && !w.partial:
-				if err != nil || body != nil {
-					t.Fatalf("frame %d: a chunk of an unfinished message gave %v and %d bytes, want neither", i, err, len(body))
-				}
+				require.NoError(t, err, "frame %d: a chunk of an unfinished message gave %v and %d bytes, want neither", i, err, len(body))
+				require.Nil(t, body, "frame %d: a chunk of an unfinished message gave %v and %d bytes, want neither", i, err, len(body))
 			default:
-				if err == nil {
-					t.Fatalf("frame %d: accepted (%+v, %d bytes); want the lane to stop with %s", i, hdr, len(body), w.code)
-				}
+				require.Error(t, err, "frame %d: accepted (%+v, %d bytes); want the lane to stop with %s", i, hdr, len(body), w.code)
 				var fe *wire.FrameError
-				if !errors.As(err, &fe) && err != io.EOF {
-					t.Fatalf("frame %d: error %v (%T) is not a *wire.FrameError", i, err, err)
+				if err != io.EOF {
+					require.ErrorAs(t, err, &fe, "frame %d: error %v (%T) is not a *wire.FrameError", i, err, err)
 				}
-				if !w.partial && (fe == nil || fe.Code != w.code) {
-					t.Fatalf("frame %d: stopped with %v, want %s", i, err, w.code)
+				if !w.partial {
+					require.NotNil(t, fe, "frame %d: stopped with %v, want %s", i, err, w.code)
+					require.Equal(t, w.code, fe.Code, "frame %d: stopped with %v, want %s", i, err, w.code)
 				}
 				return
 			}
@@ -245,12 +238,11 @@ func FuzzMessageReader(f *testing.F) {
 				held += int64(cap(pm.buf))
 				reserved += pm.reserved
 			}
-			if got := mem.held.Load(); got != reserved+m.held || got > budget {
-				t.Fatalf("frame %d: the budget counts %d bytes; unfinished messages reserve %d and the message handed out %d (limit %d)", i, got, reserved, m.held, budget)
-			}
-			if bound := int64(2 * (16*(len(data)+w.inflated) + len(m.partial)*(64<<10+4096))); held > bound {
-				t.Fatalf("frame %d: unfinished messages hold %d bytes for %d bytes sent that decode to %d more (bound %d)", i, held, len(data), w.inflated, bound)
-			}
+			got := mem.held.Load()
+			require.Equal(t, reserved+m.held, got, "frame %d: the budget counts %d bytes; unfinished messages reserve %d and the message handed out %d (limit %d)", i, got, reserved, m.held, budget)
+			require.LessOrEqual(t, got, int64(budget), "frame %d: the budget counts %d bytes; unfinished messages reserve %d and the message handed out %d (limit %d)", i, got, reserved, m.held, budget)
+			bound := int64(2 * (16*(len(data)+w.inflated) + len(m.partial)*(64<<10+4096)))
+			require.LessOrEqual(t, held, bound, "frame %d: unfinished messages hold %d bytes for %d bytes sent that decode to %d more (bound %d)", i, held, len(data), w.inflated, bound)
 			m.handed()
 		}
 	})
@@ -351,9 +343,7 @@ func FuzzHandshakeTamper(f *testing.F) {
 	// The first handshake derives the key from the cookie (argon2id, slow
 	// on purpose); later ones find it cached, so the fuzzed ones can have
 	// short step deadlines.
-	if err := runTampered([2]map[int]byte{{}, {}}, 30*time.Second); err != nil {
-		f.Fatal(err)
-	}
+	require.NoError(f, runTampered([2]map[int]byte{{}, {}}, 30*time.Second))
 	f.Fuzz(func(t *testing.T, spec []byte) {
 		edits := [2]map[int]byte{{}, {}}
 		for i := 0; i+2 < len(spec) && i < 3*8; i += 3 {
@@ -365,9 +355,7 @@ func FuzzHandshakeTamper(f *testing.F) {
 		if len(edits[0])+len(edits[1]) == 0 {
 			timeout = 5 * time.Second // must succeed, even on a busy machine
 		}
-		if err := runTampered(edits, timeout); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, runTampered(edits, timeout))
 	})
 }
 

@@ -1053,9 +1053,7 @@ func FuzzHandshakeServer(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in []byte) {
 		nc := &hsFuzzConn{in: bytes.NewReader(in)}
 		_, _, _, err := serverHandshake(context.Background(), nc, wire.NewReader(nc, 0, 0), a)
-		if err == nil {
-			t.Fatalf("acceptor completed a handshake from %d fuzzed bytes", len(in))
-		}
+		require.Error(t, err, "acceptor completed a handshake from %d fuzzed bytes", len(in))
 	})
 }
 
@@ -1070,12 +1068,10 @@ func FuzzHandshakeClient(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in []byte) {
 		nc := &hsFuzzConn{in: bytes.NewReader(in)}
 		_, err := clientHandshake(context.Background(), nc, wire.NewReader(nc, 0, 0), d, a.Name, wire.LaneControl, 1)
-		if err == nil {
-			t.Fatalf("dialer completed a handshake from %d fuzzed bytes", len(in))
-		}
+		require.Error(t, err, "dialer completed a handshake from %d fuzzed bytes", len(in))
 		var he *HandshakeError
-		if errors.As(err, &he) && (strings.ContainsAny(he.Reason, "\n\r") || !utf8.ValidString(he.Reason)) {
-			t.Fatalf("reason %q is not clean", he.Reason)
+		if errors.As(err, &he) {
+			require.False(t, strings.ContainsAny(he.Reason, "\n\r") || !utf8.ValidString(he.Reason), "reason %q is not clean", he.Reason)
 		}
 	})
 }
