@@ -3,11 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +15,8 @@ import (
 	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 	"github.com/ekka-mesh/ekka-mesh/mesh/meshtest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 var demoHeadings = []string{
@@ -42,9 +42,8 @@ func TestDemo(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			code, stdout, stderr := run(tt.args...)
-			if code != exitOK || stderr != "" {
-				t.Fatalf("ekka-mesh %q: exit %d, stderr %q; want exit 0 and no stderr\n%s", tt.args, code, stderr, stdout)
-			}
+			require.Equal(t, exitOK, code, "ekka-mesh %q: exit %d, stderr %q; want exit 0 and no stderr\n%s", tt.args, code, stderr, stdout)
+			require.Empty(t, stderr, "ekka-mesh %q: exit %d, stderr %q; want exit 0 and no stderr\n%s", tt.args, code, stderr, stdout)
 			goleak.VerifyNone(t)
 			demoCheckOutput(t, stdout, tt.n)
 		})
@@ -108,9 +107,7 @@ func demoCheckOutput(t *testing.T, out string, n int) {
 			"  "+victim+" ran the hooks prepare, then reboot.\n",
 			"The cluster is one again, ",
 		)
-		if strings.Count(out, " ran the hooks ") != 1 {
-			t.Errorf("the hooks ran on more than the one victim %s", victim)
-		}
+		assert.Equal(t, 1, strings.Count(out, " ran the hooks "), "the hooks ran on more than the one victim %s", victim)
 		for _, o := range others {
 			want = append(want,
 				fmt.Sprintf("%s received: node-down %s", name(0), o),
@@ -125,25 +122,18 @@ func demoCheckOutput(t *testing.T, out string, n int) {
 	}
 	want = append(want, demoHeadings...)
 	for _, w := range want {
-		if !strings.Contains(out, w) {
-			t.Errorf("the output lacks %q", w)
-		}
+		assert.True(t, strings.Contains(out, w), "the output lacks %q", w)
 	}
 	pos := 0
 	for _, h := range demoHeadings {
 		i := strings.Index(out[pos:], h)
-		if i < 0 {
-			t.Errorf("heading %q is missing or out of order", h)
+		if !assert.GreaterOrEqual(t, i, 0, "heading %q is missing or out of order", h) {
 			break
 		}
 		pos += i
 	}
-	if strings.Contains(out, "FAILED") {
-		t.Errorf("the output reports a failure")
-	}
-	if !strings.HasSuffix(out, "\ndemo finished: every step behaved as narrated\n") {
-		t.Errorf("the output does not end with the success line")
-	}
+	assert.False(t, strings.Contains(out, "FAILED"), "the output reports a failure")
+	assert.True(t, strings.HasSuffix(out, "\ndemo finished: every step behaved as narrated\n"), "the output does not end with the success line")
 	if t.Failed() {
 		t.Logf("output:\n%s", out)
 	}
@@ -165,9 +155,9 @@ func TestDemoUsageErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		code, stdout, stderr := run(tt.args...)
-		if code != exitUsage || stdout != "" || !strings.Contains(stderr, tt.want) {
-			t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit 2 and stderr containing %q", tt.args, code, stdout, stderr, tt.want)
-		}
+		assert.Equal(t, exitUsage, code, "%q: exit %d, stdout %q, stderr %q; want exit 2 and stderr containing %q", tt.args, code, stdout, stderr, tt.want)
+		assert.Empty(t, stdout, "%q: exit %d, stdout %q, stderr %q; want exit 2 and stderr containing %q", tt.args, code, stdout, stderr, tt.want)
+		assert.Contains(t, stderr, tt.want, "%q: exit %d, stdout %q, stderr %q; want exit 2 and stderr containing %q", tt.args, code, stdout, stderr, tt.want)
 	}
 	goleak.VerifyNone(t)
 }
@@ -175,15 +165,14 @@ func TestDemoUsageErrors(t *testing.T) {
 func TestDemoHelp(t *testing.T) {
 	for _, args := range [][]string{{"demo", "--help"}, {"help", "demo"}} {
 		code, stdout, stderr := run(args...)
-		if code != exitOK || stderr != "" || !strings.Contains(stdout, "Usage: ekka-mesh demo [--nodes N]") ||
-			!strings.Contains(stdout, "how many nodes to start (2..20) (default 3)") {
-			t.Errorf("%q: exit %d, stdout %q, stderr %q", args, code, stdout, stderr)
-		}
+		assert.Equal(t, exitOK, code, "%q: exit %d, stdout %q, stderr %q", args, code, stdout, stderr)
+		assert.Empty(t, stderr, "%q: exit %d, stdout %q, stderr %q", args, code, stdout, stderr)
+		assert.Contains(t, stdout, "Usage: ekka-mesh demo [--nodes N]", "%q: exit %d, stdout %q, stderr %q", args, code, stdout, stderr)
+		assert.Contains(t, stdout, "how many nodes to start (2..20) (default 3)", "%q: exit %d, stdout %q, stderr %q", args, code, stdout, stderr)
 	}
 	code, stdout, _ := run("help")
-	if code != exitOK || !regexp.MustCompile(`\n  demo +start a local demo cluster`).MatchString(stdout) {
-		t.Errorf("help does not list demo: exit %d, stdout %q", code, stdout)
-	}
+	assert.Equal(t, exitOK, code, "help does not list demo: exit %d, stdout %q", code, stdout)
+	assert.Regexp(t, `\n  demo +start a local demo cluster`, stdout, "help does not list demo: exit %d, stdout %q", code, stdout)
 }
 
 // TestDemoWaitEventsNamesWhatIsMissing checks the words a FAILED line
@@ -195,17 +184,12 @@ func TestDemoWaitEventsNamesWhatIsMissing(t *testing.T) {
 	wctx, wcancel := context.WithTimeout(ctx, 50*time.Millisecond)
 	_, err := demoWaitEvents(wctx, sub, mesh.EventNodeDown, []string{"n7@127.0.0.1"})
 	wcancel()
-	if err == nil || !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "none arrived for [n7@127.0.0.1]") {
-		t.Errorf("demoWaitEvents = %v; want a deadline error naming n7@127.0.0.1", err)
-	}
+	assert.ErrorIs(t, err, context.DeadlineExceeded, "demoWaitEvents = %v; want a deadline error naming n7@127.0.0.1", err)
+	assert.ErrorContains(t, err, "none arrived for [n7@127.0.0.1]", "demoWaitEvents = %v; want a deadline error naming n7@127.0.0.1", err)
 	sub.Close()
 	_, err = demoWaitEvents(ctx, sub, mesh.EventNodeDown, []string{"n7@127.0.0.1"})
-	if err == nil || !strings.Contains(err.Error(), "the event stream closed") {
-		t.Errorf("demoWaitEvents on a closed subscription = %v; want \"the event stream closed\"", err)
-	}
-	if err := c.Stop(ctx); err != nil {
-		t.Fatal(err)
-	}
+	assert.ErrorContains(t, err, "the event stream closed", "demoWaitEvents on a closed subscription")
+	require.NoError(t, c.Stop(ctx))
 	goleak.VerifyNone(t)
 }
 
@@ -217,17 +201,13 @@ func TestDemoBinary(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	bin := filepath.Join(t.TempDir(), "ekka-mesh")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	build, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput()
+	require.NoError(t, err, "go build:\n%s", build)
 	cmd := exec.CommandContext(ctx, bin, "demo")
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("ekka-mesh demo: %v, stderr %q\n%s", err, errOut.String(), out.String())
-	}
-	if errOut.Len() != 0 {
-		t.Errorf("ekka-mesh demo wrote to stderr: %q", errOut.String())
-	}
+	err = cmd.Run()
+	require.NoError(t, err, "ekka-mesh demo: stderr %q\n%s", errOut.String(), out.String())
+	assert.Zero(t, errOut.Len(), "ekka-mesh demo wrote to stderr: %q", errOut.String())
 	demoCheckOutput(t, out.String(), 3)
 }
