@@ -231,14 +231,13 @@ func startBrowser(t *testing.T, chromium string) context.Context {
 		allocCancel() // kills the browser and waits for it
 		wctx, wcancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer wcancel()
-		if _, err := testnet.Poll(wctx, "the browser's processes to exit once it was closed", func() string {
+		_, err := testnet.Poll(wctx, "the browser's processes to exit once it was closed", func() string {
 			if left := browserProcesses(dir, true); len(left) > 0 {
 				return fmt.Sprintf("still running: %v", left)
 			}
 			return ""
-		}); err != nil {
-			t.Error(err)
-		}
+		})
+		assert.NoError(t, err)
 	})
 	return ctx
 }

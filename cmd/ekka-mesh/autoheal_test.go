@@ -41,9 +41,8 @@ func newFirewall(t *testing.T) *firewall {
 		t.Skipf("cannot create the iptables chain %s: %v: %s", f.chain, err, out)
 	}
 	t.Cleanup(f.remove)
-	if out, err := f.iptables("-I", "INPUT", "-j", f.chain); err != nil {
-		t.Fatalf("iptables -I INPUT -j %s: %v: %s", f.chain, err, out)
-	}
+	out, err := f.iptables("-I", "INPUT", "-j", f.chain)
+	require.NoError(t, err, "iptables -I INPUT -j %s: %s", f.chain, out)
 	return f
 }
 
@@ -60,9 +59,8 @@ func (f *firewall) remove() {
 		}
 	}
 	for _, args := range [][]string{{"-F", f.chain}, {"-X", f.chain}} {
-		if out, err := f.iptables(args...); err != nil {
-			f.t.Errorf("cleanup: iptables %s: %v: %s", strings.Join(args, " "), err, out)
-		}
+		out, err := f.iptables(args...)
+		assert.NoError(f.t, err, "cleanup: iptables %s: %s", strings.Join(args, " "), out)
 	}
 }
 
@@ -76,18 +74,16 @@ func (f *firewall) cut(a string, pa int, b string, pb int) {
 		{"-s", b, "-d", a, "--dport", strconv.Itoa(pa)}, {"-s", a, "-d", b, "--sport", strconv.Itoa(pa)},
 	} {
 		args := append([]string{"-A", f.chain, "-p", "tcp"}, r...)
-		if out, err := f.iptables(append(args, "-j", "DROP")...); err != nil {
-			f.t.Fatalf("iptables %s: %v: %s", strings.Join(args, " "), err, out)
-		}
+		out, err := f.iptables(append(args, "-j", "DROP")...)
+		require.NoError(f.t, err, "iptables %s: %s", strings.Join(args, " "), out)
 	}
 }
 
 // restore drops every rule: the network works again.
 func (f *firewall) restore() {
 	f.t.Helper()
-	if out, err := f.iptables("-F", f.chain); err != nil {
-		f.t.Fatalf("iptables -F %s: %v: %s", f.chain, err, out)
-	}
+	out, err := f.iptables("-F", f.chain)
+	require.NoError(f.t, err, "iptables -F %s: %s", f.chain, out)
 }
 
 // TestAutohealProcesses runs the binary as three processes on 127.0.0.1-3,

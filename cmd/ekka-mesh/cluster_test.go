@@ -146,11 +146,10 @@ func (h *clusterHarness) exec(t *testing.T, args ...string) (code int, stdout, s
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()
 	var exitErr *exec.ExitError
-	switch {
-	case errors.As(err, &exitErr):
+	if errors.As(err, &exitErr) {
 		code = exitErr.ExitCode()
-	case err != nil:
-		t.Fatalf("ekka-mesh %q: %v", args, err)
+	} else {
+		require.NoError(t, err, "ekka-mesh %q", args)
 	}
 	return code, out.String(), errOut.String()
 }

@@ -123,13 +123,11 @@ cluster.autoheal = off
 	t.Logf("three processes clustered %v after the A records appeared (autocluster interval 500ms, as measured through ctl)", time.Since(t0).Round(time.Millisecond))
 
 	for _, name := range all {
-		if code := procs[name].term(t); code != exitOK {
-			t.Errorf("%s exited with %d after SIGTERM; want %d", name, code, exitOK)
-		}
+		code := procs[name].term(t)
+		assert.Equal(t, exitOK, code, "%s exited with %d after SIGTERM; want %d", name, code, exitOK)
 	}
 	for _, name := range all {
-		if log := procs[name].log.String(); strings.Contains(log, "level=ERROR") {
-			t.Errorf("%s logged an error:\n%s", name, log)
-		}
+		log := procs[name].log.String()
+		assert.False(t, strings.Contains(log, "level=ERROR"), "%s logged an error:\n%s", name, log)
 	}
 }

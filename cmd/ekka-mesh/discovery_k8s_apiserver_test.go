@@ -186,9 +186,7 @@ func runInK8sNetns(t *testing.T) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("the test in its network namespace failed (%v):\n%s", err, out)
-	}
+	require.NoError(t, err, "the test in its network namespace failed:\n%s", out)
 	for line := range strings.Lines(string(out)) {
 		if strings.Contains(line, "discovery_k8s_apiserver_test.go") || strings.HasPrefix(strings.TrimSpace(line), "---") {
 			t.Log(strings.TrimSpace(line))
