@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
@@ -255,8 +256,7 @@ func TestLinkByteStreams(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		s, err := b.c.AcceptStream(ctx)
-		if err != nil {
-			t.Error(err)
+		if !assert.NoError(t, err) {
 			return
 		}
 		defer s.Close()
