@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
@@ -317,7 +318,7 @@ func TestConcurrentCallsEachGetTheirOwnReply(t *testing.T) {
 	wg.Wait()
 	close(errs)
 	for err := range errs {
-		t.Error(err)
+		assert.NoError(t, err)
 	}
 	require.Equal(t, int64(calls), served.Load(), "each call served exactly once")
 }
