@@ -564,18 +564,15 @@ func FuzzDiscover(f *testing.F) {
 		}
 		for _, typ := range []AddressType{AddressIP, AddressDNS, AddressHostname} {
 			d, err := New(Config{APIServer: "http://apiserver", ServiceName: "emqx-headless", AppName: "emqx", AddressType: typ, Suffix: "cluster.local"})
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			d.client.Transport = fuzzTransport{status: status, body: body}
 			names, err := d.Discover(context.Background())
 			if err != nil {
 				continue
 			}
 			for _, n := range names {
-				if !strings.HasPrefix(n, "emqx@") || strings.Count(n, "@") != 1 {
-					t.Fatalf("%s gave the bad name %q", typ, n)
-				}
+				require.True(t, strings.HasPrefix(n, "emqx@"), "%s gave the bad name %q", typ, n)
+				require.Equal(t, 1, strings.Count(n, "@"), "%s gave the bad name %q", typ, n)
 			}
 		}
 	})
