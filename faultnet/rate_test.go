@@ -158,9 +158,7 @@ func BenchmarkRate(b *testing.B) {
 			n.Register("sink", srv.addr())
 			n.Rate("src", "sink", tc.rate)
 			c, err := n.Dial(b.Context(), "src", "sink")
-			if err != nil {
-				b.Fatal(err)
-			}
+			require.NoError(b, err)
 			defer c.Close()
 			sc := srv.nextConn(b)
 			const op = 1 << 20
