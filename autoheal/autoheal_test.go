@@ -203,14 +203,39 @@ func (hc *healCluster) requireHooksOn(t *testing.T, victims ...int) {
 	require.Equal(t, want, hc.hooks.count(hc.hooks.reboot), "reboot hooks")
 }
 
-// requireStable checks that, healed, the cluster stays so for a while and
-// no further hook runs.
+// quiet reports "" once autoheal can start nothing more: no node records a
+// partition, and no autoheal heals or has a decision pending. Autoheal acts
+// only on recorded partitions, and one is recorded only when a link comes
+// back to a member marked down; so in a cluster whose members are all up,
+// quiet lasts until the network fails again.
+func (hc *healCluster) quiet() string {
+	for i := range hc.Len() {
+		if nd := hc.Node(i); nd != nil {
+			if p := nd.Info().Partitions; len(p) > 0 {
+				return fmt.Sprintf("%s records partitions with %v", hc.Name(i), p)
+			}
+		}
+	}
+	for _, ah := range hc.ahs {
+		if st := ah.Status(); st.Healing || st.Pending {
+			return fmt.Sprintf("an autoheal is busy: %+v", st)
+		}
+	}
+	return ""
+}
+
+// requireStable checks that, healed, the cluster has come to rest: every
+// member up, nothing recorded, nothing pending (so no heal can follow), and
+// no hook ran after the heal.
 func (hc *healCluster) requireStable(t *testing.T) {
 	t.Helper()
 	before := hc.hooks.count(hc.hooks.prepare)
-	time.Sleep(3 * testDelay)
-	ok, why := hc.healed()
-	require.True(t, ok, why)
+	testnet.Eventually(t, healWait, "the healed cluster to come to rest", func() string {
+		if ok, why := hc.healed(); !ok {
+			return why
+		}
+		return hc.quiet()
+	})
 	require.Equal(t, before, hc.hooks.count(hc.hooks.prepare), "no heal after the heal")
 }
 
@@ -353,8 +378,9 @@ func TestHealAsymmetricSplit(t *testing.T) {
 			return stopped(hc, 0, 2)() && stopped(hc, 2, 0)()
 		}))
 		require.Equal(t, hc.Names(), hc.Node(1).Info().RunningNodes)
-		// While the cut lasts there is nothing autoheal could do.
-		time.Sleep(3 * testDelay)
+		// While the cut lasts there is nothing autoheal could do: nothing
+		// is recorded until a link comes back.
+		testnet.Eventually(t, healWait, "autoheal to be idle during the cut", hc.quiet)
 		require.Empty(t, hc.hooks.count(hc.hooks.prepare))
 		hc.HealAll()
 		hc.waitHealed(t)
@@ -442,7 +468,15 @@ func TestHealPartitionDuringAHeal(t *testing.T) {
 	// The network splits again while the victim prepares: its rejoin fails.
 	hc.Partition([]int{0, 1}, []int{2})
 	close(release)
-	time.Sleep(3 * time.Second) // the heal times out (HealTimeout 2s)
+	// The heal times out (HealTimeout 2s) and ends on every node.
+	testnet.Eventually(t, healWait, "the interrupted heal to end", func() string {
+		for _, ah := range hc.ahs {
+			if st := ah.Stats(); st.Healing {
+				return fmt.Sprintf("still healing: %+v", st)
+			}
+		}
+		return ""
+	})
 	hc.HealAll()
 	hc.waitHealed(t)
 	prep := hc.hooks.count(hc.hooks.prepare)
@@ -492,7 +526,7 @@ func TestNoSplitNoHeal(t *testing.T) {
 	hc.HealAll()
 	require.NoError(t, hc.Restart(ctx, 2))
 	require.NoError(t, hc.WaitRunning(ctx, 0, 1, 2))
-	time.Sleep(4 * testDelay)
+	testnet.Eventually(t, healWait, "autoheal to be idle after the restart", hc.quiet)
 	require.Empty(t, hc.hooks.count(hc.hooks.prepare))
 	for i := 0; i < 3; i++ {
 		require.Empty(t, hc.Node(i).Info().Partitions)

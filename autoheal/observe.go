@@ -8,6 +8,11 @@ type Status struct {
 	Leader string `json:"leader"`
 	// Healing is set while a heal round is under way.
 	Healing bool `json:"healing"`
+	// Pending is set on the leader between a partition report and the
+	// decision it leads to. With no partition recorded anywhere and
+	// nothing pending, autoheal is idle and starts nothing until a
+	// partition is recorded again.
+	Pending bool `json:"pending"`
 	// Round counts the heal rounds this node has seen or run.
 	Round uint64 `json:"round"`
 	// LastRound names the last round this node took part in ("" if none):
@@ -29,6 +34,9 @@ func (a *Autoheal) Status() Status {
 		Healing:    a.busy(),
 		Partitions: info.Partitions,
 	}
+	a.mu.Lock()
+	st.Pending = a.pending
+	a.mu.Unlock()
 	s := &a.stats
 	s.mu.Lock()
 	st.Round, st.LastRound = s.seen, s.lastRound
