@@ -24,6 +24,9 @@ var (
 	ErrPortRange = errors.New("port out of range")
 	// ErrTooLong: the name is longer than MaxNameLen bytes.
 	ErrTooLong = errors.New("name too long")
+	// ErrRemoteShell: the short name begins with "remsh", ekka's prefix for
+	// remote shells, which have no port (see RemoteShellPrefix).
+	ErrRemoteShell = errors.New("remote shell name has no port")
 )
 
 // Error reports a node name or port that breaks one of the rules.
@@ -64,7 +67,7 @@ func (e *Error) Unwrap() error {
 	if e.rule != nil {
 		return e.rule
 	}
-	for _, s := range []error{ErrSyntax, ErrEmptyShort, ErrEmptyHost, ErrBadChar, ErrBadHost, ErrBadBase, ErrPortRange, ErrTooLong} {
+	for _, s := range []error{ErrSyntax, ErrEmptyShort, ErrEmptyHost, ErrBadChar, ErrBadHost, ErrBadBase, ErrPortRange, ErrTooLong, ErrRemoteShell} {
 		if s.Error() == e.Rule {
 			return s
 		}

@@ -41,3 +41,13 @@ func ExamplePort() {
 	// n60000@h 4370
 	// node name "n600@h": port out of range: base port 65000 + offset 600 = 65600 is above 65535
 }
+
+func ExampleShortPort() {
+	port, _ := portmap.ShortPort("emqx12", portmap.DefaultBasePort) // what epmd's port_please asks
+	fmt.Println(port)
+	_, err := portmap.ShortPort("remsh1", portmap.DefaultBasePort)
+	fmt.Println(errors.Is(err, portmap.ErrRemoteShell))
+	// Output:
+	// 4382
+	// true
+}

@@ -155,17 +155,37 @@ func (n Name) Offset() int {
 	return offset
 }
 
+// RemoteShellPrefix begins the names ekka gives remote shells (remsh...):
+// ekka_dist:port/1 answers 0 for them, a random port, since nothing ever
+// connects to a remote shell. See the package documentation.
+const RemoteShellPrefix = "remsh"
+
+// RemoteShell reports whether the short name begins with RemoteShellPrefix
+// (case-sensitive, as in ekka): such a name has no port.
+func (n Name) RemoteShell() bool {
+	return strings.HasPrefix(n.Short, RemoteShellPrefix)
+}
+
 // Port returns base + n.Offset(). base must be within 1..65535 (this method
 // has no default; see the package-level Port for that) and the sum must not
-// exceed 65535.
+// exceed 65535. A remote shell's name (RemoteShell) has no port: the error
+// matches ErrRemoteShell.
 func (n Name) Port(base int) (int, error) {
+	return n.portOf(n.nameForError(), base)
+}
+
+// portOf is Port, naming the input as given in its errors.
+func (n Name) portOf(given string, base int) (int, error) {
 	if base < 1 || base > MaxPort {
-		return 0, newError(n.nameForError(), ErrBadBase, "base port %d is outside 1..%d", base, MaxPort)
+		return 0, newError(given, ErrBadBase, "base port %d is outside 1..%d", base, MaxPort)
+	}
+	if n.RemoteShell() {
+		return 0, newError(given, ErrRemoteShell, "names beginning with %q are remote shells, to which ekka gives port 0 (a random port: nothing connects to them); no ekka-mesh node listens or is dialed under one, and a hidden client (ekka-mesh ctl) needs no port", RemoteShellPrefix)
 	}
 	offset := n.Offset()
 	port := base + offset
 	if port > MaxPort {
-		return 0, newError(n.nameForError(), ErrPortRange, "base port %d + offset %d = %d is above %d", base, offset, port, MaxPort)
+		return 0, newError(given, ErrPortRange, "base port %d + offset %d = %d is above %d", base, offset, port, MaxPort)
 	}
 	return port, nil
 }
@@ -178,7 +198,8 @@ func (n Name) nameForError() string {
 }
 
 // Port parses name and returns its port for the given base; a base of 0
-// means DefaultBasePort.
+// means DefaultBasePort (the zero value stands for "not configured"; a
+// base given to Name.Port must be 1..65535).
 func Port(name string, base int) (int, error) {
 	n, err := Parse(name)
 	if err != nil {
@@ -188,6 +209,27 @@ func Port(name string, base int) (int, error) {
 		base = DefaultBasePort
 	}
 	return n.Port(base)
+}
+
+// ShortPort returns the port of a short name given alone, without "@host",
+// as ekka_dist:port/1 answers for what epmd's port_please passes: the host
+// never affects the port. short must be a valid short name (see Parse);
+// base must be within 1..65535, as for Name.Port. ShortPort("emqx12",
+// 4370) is 4382.
+func ShortPort(short string, base int) (int, error) {
+	if len(short) > MaxNameLen {
+		return 0, newError(short, ErrTooLong, "the name is %d bytes long; want at most %d (the limit of an Erlang atom)", len(short), MaxNameLen)
+	}
+	if short == "" {
+		return 0, newError(short, ErrEmptyShort, "want a short name such as emqx12, or short@host")
+	}
+	if strings.Contains(short, "@") {
+		return 0, newError(short, ErrSyntax, "a short name holds no '@'; give short@host to Parse or Port")
+	}
+	if err := checkShort(short, short); err != nil {
+		return 0, err
+	}
+	return Name{Short: short}.portOf(short, base)
 }
 
 // HostIP returns the host as an IP address when it is an IP literal, and nil

@@ -48,6 +48,10 @@ func TestPort(t *testing.T) {
 		{"n5535@h", 60000, 65535},
 		{"n65534@h", 60000, 65534},
 		{"n60000@h", 65535, 65535},
+		// Only the prefix remsh, case-sensitive as in ekka, marks a remote shell.
+		{"Remsh1@h", 0, 4371},
+		{"rems1@h", 0, 4371},
+		{"xremsh1@h", 0, 4371},
 	}
 	for _, tt := range tests {
 		got, err := Port(tt.name, tt.base)
@@ -100,6 +104,10 @@ func TestPortErrors(t *testing.T) {
 		{"n1@h", 65535, ErrPortRange, "65536"},
 		{"n1@h", -1, ErrBadBase, "base port -1 is outside 1..65535"},
 		{"n1@h", 65536, ErrBadBase, "base port 65536 is outside 1..65535"},
+		{"remsh@h", 0, ErrRemoteShell, `names beginning with "remsh" are remote shells`},
+		{"remsh123@h", 5000, ErrRemoteShell, "ekka gives port 0"},
+		{"remshell1@127.0.0.1", 0, ErrRemoteShell, "a hidden client (ekka-mesh ctl) needs no port"},
+		{"remsh1@h", 70000, ErrBadBase, "base port 70000 is outside 1..65535"},
 	}
 	for _, tt := range tests {
 		_, err := Port(tt.name, tt.base)
@@ -124,6 +132,60 @@ func TestPortErrors(t *testing.T) {
 		if !strings.Contains(err.Error(), tt.rule.Error()) {
 			t.Errorf("Port(%q, %d) error %q does not name the rule %q", tt.name, tt.base, err, tt.rule)
 		}
+	}
+}
+
+// TestShortPort checks a short name given alone, as ekka_dist:port/1 takes
+// what epmd's port_please passes: the same port as with any host.
+func TestShortPort(t *testing.T) {
+	for short, want := range map[string]int{"emqx12": 4382, "emqx": 4370, "emqx-12": 4382, "n60001": 4371, "1": 4371} {
+		got, err := ShortPort(short, DefaultBasePort)
+		if err != nil || got != want {
+			t.Errorf("ShortPort(%q) = %d, %v; want %d", short, got, err, want)
+		}
+		if withHost, _ := Port(short+"@h", 0); withHost != got {
+			t.Errorf("ShortPort(%q) = %d but Port(%q) = %d", short, got, short+"@h", withHost)
+		}
+	}
+	for _, tt := range []struct {
+		short  string
+		base   int
+		rule   error
+		detail string
+	}{
+		{"", DefaultBasePort, ErrEmptyShort, "want a short name"},
+		{"a@b", DefaultBasePort, ErrSyntax, "holds no '@'"},
+		{"em qx", DefaultBasePort, ErrBadChar, "' ' at position 3"},
+		{strings.Repeat("n", 300), DefaultBasePort, ErrTooLong, "300 bytes long"},
+		{"remsh7", DefaultBasePort, ErrRemoteShell, "remote shells"},
+		{"n1", 0, ErrBadBase, "base port 0 is outside 1..65535"},
+		{"n600", 65000, ErrPortRange, "65600"},
+	} {
+		_, err := ShortPort(tt.short, tt.base)
+		if !errors.Is(err, tt.rule) || err == nil || !strings.Contains(err.Error(), tt.detail) {
+			t.Errorf("ShortPort(%q, %d) = %v; want %v mentioning %q", tt.short, tt.base, err, tt.rule, tt.detail)
+		}
+	}
+	if _, err := ShortPort("remsh7", DefaultBasePort); err == nil || !strings.HasPrefix(err.Error(), `node name "remsh7": remote shell name has no port`) {
+		t.Errorf("ShortPort(remsh7) error %q does not name the input and the rule", err)
+	}
+}
+
+// TestRemoteShellNamesParse checks a remote shell's name is a valid name
+// (a hidden client may use it) with no address to listen on or dial.
+func TestRemoteShellNamesParse(t *testing.T) {
+	n, err := Parse("remsh1@127.0.0.1")
+	if err != nil {
+		t.Fatalf("Parse(remsh1@127.0.0.1): %v; want a valid name", err)
+	}
+	if !n.RemoteShell() {
+		t.Errorf("remsh1@127.0.0.1: RemoteShell() = false")
+	}
+	if _, err := n.Addr(DefaultBasePort); !errors.Is(err, ErrRemoteShell) {
+		t.Errorf("Addr = %v; want ErrRemoteShell", err)
+	}
+	if _, err := n.ListenAddr(DefaultBasePort, ""); !errors.Is(err, ErrRemoteShell) {
+		t.Errorf("ListenAddr = %v; want ErrRemoteShell", err)
 	}
 }
 
@@ -222,7 +284,7 @@ func TestErrorUnwrapFromRule(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, s := range []string{"emqx@h", "emqx12@127.0.0.1", "n1@[::1]", "n1@::1", "a@b@c", "@", "n99999999999999999999@h", "é@h", "n1@h-.x"} {
+	for _, s := range []string{"emqx@h", "emqx12@127.0.0.1", "n1@[::1]", "n1@::1", "a@b@c", "@", "n99999999999999999999@h", "é@h", "n1@h-.x", "remsh1@h"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -238,7 +300,11 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Parse(%q).Offset() = %d, outside [0,60000)", s, off)
 		}
 		p, err := n.Port(DefaultBasePort)
-		if err != nil || p < 1 || p > MaxPort {
+		if n.RemoteShell() {
+			if !errors.Is(err, ErrRemoteShell) {
+				t.Fatalf("Parse(%q).Port(%d) = %d, %v; want ErrRemoteShell", s, DefaultBasePort, p, err)
+			}
+		} else if err != nil || p < 1 || p > MaxPort {
 			t.Fatalf("Parse(%q).Port(%d) = %d, %v; want a port in [1,65535]", s, DefaultBasePort, p, err)
 		}
 		again, err := Parse(n.String())
