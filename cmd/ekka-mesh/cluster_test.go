@@ -258,7 +258,10 @@ func TestCluster(t *testing.T) {
 	t.Run("call", func(t *testing.T) {
 		code, stdout, stderr := h.ctl(t, n1, "call", n3, mesh.MethodPong)
 		assert.Equal(t, exitOK, code, stderr)
-		assert.Equal(t, "pong", stdout)
+		assert.Equal(t, "pong\n", stdout, "a text reply gets a final newline")
+		code, stdout, stderr = h.ctl(t, n1, "call", n3, mesh.MethodPong, "--raw")
+		assert.Equal(t, exitOK, code, stderr)
+		assert.Equal(t, "pong", stdout, "--raw: the reply exactly")
 		code, stdout, stderr = h.ctl(t, n1, "call", n2, "no.such.method", "payload")
 		assert.Equal(t, exitFail, code)
 		assert.Empty(t, stdout)

@@ -47,8 +47,8 @@ var ctlCommands = map[string]ctlCommand{
 	"join":        {"NODE2", 1, 1, "the node joins the cluster of NODE2", (*ctlRun).join},
 	"leave":       {"", 0, 0, "the node leaves its cluster and keeps running alone", (*ctlRun).leave},
 	"force-leave": {"NODE2", 1, 1, "the node removes NODE2 (possibly dead) from the cluster, everywhere", (*ctlRun).forceLeave},
-	"call":        {"NODE2 METHOD [PAYLOAD]", 2, 3, "the node calls METHOD on NODE2 with PAYLOAD and the reply bytes are printed as they are", (*ctlRun).call},
-	"lock":        {"RESOURCE", 1, 1, "the node acquires a lock on RESOURCE ([--type T] [--owner ID] [--lease D] [--locker NAME]); prints {\"acquired\",\"nodes\",\"token\",...}, exit 1 when refused", (*ctlRun).lock},
+	"call":        {"NODE2 METHOD [PAYLOAD]", 2, 3, "the node calls METHOD on NODE2 with PAYLOAD and prints the reply, a newline added after text that lacks one ([--raw]: the bytes exactly); methods below", (*ctlRun).call},
+	"lock":        {"RESOURCE", 1, 1, "the node acquires a lock on RESOURCE ([--type T, default quorum; ekka's default is local] [--owner ID] [--lease D] [--locker NAME]); prints {\"acquired\",\"nodes\",\"token\",\"type\",...}, exit 1 when refused", (*ctlRun).lock},
 	"unlock":      {"RESOURCE", 1, 1, "the node releases the lock on RESOURCE held by --owner ID ([--type T] [--locker NAME]); prints {\"released\",\"nodes\",...}, exit 1 when not released", (*ctlRun).unlock},
 }
 
@@ -65,6 +65,8 @@ type ctlRun struct {
 	stdout   io.Writer
 	stderr   io.Writer
 	lockOpts *lockFlags // the flags of lock and unlock
+	// raw is call --raw: the reply exactly, no newline added.
+	raw bool
 	// requireUp is --require-up of status; 0: no requirement.
 	requireUp int
 	// parent is the command's context without --timeout: members --watch
@@ -99,6 +101,7 @@ func ctlMain(ctx context.Context, args []string, stdout, stderr io.Writer, envir
 	watch := fset.Bool("watch", false, "members: print membership changes as they happen, until interrupted (exit 0) or the node goes away (exit 1)")
 	watchEvery := fset.Duration("watch-interval", 500*time.Millisecond, "members --watch: how often to ask the node for its members")
 	lockOpts := addLockFlags(fset)
+	raw := fset.Bool("raw", false, "call: print the reply exactly as it came, without the newline added after a text reply")
 	positional, err := parseArgs(fset, args)
 	if isHelp(err) {
 		ctlHelp(stdout, fset)
@@ -136,6 +139,9 @@ func ctlMain(ctx context.Context, args []string, stdout, stderr io.Writer, envir
 	}
 	if *watch && name != "members" {
 		return usageErr("--watch applies to members only, not to %s", name)
+	}
+	if *raw && name != "call" {
+		return usageErr("--raw applies to call only, not to %s", name)
 	}
 	if *watchEvery <= 0 {
 		return usageErr("--watch-interval %v: want a positive duration such as 500ms", *watchEvery)
@@ -187,7 +193,7 @@ func ctlMain(ctx context.Context, args []string, stdout, stderr io.Writer, envir
 	}
 	defer cl.Close()
 	c := &ctlRun{
-		ctx: ctx, timeout: *timeout, cl: cl, node: target, json: *asJSON, stdout: stdout, stderr: stderr, lockOpts: lockOpts,
+		ctx: ctx, timeout: *timeout, cl: cl, node: target, json: *asJSON, stdout: stdout, stderr: stderr, lockOpts: lockOpts, raw: *raw,
 		requireUp: *requireUp, parent: parent, watchEvery: *watchEvery, connCfg: ccfg, basePort: s.Node.BasePort,
 	}
 	if *watch {
@@ -257,6 +263,8 @@ func ctlHelp(w io.Writer, fset *flag.FlagSet) {
 	fmt.Fprintln(w, "members --watch, when the connection to the node is lost; 2 for a usage")
 	fmt.Fprintln(w, "error or when ctl cannot connect (node not running, cookie refused); 3 when")
 	fmt.Fprintln(w, "status --require-up N finds fewer than N members up.")
+	fmt.Fprintln(w)
+	callHelp(w)
 	fmt.Fprintln(w)
 	flagUsage(w, fset, ctlSynopsis)
 }
@@ -454,22 +462,5 @@ func (c *ctlRun) forceLeave(args []string) int {
 		return c.printJSON(map[string]any{"node": c.node, "forced_out": target})
 	}
 	fmt.Fprintf(c.stdout, "%s forced %s out of the cluster\n", c.node, target)
-	return exitOK
-}
-
-func (c *ctlRun) call(args []string) int {
-	target, method := args[0], args[1]
-	var payload []byte
-	if len(args) == 3 {
-		payload = []byte(args[2])
-	}
-	reply, err := c.admin(mesh.MethodCall, mesh.AdminRequest{Node: target, Method: method, Payload: payload})
-	if err != nil {
-		return c.fail(fmt.Sprintf("call %s on %s via %s", method, target, c.node), err)
-	}
-	if _, err := c.stdout.Write(reply); err != nil {
-		fmt.Fprintf(c.stderr, "ekka-mesh ctl: writing the reply: %v\n", err)
-		return exitFail
-	}
 	return exitOK
 }

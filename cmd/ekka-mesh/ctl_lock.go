@@ -22,7 +22,7 @@ type lockFlags struct {
 
 func addLockFlags(fs *flag.FlagSet) *lockFlags {
 	return &lockFlags{
-		typ:    fs.String("type", "quorum", "lock and unlock: the lock `type`, local, leader, quorum or all"),
+		typ:    fs.String("type", "quorum", "lock and unlock: the lock `type`, local, leader, quorum or all (ekka's lock/1 takes local by default; ekka-mesh takes quorum, a cluster-wide lock)"),
 		owner:  fs.String("owner", "", "lock and unlock: the owner `id` (lock: default a new one, printed; unlock: required)"),
 		lease:  fs.Duration("lease", 0, "lock: how long the lock lasts unless renewed (default: the node's, 15s)"),
 		locker: fs.String("locker", locker.DefaultName, "lock and unlock: the `name` of the node's lock service"),
@@ -70,7 +70,9 @@ func (c *ctlRun) lockRequest(op, resource string) (locker.CtlRequest, int, bool)
 }
 
 // lockOp sends a lock or unlock to the node's lock service and prints its
-// JSON answer: exit 0 when it succeeded, 1 when it was refused.
+// JSON answer, which always names the lock type used ("type"): exit 0 when
+// it succeeded, 1 when it was refused. A failure names the type too, as
+// ekka's default type (local) differs from ctl's (quorum).
 func (c *ctlRun) lockOp(op string, args []string) int {
 	req, code, ok := c.lockRequest(op, args[0])
 	if !ok {
@@ -86,12 +88,12 @@ func (c *ctlRun) lockOp(op string, args []string) int {
 		if strings.Contains(why, "no handler") {
 			why += fmt.Sprintf(" (does %s run a lock service named %q?)", c.node, *c.lockOpts.locker)
 		}
-		fmt.Fprintf(c.stderr, "ekka-mesh ctl: %s %s on %s: %s\n", op, args[0], c.node, why)
+		fmt.Fprintf(c.stderr, "ekka-mesh ctl: %s %s (%s lock) on %s: %s\n", op, args[0], req.Type, c.node, why)
 		return exitFail
 	}
 	var rep locker.CtlReply
 	if err := json.Unmarshal(raw, &rep); err != nil {
-		fmt.Fprintf(c.stderr, "ekka-mesh ctl: %s %s: the node sent an unreadable answer: %v\n", op, args[0], err)
+		fmt.Fprintf(c.stderr, "ekka-mesh ctl: %s %s (%s lock): the node sent an unreadable answer: %v\n", op, args[0], req.Type, err)
 		return exitFail
 	}
 	fmt.Fprintf(c.stdout, "%s\n", strings.TrimSpace(string(raw)))

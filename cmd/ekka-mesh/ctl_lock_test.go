@@ -41,16 +41,19 @@ func TestCtlLock(t *testing.T) {
 		require.NoError(t, json.Unmarshal([]byte(stdout), &rep), stdout)
 		var raw map[string]any
 		require.NoError(t, json.Unmarshal([]byte(stdout), &raw))
-		for _, k := range []string{"nodes", "token"} {
+		for _, k := range []string{"nodes", "token", "type"} {
 			assert.Contains(t, raw, k, stdout)
 		}
 		return rep
 	}
 	both := []string{"l1@127.0.0.1", "l2@127.0.0.2"}
 
-	// A granted quorum lock (two members: the quorum is both).
+	// A granted quorum lock (two members: the quorum is both). Without
+	// --type the lock is quorum (ekka's default is local), and the output
+	// says so.
 	code, stdout, stderr := on("l1@127.0.0.1", "lock", "orders", "--owner", "A", "--lease", "30s")
 	require.Equal(t, exitOK, code, "stdout %s stderr %s", stdout, stderr)
+	assert.Contains(t, stdout, `"type":"quorum"`)
 	rep := parse(stdout)
 	require.NotNil(t, rep.Acquired)
 	assert.True(t, *rep.Acquired)
@@ -116,4 +119,8 @@ func TestCtlLock(t *testing.T) {
 	code, _, stderr = on("l1@127.0.0.1", "lock", "x", "--locker", "nosuch")
 	assert.Equal(t, exitFail, code)
 	assert.Contains(t, stderr, `lock service named "nosuch"`)
+	assert.Contains(t, stderr, "ekka-mesh ctl: lock x (quorum lock) on l1@127.0.0.1: ", "a failure names the lock type")
+	code, _, stderr = on("l1@127.0.0.1", "unlock", "x", "--owner", "A", "--type", "all", "--locker", "nosuch")
+	assert.Equal(t, exitFail, code)
+	assert.Contains(t, stderr, "ekka-mesh ctl: unlock x (all lock) on l1@127.0.0.1: ")
 }

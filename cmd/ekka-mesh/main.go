@@ -119,6 +119,11 @@ func runHelp(args []string, stdout, stderr io.Writer) int {
 		usage(stdout)
 		return exitOK
 	case 1:
+		switch args[0] {
+		case "-h", "-help", "--help":
+			usage(stdout)
+			return exitOK
+		}
 		cmd, ok := commands[args[0]]
 		if !ok {
 			fmt.Fprintf(stderr, "ekka-mesh help: %s\n\n", unknownCommand(args[0], commandNames()))
@@ -137,8 +142,21 @@ func runHelp(args []string, stdout, stderr io.Writer) int {
 }
 
 func runVersion(args []string, stdout, stderr io.Writer) int {
-	if len(args) != 0 {
-		fmt.Fprintf(stderr, "ekka-mesh version: takes no arguments, got %q\n", args)
+	fs := flag.NewFlagSet("version", flag.ContinueOnError)
+	positional, err := parseArgs(fs, args)
+	if isHelp(err) {
+		fmt.Fprintln(stdout, "Print the version of ekka-mesh (the release, else devel-REVISION), the Go")
+		fmt.Fprintln(stdout, "version it was built with, and its OS/architecture.")
+		fmt.Fprintln(stdout)
+		flagUsage(stdout, fs, "version")
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "ekka-mesh version: %v\nUsage: ekka-mesh version\n", err)
+		return exitUsage
+	}
+	if len(positional) != 0 {
+		fmt.Fprintf(stderr, "ekka-mesh version: takes no arguments, got %q\n", positional)
 		return exitUsage
 	}
 	fmt.Fprintf(stdout, "ekka-mesh %s %s %s/%s\n", buildVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
