@@ -195,8 +195,17 @@ func parseEnum[T ~string](options ...T) func(string) (T, error) {
 	}
 }
 
+// parseNodeName accepts a name a node can listen and be dialed under: a
+// valid name that is not a remote shell's (remsh..., which has no port).
 func parseNodeName(v string) (portmap.Name, error) {
-	return portmap.Parse(v)
+	n, err := portmap.Parse(v)
+	if err != nil {
+		return portmap.Name{}, err
+	}
+	if n.RemoteShell() {
+		return portmap.Name{}, fmt.Errorf("node name %q: a name beginning with %q is a remote shell's, which has no port (ekka gives it port 0); a node must listen at its name's port: choose another short name (ekka-mesh ctl is the remote shell and needs none)", v, portmap.RemoteShellPrefix)
+	}
+	return n, nil
 }
 
 // splitList splits a comma-separated list, trimming blanks around items. An
@@ -223,7 +232,7 @@ func parseSeeds(v string) ([]portmap.Name, error) {
 	seen := map[portmap.Name]bool{}
 	var seeds []portmap.Name
 	for _, item := range items {
-		n, err := portmap.Parse(item)
+		n, err := parseNodeName(item)
 		if err != nil {
 			return nil, err
 		}

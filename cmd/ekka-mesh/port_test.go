@@ -38,6 +38,10 @@ func TestPortCommand(t *testing.T) {
 		{[]string{"port", "-base-port", "5000", "n3@h"}, "5003\n"},
 		{[]string{"port", "--", "-n3@h"}, "4373\n"},
 		{[]string{"port", "--base-port", "6000", "--", "-n3@h"}, "6003\n"},
+		// A short name alone, as epmd's port_please asks ekka_dist:port/1.
+		{[]string{"port", "emqx12"}, "4382\n"},
+		{[]string{"port", "emqx"}, "4370\n"},
+		{[]string{"port", "--base-port", "5000", "n3"}, "5003\n"},
 	}
 	for _, tt := range tests {
 		code, stdout, stderr := run(tt.args...)
@@ -54,11 +58,15 @@ func TestPortCommandErrors(t *testing.T) {
 	}{
 		{[]string{"port", "bad@"}, "ekka-mesh port: node name \"bad@\": empty host"},
 		{[]string{"port", "@h"}, "empty short name"},
-		{[]string{"port", "bad"}, "name must be short@host"},
+		{[]string{"port", "bad@h@x"}, "name must be short@host"},
+		{[]string{"port", "em!qx"}, "illegal character in short name: '!' at position 3"},
+		{[]string{"port", "remsh1@h"}, `node name "remsh1@h": remote shell name has no port: names beginning with "remsh" are remote shells`},
+		{[]string{"port", "remsh"}, "ekka would give it port 0"},
+		{[]string{"port", "--base-port", "0", "n1"}, "leave --base-port out for the default, 4370"},
 		{[]string{"port", "a!@h"}, "illegal character in short name: '!' at position 2"},
 		{[]string{"port", "n1@h_x"}, "invalid host"},
 		{[]string{"port", "--base-port", "65000", "n600@h"}, "base port 65000 + offset 600 = 65600 is above 65535"},
-		{[]string{"port", "--base-port", "0", "n1@h"}, "base port 0 is outside 1..65535"},
+		{[]string{"port", "--base-port", "0", "n1@h"}, "base port 0 is outside 1..65535 (leave --base-port out for the default, 4370)"},
 		{[]string{"port", "--base-port", "70000", "n1@h"}, "base port 70000 is outside 1..65535"},
 		{[]string{"port", "--base-port", "x", "n1@h"}, `ekka-mesh port: invalid value "x" for flag --base-port`},
 		{[]string{"port", "n1@h", "--base-port"}, "ekka-mesh port: flag needs an argument: --base-port"},
@@ -95,6 +103,8 @@ func TestDispatch(t *testing.T) {
 	assert.Equal(t, exitOK, code, "help port")
 	assert.Contains(t, stdout, "Usage: ekka-mesh port NAME [--base-port N]")
 	assert.Contains(t, stdout, "-base-port")
+	assert.Contains(t, stdout, "emqx12 -> 4382")
+	assert.Contains(t, stdout, "Names beginning with remsh have no port")
 	code, _, stderr = run("help", "nosuch")
 	assert.Equal(t, exitUsage, code, "help nosuch")
 	assert.Contains(t, stderr, `unknown command "nosuch"`)
@@ -150,6 +160,8 @@ func TestBinary(t *testing.T) {
 		{[]string{"port", "--base-port", "5000", "n3@h"}, 0, "5003\n", ""},
 		{[]string{"port", "n3@h", "--base-port", "5000"}, 0, "5003\n", ""},
 		{[]string{"port", "bad@"}, 2, "", "ekka-mesh port: node name \"bad@\": empty host"},
+		{[]string{"port", "emqx12"}, 0, "4382\n", ""},
+		{[]string{"port", "remsh1@h"}, 2, "", "remote shell name has no port"},
 		{[]string{"nosuch"}, 2, "", `unknown command "nosuch"`},
 	}
 	for _, tt := range tests {

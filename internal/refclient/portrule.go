@@ -13,7 +13,8 @@ const DefaultBasePort = 4370
 // Port is the port rule of section 10: the base port plus the run of
 // decimal digits at the very end of the short name (the part before '@'),
 // read as an integer modulo 60000; 0 when the short name does not end in
-// a digit.
+// a digit. A name whose short name begins with "remsh" (a remote shell's)
+// has no port.
 func Port(name string, base int) (int, error) {
 	short, _, ok := strings.Cut(name, "@")
 	if !ok || short == "" {
@@ -21,6 +22,9 @@ func Port(name string, base int) (int, error) {
 	}
 	if base <= 0 || base > 65535 {
 		return 0, fmt.Errorf("base port %d: want 1..65535", base)
+	}
+	if strings.HasPrefix(short, "remsh") {
+		return 0, fmt.Errorf("node name %q: a remote shell's name (remsh...) has no port; no node listens under one", name)
 	}
 	start := len(short)
 	for start > 0 && short[start-1] >= '0' && short[start-1] <= '9' {

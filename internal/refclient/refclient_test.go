@@ -228,6 +228,14 @@ func TestPortRule(t *testing.T) {
 	if _, err := Port("n600@h", 65000); err == nil {
 		t.Error("Port(n600@h, 65000): want an error, 65600 is above 65535")
 	}
+	for _, name := range []string{"remsh@h", "remsh12@h", "remshell@h"} {
+		if _, err := Port(name, DefaultBasePort); err == nil {
+			t.Errorf("Port(%s): want an error, a remote shell's name has no port", name)
+		}
+	}
+	if _, err := Port("n1@h", 0); err == nil {
+		t.Error("Port(n1@h, 0): want an error, the base is 1..65535")
+	}
 	if addr, err := Addr("n1@[::1]", 4370); err != nil || addr != "[::1]:4371" {
 		t.Errorf("Addr(n1@[::1]) = %s, %v; want [::1]:4371", addr, err)
 	}
