@@ -2,6 +2,7 @@ package chaos
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"maps"
@@ -336,7 +337,9 @@ func (s *soak) join(sl *slot, node *mesh.Node) {
 		ctx, cancel := context.WithTimeout(s.ctx, time.Second)
 		err := node.Join(ctx, via)
 		cancel()
-		if err == nil {
+		// A member that redialed the restarted node first has linked it
+		// already: Join answers it is in the cluster.
+		if err == nil || errors.Is(err, mesh.ErrAlreadyInCluster) {
 			sl.mu.Lock()
 			if sl.node == node {
 				sl.joined = true

@@ -22,6 +22,7 @@ const (
 	MethodLeave      = reservedPrefix + "leave"       // {}
 	MethodForceLeave = reservedPrefix + "force_leave" // {"node"}
 	MethodCall       = reservedPrefix + "call"        // {"node","method","payload"} -> reply bytes
+	MethodStatus     = reservedPrefix + "status"      // {"node"} -> NodeReport: node as this node sees it
 )
 
 // AdminRequest is the JSON payload of the built-in methods that take one.
@@ -45,6 +46,13 @@ func (n *Node) registerBuiltins() {
 			return nil, err
 		}
 		return json.Marshal(map[string]int64{"rtt_us": rtt.Microseconds()})
+	})
+	set(MethodStatus, func(_ context.Context, _ string, p []byte) ([]byte, error) {
+		req, err := adminRequest(p, true)
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(n.Report(req.Node))
 	})
 	set(MethodJoin, func(ctx context.Context, from string, p []byte) ([]byte, error) {
 		req, err := adminRequest(p, true)

@@ -30,6 +30,13 @@ var (
 	ErrNotMember = errors.New("mesh: not a member of the cluster")
 	// ErrRefused: the remote node refused the request; the message says why.
 	ErrRefused = errors.New("mesh: refused")
+	// ErrAlreadyInCluster: Join named a node that runs in this node's
+	// cluster already (linked, no partition recorded with it): there is
+	// nothing to join. ekka answers {error, {already_in_cluster, Node}}.
+	ErrAlreadyInCluster = errors.New("mesh: already in the cluster")
+	// ErrNotInCluster: Leave on a node that has no other member: there is
+	// no cluster to leave. ekka answers {error, node_not_in_cluster}.
+	ErrNotInCluster = errors.New("mesh: not in a cluster")
 )
 
 // Handshake refusals, from either side of a link: the same values as conn's,
@@ -51,7 +58,8 @@ var (
 //
 // errors.Is matches ErrRemote for every RemoteError; ErrNoHandler when Code
 // is wire.CodeNoHandler; ErrPanic when Panic is set or Code is
-// wire.CodeHandlerPanic; ErrNotMember and ErrRefused for those codes; and
+// wire.CodeHandlerPanic; ErrNotMember, ErrRefused, ErrAlreadyInCluster and
+// ErrNotInCluster for those codes; and
 // context.DeadlineExceeded when the call's deadline passed on the callee.
 type RemoteError struct {
 	Node    string
@@ -100,6 +108,10 @@ func (e *RemoteError) Is(target error) bool {
 		return wire.Code(e.Code) == wire.CodeNotMember
 	case ErrRefused:
 		return wire.Code(e.Code) == wire.CodeRefused
+	case ErrAlreadyInCluster:
+		return wire.Code(e.Code) == wire.CodeAlreadyInCluster
+	case ErrNotInCluster:
+		return wire.Code(e.Code) == wire.CodeNotInCluster
 	case context.DeadlineExceeded:
 		return wire.Code(e.Code) == wire.CodeDeadline
 	}

@@ -14,7 +14,7 @@ import (
 )
 
 func TestRemoteErrorIs(t *testing.T) {
-	all := []error{ErrRemote, ErrPanic, ErrNoHandler, ErrNotMember, ErrRefused, context.DeadlineExceeded, ErrNodeDown, ErrStopped, ErrUnknownNode}
+	all := []error{ErrRemote, ErrPanic, ErrNoHandler, ErrNotMember, ErrRefused, ErrAlreadyInCluster, ErrNotInCluster, context.DeadlineExceeded, ErrNodeDown, ErrStopped, ErrUnknownNode}
 	tests := []struct {
 		code     wire.Code
 		matches  []error
@@ -25,6 +25,8 @@ func TestRemoteErrorIs(t *testing.T) {
 		{wire.CodeNoHandler, []error{ErrRemote, ErrNoHandler}, "no handler for the method: boom"},
 		{wire.CodeNotMember, []error{ErrRemote, ErrNotMember}, "not a member: boom"},
 		{wire.CodeRefused, []error{ErrRemote, ErrRefused}, "refused: boom"},
+		{wire.CodeAlreadyInCluster, []error{ErrRemote, ErrAlreadyInCluster}, "already in cluster: boom"},
+		{wire.CodeNotInCluster, []error{ErrRemote, ErrNotInCluster}, "not in a cluster: boom"},
 		{wire.CodeDeadline, []error{ErrRemote, context.DeadlineExceeded}, "deadline exceeded: boom"},
 		{wire.Code(999), []error{ErrRemote}, "code(999): boom"},
 	}

@@ -48,11 +48,13 @@ func (n *Node) applyChangeLocked(ch change, reason string) {
 // Join links this node to node and, through node's member table, to every
 // member of its cluster. It returns once the link to node is up.
 //
-// Joining a node this node is linked to does nothing, unless this node
-// records a partition with it: then Join heals that partition by hand, the
-// way autoheal heals a victim. This node rejoins node's cluster (Rejoin)
-// and announces itself up again. Run it on each node of the side that gives
-// way.
+// Joining a node this node is linked to returns an error that matches
+// ErrAlreadyInCluster (ekka's {error, {already_in_cluster, Node}}): node
+// runs in this node's cluster already. Joining a member this node records
+// down dials it like any other node. When this node records a partition
+// with node, Join heals that partition by hand instead, the way autoheal
+// heals a victim: this node rejoins node's cluster (Rejoin) and announces
+// itself up again. Run it on each node of the side that gives way.
 func (n *Node) Join(ctx context.Context, node string) error {
 	if node == n.cfg.Name {
 		return fmt.Errorf("mesh: node %s cannot join itself", node)
@@ -71,7 +73,7 @@ func (n *Node) Join(ctx context.Context, node string) error {
 		if partitioned {
 			return n.healByJoin(ctx, node)
 		}
-		return nil
+		return &NodeError{Node: node, Op: "join", Err: fmt.Errorf("%w: %s runs with it already, there is nothing to join (to join another cluster, leave this one first)", ErrAlreadyInCluster, n.cfg.Name)}
 	}
 	w := make(chan struct{})
 	n.joinWait[node] = append(n.joinWait[node], w)
@@ -166,7 +168,18 @@ func (n *Node) newTable(now time.Time) *memberTable {
 // forgets every member. The node keeps running alone and can Join again.
 // Until it does, a member of the cluster it left that links to it (one that
 // missed the leave, cut off at the time) is told it left, and drops it.
+//
+// A node with no other member in its table (alone: it never joined, or left
+// already) has no cluster to leave: Leave returns an error that matches
+// ErrNotInCluster (ekka's {error, node_not_in_cluster}) and changes
+// nothing. A node whose members are all down is not alone: it leaves them.
 func (n *Node) Leave(ctx context.Context) error {
+	n.mu.Lock()
+	stopped, alone := n.stopped, len(n.table.members) <= 1
+	n.mu.Unlock()
+	if alone && !stopped {
+		return &NodeError{Node: n.cfg.Name, Op: "leave", Err: fmt.Errorf("%w: it has no other member, there is nothing to leave (join a node to form a cluster)", ErrNotInCluster)}
+	}
 	n.setSelfStatus(StatusLeaving)
 	n.mu.Lock()
 	if n.stopped {

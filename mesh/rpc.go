@@ -337,9 +337,23 @@ func (n *Node) runHandler(ctx context.Context, h Handler, from, method string, p
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
 			return nil, wire.CodeDeadline, err.Error()
 		}
-		return nil, wire.CodeHandlerError, err.Error()
+		return nil, handlerErrorCode(err), err.Error()
 	}
 	return reply, 0, ""
+}
+
+// handlerErrorCode is the ErrorReply code of a handler's error: the code of
+// a sentinel that has one (Join's and Leave's answers to pointless
+// operations, carried to a caller such as ekka-mesh ctl for errors.Is),
+// else CodeHandlerError.
+func handlerErrorCode(err error) wire.Code {
+	switch {
+	case errors.Is(err, ErrAlreadyInCluster):
+		return wire.CodeAlreadyInCluster
+	case errors.Is(err, ErrNotInCluster):
+		return wire.CodeNotInCluster
+	}
+	return wire.CodeHandlerError
 }
 
 // serveCall runs an incoming call on its own goroutine, so a slow handler

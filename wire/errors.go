@@ -29,6 +29,11 @@ const (
 	CodeNotMember     Code = 24 // refused: the node is not a member of this cluster
 	CodeRefused       Code = 25 // refused: a generic refusal, the message says why
 	CodeDuplicateLink Code = 26 // the link already exists; simultaneous-dial loser
+	// ErrorReply of a join (CodeAlreadyInCluster) or a leave
+	// (CodeNotInCluster) that has nothing to do: ekka's
+	// {error, {already_in_cluster, Node}} and {error, node_not_in_cluster}.
+	CodeAlreadyInCluster Code = 27 // ErrorReply: the node to join runs in this node's cluster already
+	CodeNotInCluster     Code = 28 // ErrorReply: the node has no other member; there is no cluster to leave
 )
 
 var codeNames = map[Code]string{
@@ -38,7 +43,8 @@ var codeNames = map[Code]string{
 	CodeUnexpected: "unexpected message", CodeShutdown: "shutting down",
 	CodeNoHandler: "no such handler", CodeHandlerError: "handler error", CodeHandlerPanic: "handler panic",
 	CodeDeadline: "deadline exceeded", CodeNotMember: "not a member", CodeRefused: "refused",
-	CodeDuplicateLink: "duplicate link",
+	CodeDuplicateLink: "duplicate link", CodeAlreadyInCluster: "already in cluster",
+	CodeNotInCluster: "not in a cluster",
 }
 
 func (c Code) String() string {
