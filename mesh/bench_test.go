@@ -15,6 +15,7 @@ import (
 	"github.com/ekka-mesh/ekka-mesh/discovery/static"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 	"github.com/ekka-mesh/ekka-mesh/mesh/meshtest"
+	"github.com/ekka-mesh/ekka-mesh/wire"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -305,4 +306,20 @@ func raiseFDLimit(b *testing.B, need uint64) {
 		b.Logf("open files limited to %d (hard limit), want %d", lim.Cur, need)
 	}
 	b.Cleanup(func() { syscall.Setrlimit(syscall.RLIMIT_NOFILE, &old) })
+}
+
+// BenchmarkServiceRequest: a service message and its answer, on the control
+// lane, beside BenchmarkCall's call and reply on the data lane.
+func BenchmarkServiceRequest(b *testing.B) {
+	d := meshtest.Formed(b, 2, meshtest.DirectLinks)
+	require.NoError(b, d.Node(1).HandleMessage(wire.TypeLockRelease, "svc", func(context.Context, string, wire.Type, []byte) (wire.Type, []byte, error) {
+		return wire.TypeLockReleased, (&wire.LockReleased{}).Append(nil), nil
+	}))
+	a, peer := d.Node(0), d.Name(1)
+	body := (&wire.LockRelease{Locker: []byte("svc"), Resource: []byte("r"), Owner: []byte("o")}).Append(nil)
+	ctx := context.Background()
+	runInflight(b, 1, "requests/s", func() error {
+		_, _, err := a.Request(ctx, peer, wire.TypeLockRelease, body)
+		return err
+	})
 }
