@@ -29,11 +29,12 @@ var forbidden = []string{
 // each may depend on. A new directory under discovery/ must be added here
 // (TestEveryStrategyIsChecked), so it is checked too.
 var strategies = map[string][]string{
-	"static": {module + "/discovery"},
-	"mcast":  {module + "/discovery", module + "/portmap"},
-	"dns":    {module + "/discovery", module + "/portmap"},
-	"etcd":   {module + "/discovery", module + "/portmap"},
-	"k8s":    {module + "/discovery", module + "/portmap"},
+	"static":    {module + "/discovery"},
+	"singleton": {module + "/discovery"},
+	"mcast":     {module + "/discovery", module + "/portmap"},
+	"dns":       {module + "/discovery", module + "/portmap"},
+	"etcd":      {module + "/discovery", module + "/portmap"},
+	"k8s":       {module + "/discovery", module + "/portmap"},
 }
 
 // deps runs go list and returns, for each package it is given, every

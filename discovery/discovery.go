@@ -34,3 +34,21 @@ var ErrNotSupported = errors.New("not supported by this discovery strategy")
 func NotSupported(strategy, method string) error {
 	return fmt.Errorf("%s discovery: %s: %w", strategy, method, ErrNotSupported)
 }
+
+// Standalone is implemented by a strategy under which the node never
+// clusters (discovery/singleton, ekka's singleton strategy). A node whose
+// strategy reports Standalone() true runs no autocluster loop, refuses to
+// join another node, and refuses every node that would link to it as a
+// member; hidden clients (ekka-mesh ctl) are still served.
+type Standalone interface {
+	Strategy
+	// Standalone reports whether the node must stay out of every cluster.
+	Standalone() bool
+}
+
+// IsStandalone reports whether s is a Standalone strategy that says so.
+// A nil s is not.
+func IsStandalone(s Strategy) bool {
+	st, ok := s.(Standalone)
+	return ok && st.Standalone()
+}

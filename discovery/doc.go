@@ -1,7 +1,8 @@
 // Package discovery defines what a discovery strategy is: the contract
 // between a node's autocluster loop and the strategies that find the other
 // nodes of a cluster (discovery/static, discovery/mcast, discovery/dns,
-// discovery/etcd, discovery/k8s), as database/sql/driver does for drivers.
+// discovery/etcd, discovery/k8s, and discovery/singleton, which finds none:
+// see Standalone), as database/sql/driver does for drivers.
 //
 // Most code does not use this package directly: a program builds a strategy
 // from one of the subpackages and hands it to mesh.Config.Discovery. It
