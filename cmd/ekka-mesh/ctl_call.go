@@ -25,6 +25,7 @@ var builtinMethods = []builtinMethod{
 	{mesh.MethodInfo, "none", "the node's view of its cluster, JSON (what ctl status --json prints)"},
 	{mesh.MethodPong, "none", "the 4 bytes pong: the node is alive"},
 	{mesh.MethodPing, `{"node":"N"}`, `{"rtt_us":...}: the node pings N`},
+	{mesh.MethodStatus, `{"node":"N"}`, "N as the node sees it: running, stopped or not a member, JSON"},
 	{mesh.MethodCall, `{"node":"N","method":"M","payload":"BASE64"}`, "the reply of M called on N"},
 	{mesh.MethodJoin, `{"node":"N"}`, "empty: the node joined N's cluster"},
 	{mesh.MethodLeave, "none", "empty: the node left its cluster"},
