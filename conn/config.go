@@ -26,6 +26,12 @@ type Config struct {
 	// Hidden marks a control client (ekka-mesh ctl): it authenticates like a
 	// node but never listens and never becomes a member.
 	Hidden bool
+	// RefuseMembers, when not empty, makes the acceptor refuse every dialer
+	// that is not hidden, with a Reject CodeRefused carrying this text as
+	// the reason, once the dialer's proof has verified (so only a holder
+	// of the cookie learns it). A node that never clusters (a singleton)
+	// sets it; hidden clients (ekka-mesh ctl) are accepted as usual.
+	RefuseMembers string
 
 	// TLS, when set, wraps every TCP connection. The listener uses it as a
 	// server config, the dialer as a client config (ServerName is filled in
@@ -245,4 +251,7 @@ var (
 	ErrWrongNode        error = &HandshakeError{Code: wire.CodeWrongNode}
 	ErrVersion          error = &HandshakeError{Code: wire.CodeVersion}
 	ErrHandshakeTimeout error = &HandshakeError{Code: wire.CodeTimeout}
+	// ErrRefused: a refusal for the reason given, such as a node that
+	// accepts no members (Config.RefuseMembers).
+	ErrRefused error = &HandshakeError{Code: wire.CodeRefused}
 )

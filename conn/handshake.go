@@ -253,6 +253,9 @@ func serverHandshakeHooks(ctx context.Context, nc net.Conn, r *wire.Reader, cfg 
 	if !hmac.Equal(auth.MAC[:], wantD[:]) {
 		return Peer{}, 0, 0, h.reject(wire.CodeBadCookie, "cookie mismatch", nil)
 	}
+	if cfg.RefuseMembers != "" && !peer.Hidden {
+		return Peer{}, 0, 0, h.reject(wire.CodeRefused, cfg.RefuseMembers, nil)
+	}
 	if err := h.send(&wire.Proof{T: wire.TypeWelcome, MAC: t.proof(key, wire.LabelAcceptor)}); err != nil {
 		return Peer{}, 0, 0, err
 	}

@@ -457,6 +457,32 @@ func TestHandshakeHiddenEmptyCluster(t *testing.T) {
 	require.ErrorIs(t, server.err, ErrWrongCluster)
 }
 
+// An acceptor that refuses members (a singleton node) refuses a member
+// dialer after its proof, with the reason it was given, and still accepts a
+// hidden client; a wrong cookie is reported as such, not as the refusal.
+func TestHandshakeRefuseMembers(t *testing.T) {
+	hsLeakCheck(t)
+	d := hsConfig("a@127.0.0.1", 1)
+	a := hsConfig("b@127.0.0.1", 2)
+	a.RefuseMembers = "node b@127.0.0.1 is a singleton: it never joins a cluster"
+	client, server := hsRun(t, d, a, a.Name)
+	require.ErrorIs(t, client.err, ErrRefused)
+	require.ErrorIs(t, server.err, ErrRefused)
+	ce := hsHandshakeError(t, client.err)
+	assert.True(t, ce.Remote)
+	assert.True(t, strings.HasSuffix(ce.Reason, ": "+a.RefuseMembers), "reason %q", ce.Reason)
+
+	d.Hidden = true
+	client, server = hsRun(t, d, a, a.Name)
+	require.NoError(t, client.err)
+	require.NoError(t, server.err)
+	assert.True(t, server.peer.Hidden)
+
+	d.Hidden, d.Cookie = false, "wrong"
+	client, _ = hsRun(t, d, a, a.Name)
+	require.ErrorIs(t, client.err, ErrBadCookie)
+}
+
 func TestHandshakeUnsupportedVersion(t *testing.T) {
 	hsLeakCheck(t)
 	a := hsConfig("b@127.0.0.1", 2)

@@ -126,6 +126,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	cc.FirstByteTimeout = cfg.FirstByteTimeout
 	cc.RefusalLogInterval = cfg.RefusalLogInterval
 	cc.Dial = cfg.Dial
+	cc.RefuseMembers = cfg.refuseMembers() // a singleton accepts no members (singleton.go)
 	cc.Logger = n.log
 	if ip := net.ParseIP(cfg.Bind); ip != nil {
 		cc.LocalIP = ip
@@ -150,7 +151,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	n.wg.Add(2)
 	go n.acceptLoop()
 	go n.maintain()
-	if cfg.Discovery != nil {
+	if cfg.Discovery != nil && !cfg.standalone() { // a singleton never clusters
 		n.wg.Add(1)
 		go n.autocluster()
 	}
