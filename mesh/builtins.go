@@ -90,6 +90,7 @@ func (n *Node) registerBuiltins() {
 		return n.Call(ctx, req.Node, req.Method, req.Payload)
 	})
 	n.registerHealBuiltins()
+	n.registerAutoclusterBuiltin() // autocluster.go
 }
 
 // AdminActionMsg is the message of the log records of admin actions: the

@@ -97,12 +97,14 @@ type Config struct {
 
 	// Discovery, when set, runs the autocluster loop with it (a strategy of
 	// discovery/static, mcast, dns, etcd or k8s, or any discovery.Strategy);
-	// nil is the "manual" strategy: the node joins only when told to. A
-	// discovery.Standalone strategy (discovery/singleton) keeps the node
-	// out of every cluster: no loop, no Join, no members (singleton.go).
+	// nil is the "manual" strategy: the node joins only when told to.
 	Discovery discovery.Strategy
 	// AutoclusterInterval is the retry interval of the autocluster loop (default 5s).
 	AutoclusterInterval time.Duration
+
+	// Hooks are the application's lifecycle hooks: Start, Stop, Join and
+	// Leave (hooks.go says when each runs and what its error does).
+	Hooks Hooks
 
 	// Compression says when this node compresses what it sends (S2):
 	// CompressionAuto (the default, the zero value) only where it pays,

@@ -56,9 +56,6 @@ func (n *Node) applyChangeLocked(ch change, reason string) {
 // heals a victim: this node rejoins node's cluster (Rejoin) and announces
 // itself up again. Run it on each node of the side that gives way.
 func (n *Node) Join(ctx context.Context, node string) error {
-	if err := n.singletonJoin(node); err != nil {
-		return err
-	}
 	if node == n.cfg.Name {
 		return fmt.Errorf("mesh: node %s cannot join itself", node)
 	}
@@ -78,12 +75,25 @@ func (n *Node) Join(ctx context.Context, node string) error {
 		}
 		return &NodeError{Node: node, Op: "join", Err: fmt.Errorf("%w: %s runs with it already, there is nothing to join (to join another cluster, leave this one first)", ErrAlreadyInCluster, n.cfg.Name)}
 	}
+	n.mu.Unlock()
+	n.setSelfStatus(StatusJoining)
+	defer n.setSelfStatus(StatusUp)
+	if err := n.runHook(ctx, HookJoin, "Join", node); err != nil {
+		return err // hooks.go: a Join hook's error aborts the join
+	}
+	n.mu.Lock()
+	switch {
+	case n.stopped:
+		n.mu.Unlock()
+		return ErrStopped
+	case n.linkset.current[node] != nil: // node linked to this one meanwhile
+		n.mu.Unlock()
+		return nil
+	}
 	w := make(chan struct{})
 	n.joinWait[node] = append(n.joinWait[node], w)
 	clear(n.leftFrom)
 	n.mu.Unlock()
-	n.setSelfStatus(StatusJoining)
-	defer n.setSelfStatus(StatusUp)
 	return n.awaitJoin(ctx, node, w)
 }
 
@@ -98,7 +108,7 @@ func (n *Node) awaitJoin(ctx context.Context, node string, w chan struct{}) erro
 		default:
 		}
 		if err != nil {
-			if errors.Is(err, ErrUnknownNode) || errors.Is(err, ErrBadCookie) || errors.Is(err, ErrWrongCluster) || errors.Is(err, ErrWrongNode) || refusedByPeer(err) || ctx.Err() != nil {
+			if errors.Is(err, ErrUnknownNode) || errors.Is(err, ErrBadCookie) || errors.Is(err, ErrWrongCluster) || errors.Is(err, ErrWrongNode) || ctx.Err() != nil {
 				return &NodeError{Node: node, Op: "join", Err: dialCause(node, err)}
 			}
 		}
@@ -189,11 +199,16 @@ func (n *Node) Leave(ctx context.Context) error {
 		n.mu.Unlock()
 		return ErrStopped
 	}
+	n.mu.Unlock()
+	// hooks.go: the Leave hook runs with the links up; its error is
+	// returned once the node has left.
+	hookErr := n.runHook(ctx, HookLeave, "Leave")
+	n.mu.Lock()
 	links := n.memberLinksLocked()
 	n.mu.Unlock()
 	m := wire.Leave{Node: []byte(n.cfg.Name), GUID: n.guid}
 	if err := tellAll(ctx, links, wire.TypeLeave, m.Append(nil)); err != nil {
-		return fmt.Errorf("mesh: leave: %w", err)
+		return errors.Join(hookErr, fmt.Errorf("mesh: leave: %w", err))
 	}
 	n.mu.Lock()
 	links = n.forgetClusterLocked(true)
@@ -202,7 +217,7 @@ func (n *Node) Leave(ctx context.Context) error {
 		lk.c.Close(wire.CodeShutdown, n.cfg.Name+" left the cluster")
 	}
 	n.log.Info("left the cluster", "peers", len(links))
-	return nil
+	return hookErr
 }
 
 // ForceLeave removes node from the cluster everywhere: from this node's

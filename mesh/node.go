@@ -36,6 +36,7 @@ type Node struct {
 	dialing  map[string]bool
 	redial   map[string]*redialState
 	stopped  bool
+	stopping bool // Stop was called: it runs the Stop hook, then sets stopped
 	joinWait map[string][]chan struct{}
 
 	// superseded holds the peers whose link the peer closed as a duplicate,
@@ -71,6 +72,8 @@ type Node struct {
 	announced bool
 
 	stats nodeStats // counters for Stats and the metrics (stats.go)
+
+	ac autoclusterCtl // the autocluster loop, on and off at run time (autocluster.go)
 }
 
 type redialState struct {
@@ -80,7 +83,9 @@ type redialState struct {
 
 // Start starts a node: it validates cfg, listens on the node's port, and
 // begins its maintenance loop (heartbeats, failure detection, redials,
-// autoclean) and, with a Discovery, the autocluster loop.
+// autoclean), runs the Start hook (Config.Hooks) and, with a Discovery,
+// begins the autocluster loop. When the Start hook fails the node is
+// stopped again and Start returns the hook's *HookError.
 func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -126,7 +131,6 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	cc.FirstByteTimeout = cfg.FirstByteTimeout
 	cc.RefusalLogInterval = cfg.RefusalLogInterval
 	cc.Dial = cfg.Dial
-	cc.RefuseMembers = cfg.refuseMembers() // a singleton accepts no members (singleton.go)
 	cc.Logger = n.log
 	if ip := net.ParseIP(cfg.Bind); ip != nil {
 		cc.LocalIP = ip
@@ -151,13 +155,28 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	n.wg.Add(2)
 	go n.acceptLoop()
 	go n.maintain()
-	if cfg.Discovery != nil && !cfg.standalone() { // a singleton never clusters
-		n.wg.Add(1)
-		go n.autocluster()
+	if err := n.runHook(ctx, HookStart, "Start"); err != nil {
+		// The caller never gets the node: stop it here, without the Stop
+		// hook, within a bound of its own (ctx may be what failed).
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopAfterFailedStart)
+		defer cancel()
+		n.mu.Lock()
+		n.stopping = true
+		n.mu.Unlock()
+		return nil, errors.Join(err, n.shutdown(sctx))
+	}
+	if cfg.Discovery != nil {
+		n.mu.Lock()
+		n.ac.enabled = true
+		n.startAutoclusterLocked()
+		n.mu.Unlock()
 	}
 	n.log.Info("node started", "addr", ln.Addr().String(), "guid", guid.String(), "cluster", cfg.Cluster)
 	return n, nil
 }
+
+// stopAfterFailedStart bounds stopping a node whose Start hook failed.
+const stopAfterFailedStart = 10 * time.Second
 
 // Name is the node's name.
 func (n *Node) Name() string { return n.cfg.Name }
@@ -171,16 +190,27 @@ func (n *Node) Cluster() string { return n.cfg.Cluster }
 // Addr is the address the node listens on.
 func (n *Node) Addr() net.Addr { return n.ln.Addr() }
 
-// Stop stops the node: it unregisters from discovery, says goodbye to every
-// peer, closes every link, cancels running handlers and waits (bounded by
-// ctx) until every goroutine of the node has returned. Peers see the node
-// down. Stop is idempotent.
+// Stop stops the node: it runs the Stop hook (Config.Hooks), unregisters
+// from discovery, says goodbye to every peer, closes every link, cancels
+// running handlers and waits (bounded by ctx) until every goroutine of the
+// node has returned. Peers see the node down. A Stop hook's error does not
+// keep the node from stopping: it is returned, joined with any error of
+// the stop itself. Stop is idempotent: a second call returns nil at once.
 func (n *Node) Stop(ctx context.Context) error {
 	n.mu.Lock()
-	if n.stopped {
+	if n.stopping {
 		n.mu.Unlock()
 		return nil
 	}
+	n.stopping = true
+	n.mu.Unlock()
+	hookErr := n.runHook(ctx, HookStop, "Stop")
+	return errors.Join(hookErr, n.shutdown(ctx))
+}
+
+// shutdown is Stop after the Stop hook.
+func (n *Node) shutdown(ctx context.Context) error {
+	n.mu.Lock()
 	n.stopped = true
 	links := n.linkset.all()
 	n.mu.Unlock()
