@@ -2,6 +2,15 @@
 // lock services attached to a node, with local, leader, quorum and all
 // locks, leases and fencing tokens.
 //
+// Unlike ekka, the default lock type is Quorum, a cluster-wide lock:
+// ekka's acquire/1 and ekka:lock/1 take a local lock, on the calling node
+// only. An Options with no Type (and ekka-mesh ctl lock without --type)
+// locks on a quorum of the members; ask for Local to lock as ekka's
+// default does. Quorum and all locks also count a node that does not
+// answer as no grant, where ekka ignores it (GUARANTEES.md), and a grant
+// ends with its lease instead of ekka's killing of the holder
+// (docs/MIGRATING-FROM-EKKA.md lists every difference).
+//
 //	l, err := locker.New(node, locker.Config{Name: "sessions"})
 //	defer l.Close()
 //	res, err := l.Acquire(ctx, "client-42", locker.Options{Type: locker.Quorum})
