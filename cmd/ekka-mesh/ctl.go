@@ -41,7 +41,7 @@ type ctlCommand struct {
 }
 
 var ctlCommands = map[string]ctlCommand{
-	"status":      {"", 0, 0, "print the node's view of the cluster: members with their version, running and stopped nodes, partitions; with --require-up N, exit 3 when fewer than N members are up (a probe)", (*ctlRun).status},
+	"status":      {"[NODE]", 0, 1, "print the node's view of the cluster: members with their version, running and stopped nodes, partitions; with --require-up N, exit 3 when fewer than N members are up (a probe). With NODE, NODE as the node sees it, like ekka_cluster:status(Node): running (exit 0), stopped (exit 3) or not a member (exit 6), with its member status and since when, GUID, version and services", (*ctlRun).status},
 	"members":     {"", 0, 0, "list the members: node, status, version, GUID; with --watch, print one line per change (time, node, old -> new status) until interrupted", (*ctlRun).members},
 	"ping":        {"NODE2", 1, 1, "the node pings NODE2 and reports the round trip", (*ctlRun).ping},
 	"join":        {"NODE2", 1, 1, "the node joins the cluster of NODE2", (*ctlRun).join},
@@ -136,6 +136,14 @@ func ctlMain(ctx context.Context, args []string, stdout, stderr io.Writer, envir
 	}
 	if *requireUp > 0 && name != "status" {
 		return usageErr("--require-up applies to status only, not to %s", name)
+	}
+	if name == "status" && len(cmdArgs) == 1 {
+		if *requireUp > 0 {
+			return usageErr("--require-up applies to status without NODE (the whole cluster), not to status %s", cmdArgs[0])
+		}
+		if _, err := portmap.Parse(cmdArgs[0]); err != nil {
+			return usageErr("status NODE: %v", err)
+		}
 	}
 	if *watch && name != "members" {
 		return usageErr("--watch applies to members only, not to %s", name)
@@ -262,7 +270,11 @@ func ctlHelp(w io.Writer, fset *flag.FlagSet) {
 	fmt.Fprintln(w, "(a remote or handler error, NODE2 down, no answer in time) or, for")
 	fmt.Fprintln(w, "members --watch, when the connection to the node is lost; 2 for a usage")
 	fmt.Fprintln(w, "error or when ctl cannot connect (node not running, cookie refused); 3 when")
-	fmt.Fprintln(w, "status --require-up N finds fewer than N members up.")
+	fmt.Fprintln(w, "status --require-up N finds fewer than N members up, or status NODE finds")
+	fmt.Fprintln(w, "NODE stopped; 4 when join NODE2 finds NODE2 in the node's cluster already")
+	fmt.Fprintln(w, "(ekka's already_in_cluster); 5 when leave finds the node alone, not in a")
+	fmt.Fprintln(w, "cluster (ekka's node_not_in_cluster); 6 when status NODE finds NODE not a")
+	fmt.Fprintln(w, "member.")
 	fmt.Fprintln(w)
 	callHelp(w)
 	fmt.Fprintln(w)
@@ -345,7 +357,10 @@ func (c *ctlRun) printJSON(v any) int {
 	return exitOK
 }
 
-func (c *ctlRun) status(_ []string) int {
+func (c *ctlRun) status(args []string) int {
+	if len(args) == 1 {
+		return c.statusOf(args[0]) // ctl_status.go
+	}
 	raw, info, code := c.info(c.ctx)
 	if code != exitOK {
 		return code
@@ -444,7 +459,11 @@ func (c *ctlRun) ping(args []string) int {
 
 func (c *ctlRun) leave(_ []string) int {
 	if _, err := c.admin(mesh.MethodLeave, mesh.AdminRequest{}); err != nil {
-		return c.fail(fmt.Sprintf("%s could not leave its cluster", c.node), err)
+		code := c.fail(fmt.Sprintf("%s could not leave its cluster", c.node), err)
+		if errors.Is(err, mesh.ErrNotInCluster) {
+			code = exitNotInCluster
+		}
+		return code
 	}
 	if c.json {
 		return c.printJSON(map[string]any{"node": c.node, "left": true})

@@ -44,6 +44,9 @@ func (c *ctlRun) join(args []string) int {
 					msg += "; from this host, " + lastProbe
 				}
 				fmt.Fprintf(c.stderr, "ekka-mesh ctl: %s could not join %s: %s\n", c.node, target, msg)
+				if errors.Is(err, mesh.ErrAlreadyInCluster) {
+					return exitAlreadyInCluster
+				}
 				return exitFail
 			}
 			if c.json {

@@ -77,7 +77,8 @@ func TestCtlUsage(t *testing.T) {
 		{[]string{"--node", "n1@127.0.0.1", "--watch", "status"}, "ekka-mesh ctl: --watch applies to members only, not to status"},
 		{[]string{"--node", "n1@127.0.0.1", "--watch-interval", "0s", "members", "--watch"}, "ekka-mesh ctl: --watch-interval 0s: want a positive duration"},
 		{[]string{"--node", "n1@127.0.0.1", "members", "x"}, "ekka-mesh ctl: members takes no arguments"},
-		{[]string{"--node", "n1@127.0.0.1", "status", "x"}, `ekka-mesh ctl: status takes no arguments, got 1 arguments ["x"]`},
+		{[]string{"--node", "n1@127.0.0.1", "status", "a@h", "b@h"}, `ekka-mesh ctl: status takes 0 to 1 arguments, [NODE], got 2 arguments ["a@h" "b@h"]`},
+		{[]string{"--node", "n1@127.0.0.1", "status", "x"}, `ekka-mesh ctl: status NODE: node name "x": name must be short@host`},
 		{[]string{"--node", "n1@127.0.0.1", "ping"}, "ekka-mesh ctl: ping takes 1 argument(s), NODE2, got 0"},
 		{[]string{"--node", "n1@127.0.0.1", "join", "a@h", "b@h"}, "join takes 1 argument(s), NODE2, got 2"},
 		{[]string{"--node", "n1@127.0.0.1", "force-leave"}, "force-leave takes 1 argument(s), NODE2"},
@@ -102,7 +103,7 @@ func TestCtlUsage(t *testing.T) {
 
 	code, stdout, stderr := run("help", "ctl")
 	assert.Equal(t, exitOK, code, stderr)
-	for _, want := range []string{"Usage: ekka-mesh ctl [--node NAME]", "members", "--require-up N", "--watch", "status", "ping NODE2", "join NODE2", "leave", "force-leave NODE2", "call NODE2 METHOD [PAYLOAD]", "-json", "-timeout", "Exit status"} {
+	for _, want := range []string{"Usage: ekka-mesh ctl [--node NAME]", "members", "--require-up N", "--watch", "status [NODE]", "6 when status NODE finds NODE not a", "ping NODE2", "join NODE2", "leave", "force-leave NODE2", "call NODE2 METHOD [PAYLOAD]", "-json", "-timeout", "Exit status"} {
 		assert.Contains(t, stdout, want)
 	}
 }

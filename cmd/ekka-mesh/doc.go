@@ -79,11 +79,17 @@
 //	                            partitions; with --json one object with node, cluster, running_nodes,
 //	                            stopped_nodes, members (node, status, guid, version) and partitions;
 //	                            --require-up N exits 3 when fewer than N members are up (a probe)
+//	status NODE                 NODE as the node sees it, like ekka_cluster:status(Node): "NODE is running,
+//	                            as seen from N1", its member status and since when, GUID, version and
+//	                            services; exits 0 when running, 3 when stopped, 6 when not a member;
+//	                            --json prints the node's NodeReport object
 //	members                     the members (node, status, version, GUID); --watch prints one line per
 //	                            change until interrupted
 //	ping NODE2                  the node pings NODE2: "pong from NODE2 in 310µs"
-//	join NODE2                  the node joins the cluster of NODE2
-//	leave                       the node leaves its cluster and keeps running alone
+//	join NODE2                  the node joins the cluster of NODE2; exits 4 when NODE2 runs in its
+//	                            cluster already (ekka's already_in_cluster)
+//	leave                       the node leaves its cluster and keeps running alone; exits 5 when it
+//	                            has no other member (ekka's node_not_in_cluster)
 //	force-leave NODE2           the node removes NODE2 (typically dead) from the cluster, everywhere
 //	call NODE2 METHOD [PAYLOAD] the node calls METHOD on NODE2; the reply bytes are printed as they are
 //	lock RESOURCE, unlock RESOURCE  take or release a lock through the node's lock service
@@ -98,7 +104,10 @@
 // (a remote or handler error such as "no handler", NODE2 down, no answer in
 // time); 2 for a usage error and also when ctl cannot connect: the node is
 // not running, or it refused the cookie ("handshake refused by peer (bad
-// cookie)"); 3 when status --require-up N finds fewer than N members up.
+// cookie)"); 3 when status --require-up N finds fewer than N members up, or
+// status NODE finds NODE stopped; 4 when join NODE2 finds NODE2 in the
+// node's cluster already; 5 when leave finds the node alone (not in a
+// cluster); 6 when status NODE finds NODE not a member.
 //
 // # check-config
 //
