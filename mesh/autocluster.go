@@ -326,7 +326,7 @@ func (n *Node) runAutoclusterPass(ctx context.Context) (done bool, why string, o
 // startAutoclusterLocked starts the loop unless one runs or the node is
 // stopped. n.mu is held.
 func (n *Node) startAutoclusterLocked() {
-	if n.ac.cancel != nil || n.stopped {
+	if n.ac.cancel != nil || n.stopped || n.cfg.standalone() { // a singleton never clusters
 		return
 	}
 	ctx, cancel := context.WithCancel(n.ctx)

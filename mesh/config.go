@@ -97,7 +97,9 @@ type Config struct {
 
 	// Discovery, when set, runs the autocluster loop with it (a strategy of
 	// discovery/static, mcast, dns, etcd or k8s, or any discovery.Strategy);
-	// nil is the "manual" strategy: the node joins only when told to.
+	// nil is the "manual" strategy: the node joins only when told to. A
+	// discovery.Standalone strategy (discovery/singleton) keeps the node
+	// out of every cluster: no loop, no Join, no members (singleton.go).
 	Discovery discovery.Strategy
 	// AutoclusterInterval is the retry interval of the autocluster loop (default 5s).
 	AutoclusterInterval time.Duration

@@ -56,6 +56,9 @@ func (n *Node) applyChangeLocked(ch change, reason string) {
 // heals a victim: this node rejoins node's cluster (Rejoin) and announces
 // itself up again. Run it on each node of the side that gives way.
 func (n *Node) Join(ctx context.Context, node string) error {
+	if err := n.singletonJoin(node); err != nil {
+		return err
+	}
 	if node == n.cfg.Name {
 		return fmt.Errorf("mesh: node %s cannot join itself", node)
 	}
@@ -108,7 +111,7 @@ func (n *Node) awaitJoin(ctx context.Context, node string, w chan struct{}) erro
 		default:
 		}
 		if err != nil {
-			if errors.Is(err, ErrUnknownNode) || errors.Is(err, ErrBadCookie) || errors.Is(err, ErrWrongCluster) || errors.Is(err, ErrWrongNode) || ctx.Err() != nil {
+			if errors.Is(err, ErrUnknownNode) || errors.Is(err, ErrBadCookie) || errors.Is(err, ErrWrongCluster) || errors.Is(err, ErrWrongNode) || refusedByPeer(err) || ctx.Err() != nil {
 				return &NodeError{Node: node, Op: "join", Err: dialCause(node, err)}
 			}
 		}

@@ -131,6 +131,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	cc.FirstByteTimeout = cfg.FirstByteTimeout
 	cc.RefusalLogInterval = cfg.RefusalLogInterval
 	cc.Dial = cfg.Dial
+	cc.RefuseMembers = cfg.refuseMembers() // a singleton accepts no members (singleton.go)
 	cc.Logger = n.log
 	if ip := net.ParseIP(cfg.Bind); ip != nil {
 		cc.LocalIP = ip
