@@ -164,9 +164,17 @@ func (n *Node) joinHookBeforeLinking(ctx context.Context, others []string) error
 // run.
 var ErrNoDiscovery = errors.New("mesh: no discovery strategy configured")
 
-// noDiscovery is ErrNoDiscovery for this node, saying what to configure.
-func (n *Node) noDiscovery() error {
-	return fmt.Errorf("%w on node %s: it joins only when told to (Config.Discovery is nil; the binary's cluster.discovery is manual): configure a strategy such as static, then restart it", ErrNoDiscovery, n.cfg.Name)
+// autoclusterUnavailable says why this node has no autocluster loop to
+// control: no strategy (ErrNoDiscovery) or the singleton strategy
+// (ErrSingleton), saying what to configure; nil when it has one.
+func (n *Node) autoclusterUnavailable() error {
+	switch {
+	case n.cfg.Discovery == nil:
+		return fmt.Errorf("%w on node %s: it joins only when told to (Config.Discovery is nil; the binary's cluster.discovery is manual): configure a strategy such as static, then restart it", ErrNoDiscovery, n.cfg.Name)
+	case n.cfg.standalone():
+		return fmt.Errorf("%w: %s runs the singleton discovery strategy (cluster.discovery = singleton), which has no autocluster loop", ErrSingleton, n.cfg.Name)
+	}
+	return nil
 }
 
 // autoclusterCtl is the autocluster loop's control at run time (after
@@ -188,7 +196,8 @@ type autoclusterCtl struct {
 
 // AutoclusterStatus is the state of a node's autocluster loop.
 type AutoclusterStatus struct {
-	// Configured: the node has a discovery strategy.
+	// Configured: the node has a discovery strategy with a loop (not
+	// manual, not singleton).
 	Configured bool `json:"configured"`
 	// Enabled: the loop is on (the default with a strategy) and not
 	// turned off with SetAutocluster.
@@ -210,7 +219,7 @@ func (n *Node) AutoclusterStatus() AutoclusterStatus {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return AutoclusterStatus{
-		Configured: n.cfg.Discovery != nil,
+		Configured: n.autoclusterUnavailable() == nil,
 		Enabled:    n.ac.enabled,
 		Running:    n.ac.cancel != nil,
 		Passes:     n.ac.passes,
@@ -235,11 +244,11 @@ func (n *Node) AutoclusterEnabled() bool {
 // released), and waits for it within ctx; the node keeps its links and
 // members, and stays registered with discovery. The setting lasts until
 // the node stops: a restarted node starts its loop when it has a
-// discovery strategy. ErrNoDiscovery when it has none, ErrStopped when the
-// node is stopped.
+// discovery strategy. ErrNoDiscovery when it has none, ErrSingleton for a
+// singleton, ErrStopped when the node is stopped.
 func (n *Node) SetAutocluster(ctx context.Context, on bool) error {
-	if n.cfg.Discovery == nil {
-		return n.noDiscovery()
+	if err := n.autoclusterUnavailable(); err != nil {
+		return err
 	}
 	n.mu.Lock()
 	if n.stopped {
@@ -281,10 +290,10 @@ func (n *Node) SetAutocluster(ctx context.Context, on bool) error {
 // no nodes", "discovered nodes did not answer: ..."), or when ctx ended.
 // It runs whether or not the loop is on, after the loop's pass if one
 // runs, and does not turn the loop on. ErrNoDiscovery when the node has
-// no discovery strategy.
+// no discovery strategy, ErrSingleton for a singleton.
 func (n *Node) Autocluster(ctx context.Context) (string, error) {
-	if n.cfg.Discovery == nil {
-		return "", n.noDiscovery()
+	if err := n.autoclusterUnavailable(); err != nil {
+		return "", err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -166,7 +166,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		n.mu.Unlock()
 		return nil, errors.Join(err, n.shutdown(sctx))
 	}
-	if cfg.Discovery != nil {
+	if n.autoclusterUnavailable() == nil {
 		n.mu.Lock()
 		n.ac.enabled = true
 		n.startAutoclusterLocked()
