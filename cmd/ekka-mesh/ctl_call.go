@@ -31,6 +31,7 @@ var builtinMethods = []builtinMethod{
 	{mesh.MethodLeave, "none", "empty: the node left its cluster"},
 	{mesh.MethodForceLeave, `{"node":"N"}`, "empty: N was removed from the cluster"},
 	{mesh.MethodClearPartition, `{"node":"N"}`, "empty: the node forgot its partition with N"},
+	{mesh.MethodAutocluster, `{"action":"on|off|now|status"}`, "the autocluster loop's state after the action, JSON (ctl autocluster)"},
 }
 
 // callHelp writes the part of ctl's help about call: the built-in methods
