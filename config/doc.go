@@ -106,7 +106,7 @@
 // The cluster and its discovery:
 //
 //	cluster.name                  1-64 of A-Z a-z 0-9 _ . - (ekka)
-//	cluster.discovery             manual | static | mcast | dns | etcd | k8s (manual)
+//	cluster.discovery             manual | static | mcast | dns | etcd | k8s | singleton (manual)
 //	cluster.autoheal              on | off | duration (on = 15s)
 //	cluster.autoclean             off | duration (5m)
 //	cluster.autocluster.interval  duration (5s)

@@ -46,7 +46,7 @@ type Error struct {
 }
 
 // Error implements error, for example
-// `ekka-mesh.conf:7: cluster.discovery = mdns: want one of manual, static, mcast, dns, etcd, k8s`.
+// `ekka-mesh.conf:7: cluster.discovery = mdns: want one of manual, static, mcast, dns, etcd, k8s, singleton`.
 func (e *Error) Error() string {
 	var b strings.Builder
 	if e.Where != "" {

@@ -21,7 +21,7 @@ func ExampleLoad() {
 	fmt.Println(err)
 	// Output:
 	// emqx2@127.0.0.1 4372 fromenv static [emqx1@127.0.0.1 emqx2@127.0.0.1 emqx3@127.0.0.1]
-	// override "cluster.discovery=mdns": cluster.discovery = mdns: want one of manual, static, mcast, dns, etcd, k8s
+	// override "cluster.discovery=mdns": cluster.discovery = mdns: want one of manual, static, mcast, dns, etcd, k8s, singleton
 }
 
 func ExampleParse() {

@@ -86,8 +86,8 @@ var keyCases = map[string]struct {
 		bad:  map[string]string{"": "want 1 to 64 characters", "my cluster": "A-Z a-z 0-9 _ . -", strings.Repeat("c", 65): "1 to 64"},
 	},
 	"cluster.discovery": {
-		good: map[string]string{"manual": "manual", "static": "static", "mcast": "mcast", "dns": "dns", "etcd": "etcd", "k8s": "k8s", "K8S": "k8s"},
-		bad:  map[string]string{"mdns": "want one of manual, static, mcast, dns, etcd, k8s", "": "want one of"},
+		good: map[string]string{"manual": "manual", "static": "static", "mcast": "mcast", "dns": "dns", "etcd": "etcd", "k8s": "k8s", "K8S": "k8s", "singleton": "singleton"},
+		bad:  map[string]string{"mdns": "want one of manual, static, mcast, dns, etcd, k8s, singleton", "": "want one of"},
 	},
 	"cluster.autoheal": {
 		good: map[string]string{"on": "15s", "off": "off", "true": "15s", "false": "off", "30s": "30s", "1m30s": "90s", "2m": "2m"},

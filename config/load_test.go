@@ -163,7 +163,7 @@ func TestLoadErrors(t *testing.T) {
 		{
 			name: "bad value in file",
 			file: "node.name = n1@h\n\ncluster.discovery = mdns\n",
-			want: []string{"ekka-mesh.conf:3: cluster.discovery = mdns: want one of manual, static, mcast, dns, etcd, k8s"},
+			want: []string{"ekka-mesh.conf:3: cluster.discovery = mdns: want one of manual, static, mcast, dns, etcd, k8s, singleton"},
 			kind: ErrBadValue,
 		},
 		{

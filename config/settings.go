@@ -158,6 +158,8 @@ const (
 	DiscoveryDNS    Discovery = "dns"
 	DiscoveryEtcd   Discovery = "etcd"
 	DiscoveryK8s    Discovery = "k8s"
+	// DiscoverySingleton is ekka's singleton: the node never clusters.
+	DiscoverySingleton Discovery = "singleton"
 )
 
 // StaticSettings are the cluster.static.* keys.

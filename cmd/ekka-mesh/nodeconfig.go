@@ -148,7 +148,7 @@ func newDiscovery(s config.Settings, log *slog.Logger) (discovery.Strategy, erro
 	if b, ok := discoveryBuilders[kind]; ok {
 		return b(s, log.With("discovery", string(kind)))
 	}
-	return nil, fmt.Errorf("cluster.discovery = %s: want one of manual, static, mcast, dns, etcd, k8s", kind)
+	return nil, fmt.Errorf("cluster.discovery = %s: want one of manual, static, mcast, dns, etcd, k8s, singleton", kind)
 }
 
 // tlsConfig builds the TLS configuration of node.tls.*, used both to accept
