@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -22,7 +23,7 @@ import (
 )
 
 func init() {
-	register("ctl", "control a running node: status, members, ping, join, leave, force-leave, call, lock, unlock (ctl [--node NAME | --config FILE] COMMAND)", runCtl)
+	register("ctl", "control a running node: status, members, ping, join, leave, force-leave, call, lock, unlock, autocluster (ctl [--node NAME | --config FILE] COMMAND)", runCtl)
 }
 
 const ctlSynopsis = "ctl [--node NAME] [--config FILE] [--cookie C] [--base-port N] [--cluster NAME] [--timeout D] [--json] COMMAND [ARGS]"
@@ -49,11 +50,12 @@ var ctlCommands = map[string]ctlCommand{
 	"force-leave": {"NODE2", 1, 1, "the node removes NODE2 (possibly dead) from the cluster, everywhere", (*ctlRun).forceLeave},
 	"call":        {"NODE2 METHOD [PAYLOAD]", 2, 3, "the node calls METHOD on NODE2 with PAYLOAD and prints the reply, a newline added after text that lacks one ([--raw]: the bytes exactly); methods below", (*ctlRun).call},
 	"lock":        {"RESOURCE", 1, 1, "the node acquires a lock on RESOURCE ([--type T, default quorum; ekka's default is local] [--owner ID] [--lease D] [--locker NAME]); prints {\"acquired\",\"nodes\",\"token\",\"type\",...}, exit 1 when refused", (*ctlRun).lock},
+	"autocluster": {"[on|off|now|status]", 0, 1, "the node's autocluster loop: on starts it, off ends it until the node restarts (the node keeps its members), now runs one pass and waits for it (exit 1 when it did not link the node to every node discovered), status (the default) says whether it is on, running or done and what the last pass found", (*ctlRun).autocluster},
 	"unlock":      {"RESOURCE", 1, 1, "the node releases the lock on RESOURCE held by --owner ID ([--type T] [--locker NAME]); prints {\"released\",\"nodes\",...}, exit 1 when not released", (*ctlRun).unlock},
 }
 
 // ctlOrder lists the commands for help.
-var ctlOrder = []string{"status", "members", "ping", "join", "leave", "force-leave", "call", "lock", "unlock"}
+var ctlOrder = []string{"status", "members", "ping", "join", "leave", "force-leave", "call", "lock", "unlock", "autocluster"}
 
 // ctlRun is one ctl invocation connected to its node.
 type ctlRun struct {
@@ -127,6 +129,9 @@ func ctlMain(ctx context.Context, args []string, stdout, stderr io.Writer, envir
 	}
 	if name == "call" && cmdArgs[1] == "" {
 		return usageErr("call: METHOD is empty, want the name of a method NODE2 handles")
+	}
+	if name == "autocluster" && len(cmdArgs) == 1 && !slices.Contains(autoclusterActions, cmdArgs[0]) {
+		return usageErr("autocluster %q: want one of %s", cmdArgs[0], strings.Join(autoclusterActions, ", "))
 	}
 	if *timeout <= 0 {
 		return usageErr("--timeout %v: want a positive duration such as 10s", *timeout)
