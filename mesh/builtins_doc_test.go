@@ -3,13 +3,14 @@ package mesh
 import (
 	"context"
 	"os"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/ekka-mesh/ekka-mesh/internal/doccheck"
 )
 
 // TestBuiltinMethodsAreSpecified: every "$ekka." method a node serves is in
@@ -19,12 +20,7 @@ import (
 func TestBuiltinMethodsAreSpecified(t *testing.T) {
 	spec, err := os.ReadFile("../wire/PROTOCOL.md")
 	require.NoError(t, err)
-	var documented []string
-	for _, m := range regexp.MustCompile("(?m)^\\| `(\\$ekka\\.[a-z_]+)`").FindAllStringSubmatch(string(spec), -1) {
-		documented = append(documented, m[1])
-	}
-	slices.Sort(documented)
-	documented = slices.Compact(documented)
+	documented := doccheck.BuiltinMethods(spec)
 	require.NotEmpty(t, documented, "PROTOCOL.md has no table rows of built-in methods (| `$ekka.x` | ...)")
 
 	cfg := DefaultConfig()

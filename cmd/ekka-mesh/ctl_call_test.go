@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ekka-mesh/ekka-mesh/internal/doccheck"
 	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 )
@@ -116,12 +117,7 @@ func TestWriteReply(t *testing.T) {
 func TestCallHelpListsBuiltins(t *testing.T) {
 	spec, err := os.ReadFile("../../wire/PROTOCOL.md")
 	require.NoError(t, err)
-	var specified []string
-	for _, m := range regexp.MustCompile("(?m)^\\| `(\\$ekka\\.[a-z_]+)`").FindAllStringSubmatch(string(spec), -1) {
-		specified = append(specified, m[1])
-	}
-	slices.Sort(specified)
-	specified = slices.Compact(specified)
+	specified := doccheck.BuiltinMethods(spec)
 	require.NotEmpty(t, specified)
 
 	var listed []string

@@ -231,3 +231,15 @@ func TestCheck(t *testing.T) {
 		t.Fatalf("NoExternal: %v", probs)
 	}
 }
+
+func TestBuiltinMethods(t *testing.T) {
+	md := "| method | x |\n|---|---|\n| `$ekka.pong` | a |\n| `$ekka.info` | b |\n| `$ekka.pong` | again |\n" +
+		"text | `$ekka.notarow` |\n| `app.method` | not built-in |\n"
+	got := BuiltinMethods([]byte(md))
+	if want := []string{"$ekka.info", "$ekka.pong"}; !slices.Equal(got, want) {
+		t.Errorf("BuiltinMethods = %q, want %q", got, want)
+	}
+	if got := BuiltinMethods(nil); len(got) != 0 {
+		t.Errorf("BuiltinMethods(nil) = %q, want none", got)
+	}
+}
