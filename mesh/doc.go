@@ -8,7 +8,9 @@
 // Leave announces the departure and disconnects; ForceLeave removes a
 // possibly dead member everywhere. With a discovery strategy (package
 // discovery) the node finds
-// and joins its cluster on its own (autocluster).
+// and joins its cluster on its own (autocluster). Like ekka, Join of a node
+// already in this node's cluster returns ErrAlreadyInCluster and Leave on a
+// node alone ErrNotInCluster.
 //
 // Members call each other with Call (at most once, with typed errors:
 // ErrNodeDown, ErrNoHandler, ErrRemote, ErrPanic), Cast (fire and forget,
@@ -27,7 +29,9 @@
 // healing, partition occurred and healed) in order, without ever blocking
 // the node. Info reports the node's view in ekka's shape: running and
 // stopped nodes, members with their status and GUID, and the partitions this
-// node has recorded.
+// node has recorded. ClusterStatus (running, stopped, not a member), IsMember,
+// NodeList and Report answer for one node, as ekka's status/1, is_member/1
+// and nodelist/0,1 do.
 //
 // Identity: every start creates a time-ordered GUID, so "oldest" means
 // "smallest GUID" and a restarted node is the youngest. A reconnect to a
