@@ -121,6 +121,8 @@
 //	cluster.mcast.iface           IPv4 address (0.0.0.0)
 //	cluster.mcast.ttl             0-255 (255)
 //	cluster.mcast.loop            bool (on)
+//	cluster.mcast.sndbuf          system | size, 1KB to 64MB (system): SO_SNDBUF
+//	cluster.mcast.recbuf          system | size, 1KB to 64MB (system): SO_RCVBUF
 //	cluster.mcast.window          duration (3s): how long discover collects answers
 //	cluster.dns.name              DNS name; required for dns
 //	cluster.dns.app               short name of the discovered nodes (this node's short name)
@@ -150,4 +152,16 @@
 //
 // Keys returns the same list with types, defaults and descriptions, for help
 // output.
+//
+// # ekka's keys
+//
+// Every key of ekka's schema that means something here has the same name
+// (cluster.name, cluster.discovery, cluster.autoheal, cluster.autoclean,
+// cluster.static.*, cluster.mcast.*, cluster.dns.*, cluster.etcd.*,
+// cluster.k8s.*). The others are refused with an error matching
+// ErrRefusedKey that says what to use instead, such as
+//
+//	ekka-mesh.conf:9: cluster.proto_dist = inet_tls: an ekka key that ekka-mesh does not take: ekka-mesh has its own transport, ...
+//
+// RefusedKeys lists them.
 package config

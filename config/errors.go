@@ -15,6 +15,9 @@ var (
 	ErrUnknownKey = errors.New("unknown key")
 	// ErrBadValue: a value that the key does not accept.
 	ErrBadValue = errors.New("bad value")
+	// ErrRefusedKey: a key of ekka's schema that ekka-mesh does not take;
+	// the message says what to use instead (see RefusedKeys).
+	ErrRefusedKey = errors.New("refused key")
 	// ErrConflict: keys that are valid alone but not together.
 	ErrConflict = errors.New("conflicting settings")
 	// ErrDuplicateKey: a configuration file sets the same key on two lines.

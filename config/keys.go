@@ -226,6 +226,12 @@ var keyTable = []keyDef{
 		func(s *Settings) *int { return &s.Cluster.Mcast.TTL }, parseIntRange(0, 255), strconv.Itoa),
 	boolField("cluster.mcast.loop", "Deliver multicast to this host too (needed for several nodes on one host).",
 		func(s *Settings) *bool { return &s.Cluster.Mcast.Loop }),
+	field("cluster.mcast.sndbuf", "system or size (1KB to 64MB)",
+		"The kernel send buffer (SO_SNDBUF) of the multicast sockets. system: the system's default. ekka's schema had the key (default 16KB) but never applied it, so system is what an ekka node used; the kernel may double or cap the size (Linux: net.core.wmem_max).",
+		func(s *Settings) *int64 { return &s.Cluster.Mcast.SndBuf }, parseSystemSize(kib, 64*mib), formatSystemSize),
+	field("cluster.mcast.recbuf", "system or size (1KB to 64MB)",
+		"The kernel receive buffer (SO_RCVBUF) of the multicast sockets. system: the system's default (what an ekka node used: ekka never applied its 16KB). Raise it when many nodes answer an announcement at once; the kernel may double or cap the size (Linux: net.core.rmem_max).",
+		func(s *Settings) *int64 { return &s.Cluster.Mcast.RecBuf }, parseSystemSize(kib, 64*mib), formatSystemSize),
 	durationField("cluster.mcast.window", "How long discovery collects the answers to an announcement.",
 		func(s *Settings) *time.Duration { return &s.Cluster.Mcast.Window }, parsePositiveDuration),
 	field("cluster.dns.name", "DNS name",
@@ -319,6 +325,9 @@ func (s *Settings) Set(key, value string) error {
 func (s *Settings) set(where, key, value string) error {
 	k, ok := keyIndex[key]
 	if !ok {
+		if instead, refused := refused(key); refused {
+			return refusedKeyError(where, key, value, instead)
+		}
 		return unknownKey(where, key, displayValue(key, value))
 	}
 	if err := checkValueLen(where, key, value, ErrBadValue); err != nil {

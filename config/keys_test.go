@@ -121,6 +121,14 @@ var keyCases = map[string]struct {
 	},
 	"cluster.mcast.loop":   boolCase(),
 	"cluster.mcast.window": positiveDurationCase(),
+	"cluster.mcast.sndbuf": {
+		good: map[string]string{"system": "system", "SYSTEM": "system", "16KB": "16KB", "1024": "1KB", "64MB": "64MB"},
+		bad:  map[string]string{"0": "want system or", "512": "from 1KB to 64MB", "65MB": "from 1KB to 64MB", "": "want system or", "auto": "want system or"},
+	},
+	"cluster.mcast.recbuf": {
+		good: map[string]string{"system": "system", "32KB": "32KB"},
+		bad:  map[string]string{"-1": "want system or", "1GB": "from 1KB to 64MB"},
+	},
 	"cluster.dns.name": {
 		good: map[string]string{"": "", "emqx.example.com": "emqx.example.com", "localhost": "localhost", "_emqx._tcp.example.com": "_emqx._tcp.example.com", "a_b.com": "a_b.com",
 			"emqx.example.com.": "emqx.example.com.", "_emqx._tcp.example.com.": "_emqx._tcp.example.com."},

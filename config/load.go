@@ -78,6 +78,9 @@ func checkEnvName(name, value string) error {
 		return nil
 	}
 	where := "environment variable " + name
+	if instead, refused := refused(key); refused && EnvName(key) == name {
+		return refusedKeyError(where, key, value, instead)
+	}
 	msg := "see the list of keys in the documentation of package config; a key's variable is " + EnvPrefix + " and the key in upper case with each '.' written as \"__\", such as " + EnvName("node.base_port")
 	if hint := closestKey(key); hint != "" {
 		msg = fmt.Sprintf("did you mean %s (%s)?", EnvName(hint), hint)

@@ -67,7 +67,7 @@ func TestLoadExampleFile(t *testing.T) {
 			}},
 			Mcast: McastSettings{
 				Addr: netip.MustParseAddr("239.192.0.1"), Ports: []int{4369, 4370},
-				Iface: netip.MustParseAddr("0.0.0.0"), TTL: 255, Loop: true, Window: 3 * time.Second,
+				Iface: netip.MustParseAddr("0.0.0.0"), TTL: 255, Loop: true, RecBuf: 256 * 1024, Window: 3 * time.Second,
 			},
 			DNS: DNSSettings{Name: "emqx.example.com", App: "emqx", Type: DNSTypeA, Server: "127.0.0.1:53"},
 			Etcd: EtcdSettings{

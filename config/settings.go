@@ -174,6 +174,8 @@ type McastSettings struct {
 	Iface  netip.Addr    // cluster.mcast.iface: IPv4 address of the interface
 	TTL    int           // cluster.mcast.ttl
 	Loop   bool          // cluster.mcast.loop
+	SndBuf int64         // cluster.mcast.sndbuf: bytes; 0 means the system's default
+	RecBuf int64         // cluster.mcast.recbuf: bytes; 0 means the system's default
 	Window time.Duration // cluster.mcast.window: how long discovery collects answers
 }
 

@@ -544,6 +544,29 @@ func parseAutoCount(lo, hi int) func(string) (int, error) {
 	}
 }
 
+// parseSystemSize reads "system" (0: leave the system's default) or a
+// size in lo..hi.
+func parseSystemSize(lo, hi int64) func(string) (int64, error) {
+	size := parseSize(lo, hi)
+	return func(v string) (int64, error) {
+		if strings.EqualFold(v, "system") {
+			return 0, nil
+		}
+		n, err := size(v)
+		if err != nil {
+			return 0, fmt.Errorf("want system or %s", err)
+		}
+		return n, nil
+	}
+}
+
+func formatSystemSize(n int64) string {
+	if n == 0 {
+		return "system"
+	}
+	return formatSize(n)
+}
+
 func formatAutoCount(n int) string {
 	if n == 0 {
 		return "auto"

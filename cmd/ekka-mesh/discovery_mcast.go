@@ -22,6 +22,9 @@ func init() {
 			TTL:     m.TTL,
 			Loop:    m.Loop,
 			Window:  m.Window,
+			// cluster.mcast.sndbuf and recbuf; 0 leaves the system's default.
+			SendBuffer: int(m.SndBuf),
+			RecvBuffer: int(m.RecBuf),
 			// Dropped packets (forgeries, other clusters, replays) are
 			// warned about on stderr, at most once a minute per kind.
 			Logger: log,

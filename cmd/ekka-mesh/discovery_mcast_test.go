@@ -24,7 +24,8 @@ import (
 func TestMcastDiscoveryFromSettings(t *testing.T) {
 	s, err := config.Load("", []string{"node.name=n1@127.0.0.1", "node.cookie=c", "cluster.name=cl",
 		"cluster.discovery=mcast", "cluster.mcast.addr=239.1.2.3", "cluster.mcast.ports=5000,5001",
-		"cluster.mcast.iface=127.0.0.1", "cluster.mcast.ttl=1", "cluster.mcast.loop=off", "cluster.mcast.window=750ms"}, nil)
+		"cluster.mcast.iface=127.0.0.1", "cluster.mcast.ttl=1", "cluster.mcast.loop=off", "cluster.mcast.window=750ms",
+		"cluster.mcast.sndbuf=16KB", "cluster.mcast.recbuf=1MB"}, nil)
 	require.NoError(t, err)
 	cfg, err := meshConfig(s)
 	require.NoError(t, err)
@@ -40,6 +41,8 @@ func TestMcastDiscoveryFromSettings(t *testing.T) {
 	assert.Equal(t, 1, got.TTL)
 	assert.False(t, got.Loop)
 	assert.Equal(t, 750*time.Millisecond, got.Window)
+	assert.Equal(t, 16*1024, got.SendBuffer)
+	assert.Equal(t, 1024*1024, got.RecvBuffer)
 
 	s, err = config.Load("", []string{"node.cookie=c", "cluster.discovery=mcast"}, nil)
 	require.NoError(t, err)
@@ -51,6 +54,8 @@ func TestMcastDiscoveryFromSettings(t *testing.T) {
 	assert.Equal(t, 255, got.TTL)
 	assert.True(t, got.Loop)
 	assert.Equal(t, 3*time.Second, got.Window)
+	assert.Zero(t, got.SendBuffer, "the system's default")
+	assert.Zero(t, got.RecvBuffer, "the system's default")
 }
 
 // mcastNetnsUnavailable says why this test cannot run its nodes in a network

@@ -69,6 +69,11 @@ type Config struct {
 	// Loop delivers this host's multicast to this host too; needed for
 	// several nodes on one host (DefaultConfig: true).
 	Loop bool
+	// SendBuffer and RecvBuffer are the sockets' kernel buffer sizes in
+	// bytes (SO_SNDBUF, SO_RCVBUF; ekka's sndbuf and recbuf). Zero leaves
+	// the system's default; the kernel may round or cap a size (Linux
+	// doubles it and caps it at net.core.wmem_max / rmem_max).
+	SendBuffer, RecvBuffer int
 	// Window is how long Discover collects answers (zero: DefaultWindow).
 	// Discover fails if its context ends first, so the window must be
 	// shorter than the caller's deadline (the mesh's autocluster pass allows
@@ -159,6 +164,9 @@ func New(cfg Config) (*Mcast, error) {
 	}
 	if cfg.TTL < 0 || cfg.TTL > 255 {
 		return nil, fmt.Errorf("mcast discovery: TTL %d: want 0 to 255", cfg.TTL)
+	}
+	if cfg.SendBuffer < 0 || cfg.RecvBuffer < 0 {
+		return nil, fmt.Errorf("mcast discovery: SendBuffer %d, RecvBuffer %d: want 0 (the system's default) or a size in bytes", cfg.SendBuffer, cfg.RecvBuffer)
 	}
 	if cfg.Window < 0 {
 		return nil, fmt.Errorf("mcast discovery: Window %v is negative; want a positive duration", cfg.Window)
@@ -397,8 +405,8 @@ func (m *Mcast) listenGroup(ctx context.Context, ifi *net.Interface) (*net.UDPCo
 		strings.Join(ports, ","), strings.Join(errs, "; "))
 }
 
-// setOptions sets the multicast options on c and, when join is set, joins
-// the group.
+// setOptions sets the multicast options and the buffer sizes on c and,
+// when join is set, joins the group.
 func (m *Mcast) setOptions(c *net.UDPConn, ifi *net.Interface, join bool) error {
 	p := ipv4.NewPacketConn(c)
 	where := "the system's choice of interface"
@@ -413,6 +421,16 @@ func (m *Mcast) setOptions(c *net.UDPConn, ifi *net.Interface, join bool) error 
 	}
 	if err := p.SetMulticastLoopback(m.cfg.Loop); err != nil {
 		return fmt.Errorf("mcast discovery: set multicast loopback to %v: %w", m.cfg.Loop, err)
+	}
+	if m.cfg.SendBuffer > 0 {
+		if err := c.SetWriteBuffer(m.cfg.SendBuffer); err != nil {
+			return fmt.Errorf("mcast discovery: set the send buffer (SO_SNDBUF) to %d bytes: %w", m.cfg.SendBuffer, err)
+		}
+	}
+	if m.cfg.RecvBuffer > 0 {
+		if err := c.SetReadBuffer(m.cfg.RecvBuffer); err != nil {
+			return fmt.Errorf("mcast discovery: set the receive buffer (SO_RCVBUF) to %d bytes: %w", m.cfg.RecvBuffer, err)
+		}
 	}
 	if join {
 		if err := p.JoinGroup(ifi, &net.UDPAddr{IP: m.cfg.Addr.AsSlice()}); err != nil {

@@ -66,6 +66,8 @@ func TestNewValidates(t *testing.T) {
 		{"negative ttl", func(c *Config) { c.TTL = -1 }, "TTL -1"},
 		{"window", func(c *Config) { c.Window = -time.Second }, "Window -1s is negative"},
 		{"skew", func(c *Config) { c.MaxSkew = -time.Second }, "MaxSkew -1s is negative"},
+		{"send buffer", func(c *Config) { c.SendBuffer = -1 }, "SendBuffer -1, RecvBuffer 0: want 0 (the system's default) or a size in bytes"},
+		{"receive buffer", func(c *Config) { c.RecvBuffer = -1 }, "RecvBuffer -1"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c := good()

@@ -67,6 +67,18 @@ starting a node.
 			b.WriteString(wrap(escape(k.Description), 76))
 		}
 	}
+	b.WriteString(`
+## Keys of ekka that ekka-mesh refuses
+
+These keys of ekka's (and EMQX's) configuration have no counterpart here.
+Setting one, in a file, a variable or on the command line, is an error that
+says what to use instead (every other key of ekka's schema has the same name
+here):
+
+`)
+	for _, r := range config.RefusedKeys() {
+		fmt.Fprintf(&b, "- `%s`: %s\n", r.Key, escape(r.Instead))
+	}
 	return b.Bytes()
 }
 
