@@ -102,6 +102,7 @@ func (lc *lockCluster) resourceFor(want ...int) string {
 // worker acquires and releases resource in a loop from locker l as owner
 // until ctx ends, recording its holds.
 func worker(ctx context.Context, l func() *Locker, typ Type, resource, owner string, lease time.Duration, h *lockcheck.History, rng *rand.Rand, grants *atomic.Int64) {
+	misses := 0 // refusals in a row
 	for ctx.Err() == nil {
 		lk := l()
 		if lk == nil {
@@ -111,9 +112,14 @@ func worker(ctx context.Context, l func() *Locker, typ Type, resource, owner str
 		res, err := lk.Acquire(actx, resource, Options{Type: typ, Owner: owner, Lease: lease})
 		cancel()
 		if err != nil || !res.OK {
-			sleep(ctx, time.Duration(1+rng.IntN(5))*time.Millisecond)
+			// Back off like a real client: acquirers that retry in step
+			// keep refusing each other (an "all" lock needs every table),
+			// and the slower a round trip (-race), the more they overlap.
+			misses = min(misses+1, 4)
+			sleep(ctx, time.Duration(1+rng.IntN(5))*time.Millisecond<<misses)
 			continue
 		}
+		misses = 0
 		start := time.Now()
 		grants.Add(1)
 		sleep(ctx, time.Duration(rng.IntN(3000))*time.Microsecond)
