@@ -148,6 +148,23 @@ func TestConformance(t *testing.T) {
 
 		_, err = call("no.such.method", "")
 		assert.Equal(t, uint16(refclient.CodeNoHandler), remoteCode(err), "%v", err)
+
+		// The node is alone: $ekka.leave has nothing to do and says so with
+		// its own code, and $ekka.status reports the node itself running
+		// and a stranger not a member.
+		_, err = call("$ekka.leave", "")
+		assert.Equal(t, uint16(refclient.CodeNotInCluster), remoteCode(err), "%v", err)
+		assert.ErrorContains(t, err, "not in a cluster")
+		reply, err = call("$ekka.status", `{"node":"`+node+`"}`)
+		require.NoError(t, err)
+		var report map[string]any
+		require.NoError(t, json.Unmarshal(reply, &report), "status reply: %s", reply)
+		assert.Equal(t, "running", report["status"], "status reply: %s", reply)
+		assert.Equal(t, "up", report["member_status"], "status reply: %s", reply)
+		assert.Equal(t, node, report["seen_from"], "status reply: %s", reply)
+		reply, err = call("$ekka.status", `{"node":"stranger@127.0.0.1"}`)
+		require.NoError(t, err)
+		assert.JSONEq(t, `{"node":"stranger@127.0.0.1","seen_from":"`+node+`","status":"not a member"}`, string(reply))
 	})
 
 	t.Run("every documented built-in method is served", func(t *testing.T) {

@@ -73,6 +73,8 @@ const (
 	CodeShutdown     = 11
 	CodeNoHandler    = 20
 	CodeHandlerError = 21
+	// CodeNotInCluster answers $ekka.leave on a node alone (section 11.1).
+	CodeNotInCluster = 28
 )
 
 // Size limits (section 5).
