@@ -73,6 +73,17 @@
 //	node.heartbeat_timeout        duration (5s); must exceed the interval
 //	node.compression              auto | off | on (auto: only where it pays, never slower than off)
 //
+// node.hooks.* are commands (/bin/sh -c) run at lifecycle events, with
+// EKKA_MESH_NODE, EKKA_MESH_EVENT, EKKA_MESH_REASON and EKKA_MESH_PEER:
+//
+//	node.hooks.start              command (none): after the node is up; a failure stops it
+//	node.hooks.stop               command (none): first thing in a stop
+//	node.hooks.join               command (none): before a join; a failure aborts it
+//	node.hooks.leave              command (none): before the node tells its members it leaves
+//	node.hooks.prepare            command (none): autoheal, before the node gives way
+//	node.hooks.reboot             command (none): autoheal, once the node rejoined
+//	node.hooks.timeout            duration (5s); past it the command is killed
+//
 // node.limits.* bound what one peer, or all peers together, can make the
 // node hold, and how the listener admits connections (see SECURITY.md):
 //

@@ -40,6 +40,13 @@ var keyCases = map[string]struct {
 		bad:  map[string]string{"": "want one of verify_peer, verify_none", "peer": "want one of verify_peer, verify_none"},
 	},
 	"node.heartbeat_interval": positiveDurationCase(),
+	"node.hooks.start":        hookCommandCase(),
+	"node.hooks.stop":         hookCommandCase(),
+	"node.hooks.join":         hookCommandCase(),
+	"node.hooks.leave":        hookCommandCase(),
+	"node.hooks.prepare":      hookCommandCase(),
+	"node.hooks.reboot":       hookCommandCase(),
+	"node.hooks.timeout":      positiveDurationCase(),
 	"node.heartbeat_timeout":  positiveDurationCase(),
 	"node.compression": {
 		good: map[string]string{"auto": "auto", "off": "off", "on": "on", "OFF": "off"},
@@ -272,6 +279,14 @@ func rateCase(what string) struct{ good, bad map[string]string } {
 	return struct{ good, bad map[string]string }{
 		good: map[string]string{"100": "100", "0.5": "0.5", "1e3": "1000", "1000000": "1000000", "2.25": "2.25", "200.0": "200", "0.001": "0.001", "1e-3": "0.001"},
 		bad:  map[string]string{"0": want, "0.0009": want, "1e-300": want, "-1": want, "": want, "NaN": want, "Inf": want, "1000001": want, "fast": want, "10/s": want},
+	}
+}
+
+// hookCommandCase is a node.hooks.* command: any text for /bin/sh -c.
+func hookCommandCase() struct{ good, bad map[string]string } {
+	return struct{ good, bad map[string]string }{
+		good: map[string]string{"": "", "/usr/local/bin/drain": "/usr/local/bin/drain", `logger -t ekka "$EKKA_MESH_EVENT"`: `logger -t ekka "$EKKA_MESH_EVENT"`},
+		bad:  map[string]string{"a\x01b": "control character"},
 	}
 }
 

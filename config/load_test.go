@@ -49,6 +49,7 @@ func TestLoadExampleFile(t *testing.T) {
 				Listen: "127.0.0.1:8371", ReadyMinMembers: 3, Pprof: false,
 				TLS: AdminTLS{CertFile: "/etc/ekka-mesh/certs/admin.pem", KeyFile: "/etc/ekka-mesh/certs/admin.key"},
 			},
+			Hooks: HookSettings{Timeout: 5 * time.Second},
 		},
 		Log: LogSettings{Level: LogInfo, Format: LogJSON},
 		Cluster: ClusterSettings{

@@ -70,6 +70,19 @@ type NodeSettings struct {
 	Compression       Compression   // node.compression
 	Limits            LimitSettings // node.limits.*
 	Admin             AdminSettings // node.admin.*
+	Hooks             HookSettings  // node.hooks.*
+}
+
+// HookSettings are the node.hooks.* keys: commands run at the node's
+// lifecycle events (mesh.Hooks and autoheal.Hooks); "" runs none.
+type HookSettings struct {
+	Start   string        // node.hooks.start
+	Stop    string        // node.hooks.stop
+	Join    string        // node.hooks.join
+	Leave   string        // node.hooks.leave
+	Prepare string        // node.hooks.prepare
+	Reboot  string        // node.hooks.reboot
+	Timeout time.Duration // node.hooks.timeout
 }
 
 // LimitSettings are the node.limits.* keys: what one peer, or all of them
@@ -249,6 +262,7 @@ func Defaults() Settings {
 			HeartbeatInterval: time.Second,
 			HeartbeatTimeout:  5 * time.Second,
 			Compression:       CompressionAuto,
+			Hooks:             HookSettings{Timeout: 5 * time.Second},
 			Limits: LimitSettings{
 				MaxMessage:             maxMessage,
 				LaneBudget:             4 * mib,

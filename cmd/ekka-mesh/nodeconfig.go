@@ -43,6 +43,7 @@ func meshConfigLog(s config.Settings, log *slog.Logger) (mesh.Config, error) {
 	cfg.Compression = comp
 	cfg.Autoclean = s.Cluster.Autoclean
 	cfg.AutoclusterInterval = s.Cluster.AutoclusterInterval
+	cfg.Hooks = meshHooks(s.Node.Hooks, log) // node.hooks.* (hookcmd.go)
 	applyLimits(&cfg, s)
 
 	tc, err := tlsConfig(s.Node.TLS)
@@ -110,12 +111,12 @@ func applyLimits(cfg *mesh.Config, s config.Settings) {
 
 // autohealConfig maps cluster.autoheal to autoheal's Config: on reports
 // whether autoheal runs (cluster.autoheal is not off), and the delay is its
-// value. The binary has no replicated state of its own, so no hooks.
+// value; its hooks are the commands of node.hooks.prepare and reboot.
 func autohealConfig(s config.Settings, log *slog.Logger) (cfg autoheal.Config, on bool) {
 	if s.Cluster.Autoheal <= 0 {
 		return autoheal.Config{}, false
 	}
-	return autoheal.Config{Delay: s.Cluster.Autoheal, Logger: log}, true
+	return autoheal.Config{Delay: s.Cluster.Autoheal, Logger: log, Hooks: autohealHooks(s.Node.Hooks, s.Node.Name.String(), log)}, true
 }
 
 // addresser is a strategy that also says where to dial the nodes it names.
