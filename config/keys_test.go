@@ -15,7 +15,7 @@ var keyCases = map[string]struct {
 }{
 	"node.name": {
 		good: map[string]string{"emqx1@10.0.0.1": "emqx1@10.0.0.1", "n@host.example.com": "n@host.example.com", "n1@[::1]": "n1@::1"},
-		bad:  map[string]string{"": "name must be short@host", "n1@": "empty host", "@h": "empty short name", "n!@h": "'!' at position 2", "a@b@c": "found 2 '@'",
+		bad: map[string]string{"": "name must be short@host", "n1@": "empty host", "@h": "empty short name", "n!@h": "'!' at position 2", "a@b@c": "found 2 '@'",
 			"remsh1@h": `node name "remsh1@h": a name beginning with "remsh" is a remote shell's, which has no port (ekka gives it port 0); a node must listen at its name's port: choose another short name`},
 	},
 	"node.cookie": {
@@ -107,7 +107,7 @@ var keyCases = map[string]struct {
 	"cluster.autocluster.interval": positiveDurationCase(),
 	"cluster.static.seeds": {
 		good: map[string]string{"": "", "a1@h": "a1@h", " a1@h , a2@10.0.0.2 ": "a1@h,a2@10.0.0.2", "n1@[::1],n2@::2": "n1@::1,n2@::2"},
-		bad:  map[string]string{"a1@h,,a2@h": "item 2 of the comma-separated list is empty", "a1@h,bad@": "empty host", "a1@h,a1@h": "seed a1@h is listed twice", "a1": "name must be short@host",
+		bad: map[string]string{"a1@h,,a2@h": "item 2 of the comma-separated list is empty", "a1@h,bad@": "empty host", "a1@h,a1@h": "seed a1@h is listed twice", "a1": "name must be short@host",
 			"a1@h,remsh2@h": `node name "remsh2@h": a name beginning with "remsh" is a remote shell's`},
 	},
 	"cluster.mcast.addr": {

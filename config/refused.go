@@ -17,7 +17,7 @@ type RefusedKey struct {
 // an ekka configuration fails with directions rather than "unknown key".
 var refusedKeys = map[string]string{
 	"cluster.discovery_strategy":  "EMQX 5's name for it: use cluster.discovery",
-	"cluster.enable":              "clustering is always on: remove the line; for a node that never clusters set cluster.discovery = singleton",
+	"cluster.enable":              "ekka's switch for its autocluster: on is what ekka-mesh does, so remove the line; for off, set cluster.discovery = manual (join with ekka-mesh ctl join) or stop a running node's loop with ekka-mesh ctl autocluster off; for a node that never clusters, cluster.discovery = singleton",
 	"cluster.proto_dist":          "ekka-mesh has its own transport, not Erlang distribution: inet_tcp needs nothing, inet_tls is node.tls.enable = on with node.tls.certfile, keyfile and cacertfile, inet6_tcp is a node name with an IPv6 address (n1@::1) or node.bind",
 	"cluster.mcast.buffer":        "Erlang's user-level driver buffer has no counterpart (ekka never applied it either): every datagram is read into a buffer sized for the longest discovery packet. Remove the line; the kernel's buffers are cluster.mcast.recbuf and cluster.mcast.sndbuf",
 	"cluster.etcd.version":        "ekka-mesh speaks etcd's v3 API only: remove the line (an etcd that serves only v2 cannot be used)",
