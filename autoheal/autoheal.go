@@ -26,6 +26,8 @@ const healPoll = 50 * time.Millisecond
 // Hooks let the application drop and reload its replicated state around a
 // heal. Both run on the victim, with the reason for people, and must return
 // when ctx ends (Config.HealTimeout, or Close). A nil hook does nothing.
+// mesh.Hooks gives the order of all six lifecycle hooks: the node's Start,
+// Join, Leave and Stop, and these two.
 type Hooks struct {
 	// Prepare runs before the node drops its links and member table. An
 	// error (or a panic) stops the heal: the node keeps its links, and the

@@ -12,6 +12,13 @@
 // already in this node's cluster returns ErrAlreadyInCluster and Leave on a
 // node alone ErrNotInCluster.
 //
+// SetAutocluster turns the autocluster loop off and on while the node runs,
+// and Autocluster runs one pass now (ekka's disable_autocluster,
+// enable_autocluster, autocluster/1). Config.Hooks are the application's
+// lifecycle hooks (Start, Stop, Join, Leave, after ekka:callback/2), run in
+// the order the Hooks type documents together with package autoheal's
+// Prepare and Reboot; a hook that fails or panics yields a *HookError.
+//
 // Members call each other with Call (at most once, with typed errors:
 // ErrNodeDown, ErrNoHandler, ErrRemote, ErrPanic), Cast (fire and forget,
 // FIFO per pair) and Multicall (per-node results and the nodes that failed).

@@ -8,8 +8,13 @@ import (
 	"strings"
 )
 
-// Lifecycle hooks, after ekka's callbacks (ekka:callback(start | stop |
-// prepare | reboot)). A node runs four of them itself; package autoheal
+// Hook is one lifecycle hook: it is told the event, and returns an error
+// to report a failure (see Hooks for what an error does).
+type Hook func(ctx context.Context, ev HookEvent) error
+
+// Hooks are the application's lifecycle hooks (Config.Hooks), after
+// ekka's callbacks (ekka:callback(start | stop | prepare | reboot)). A
+// node runs these four itself; package autoheal
 // runs the other two (autoheal.Hooks Prepare and Reboot) around a heal. In
 // the order a node's life meets them:
 //
@@ -53,13 +58,8 @@ import (
 // *HookError naming the hook; a panic does not crash the process. Hooks
 // of one node may run concurrently (two Join calls at once, the
 // autocluster loop and a Leave): a hook guards its own state.
-
-// Hook is one lifecycle hook: it is told the event, and returns an error
-// to report a failure (see Hooks for what an error does).
-type Hook func(ctx context.Context, ev HookEvent) error
-
-// Hooks are the application's lifecycle hooks, run by the node (the order
-// and what an error does are above). A nil hook does nothing.
+//
+// A nil hook does nothing.
 type Hooks struct {
 	// Start runs once the node is up, before the autocluster loop begins.
 	Start Hook
