@@ -531,33 +531,29 @@ func parseCount(lo, hi int) func(string) (int, error) {
 
 // parseAutoCount reads auto (0) or an integer in lo..hi.
 func parseAutoCount(lo, hi int) func(string) (int, error) {
-	count := parseCount(lo, hi)
-	return func(v string) (int, error) {
-		if strings.EqualFold(v, "auto") {
-			return 0, nil
+	return orWord("auto", parseCount(lo, hi))
+}
+
+// orWord reads word (any case) as the zero value, which stands for it, or
+// else what parse reads; its error names word as the alternative.
+func orWord[T any](word string, parse func(string) (T, error)) func(string) (T, error) {
+	return func(v string) (T, error) {
+		var zero T
+		if strings.EqualFold(v, word) {
+			return zero, nil
 		}
-		n, err := count(v)
+		x, err := parse(v)
 		if err != nil {
-			return 0, fmt.Errorf("want auto or a whole number from %d to %d", lo, hi)
+			return zero, fmt.Errorf("want %s or %s", word, strings.TrimPrefix(err.Error(), "want "))
 		}
-		return n, nil
+		return x, nil
 	}
 }
 
 // parseSystemSize reads "system" (0: leave the system's default) or a
 // size in lo..hi.
 func parseSystemSize(lo, hi int64) func(string) (int64, error) {
-	size := parseSize(lo, hi)
-	return func(v string) (int64, error) {
-		if strings.EqualFold(v, "system") {
-			return 0, nil
-		}
-		n, err := size(v)
-		if err != nil {
-			return 0, fmt.Errorf("want system or %s", err)
-		}
-		return n, nil
-	}
+	return orWord("system", parseSize(lo, hi))
 }
 
 func formatSystemSize(n int64) string {

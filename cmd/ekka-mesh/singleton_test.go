@@ -36,21 +36,20 @@ func TestSingletonNode(t *testing.T) {
 	testnet.Eventually(t, deadline, "s1 running alone", h.view(t, []string{s1}, []string{s1}, []string{s1}, []string{}))
 	testnet.Eventually(t, deadline, "m2 running alone", h.view(t, []string{m2}, []string{m2}, []string{m2}, []string{}))
 
-	t.Run("join on the singleton", func(t *testing.T) {
-		code, stdout, stderr := h.ctl(t, s1, "join", m2)
-		assert.Equal(t, exitFail, code, stderr)
-		assert.Empty(t, stdout)
-		assert.Contains(t, stderr, "ekka-mesh ctl: "+s1+" could not join "+m2+": ")
-		assert.Contains(t, stderr, "singleton node: it never joins a cluster: "+s1+" runs the singleton discovery strategy (cluster.discovery = singleton)")
-	})
-
-	t.Run("join of the singleton", func(t *testing.T) {
-		code, stdout, stderr := h.ctl(t, m2, "join", s1)
-		assert.Equal(t, exitFail, code, stderr)
-		assert.Empty(t, stdout)
-		assert.Contains(t, stderr, "ekka-mesh ctl: "+m2+" could not join "+s1+": ")
-		assert.Contains(t, stderr, "node "+s1+" is a singleton (discovery strategy singleton, cluster.discovery = singleton): it never joins a cluster and accepts no members")
-	})
+	for _, tt := range []struct {
+		name, on, target, why string
+	}{
+		{"join on the singleton", s1, m2, "singleton node: it never joins a cluster: " + s1 + " runs the singleton discovery strategy (cluster.discovery = singleton)"},
+		{"join of the singleton", m2, s1, "node " + s1 + " is a singleton (discovery strategy singleton, cluster.discovery = singleton): it never joins a cluster and accepts no members"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := h.ctl(t, tt.on, "join", tt.target)
+			assert.Equal(t, exitFail, code, stderr)
+			assert.Empty(t, stdout)
+			assert.Contains(t, stderr, "ekka-mesh ctl: "+tt.on+" could not join "+tt.target+": ")
+			assert.Contains(t, stderr, tt.why)
+		})
+	}
 
 	// Neither took the other as a member, then or since.
 	assert.Empty(t, h.view(t, []string{s1}, []string{s1}, []string{s1}, []string{})())
