@@ -23,7 +23,10 @@
 // ekka-mesh port NAME [--base-port N] prints the port of a node name by the
 // ekka rule (see package portmap): base port + the digits at the end of the
 // short name, modulo 60000. For example, "ekka-mesh port emqx12@h" prints
-// 4382. Every node of a cluster must use the same base port.
+// 4382, and so does "ekka-mesh port emqx12" (a short name alone, as epmd
+// asks ekka). A name beginning with remsh has no port: ekka gives these
+// remote shells port 0, and no ekka-mesh node may take such a name; port
+// says so and exits 2. Every node of a cluster must use the same base port.
 //
 // # run
 //
