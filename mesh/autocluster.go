@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/ekka-mesh/ekka-mesh/discovery"
@@ -50,7 +49,7 @@ func (n *Node) autocluster(ctx context.Context, ended chan struct{}) {
 }
 
 // autoclusterState is what the loop remembers between passes (guarded by
-// autoclusterCtl.passMu).
+// autoclusterCtl.pass).
 type autoclusterState struct {
 	registered bool
 	lastFound  string // the last discovery result, logged at info only when it changes
@@ -180,10 +179,11 @@ func (n *Node) autoclusterUnavailable() error {
 // autoclusterCtl is the autocluster loop's control at run time (after
 // ekka:autocluster/1, enable_autocluster, disable_autocluster).
 type autoclusterCtl struct {
-	// passMu lets one pass run at a time (the loop's, or Autocluster's)
-	// and guards st.
-	passMu sync.Mutex
-	st     autoclusterState
+	// pass is held (a token sent) by the pass that runs: one at a time,
+	// the loop's or Autocluster's; it guards st. A channel rather than a
+	// mutex, so that a caller waiting for its turn honours its context.
+	pass chan struct{}
+	st   autoclusterState
 
 	// Guarded by Node.mu.
 	enabled bool               // the loop runs, or ran until done, and is not turned off
@@ -315,8 +315,12 @@ func (n *Node) Autocluster(ctx context.Context) (string, error) {
 // runAutoclusterPass runs one pass once no other runs, and records it:
 // ok is false when ctx ended before or during it (nothing recorded).
 func (n *Node) runAutoclusterPass(ctx context.Context) (done bool, why string, ok bool) {
-	n.ac.passMu.Lock()
-	defer n.ac.passMu.Unlock()
+	select {
+	case n.ac.pass <- struct{}{}:
+	case <-ctx.Done():
+		return false, "", false
+	}
+	defer func() { <-n.ac.pass }()
 	if ctx.Err() != nil {
 		return false, "", false
 	}

@@ -159,3 +159,48 @@ func TestAutoclusterBuiltin(t *testing.T) {
 	}
 	require.Empty(t, log.Lines(`action=autocluster op= `), "status is not an admin action")
 }
+
+// TestAutoclusterControlHonoursContexts: while the loop's pass hangs in a
+// discovery that ignores its context, Autocluster waits for its turn only
+// as long as its own context allows, and SetAutocluster(false) says the
+// pass did not end in time; once the pass returns, the loop is off and
+// every Lock had its Unlock.
+func TestAutoclusterControlHonoursContexts(t *testing.T) {
+	ctx := testnet.Context(t, 30*time.Second)
+	entered, release := make(chan struct{}), make(chan struct{})
+	f := &fakeDiscovery{discover: func(call int) ([]string, error) {
+		if call == 1 {
+			close(entered)
+			<-release
+		}
+		return nil, nil
+	}}
+	nd := startWithDiscovery(t, f)
+	t.Cleanup(func() { require.NoError(t, nd.Stop(context.Background())) })
+	<-entered
+
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	_, err := nd.Autocluster(short)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.EqualError(t, err, "mesh: node solo1@127.0.0.1: autocluster pass: context deadline exceeded")
+
+	short2, cancel2 := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel2()
+	err = nd.SetAutocluster(short2, false)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.ErrorContains(t, err, "autocluster off: the loop's pass did not end in time")
+	require.False(t, nd.AutoclusterEnabled(), "off is recorded at once")
+
+	close(release)
+	testnet.EventuallyCtx(t, ctx, "the loop ends", func() string {
+		if nd.AutoclusterStatus().Running {
+			return "still running"
+		}
+		return ""
+	})
+	require.Equal(t, f.count(&f.locks), f.count(&f.unlocks))
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	require.Empty(t, f.misuse)
+}

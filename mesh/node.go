@@ -107,6 +107,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		redial:   make(map[string]*redialState),
 		joinWait: make(map[string][]chan struct{}),
 		kick:     make(chan struct{}, 1),
+		ac:       autoclusterCtl{pass: make(chan struct{}, 1)},
 	}
 	n.superseded = make(map[string]time.Time)
 	now := time.Now()
