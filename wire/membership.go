@@ -412,3 +412,94 @@ func (m *MemberVersion) Decode(b []byte) error {
 	m.Version = c.str16("version")
 	return c.done()
 }
+
+// MaxTags is the most tags a MemberTags can carry (a u16 count).
+const MaxTags = 0xffff
+
+// Tag is one key/value pair of a MemberTags.
+type Tag struct {
+	Key, Value []byte
+}
+
+// MemberTags is the body of a TypeMemberTags frame (optional type 0x82):
+// the key/value tags Node (with this GUID) carries, such as role=db or
+// zone=eu-1, so that its peers can show them and select members by them.
+// It carries the whole set each time: a receiver replaces what it knew (an
+// empty set clears the tags). A receiver that does not know the type skips
+// it.
+//
+//	str16  node name
+//	16B    GUID
+//	u16    count
+//	count times:
+//	  str16 key
+//	  str16 value
+//
+// Decode fills Tags reusing its capacity; keys and values alias the body.
+type MemberTags struct {
+	Node []byte
+	GUID [GUIDSize]byte
+	Tags []Tag
+}
+
+func (*MemberTags) Type() Type { return TypeMemberTags }
+
+// Validate reports a name, key or value too long for its str16 field or
+// more than MaxTags tags.
+func (m *MemberTags) Validate() error {
+	if err := checkStr16(TypeMemberTags, "node", m.Node); err != nil {
+		return err
+	}
+	if len(m.Tags) > MaxTags {
+		return tooLarge(TypeMemberTags, "%d tags; the list holds at most %d (u16 count)", len(m.Tags), MaxTags)
+	}
+	for i, tg := range m.Tags {
+		if err := checkStr16(TypeMemberTags, fmt.Sprintf("tag %d key", i), tg.Key); err != nil {
+			return err
+		}
+		if err := checkStr16(TypeMemberTags, fmt.Sprintf("tag %d value", i), tg.Value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *MemberTags) Append(b []byte) []byte {
+	b = appendStr16(b, m.Node)
+	b = append(b, m.GUID[:]...)
+	b = appendU16(b, uint16(len(m.Tags)))
+	for _, tg := range m.Tags {
+		b = appendStr16(b, tg.Key)
+		b = appendStr16(b, tg.Value)
+	}
+	return b
+}
+
+// memberTagMinSize is the encoded size of a Tag with an empty key and value.
+const memberTagMinSize = 2 + 2
+
+func (m *MemberTags) Decode(b []byte) error {
+	c := cursor{b: b, t: TypeMemberTags}
+	m.Node = c.str16("node")
+	c.guid("guid", &m.GUID)
+	n := int(c.u16("tag count"))
+	m.Tags = m.Tags[:0]
+	if c.err == nil && n*memberTagMinSize > len(c.b) {
+		// Checked before Tags grows: a forged count allocates nothing.
+		c.fail("tags")
+	}
+	for range n {
+		var tg Tag
+		tg.Key = c.str16("tag key")
+		tg.Value = c.str16("tag value")
+		if c.err != nil {
+			break
+		}
+		m.Tags = append(m.Tags, tg)
+	}
+	if err := c.done(); err != nil {
+		m.Tags = m.Tags[:0]
+		return err
+	}
+	return nil
+}

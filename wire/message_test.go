@@ -39,6 +39,8 @@ func edgeCases() []Message {
 		&MemberServices{Node: long, GUID: guid(1), Services: [][]byte{[]byte("autoheal"), {}, long}},
 		&MemberVersion{},
 		&MemberVersion{Node: long, GUID: guid(1), Version: long},
+		&MemberTags{},
+		&MemberTags{Node: long, GUID: guid(1), Tags: []Tag{{[]byte("role"), []byte("db")}, {long, []byte{}}}},
 		&PartitionReport{},
 		&PartitionReport{Service: long, Reporter: []byte("r"), Fresh: true, Partitions: many},
 		&PartitionAck{},
@@ -283,7 +285,7 @@ func TestDecodeBodyUnknownTypes(t *testing.T) {
 	if !strings.Contains(err.Error(), "0x7f") {
 		t.Fatalf("error %q does not name the type", err)
 	}
-	for _, typ := range []Type{0x82, 0xc3, 0xff} {
+	for _, typ := range []Type{0x83, 0xc3, 0xff} {
 		m, err := DecodeBody(Header{Type: typ}, []byte("whatever"))
 		if m != nil || err != nil {
 			t.Fatalf("unknown optional type %s: got %v, %v; want nil, nil (skip)", typ, m, err)
@@ -384,6 +386,58 @@ func TestMemberVersionBytes(t *testing.T) {
 	long := &MemberVersion{Version: make([]byte, MaxStr16+1)}
 	if err := long.Validate(); !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "version is 65536 bytes") {
 		t.Errorf("Validate of a 65536-byte version = %v, want ErrTooLarge naming the version", err)
+	}
+}
+
+// TestMemberTagsBytes pins the MemberTags layout of PROTOCOL.md 6.4: an
+// optional type, so a node that predates it skips it, whose forged count
+// or cut body is refused.
+func TestMemberTagsBytes(t *testing.T) {
+	m := &MemberTags{Node: []byte("a@h"), GUID: guid(0x10), Tags: []Tag{{[]byte("role"), []byte("db")}}}
+	g := guid(0x10)
+	want := append(append([]byte{0, 3, 'a', '@', 'h'}, g[:]...), 0, 1, 0, 4, 'r', 'o', 'l', 'e', 0, 2, 'd', 'b')
+	sameBytes(t, want, m.Append(nil), "MemberTags")
+	if !TypeMemberTags.Known() || TypeMemberTags.Critical() {
+		t.Fatalf("%s: Known=%v Critical=%v, want a known optional type", TypeMemberTags, TypeMemberTags.Known(), TypeMemberTags.Critical())
+	}
+	var d MemberTags
+	noErr(t, d.Decode(want), "decoding MemberTags")
+	if string(d.Node) != "a@h" || d.GUID != g || len(d.Tags) != 1 || string(d.Tags[0].Key) != "role" || string(d.Tags[0].Value) != "db" {
+		t.Fatalf("decoded %+v", d)
+	}
+	forged := slices.Clone(want)
+	forged[5+GUIDSize+1] = 0xff // count 255 with one tag's bytes
+	for _, tt := range []struct {
+		name string
+		body []byte
+		want error
+		msg  string
+	}{
+		{"value cut short", want[:len(want)-1], ErrTruncated, "tag value"},
+		{"no value", want[:len(want)-4], ErrTruncated, "tag value"},
+		{"forged count", forged, ErrTruncated, "tags"},
+		{"bytes after the tags", append(slices.Clone(want), 'x'), ErrMalformed, "1 trailing bytes"},
+	} {
+		err := new(MemberTags).Decode(tt.body)
+		if !errors.Is(err, tt.want) || !strings.Contains(err.Error(), tt.msg) {
+			t.Errorf("%s: Decode = %v, want %v containing %q", tt.name, err, tt.want, tt.msg)
+		}
+	}
+	for _, tt := range []struct {
+		m   *MemberTags
+		msg string
+	}{
+		{&MemberTags{Tags: make([]Tag, MaxTags+1)}, "65536 tags"},
+		{&MemberTags{Tags: []Tag{{Key: make([]byte, MaxStr16+1)}}}, "tag 0 key is 65536"},
+		{&MemberTags{Tags: []Tag{{Value: make([]byte, MaxStr16+1)}}}, "tag 0 value is 65536"},
+		{&MemberTags{Node: make([]byte, MaxStr16+1)}, "node is 65536"},
+	} {
+		if err := tt.m.Validate(); !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), tt.msg) {
+			t.Errorf("Validate = %v, want ErrTooLarge containing %q", err, tt.msg)
+		}
+	}
+	if err := (&MemberTags{Tags: make([]Tag, MaxTags)}).Validate(); err != nil {
+		t.Errorf("Validate of %d tags = %v, want nil", MaxTags, err)
 	}
 }
 

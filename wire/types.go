@@ -58,6 +58,7 @@ const (
 	// Optional membership messages (a receiver that does not know one skips it).
 	TypeMemberServices Type = 0x80 // the services a member runs, e.g. "autoheal"
 	TypeMemberVersion  Type = 0x81 // the software version a member runs
+	TypeMemberTags     Type = 0x82 // the key/value tags a member carries, e.g. role=db
 )
 
 // Critical reports whether a receiver that does not know t must fail the
@@ -119,6 +120,7 @@ var types = [256]typeInfo{
 
 	TypeMemberServices: {name: "member-services", new: func() Message { return new(MemberServices) }},
 	TypeMemberVersion:  {name: "member-version", new: func() Message { return new(MemberVersion) }},
+	TypeMemberTags:     {name: "member-tags", new: func() Message { return new(MemberTags) }},
 }
 
 // Known reports whether this version of the protocol defines t.
