@@ -21,6 +21,14 @@ type Config struct {
 	Cluster string
 	// Cookie is the shared secret. It never crosses the wire.
 	Cookie string
+	// CookiePrevious are cookies this side still accepts from a dialer
+	// (and tries, after Cookie, when it dials a node that refuses Cookie),
+	// so that a cluster can change its cookie one node at a time
+	// (wire/PROTOCOL.md section 8.4). At most MaxPreviousCookies.
+	CookiePrevious []string
+	// Keyring, when set, holds the cookies instead of Cookie and
+	// CookiePrevious, and lets them change while the node runs.
+	Keyring *Keyring
 	// GUID identifies this incarnation of the node (see mesh.NewGUID).
 	GUID [wire.GUIDSize]byte
 	// Hidden marks a control client (ekka-mesh ctl): it authenticates like a
@@ -170,8 +178,10 @@ func (c *Config) Validate() error {
 		return errors.New("conn config: Name is empty, want short@host")
 	case c.Cluster == "" && !c.Hidden:
 		return errors.New("conn config: Cluster is empty, want a cluster name (only a hidden client may leave it empty)")
-	case c.Cookie == "":
+	case c.Keyring == nil && c.Cookie == "":
 		return errors.New("conn config: Cookie is empty, want the cluster's shared secret")
+	case c.Keyring == nil && len(c.CookiePrevious) > 0 && CheckCookies(c.Cookie, c.CookiePrevious) != nil:
+		return fmt.Errorf("conn config: %w", CheckCookies(c.Cookie, c.CookiePrevious))
 	case c.MaxPayload != 0 && (c.MaxPayload < wire.MinPayloadLimit || c.MaxPayload > wire.MaxPayloadLimit):
 		return fmt.Errorf("conn config: MaxPayload %d out of range, want %d..%d", c.MaxPayload, wire.MinPayloadLimit, wire.MaxPayloadLimit)
 	case c.Compression > CompressOn:

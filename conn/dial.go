@@ -39,16 +39,27 @@ func Dial(ctx context.Context, cfg *Config, target, addr string) (*Conn, error) 
 			}
 		}
 	}
-	for lane := range tcp {
+	// The current cookie first; when the acceptor refuses it, each previous
+	// one on a fresh connection, so that a node whose cookie was rotated
+	// still reaches a node that has not been (PROTOCOL.md section 8.4).
+	// The lanes after the first use the cookie the first one verified.
+	set, ck := cfg.cookies(), 0
+	for lane := 0; lane < len(tcp); lane++ {
 		nc, err := dialTCP(ctx, cfg, addr)
 		if err != nil {
 			closeAll()
 			return nil, err
 		}
 		r := wire.NewReader(nc, cfg.maxPayload(), handshakeReadBuffer)
-		p, err := clientHandshake(ctx, nc, r, cfg, target, uint8(lane), linkID)
+		p, err := clientHandshakeWith(ctx, nc, r, cfg, target, uint8(lane), linkID, set, ck)
 		if err != nil {
 			nc.Close()
+			var he *HandshakeError
+			if lane == 0 && ck+1 < len(set.cookies) && errors.As(err, &he) && he.Remote && he.Code == wire.CodeBadCookie {
+				ck++
+				lane--
+				continue
+			}
 			closeAll()
 			return nil, err
 		}

@@ -18,7 +18,8 @@ package conn
 // node's name (the usual symptom of nodes that do not share a base port).
 // Both proofs are HMAC-SHA256 keyed with the cookie key (wire.CookieKey:
 // argon2id of the cookie, salted with the acceptor's cluster name, derived
-// once per process and kept in cookieKeys) over a transcript of everything exchanged (wire.AppendTranscript) under
+// once per process and kept in cookieKeys; a node that also accepts
+// previous cookies tries each, see keyring.go) over a transcript of everything exchanged (wire.AppendTranscript) under
 // different labels, so the cookie never crosses the wire, a dialer's proof
 // cannot be reflected as an acceptor's, and fresh nonces from both sides make
 // a recorded proof worthless on another connection. Proofs are compared in
@@ -62,8 +63,16 @@ const rejectWriteTimeout = time.Second
 // read or write on a net.Conn at once.
 var aLongTimeAgo = time.Unix(1, 0)
 
-// clientHandshake runs the dialer side on an established (possibly TLS) connection.
+// clientHandshake runs the dialer side on an established (possibly TLS)
+// connection, offering the current cookie.
 func clientHandshake(ctx context.Context, nc net.Conn, r *wire.Reader, cfg *Config, target string, lane uint8, linkID uint64) (Peer, error) {
+	return clientHandshakeWith(ctx, nc, r, cfg, target, lane, linkID, cfg.cookies(), 0)
+}
+
+// clientHandshakeWith runs the dialer side, keying its proof with cookie ck
+// of set (0 is the current cookie; Dial tries the previous ones when the
+// acceptor refuses it).
+func clientHandshakeWith(ctx context.Context, nc net.Conn, r *wire.Reader, cfg *Config, target string, lane uint8, linkID uint64, set *cookieSet, ck int) (Peer, error) {
 	h := newHandshake(ctx, nc, r, cfg, "dialer")
 	defer h.finish()
 	h.peer = target
@@ -133,7 +142,7 @@ func clientHandshake(ctx context.Context, nc net.Conn, r *wire.Reader, cfg *Conf
 	}
 	// The key is salted with the acceptor's cluster, which a hidden client
 	// that left its own cluster empty learns only from the Challenge.
-	key := cookieKey(cfg.Cookie, cluster)
+	key := set.key(ck, cluster)
 	wantA := t.proof(key, wire.LabelAcceptor)
 
 	if err := h.send(&wire.Proof{T: wire.TypeAuth, MAC: t.proof(key, wire.LabelDialer)}); err != nil {
@@ -240,8 +249,16 @@ func serverHandshakeHooks(ctx context.Context, nc net.Conn, r *wire.Reader, cfg 
 		ChunkSize:  hello.Caps&ch.Caps&wire.CapChunkSize != 0,
 		MaxPayload: effectiveMaxPayload(hello.MaxPayload),
 	}
-	key := cookieKey(cfg.Cookie, cfg.Cluster)
-	wantD := t.proof(key, wire.LabelDialer)
+	// Every cookie this node accepts (the current one, then the previous
+	// ones) is tried, each compared in constant time and all of them
+	// every time; the Welcome is keyed with the one that verified, so a
+	// dialer that has only an older cookie verifies it (PROTOCOL.md 8.4).
+	set := cfg.cookies()
+	var key *[wire.KeySize]byte
+	wantD := make([][wire.ProofSize]byte, len(set.cookies))
+	for i := range set.cookies {
+		wantD[i] = t.proof(set.key(i, cfg.Cluster), wire.LabelDialer)
+	}
 
 	if err := h.send(&ch); err != nil {
 		return Peer{}, 0, 0, err
@@ -250,7 +267,12 @@ func serverHandshakeHooks(ctx context.Context, nc net.Conn, r *wire.Reader, cfg 
 	if err := h.expect(&auth); err != nil {
 		return Peer{}, 0, 0, err
 	}
-	if !hmac.Equal(auth.MAC[:], wantD[:]) {
+	for i := range wantD {
+		if hmac.Equal(auth.MAC[:], wantD[i][:]) && key == nil {
+			key = set.key(i, cfg.Cluster)
+		}
+	}
+	if key == nil {
 		return Peer{}, 0, 0, h.reject(wire.CodeBadCookie, "cookie mismatch", nil)
 	}
 	if cfg.RefuseMembers != "" && !peer.Hidden {

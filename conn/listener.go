@@ -166,10 +166,13 @@ func Listen(ctx context.Context, cfg *Config, addr string) (*Listener, error) {
 	if err != nil {
 		return nil, listenError(addr, err)
 	}
-	if weak := cookieWeakness(cfg.Cookie); weak != "" {
-		cfg.logger().Warn("weak cookie: anyone who records one plaintext handshake can guess it offline; "+weak, "cookie_len", len(cfg.Cookie))
+	set := cfg.cookies()
+	if weak := cookieWeakness(set.cookies[0]); weak != "" {
+		cfg.logger().Warn("weak cookie: anyone who records one plaintext handshake can guess it offline; "+weak, "cookie_len", len(set.cookies[0]))
 	}
-	cookieKey(cfg.Cookie, cfg.Cluster)
+	for i := range set.cookies {
+		set.key(i, cfg.Cluster)
+	}
 	l := &Listener{
 		cfg:      cfg,
 		ln:       ln,
