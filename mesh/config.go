@@ -46,6 +46,13 @@ type Config struct {
 	// and shown in MemberInfo.Version (ekka-mesh ctl status shows it). At
 	// most MaxVersionLen bytes of printable ASCII without spaces.
 	Version string
+	// Tags are this node's key/value tags (such as role=db, zone=eu-1),
+	// announced to every member, shown in MemberInfo.Tags and used to
+	// select nodes (Node.Select, Node.MulticallTagged); Node.SetTags
+	// replaces them at run time. At most MaxTags; a key is 1 to
+	// MaxTagKeyLen bytes of A-Z a-z 0-9 _ . -, a value at most
+	// MaxTagValueLen bytes of printable ASCII without spaces or commas.
+	Tags map[string]string
 
 	// HeartbeatInterval is the heartbeat's beat (default 1s), aligned to the
 	// wall clock so the nodes of a cluster beat together. One end of each
@@ -285,6 +292,9 @@ func (c Config) Validate() error {
 	}
 	if err := checkVersion(c.Version); err != nil {
 		return fmt.Errorf("mesh config: Version: %w", err)
+	}
+	if err := checkTags(c.Tags); err != nil {
+		return fmt.Errorf("mesh config: Tags: %w", err)
 	}
 	if c.Cookie == "" {
 		return errors.New("mesh config: Cookie is empty, want the cluster's shared secret")

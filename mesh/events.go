@@ -18,6 +18,7 @@ const (
 	EventNodeHealing                            // a member announced it is healing
 	EventPartitionOccurred                      // a partition with a member was recorded
 	EventPartitionHealed                        // a recorded partition was cleared
+	EventTagsChanged                            // a member's tags changed (this node's included)
 )
 
 var eventKindNames = [...]string{
@@ -28,6 +29,7 @@ var eventKindNames = [...]string{
 	EventNodeHealing:       "node-healing",
 	EventPartitionOccurred: "partition-occurred",
 	EventPartitionHealed:   "partition-healed",
+	EventTagsChanged:       "tags-changed",
 }
 
 func (k EventKind) String() string {

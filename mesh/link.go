@@ -185,7 +185,7 @@ func (lk *link) onFrame(c *conn.Conn, h wire.Header, body []byte, owned bool) {
 		lk.c.Send(lk.ctx, wire.TypePong, h.ID, (&wire.Pong{SentNanos: p.SentNanos}).Append(b[:0]), nil)
 	case wire.TypePong:
 		lk.pong(body)
-	case wire.TypeMemberTable, wire.TypeJoin, wire.TypeLeave, wire.TypeForceLeave, wire.TypeMemberStatus, wire.TypeMemberServices, wire.TypeMemberVersion:
+	case wire.TypeMemberTable, wire.TypeJoin, wire.TypeLeave, wire.TypeForceLeave, wire.TypeMemberStatus, wire.TypeMemberServices, wire.TypeMemberVersion, wire.TypeMemberTags:
 		if lk.hidden {
 			// A control client is no member: it changes membership through
 			// the built-in methods (MethodJoin, ...), which act as this
@@ -272,6 +272,15 @@ func (lk *link) onMembership(t wire.Type, body []byte) {
 		}
 		if string(m.Node) == lk.peer && GUID(m.GUID) == lk.guid {
 			n.memberVersion(lk, &m)
+		}
+	case wire.TypeMemberTags:
+		var m wire.MemberTags
+		if err := m.Decode(body); err != nil {
+			lk.protocolError(err)
+			return
+		}
+		if string(m.Node) == lk.peer && GUID(m.GUID) == lk.guid {
+			n.memberTags(lk, &m)
 		}
 	}
 }

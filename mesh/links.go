@@ -131,6 +131,7 @@ func (n *Node) adopt(c *conn.Conn) {
 	lk.sendMemberTable()
 	n.announceStatusTo(lk)
 	n.announceServicesTo(lk)
+	n.announceTagsTo(lk)
 }
 
 // linkUp is what the member table made of a link that came up.

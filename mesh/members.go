@@ -25,6 +25,10 @@ type MemberInfo struct {
 	// as it told this node over its own link with its services; "" until
 	// then, or when it does not say.
 	Version string `json:"version,omitempty"`
+	// Tags are the key/value tags the member carries (Config.Tags,
+	// Node.SetTags), as it told this node over its own link; nil until
+	// then, or when it has none. Each MemberInfo holds its own copy.
+	Tags map[string]string `json:"tags,omitempty"`
 }
 
 // changeKind says what an observation did to the member table.
@@ -181,6 +185,7 @@ func (t *memberTable) observeUp(node string, guid GUID, now time.Time) change {
 		m.partitioned = false
 		m.info.Services = nil // the new incarnation tells its own
 		m.info.Version = ""
+		m.info.Tags = nil
 	case m.info.Status != StatusDown:
 		return change{Kind: changeNone, Node: node, GUID: guid, Status: m.info.Status, OldStatus: m.info.Status}
 	case m.downFrom == StatusUp:
@@ -414,7 +419,9 @@ func (t *memberTable) autoclean(now time.Time, after time.Duration) []string {
 func (t *memberTable) snapshot() []MemberInfo {
 	out := make([]MemberInfo, 0, len(t.members))
 	for _, m := range t.members {
-		out = append(out, m.info) // Services is replaced, never changed in place: sharing it is safe
+		info := m.info // Services is replaced, never changed in place: sharing it is safe
+		info.Tags = cloneTags(info.Tags)
+		out = append(out, info)
 	}
 	slices.SortFunc(out, func(a, b MemberInfo) int { return strings.Compare(a.Node, b.Node) })
 	return out

@@ -170,13 +170,14 @@ func (n *Node) forgetClusterLocked(left bool) []*link {
 	return links
 }
 
-// newTable returns a fresh member table with this node alone, its limit
-// and its services.
+// newTable returns a fresh member table with this node alone, its limit,
+// its services, version and tags.
 func (n *Node) newTable(now time.Time) *memberTable {
 	t := newMemberTable(n.cfg.Name, n.guid, now)
 	t.limit = n.cfg.MaxMembers
 	t.setServices(n.cfg.Name, n.guid, n.services)
 	t.setVersion(n.cfg.Name, n.guid, n.cfg.Version)
+	t.setTags(n.cfg.Name, n.guid, n.tags)
 	return t
 }
 

@@ -70,6 +70,9 @@ type Node struct {
 	// hears the set from then on. Guarded by mu.
 	services  []string
 	announced bool
+	// tags are this node's tags (Config.Tags, SetTags), nil when none;
+	// replaced, never changed in place. Guarded by mu.
+	tags map[string]string
 
 	stats nodeStats // counters for Stats and the metrics (stats.go)
 
@@ -108,6 +111,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		joinWait: make(map[string][]chan struct{}),
 		kick:     make(chan struct{}, 1),
 		ac:       autoclusterCtl{pass: make(chan struct{}, 1)},
+		tags:     cloneTags(cfg.Tags),
 	}
 	n.superseded = make(map[string]time.Time)
 	now := time.Now()

@@ -127,6 +127,8 @@ type NodeReport struct {
 	Since        time.Time `json:"since,omitzero"`
 	Version      string    `json:"version,omitempty"`
 	Services     []string  `json:"services,omitempty"`
+	// Tags are the member's tags (MemberInfo.Tags), a copy.
+	Tags map[string]string `json:"tags,omitempty"`
 	// Partitioned is set when SeenFrom records a partition with Node.
 	Partitioned bool `json:"partitioned,omitempty"`
 }
@@ -141,6 +143,7 @@ func (n *Node) Report(node string) NodeReport {
 	r := NodeReport{Node: node, SeenFrom: n.cfg.Name, Status: nodeStatusOf(m, ok)}
 	if ok {
 		r.MemberStatus, r.GUID, r.Since, r.Version, r.Services = m.Status, m.GUID, m.Since, m.Version, m.Services
+		r.Tags = cloneTags(m.Tags)
 		r.Partitioned = partitioned
 	}
 	return r

@@ -441,6 +441,27 @@ func TestMemberTagsBytes(t *testing.T) {
 	}
 }
 
+// TestMemberTagsSkippedByAnOlderNode: a node that predates MemberTags does
+// not know type 0x82, so it sees it as this version sees 0x83: an optional
+// type it skips (DecodeBody answers nil, nil) and the link stays.
+func TestMemberTagsSkippedByAnOlderNode(t *testing.T) {
+	frame := readHex(t, "member_tags")
+	h, err := ParseHeader(frame[:HeaderSize], DefaultMaxPayload)
+	noErr(t, err, "the golden member_tags header")
+	if h.Type != TypeMemberTags || h.Type.Critical() {
+		t.Fatalf("member_tags.hex has type %s (critical %v), want the optional %s", h.Type, h.Type.Critical(), TypeMemberTags)
+	}
+	unknown := Type(0x83)
+	if unknown.Known() {
+		t.Fatalf("%s is defined now; pick a type no version defines", unknown)
+	}
+	h.Type = unknown
+	m, err := DecodeBody(h, frame[HeaderSize:])
+	if m != nil || err != nil {
+		t.Fatalf("a node that does not know the type: DecodeBody = %v, %v; want nil, nil (skip)", m, err)
+	}
+}
+
 // TestEncodersRefuseWhatDecodersCannotRead: every membership body checks its
 // 16-bit counts and lengths (and its statuses) before it is encoded, so a
 // node never sends what its peers would reject as malformed. Each limit is
