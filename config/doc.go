@@ -63,6 +63,7 @@
 //	node.cookie                   shared secret (empty: read or create ~/.ekka-mesh.cookie)
 //	node.base_port                1-65535 (4370); the same on every node of a cluster
 //	node.bind                     IP address to listen on for a hostname node name (empty: all)
+//	node.tags.KEY                 a tag of this node, one key per tag: node.tags.role = db (none)
 //	node.tls.enable               bool (off); needs certfile and keyfile
 //	node.tls.certfile             PEM certificate
 //	node.tls.keyfile              PEM private key

@@ -144,11 +144,17 @@ func FuzzLoad(f *testing.F) {
 		}
 		var out strings.Builder
 		for _, k := range Keys() {
-			v, err := s.Get(k.Key)
-			if err != nil {
-				t.Fatal(err)
+			keys := []string{k.Key}
+			if k.Family {
+				keys = s.FamilyKeys(k.Key) // node.tags.role, ...
 			}
-			out.WriteString(k.Key + " = " + quoteValue(v) + "\n")
+			for _, key := range keys {
+				v, err := s.Get(key)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out.WriteString(key + " = " + quoteValue(v) + "\n")
+			}
 		}
 		if err := os.WriteFile(path, []byte(out.String()), 0o600); err != nil {
 			t.Fatal(err)

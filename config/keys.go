@@ -2,7 +2,9 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -18,14 +20,98 @@ type KeyInfo struct {
 	Type        string // such as "duration" or "one of manual, static, ..."
 	Default     string // the default, written as it would be in a file
 	Description string
+	// Family is set when Key names a family of keys, such as
+	// node.tags.KEY: the word KEY stands for any name (node.tags.role).
+	Family bool
 }
 
-// keyDef is one key: how to read it into Settings and write it back.
+// familyName is the word that stands for any name in a family's Key.
+const familyName = "KEY"
+
+// keyDef is one key: how to read it into Settings and write it back. A
+// family (KeyInfo.Family) reads and writes one entry, named by the part of
+// the key after the family's prefix, with setIn and getIn instead.
 type keyDef struct {
 	KeyInfo
 	secret bool // hide the value in errors
 	set    func(s *Settings, v string) error
 	get    func(s *Settings) string
+	setIn  func(s *Settings, name, v string) error
+	getIn  func(s *Settings, name string) string
+	keysIn func(s *Settings) []string // the family's keys s sets, sorted
+}
+
+// lookupKey finds key's definition: a key of the table, or one of a family
+// with the name it gives (node.tags.role: node.tags.KEY and "role").
+func lookupKey(key string) (k *keyDef, name string, ok bool) {
+	if k, ok := keyIndex[key]; ok {
+		return k, "", true
+	}
+	for i := range keyTable {
+		k := &keyTable[i]
+		if !k.Family {
+			continue
+		}
+		if name, ok := strings.CutPrefix(key, strings.TrimSuffix(k.Key, familyName)); ok {
+			return k, name, true
+		}
+	}
+	return nil, "", false
+}
+
+// FamilyKeys returns the keys of the family family (such as
+// "node.tags.KEY") that s sets, such as node.tags.role, sorted; none for a
+// key that is not a family's.
+func (s *Settings) FamilyKeys(family string) []string {
+	k, ok := lookupFamily(family)
+	if !ok {
+		return nil
+	}
+	return k.keysIn(s)
+}
+
+// lookupFamily finds the family whose Key is family.
+func lookupFamily(family string) (*keyDef, bool) {
+	for i := range keyTable {
+		if keyTable[i].Family && keyTable[i].Key == family {
+			return &keyTable[i], true
+		}
+	}
+	return nil, false
+}
+
+// mapFamily is a family whose entries are the entries of a map of Settings:
+// a name is a word without blanks or control characters, a value is text.
+// Setting an entry copies the map, so settings copied before do not change.
+func mapFamily(key, desc string, ptr func(*Settings) *map[string]string) keyDef {
+	return keyDef{
+		KeyInfo: KeyInfo{Key: key, Type: "string, one key per name", Description: desc, Family: true},
+		setIn: func(s *Settings, name, v string) error {
+			if _, err := parseToken(name); err != nil {
+				return fmt.Errorf("the name after %s: %w", strings.TrimSuffix(key, familyName), err)
+			}
+			v, err := parseText(v)
+			if err != nil {
+				return err
+			}
+			m := maps.Clone(*ptr(s))
+			if m == nil {
+				m = make(map[string]string)
+			}
+			m[name] = v
+			*ptr(s) = m
+			return nil
+		},
+		getIn: func(s *Settings, name string) string { return (*ptr(s))[name] },
+		keysIn: func(s *Settings) []string {
+			prefix := strings.TrimSuffix(key, familyName)
+			keys := make([]string, 0, len(*ptr(s)))
+			for _, name := range slices.Sorted(maps.Keys(*ptr(s))) {
+				keys = append(keys, prefix+name)
+			}
+			return keys
+		},
+	}
 }
 
 // field builds the set/get pair for one field of Settings.
@@ -98,6 +184,9 @@ var keyTable = []keyDef{
 	field("node.bind", "IP address or empty",
 		"The address to listen on when node.name has a hostname. Empty: all interfaces.",
 		func(s *Settings) *netip.Addr { return &s.Node.Bind }, parseOptionalIP, formatAddr),
+	mapFamily("node.tags.KEY",
+		"A tag of this node, KEY = value (node.tags.role = db, node.tags.zone = eu-1): every member sees the node's tags (ctl status, ctl members), and ctl call --tags role=db calls the nodes that carry them. At most 32 tags; KEY is 1 to 64 bytes of A-Z a-z 0-9 _ . -, a value at most 256 bytes of printable ASCII without spaces or commas. Change them at run time with ctl tags. In the environment, EKKA_MESH_NODE__TAGS__ROLE sets node.tags.role (the name in lower case). Empty: none.",
+		func(s *Settings) *map[string]string { return &s.Node.Tags }),
 	boolField("node.tls.enable", "Use TLS between nodes (the cookie is still checked).",
 		func(s *Settings) *bool { return &s.Node.TLS.Enable }),
 	textField("node.tls.certfile", "PEM certificate of this node. Required when node.tls.enable is on.",
@@ -313,7 +402,9 @@ var keyTable = []keyDef{
 var keyIndex = func() map[string]*keyDef {
 	m := make(map[string]*keyDef, len(keyTable))
 	for i := range keyTable {
-		m[keyTable[i].Key] = &keyTable[i]
+		if !keyTable[i].Family { // found by lookupKey
+			m[keyTable[i].Key] = &keyTable[i]
+		}
 	}
 	return m
 }()
@@ -324,7 +415,9 @@ func Keys() []KeyInfo {
 	infos := make([]KeyInfo, len(keyTable))
 	for i, k := range keyTable {
 		infos[i] = k.KeyInfo
-		infos[i].Default = k.get(&d)
+		if !k.Family { // a family has no entry by default
+			infos[i].Default = k.get(&d)
+		}
 	}
 	return infos
 }
@@ -337,7 +430,7 @@ func (s *Settings) Set(key, value string) error {
 
 // set is Set with the source of the value, for error messages.
 func (s *Settings) set(where, key, value string) error {
-	k, ok := keyIndex[key]
+	k, name, ok := lookupKey(key)
 	if !ok {
 		if instead, refused := refused(key); refused {
 			return refusedKeyError(where, key, value, instead)
@@ -347,7 +440,11 @@ func (s *Settings) set(where, key, value string) error {
 	if err := checkValueLen(where, key, value, ErrBadValue); err != nil {
 		return err
 	}
-	if err := k.set(s, value); err != nil {
+	set := k.set
+	if k.Family {
+		set = func(s *Settings, v string) error { return k.setIn(s, name, v) }
+	}
+	if err := set(s, value); err != nil {
 		return &Error{Where: where, Key: key, Value: displayValue(key, value), Msg: err.Error(), Err: ErrBadValue, Cause: err}
 	}
 	return nil
@@ -355,9 +452,12 @@ func (s *Settings) set(where, key, value string) error {
 
 // Get returns the value of key written as in a configuration file.
 func (s *Settings) Get(key string) (string, error) {
-	k, ok := keyIndex[key]
+	k, name, ok := lookupKey(key)
 	if !ok {
 		return "", unknownKey("", key, "")
+	}
+	if k.Family {
+		return k.getIn(s, name), nil
 	}
 	return k.get(s), nil
 }

@@ -30,6 +30,10 @@ var keyCases = map[string]struct {
 		good: map[string]string{"": "", "127.0.0.2": "127.0.0.2", "::1": "::1", "0.0.0.0": "0.0.0.0"},
 		bad:  map[string]string{"localhost": "want an IP address", "1.2.3": "IP address", "[::1]": "IP address"},
 	},
+	"node.tags.KEY": {
+		good: map[string]string{"": "", "db": "db", "eu-1": "eu-1"},
+		bad:  map[string]string{"a\x00b": "control character"},
+	},
 	"node.tls.enable":               boolCase(),
 	"node.tls.certfile":             fileCase(),
 	"node.tls.keyfile":              fileCase(),

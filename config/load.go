@@ -53,6 +53,7 @@ func LoadEnv(path string, overrides []string, environ []string) (Settings, error
 		}
 	}
 	var unknown []error
+	var family []string
 	names := make([]string, 0, len(vars))
 	for name := range vars {
 		names = append(names, name)
@@ -61,9 +62,25 @@ func LoadEnv(path string, overrides []string, environ []string) (Settings, error
 	for _, name := range names {
 		if err := checkEnvName(name, vars[name]); err != nil {
 			unknown = append(unknown, err)
+		} else if key, ok := envFamilyKey(name, vars[name]); ok {
+			family = append(family, key)
 		}
 	}
-	return load(path, overrides, func(name string) string { return vars[name] }, unknown)
+	return load(path, overrides, func(name string) string { return vars[name] }, unknown, family...)
+}
+
+// envFamilyKey returns the key of a family (node.tags.KEY) that the
+// variable name sets, such as node.tags.role for EKKA_MESH_NODE__TAGS__ROLE:
+// the name is read in lower case. Only a list of variables can be searched
+// for them, so Load, given a getenv function, reads none.
+func envFamilyKey(name, value string) (string, bool) {
+	rest, ok := strings.CutPrefix(name, EnvPrefix)
+	if !ok || value == "" {
+		return "", false
+	}
+	key := strings.ToLower(strings.ReplaceAll(rest, "__", "."))
+	k, _, known := lookupKey(key)
+	return key, known && k.Family && EnvName(key) == name
 }
 
 // checkEnvName reports an environment variable that starts with EnvPrefix
@@ -74,7 +91,7 @@ func checkEnvName(name, value string) error {
 		return nil
 	}
 	key := strings.ToLower(strings.ReplaceAll(rest, "__", "."))
-	if _, known := keyIndex[key]; known && EnvName(key) == name {
+	if _, _, known := lookupKey(key); known && EnvName(key) == name {
 		return nil
 	}
 	where := "environment variable " + name
@@ -89,8 +106,9 @@ func checkEnvName(name, value string) error {
 }
 
 // load is Load, with envErrs (unknown environment variables) reported
-// after the file's errors, in the order of the sources.
-func load(path string, overrides []string, env func(string) string, envErrs []error) (Settings, error) {
+// after the file's errors, in the order of the sources, and the keys of
+// families (node.tags.role) that variables set, read after the table's.
+func load(path string, overrides []string, env func(string) string, envErrs []error, envFamily ...string) (Settings, error) {
 	s := Defaults()
 	var errs []error
 	if path != "" {
@@ -103,11 +121,19 @@ func load(path string, overrides []string, env func(string) string, envErrs []er
 	errs = append(errs, envErrs...)
 	if env != nil {
 		for _, k := range keyTable {
+			if k.Family {
+				continue // envFamily
+			}
 			name := EnvName(k.Key)
 			if v := env(name); v != "" {
 				if err := s.set("environment variable "+name, k.Key, v); err != nil {
 					errs = append(errs, err)
 				}
+			}
+		}
+		for _, key := range envFamily {
+			if err := s.set("environment variable "+EnvName(key), key, env(EnvName(key))); err != nil {
+				errs = append(errs, err)
 			}
 		}
 	}

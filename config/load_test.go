@@ -2,10 +2,12 @@ package config
 
 import (
 	"errors"
+	"maps"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -37,6 +39,7 @@ func TestLoadExampleFile(t *testing.T) {
 			Cookie:   "change me, and keep it secret",
 			BasePort: 4370,
 			Bind:     netip.MustParseAddr("127.0.0.1"),
+			Tags:     map[string]string{"role": "db", "zone": "eu-1"},
 			TLS: TLSSettings{
 				CertFile: "/etc/ekka-mesh/certs/node.pem", KeyFile: "/etc/ekka-mesh/certs/node.key",
 				CACertFile: "/etc/ekka-mesh/certs/ca.pem", Verify: VerifyPeer, FailIfNoPeerCert: true,
@@ -465,5 +468,43 @@ func TestLoadEnvReads(t *testing.T) {
 	}
 	if _, err := LoadEnv("", nil, nil); err != nil {
 		t.Errorf("LoadEnv with no environment: %v", err)
+	}
+}
+
+// TestTagKeys: node.tags.KEY is a family: each name is a key of its own,
+// set by the file, by an environment variable (the name in lower case, read
+// by LoadEnv, which can list the variables) and by an override, later
+// sources winning; a bad name or value is an error naming the key.
+func TestTagKeys(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ekka-mesh.conf")
+	if err := os.WriteFile(path, []byte("node.tags.role = db\nnode.tags.Zone = eu-1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := LoadEnv(path, []string{"node.tags.rack=r7"}, []string{"EKKA_MESH_NODE__TAGS__ROLE=cache", "EKKA_MESH_NODE__TAGS__DC=fra"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"role": "cache", "Zone": "eu-1", "dc": "fra", "rack": "r7"}
+	if !maps.Equal(s.Node.Tags, want) {
+		t.Errorf("tags = %v, want %v", s.Node.Tags, want)
+	}
+	if got := s.FamilyKeys("node.tags.KEY"); !slices.Equal(got, []string{"node.tags.Zone", "node.tags.dc", "node.tags.rack", "node.tags.role"}) {
+		t.Errorf("FamilyKeys = %v", got)
+	}
+	if v, err := s.Get("node.tags.dc"); err != nil || v != "fra" {
+		t.Errorf("Get(node.tags.dc) = %q, %v; want fra", v, err)
+	}
+	if s.FamilyKeys("node.name") != nil {
+		t.Error("FamilyKeys of a key that is no family's is not nil")
+	}
+	for _, tc := range []struct{ override, want string }{
+		{"node.tags.=x", `override "node.tags.=x": node.tags. = x: the name after node.tags.: want a non-empty word without blanks`},
+		{"node.tags.a\tb=x", "the name after node.tags.: "},
+		{"node.tags.role=a\x01b", "control character"},
+	} {
+		_, err := Load("", []string{tc.override}, nil)
+		if !errors.Is(err, ErrBadValue) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Load with %q = %v, want ErrBadValue containing %q", tc.override, err, tc.want)
+		}
 	}
 }

@@ -110,6 +110,18 @@ func TestExampleFileCoversEveryKey(t *testing.T) {
 	}
 	for _, k := range Keys() {
 		e, ok := entries[k.Key]
+		if k.Family {
+			s, err := Load("testdata/ekka-mesh.conf", nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			keys := s.FamilyKeys(k.Key)
+			if len(keys) == 0 {
+				t.Errorf("testdata/ekka-mesh.conf sets no key of %s", k.Key)
+				continue
+			}
+			e, ok = entries[keys[0]]
+		}
 		if !ok {
 			t.Errorf("testdata/ekka-mesh.conf does not set %s", k.Key)
 			continue
@@ -129,7 +141,7 @@ func TestExampleFileCoversEveryKey(t *testing.T) {
 		}
 	}
 	for key, e := range entries {
-		if _, ok := keyIndex[key]; !ok {
+		if _, _, ok := lookupKey(key); !ok {
 			t.Errorf("testdata/ekka-mesh.conf:%d: unknown key %s", e.Line, key)
 		}
 	}

@@ -71,6 +71,9 @@ type NodeSettings struct {
 	Limits            LimitSettings // node.limits.*
 	Admin             AdminSettings // node.admin.*
 	Hooks             HookSettings  // node.hooks.*
+	// Tags are the node.tags.* keys: this node's tags, by name; nil when
+	// none is set. Setting one replaces the map with a copy.
+	Tags map[string]string
 }
 
 // HookSettings are the node.hooks.* keys: commands run at the node's

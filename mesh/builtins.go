@@ -91,6 +91,7 @@ func (n *Node) registerBuiltins() {
 	})
 	n.registerHealBuiltins()
 	n.registerAutoclusterBuiltin() // autocluster.go
+	n.registerTagsBuiltin()        // tags.go
 }
 
 // AdminActionMsg is the message of the log records of admin actions: the

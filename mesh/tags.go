@@ -9,6 +9,7 @@ package mesh
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -282,4 +283,50 @@ func (n *Node) Select(f TagFilter) []string {
 // node matches, the result holds no reply and no error.
 func (n *Node) MulticallTagged(ctx context.Context, f TagFilter, method string, payload []byte) MulticallResult {
 	return n.Multicall(ctx, n.Select(f), method, payload)
+}
+
+// MethodTags is the built-in method behind ekka-mesh ctl tags: a
+// TagsRequest with action "set" replaces the node's tags with its tags
+// (SetTags; an admin action, logged), "get" or none reads them; the reply
+// is a TagsReply.
+const MethodTags = reservedPrefix + "tags"
+
+// TagsRequest is MethodTags's request.
+type TagsRequest struct {
+	Action string            `json:"action,omitempty"` // "get" (or empty) or "set"
+	Tags   map[string]string `json:"tags,omitempty"`   // the new tags of "set"; none clears them
+}
+
+// TagsReply is MethodTags's reply: the node and its tags after the action
+// ({} when it has none).
+type TagsReply struct {
+	Node string            `json:"node"`
+	Tags map[string]string `json:"tags"`
+}
+
+func (n *Node) registerTagsBuiltin() {
+	n.handlers.set(MethodTags, func(ctx context.Context, from string, p []byte) ([]byte, error) {
+		var req TagsRequest
+		if len(p) > 0 {
+			if err := json.Unmarshal(p, &req); err != nil {
+				return nil, fmt.Errorf("bad request: %v (want a JSON object with \"action\" and \"tags\")", err)
+			}
+		}
+		switch req.Action {
+		case "", "get":
+		case "set":
+			err := n.SetTags(ctx, req.Tags)
+			LogAdminAction(ctx, n.log, from, "tags", outcome(err), "tags", formatTags(req.Tags), "err", err)
+			if err != nil {
+				return nil, err
+			}
+		default:
+			return nil, fmt.Errorf("bad request: \"action\" %q, want get or set", req.Action)
+		}
+		tags := n.Tags()
+		if tags == nil {
+			tags = map[string]string{}
+		}
+		return json.Marshal(TagsReply{Node: n.cfg.Name, Tags: tags})
+	})
 }

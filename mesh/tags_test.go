@@ -2,6 +2,7 @@ package mesh_test
 
 import (
 	"context"
+	"encoding/json"
 	"maps"
 	"testing"
 	"time"
@@ -152,4 +153,40 @@ func TestParseTagFilter(t *testing.T) {
 		_, err := mesh.ParseTagFilter(s)
 		require.ErrorContains(t, err, want, "ParseTagFilter(%q)", s)
 	}
+}
+
+// TestTagsBuiltin: $ekka.tags reads a node's tags and, with "set",
+// replaces them; the members hear the change; bad tags are refused with
+// the reason.
+func TestTagsBuiltin(t *testing.T) {
+	c := meshtest.Formed(t, 2, func(i int, cfg *mesh.Config) {
+		if i == 1 {
+			cfg.Tags = map[string]string{"role": "db"}
+		}
+	})
+	ctx := testnet.Context(t, 20*time.Second)
+	call := func(req string) (mesh.TagsReply, error) {
+		var rep mesh.TagsReply
+		b, err := c.Node(0).Call(ctx, c.Name(1), mesh.MethodTags, []byte(req))
+		if err == nil {
+			require.NoError(t, json.Unmarshal(b, &rep), "reply %s", b)
+		}
+		return rep, err
+	}
+	rep, err := call("")
+	require.NoError(t, err)
+	require.Equal(t, mesh.TagsReply{Node: c.Name(1), Tags: map[string]string{"role": "db"}}, rep)
+	rep, err = call(`{"action":"set","tags":{"role":"cache","zone":"eu-1"}}`)
+	require.NoError(t, err)
+	require.Equal(t, map[string]string{"role": "cache", "zone": "eu-1"}, rep.Tags)
+	waitTags(t, ctx, c, c.Name(1), map[string]string{"role": "cache", "zone": "eu-1"})
+	rep, err = call(`{"action":"set"}`)
+	require.NoError(t, err)
+	require.Equal(t, map[string]string{}, rep.Tags, "set without tags clears them")
+	_, err = call(`{"action":"set","tags":{"zone":"eu 1"}}`)
+	require.ErrorContains(t, err, `tag zone: value "eu 1": byte 3 (' ') is not allowed`)
+	_, err = call(`{"action":"drop"}`)
+	require.ErrorContains(t, err, `bad request: "action" "drop", want get or set`)
+	_, err = call(`[1]`)
+	require.ErrorContains(t, err, "bad request: ")
 }

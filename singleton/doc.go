@@ -29,9 +29,10 @@
 //     retried every R). The function's ctx is cancelled as soon as the lease
 //     is lost (Lease.Lost: renewal refused by the quorum, locker closed) and
 //     at the latest M before the lease's deadline when renewals keep failing
-//     (a holder cut off by a partition). The deadline never lies after the
-//     end of the grant on any granting node (it is measured from before the
-//     request), so a function that returns within M of its ctx being
+//     (a holder cut off by a partition: TestPartitionedRunnerStops). The
+//     deadline never lies after the end of the grant on any granting node
+//     (it is measured from before the request), so a function that returns
+//     within M of its ctx being
 //     cancelled has stopped before another node can be granted the lock,
 //     provided the clocks tick at the same rate. A function that ignores
 //     its ctx, or a process paused longer than M, can overlap the next

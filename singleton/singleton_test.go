@@ -46,6 +46,8 @@ type cluster struct {
 	cancel []context.CancelFunc
 	done   []chan error
 	starts []start
+	// causes are why each run's ctx was cancelled, by token.
+	causes map[uint64]error
 }
 
 const name = "billing"
@@ -54,7 +56,7 @@ var errWorkFailed = errors.New("work failed")
 
 func startCluster(t *testing.T, n int, lcfg locker.Config, cfg Config, tweak func(i int, sc *cluster, mc *mesh.Config)) *cluster {
 	t.Helper()
-	sc := &cluster{t: t, lcfg: lcfg, cfg: cfg, ls: make([]*locker.Locker, n), cancel: make([]context.CancelFunc, n), done: make([]chan error, n)}
+	sc := &cluster{t: t, lcfg: lcfg, cfg: cfg, causes: map[uint64]error{}, ls: make([]*locker.Locker, n), cancel: make([]context.CancelFunc, n), done: make([]chan error, n)}
 	var mt func(int, *mesh.Config)
 	if tweak != nil {
 		mt = func(i int, mc *mesh.Config) { tweak(i, sc, mc) }
@@ -103,6 +105,9 @@ func (sc *cluster) fn(i int) Func {
 			<-ctx.Done()
 		}
 		sc.h.Add(lockcheck.Hold{Owner: sc.c.Name(i), Token: token, Start: st.at, End: time.Now()})
+		sc.mu.Lock()
+		sc.causes[token] = context.Cause(ctx)
+		sc.mu.Unlock()
 		return err
 	}
 }
@@ -324,6 +329,41 @@ func TestRestartAfterCrash(t *testing.T) {
 	}
 	sc.check()
 	t.Logf("restarted on n%d %v after n%d crashed", next.node+1, took.Round(time.Millisecond), first.node+1)
+}
+
+// TestPartitionedRunnerStops: a runner cut off from the others cannot
+// renew; its function is stopped before its lease ends, and the majority
+// side runs the singleton after it, with a larger token.
+func TestPartitionedRunnerStops(t *testing.T) {
+	const lease = time.Second
+	sc := startCluster(t, 5, locker.Config{Name: "singletons", CallTimeout: 200 * time.Millisecond},
+		Config{Lease: lease, Retry: 50 * time.Millisecond}, nil)
+	for i := range 5 {
+		sc.run(i)
+	}
+	first := sc.nextStart(10*time.Second, 0, "the first run")
+	var others []int
+	for i := range 5 {
+		if i != first.node {
+			others = append(others, i)
+		}
+	}
+	sc.c.Partition([]int{first.node}, others)
+	next := sc.nextStart(10*time.Second, 1, "a run on the majority side")
+	if next.node == first.node || next.token <= first.token {
+		t.Fatalf("after n%d (token %d) was cut off, n%d ran with token %d, want another node and a larger token", first.node+1, first.token, next.node+1, next.token)
+	}
+	for i := range 5 {
+		sc.stopRun(i)
+	}
+	sc.check()
+	sc.mu.Lock()
+	cause := sc.causes[first.token]
+	sc.mu.Unlock()
+	if !errors.Is(cause, ErrLeaseEnding) && !errors.Is(cause, locker.ErrLeaseLost) {
+		t.Fatalf("the cut-off runner was stopped because %v, want ErrLeaseEnding or locker.ErrLeaseLost", cause)
+	}
+	t.Logf("n%d stopped (%v); n%d took over", first.node+1, cause, next.node+1)
 }
 
 // TestReturns: cancelling Run's ctx stops the function and releases the

@@ -150,14 +150,20 @@ func checkConfig(opts runOptions, environ []string) checkResult {
 	}
 	res.OK = true
 	for _, k := range config.Keys() {
-		v, err := s.Get(k.Key)
-		if err != nil {
-			continue
+		keys := []string{k.Key}
+		if k.Family {
+			keys = s.FamilyKeys(k.Key) // node.tags.role, ...: the ones set
 		}
-		if secretKey(k.Key) && v != "" {
-			v = "(hidden)"
+		for _, key := range keys {
+			v, err := s.Get(key)
+			if err != nil {
+				continue
+			}
+			if secretKey(key) && v != "" {
+				v = "(hidden)"
+			}
+			res.Settings = append(res.Settings, keyValue{Key: key, Value: v})
 		}
-		res.Settings = append(res.Settings, keyValue{Key: k.Key, Value: v})
 	}
 	return res
 }

@@ -23,7 +23,7 @@ import (
 )
 
 func init() {
-	register("ctl", "control a running node: status, members, ping, join, leave, force-leave, call, lock, unlock, autocluster (ctl [--node NAME | --config FILE] COMMAND)", runCtl)
+	register("ctl", "control a running node: status, members, ping, join, leave, force-leave, call, tags, lock, unlock, autocluster (ctl [--node NAME | --config FILE] COMMAND)", runCtl)
 }
 
 const ctlSynopsis = "ctl [--node NAME] [--config FILE] [--cookie C] [--base-port N] [--cluster NAME] [--timeout D] [--json] COMMAND [ARGS]"
@@ -42,20 +42,21 @@ type ctlCommand struct {
 }
 
 var ctlCommands = map[string]ctlCommand{
-	"status":      {"[NODE]", 0, 1, "print the node's view of the cluster: members with their version, running and stopped nodes, partitions; with --require-up N, exit 3 when fewer than N members are up (a probe). With NODE, NODE as the node sees it, like ekka_cluster:status(Node): running (exit 0), stopped (exit 3) or not a member (exit 6), with its member status and since when, GUID, version and services", (*ctlRun).status},
-	"members":     {"", 0, 0, "list the members: node, status, version, GUID; with --watch, print one line per change (time, node, old -> new status) until interrupted", (*ctlRun).members},
+	"status":      {"[NODE]", 0, 1, "print the node's view of the cluster: members with their version and tags, running and stopped nodes, partitions; with --require-up N, exit 3 when fewer than N members are up (a probe). With NODE, NODE as the node sees it, like ekka_cluster:status(Node): running (exit 0), stopped (exit 3) or not a member (exit 6), with its member status and since when, GUID, version, services and tags", (*ctlRun).status},
+	"members":     {"", 0, 0, "list the members: node, status, version, GUID (and tags, when a member has some); with --watch, print one line per change (time, node, old -> new status) until interrupted", (*ctlRun).members},
 	"ping":        {"NODE2", 1, 1, "the node pings NODE2 and reports the round trip", (*ctlRun).ping},
 	"join":        {"NODE2", 1, 1, "the node joins the cluster of NODE2", (*ctlRun).join},
 	"leave":       {"", 0, 0, "the node leaves its cluster and keeps running alone", (*ctlRun).leave},
 	"force-leave": {"NODE2", 1, 1, "the node removes NODE2 (possibly dead) from the cluster, everywhere", (*ctlRun).forceLeave},
-	"call":        {"NODE2 METHOD [PAYLOAD]", 2, 3, "the node calls METHOD on NODE2 with PAYLOAD and prints the reply, a newline added after text that lacks one ([--raw]: the bytes exactly); methods below", (*ctlRun).call},
+	"call":        {"NODE2 METHOD [PAYLOAD]", 2, 3, "the node calls METHOD on NODE2 with PAYLOAD and prints the reply, a newline added after text that lacks one ([--raw]: the bytes exactly); methods below. With --tags K=V[,K=V...], call METHOD [PAYLOAD] calls every running member whose tags match (each K with exactly V), through the node, and prints each reply after its node's name; exit 1 when none matches or a call fails", (*ctlRun).call},
+	"tags":        {"[set [K=V ...]]", 0, 100, "print the node's tags; set K=V ... replaces them (set alone clears them): every member hears the change", (*ctlRun).tags},
 	"lock":        {"RESOURCE", 1, 1, "the node acquires a lock on RESOURCE ([--type T, default quorum; ekka's default is local] [--owner ID] [--lease D] [--locker NAME]); prints {\"acquired\",\"nodes\",\"token\",\"type\",...}, exit 1 when refused", (*ctlRun).lock},
 	"autocluster": {"[on|off|now|status]", 0, 1, "the node's autocluster loop: on starts it, off ends it until the node restarts (the node keeps its members), now runs one pass and waits for it (exit 1 when it did not link the node to every node discovered), status (the default) says whether it is on, running or done and what the last pass found", (*ctlRun).autocluster},
 	"unlock":      {"RESOURCE", 1, 1, "the node releases the lock on RESOURCE held by --owner ID ([--type T] [--locker NAME]); prints {\"released\",\"nodes\",...}, exit 1 when not released", (*ctlRun).unlock},
 }
 
 // ctlOrder lists the commands for help.
-var ctlOrder = []string{"status", "members", "ping", "join", "leave", "force-leave", "call", "lock", "unlock", "autocluster"}
+var ctlOrder = []string{"status", "members", "ping", "join", "leave", "force-leave", "call", "tags", "lock", "unlock", "autocluster"}
 
 // ctlRun is one ctl invocation connected to its node.
 type ctlRun struct {
@@ -69,6 +70,9 @@ type ctlRun struct {
 	lockOpts *lockFlags // the flags of lock and unlock
 	// raw is call --raw: the reply exactly, no newline added.
 	raw bool
+	// tagFilter is call --tags: call every running member it matches;
+	// nil without --tags.
+	tagFilter mesh.TagFilter
 	// requireUp is --require-up of status; 0: no requirement.
 	requireUp int
 	// parent is the command's context without --timeout: members --watch
@@ -104,6 +108,7 @@ func ctlMain(ctx context.Context, args []string, stdout, stderr io.Writer, envir
 	watchEvery := fset.Duration("watch-interval", 500*time.Millisecond, "members --watch: how often to ask the node for its members")
 	lockOpts := addLockFlags(fset)
 	raw := fset.Bool("raw", false, "call: print the reply exactly as it came, without the newline added after a text reply")
+	tagsFlag := fset.String("tags", "", "call: call METHOD on every running member whose tags match these `K=V[,K=V...]` pairs (ctl call --tags role=db METHOD [PAYLOAD])")
 	positional, err := parseArgs(fset, args)
 	if isHelp(err) {
 		ctlHelp(stdout, fset)
@@ -124,10 +129,20 @@ func ctlMain(ctx context.Context, args []string, stdout, stderr io.Writer, envir
 	if !ok {
 		return usageErr("%s; want one of %s", unknownCommand(name, ctlOrder), strings.Join(ctlOrder, ", "))
 	}
+	var tagFilter mesh.TagFilter
+	if *tagsFlag != "" {
+		if name != "call" {
+			return usageErr("--tags applies to call only, not to %s", name)
+		}
+		if tagFilter, err = mesh.ParseTagFilter(*tagsFlag); err != nil {
+			return usageErr("--tags: %v", err)
+		}
+		cmd.args, cmd.minArgs, cmd.maxArgs = "METHOD [PAYLOAD] (with --tags)", 1, 2
+	}
 	if len(cmdArgs) < cmd.minArgs || len(cmdArgs) > cmd.maxArgs {
 		return usageErr("%s takes %s, got %d arguments %q", name, argsWanted(cmd), len(cmdArgs), cmdArgs)
 	}
-	if name == "call" && cmdArgs[1] == "" {
+	if name == "call" && tagFilter == nil && cmdArgs[1] == "" || name == "call" && tagFilter != nil && cmdArgs[0] == "" {
 		return usageErr("call: METHOD is empty, want the name of a method NODE2 handles")
 	}
 	if name == "autocluster" && len(cmdArgs) == 1 && !slices.Contains(autoclusterActions, cmdArgs[0]) {
@@ -206,7 +221,7 @@ func ctlMain(ctx context.Context, args []string, stdout, stderr io.Writer, envir
 	}
 	defer cl.Close()
 	c := &ctlRun{
-		ctx: ctx, timeout: *timeout, cl: cl, node: target, json: *asJSON, stdout: stdout, stderr: stderr, lockOpts: lockOpts, raw: *raw,
+		ctx: ctx, timeout: *timeout, cl: cl, node: target, json: *asJSON, stdout: stdout, stderr: stderr, lockOpts: lockOpts, raw: *raw, tagFilter: tagFilter,
 		requireUp: *requireUp, parent: parent, watchEvery: *watchEvery, connCfg: ccfg, basePort: s.Node.BasePort,
 	}
 	if *watch {
@@ -431,13 +446,23 @@ func (c *ctlRun) checkRequireUp(info mesh.Info) int {
 // printMembers writes the member table: node, status, version, GUID.
 func printMembers(w io.Writer, members []mesh.MemberInfo) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NODE\tSTATUS\tVERSION\tGUID")
+	// A TAGS column only when a member has tags (ctl_tags.go).
+	tagged := slices.ContainsFunc(members, func(m mesh.MemberInfo) bool { return len(m.Tags) > 0 })
+	header := "NODE\tSTATUS\tVERSION\tGUID"
+	if tagged {
+		header += "\tTAGS"
+	}
+	fmt.Fprintln(tw, header)
 	for _, m := range members {
 		v := m.Version
 		if v == "" {
 			v = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", m.Node, m.Status, v, m.GUID)
+		line := fmt.Sprintf("%s\t%s\t%s\t%s", m.Node, m.Status, v, m.GUID)
+		if tagged {
+			line += "\t" + orDash(mesh.TagFilter(m.Tags).String())
+		}
+		fmt.Fprintln(tw, line)
 	}
 	tw.Flush()
 }

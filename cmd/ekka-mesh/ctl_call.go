@@ -32,6 +32,7 @@ var builtinMethods = []builtinMethod{
 	{mesh.MethodForceLeave, `{"node":"N"}`, "empty: N was removed from the cluster"},
 	{mesh.MethodClearPartition, `{"node":"N"}`, "empty: the node forgot its partition with N"},
 	{mesh.MethodAutocluster, `{"action":"on|off|now|status"}`, "the autocluster loop's state after the action, JSON (ctl autocluster)"},
+	{mesh.MethodTags, `{"action":"get|set","tags":{"K":"V"}}`, "the node and its tags after the action, JSON (ctl tags)"},
 }
 
 // callHelp writes the part of ctl's help about call: the built-in methods
@@ -52,6 +53,9 @@ func callHelp(w io.Writer) {
 // call asks the node to call METHOD on NODE2 and prints the reply (see
 // writeReply).
 func (c *ctlRun) call(args []string) int {
+	if c.tagFilter != nil {
+		return c.callTagged(args) // ctl_tags.go
+	}
 	target, method := args[0], args[1]
 	var payload []byte
 	if len(args) == 3 {

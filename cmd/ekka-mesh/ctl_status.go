@@ -76,6 +76,9 @@ func printReport(w io.Writer, r mesh.NodeReport) {
 	fmt.Fprintf(w, "GUID:     %s\n", r.GUID)
 	fmt.Fprintf(w, "Version:  %s\n", orNone(r.Version))
 	fmt.Fprintf(w, "Services: %s\n", orNone(strings.Join(r.Services, ", ")))
+	if len(r.Tags) > 0 {
+		fmt.Fprintf(w, "Tags:     %s\n", orNoneTags(r.Tags)) // ctl_tags.go
+	}
 	if r.Partitioned {
 		fmt.Fprintf(w, "Partition: recorded on %s (autoheal heals it, or ctl join on the side that gives way)\n", r.SeenFrom)
 	}

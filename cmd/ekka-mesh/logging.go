@@ -278,8 +278,7 @@ func reload(opts runOptions, hooks runHooks, running config.Settings, nl *nodeLo
 	applyLogFallback(&s, opts, hooks.getenv)
 	var applied, restart []string
 	for _, k := range config.Keys() {
-		was, _ := running.Get(k.Key)
-		now, _ := s.Get(k.Key)
+		was, now := keySetting(&running, k), keySetting(&s, k)
 		if was == now {
 			continue
 		}

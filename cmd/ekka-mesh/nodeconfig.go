@@ -31,6 +31,7 @@ func meshConfigLog(s config.Settings, log *slog.Logger) (mesh.Config, error) {
 	cfg.Cluster = s.Cluster.Name
 	cfg.BasePort = s.Node.BasePort
 	cfg.Version = nodeVersion() // shown by ctl status on every member
+	cfg.Tags = s.Node.Tags      // node.tags.*, checked by cfg.Validate
 	if s.Node.Bind.IsValid() {
 		cfg.Bind = s.Node.Bind.String()
 	}
