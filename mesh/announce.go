@@ -133,16 +133,27 @@ func (n *Node) announceServicesTo(lk *link) {
 		v := wire.MemberVersion{Node: []byte(n.cfg.Name), GUID: n.guid, Version: []byte(n.cfg.Version)}
 		lk.c.Send(lk.ctx, wire.TypeMemberVersion, 0, v.Append(nil), nil)
 	}
+	n.announceSelfTo(lk, wire.TypeMemberServices, func() []byte {
+		if !n.announced {
+			return nil
+		}
+		return n.servicesMessageLocked()
+	})
+}
+
+// announceSelfTo sends lk a message of type t about this node, whose body
+// bodyLocked makes under n.mu (nil: nothing to tell). It holds statusMu
+// too, so that a newer set announced to every member meanwhile cannot
+// reach lk before this one.
+func (n *Node) announceSelfTo(lk *link, t wire.Type, bodyLocked func() []byte) {
 	n.statusMu.Lock()
 	defer n.statusMu.Unlock()
 	n.mu.Lock()
-	if !n.announced {
-		n.mu.Unlock()
-		return
-	}
-	body := n.servicesMessageLocked()
+	body := bodyLocked()
 	n.mu.Unlock()
-	lk.c.Send(lk.ctx, wire.TypeMemberServices, 0, body, nil)
+	if body != nil {
+		lk.c.Send(lk.ctx, t, 0, body, nil)
+	}
 }
 
 // memberServices records the services a member announced over its own link.

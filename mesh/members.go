@@ -496,14 +496,19 @@ const (
 
 // checkServiceName reports a service name that is empty, longer than
 // MaxServiceLen or holds a character outside [A-Za-z0-9_.-].
-func checkServiceName(name string) error {
-	if name == "" || len(name) > MaxServiceLen {
-		return fmt.Errorf("service name %.80q is %d bytes long, want 1..%d", name, len(name), MaxServiceLen)
+func checkServiceName(name string) error { return checkWord("service name", name, MaxServiceLen) }
+
+// checkWord reports a word (a service name, a tag key) that is empty,
+// longer than maxLen or holds a character outside [A-Za-z0-9_.-]; what
+// names it in the error.
+func checkWord(what, word string, maxLen int) error {
+	if word == "" || len(word) > maxLen {
+		return fmt.Errorf("%s %.80q is %d bytes long, want 1..%d", what, word, len(word), maxLen)
 	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
+	for i := 0; i < len(word); i++ {
+		c := word[i]
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-') {
-			return fmt.Errorf("service name %q: byte %d (%q) is not allowed, want only A-Z a-z 0-9 _ . -", name, i+1, c)
+			return fmt.Errorf("%s %q: byte %d (%q) is not allowed, want only A-Z a-z 0-9 _ . -", what, word, i+1, c)
 		}
 	}
 	return nil

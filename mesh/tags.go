@@ -28,19 +28,8 @@ const (
 )
 
 // checkTagKey reports a key that is empty, longer than MaxTagKeyLen or
-// holds a character outside [A-Za-z0-9_.-].
-func checkTagKey(key string) error {
-	if key == "" || len(key) > MaxTagKeyLen {
-		return fmt.Errorf("tag key %.80q is %d bytes long, want 1..%d", key, len(key), MaxTagKeyLen)
-	}
-	for i := 0; i < len(key); i++ {
-		c := key[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-') {
-			return fmt.Errorf("tag key %q: byte %d (%q) is not allowed, want only A-Z a-z 0-9 _ . -", key, i+1, c)
-		}
-	}
-	return nil
-}
+// holds a character outside [A-Za-z0-9_.-] (the rule of service names).
+func checkTagKey(key string) error { return checkWord("tag key", key, MaxTagKeyLen) }
 
 // checkTagValue reports a value longer than MaxTagValueLen or holding a
 // byte outside printable ASCII, a space or a comma (which separates the
@@ -158,16 +147,12 @@ func (n *Node) tagsMessageLocked() []byte {
 // announceTagsTo tells a newly adopted link this node's tags, when it has
 // any: a peer that links to a node without tags has none recorded for it.
 func (n *Node) announceTagsTo(lk *link) {
-	n.statusMu.Lock()
-	defer n.statusMu.Unlock()
-	n.mu.Lock()
-	if len(n.tags) == 0 {
-		n.mu.Unlock()
-		return
-	}
-	body := n.tagsMessageLocked()
-	n.mu.Unlock()
-	lk.c.Send(lk.ctx, wire.TypeMemberTags, 0, body, nil)
+	n.announceSelfTo(lk, wire.TypeMemberTags, func() []byte {
+		if len(n.tags) == 0 {
+			return nil
+		}
+		return n.tagsMessageLocked()
+	})
 }
 
 // memberTags records the tags a member announced over its own link and

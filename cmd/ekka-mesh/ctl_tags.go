@@ -3,8 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
 
 	"github.com/ekka-mesh/ekka-mesh/config"
@@ -133,16 +131,9 @@ func keySetting(s *config.Settings, k config.KeyInfo) string {
 		v, _ := s.Get(k.Key)
 		return v
 	}
-	pairs := map[string]string{}
+	pairs := mesh.TagFilter{} // written as key=value pairs, sorted
 	for _, key := range s.FamilyKeys(k.Key) {
 		pairs[key], _ = s.Get(key)
 	}
-	var b strings.Builder
-	for i, key := range slices.Sorted(maps.Keys(pairs)) {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteString(key + "=" + pairs[key])
-	}
-	return b.String()
+	return pairs.String()
 }

@@ -144,6 +144,6 @@ func TestTagsConfig(t *testing.T) {
 	family := config.KeyInfo{Key: "node.tags.KEY", Family: true}
 	assert.Equal(t, keySetting(&was, family), keySetting(&now, family))
 	require.NoError(t, now.Set("node.tags.zone", "eu-1"))
-	assert.Equal(t, "node.tags.role=db node.tags.zone=eu-1", keySetting(&now, family))
+	assert.Equal(t, "node.tags.role=db,node.tags.zone=eu-1", keySetting(&now, family))
 	assert.Equal(t, "node.tags.role=db", keySetting(&was, family))
 }
