@@ -11,6 +11,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/ekka-mesh/ekka-mesh/conn"
 	"github.com/ekka-mesh/ekka-mesh/discovery"
 	"github.com/ekka-mesh/ekka-mesh/portmap"
 	"github.com/ekka-mesh/ekka-mesh/wire"
@@ -24,6 +25,11 @@ type Config struct {
 	Name string
 	// Cookie is the cluster's shared secret.
 	Cookie string
+	// CookiePrevious are cookies the node still accepts (at most 8), and
+	// tries after Cookie when a node refuses it: they let a cluster change
+	// its cookie one node at a time without a restart (see Node.SetCookie
+	// and wire/PROTOCOL.md section 8.4).
+	CookiePrevious []string
 	// Cluster is the cluster name (default "ekka"); nodes of other clusters are refused.
 	Cluster string
 	// BasePort is the port of a name without trailing digits (default 4370).
@@ -301,6 +307,9 @@ func (c Config) Validate() error {
 	}
 	if len(c.Cookie) > 1024 {
 		return fmt.Errorf("mesh config: Cookie is %d bytes long, want at most 1024", len(c.Cookie))
+	}
+	if err := conn.CheckCookies(c.Cookie, c.CookiePrevious); err != nil {
+		return fmt.Errorf("mesh config: Cookie, CookiePrevious: %w", err)
 	}
 	if c.Bind != "" && net.ParseIP(c.Bind) == nil {
 		return fmt.Errorf("mesh config: Bind %q is not an IP address", c.Bind)

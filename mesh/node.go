@@ -122,7 +122,11 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	cc := conn.DefaultConfig()
 	cc.Name = cfg.Name
 	cc.Cluster = cfg.Cluster
-	cc.Cookie = cfg.Cookie
+	kr, err := conn.NewKeyring(ctx, cfg.Cluster, cfg.Cookie, cfg.CookiePrevious...) // derives the keys
+	if err != nil {
+		return nil, fmt.Errorf("mesh: node %s: %w", cfg.Name, err)
+	}
+	cc.Keyring = kr
 	cc.GUID = guid
 	cc.TLS = cfg.TLS
 	cc.Compression = cfg.Compression.conn()
