@@ -71,8 +71,11 @@ type Node struct {
 	services  []string
 	announced bool
 	// tags are this node's tags (Config.Tags, SetTags), nil when none;
-	// replaced, never changed in place. Guarded by mu.
-	tags map[string]string
+	// replaced, never changed in place. tagsTold is set once it had any,
+	// so that every new link hears the set from then on, an empty one
+	// included (a member may still hold the old set). Guarded by mu.
+	tags     map[string]string
+	tagsTold bool
 
 	stats nodeStats // counters for Stats and the metrics (stats.go)
 
@@ -112,6 +115,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		kick:     make(chan struct{}, 1),
 		ac:       autoclusterCtl{pass: make(chan struct{}, 1)},
 		tags:     cloneTags(cfg.Tags),
+		tagsTold: len(cfg.Tags) > 0,
 	}
 	n.superseded = make(map[string]time.Time)
 	now := time.Now()

@@ -116,6 +116,7 @@ func (n *Node) SetTags(ctx context.Context, tags map[string]string) error {
 		return nil
 	}
 	n.tags = cloneTags(tags)
+	n.tagsTold = true
 	n.table.setTags(n.cfg.Name, n.guid, n.tags)
 	n.publishLocked(EventTagsChanged, n.cfg.Name, n.guid, tagsReason(n.tags))
 	links := n.linkset.members()
@@ -144,11 +145,13 @@ func (n *Node) tagsMessageLocked() []byte {
 	return m.Append(nil)
 }
 
-// announceTagsTo tells a newly adopted link this node's tags, when it has
-// any: a peer that links to a node without tags has none recorded for it.
+// announceTagsTo tells a newly adopted link this node's tags, once it has
+// had any: a member that comes back after a partition may hold a set this
+// node changed or cleared meanwhile. A node that never had tags sends
+// nothing (its members record none).
 func (n *Node) announceTagsTo(lk *link) {
 	n.announceSelfTo(lk, wire.TypeMemberTags, func() []byte {
-		if len(n.tags) == 0 {
+		if !n.tagsTold {
 			return nil
 		}
 		return n.tagsMessageLocked()

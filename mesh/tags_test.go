@@ -190,3 +190,24 @@ func TestTagsBuiltin(t *testing.T) {
 	_, err = call(`[1]`)
 	require.ErrorContains(t, err, "bad request: ")
 }
+
+// TestTagsChangedDuringAPartition: a member that was cut off while a node
+// cleared its tags learns the empty set when the link comes back.
+func TestTagsChangedDuringAPartition(t *testing.T) {
+	c := meshtest.Formed(t, 2, func(i int, cfg *mesh.Config) {
+		if i == 1 {
+			cfg.Tags = map[string]string{"role": "db"}
+		}
+	})
+	ctx := testnet.Context(t, 30*time.Second)
+	waitTags(t, ctx, c, c.Name(1), map[string]string{"role": "db"})
+	sub := c.Node(0).Subscribe()
+	defer sub.Close()
+	c.Cut(0, 1)
+	nextEvent(t, sub, mesh.EventNodeDown, c.Name(1), 20*time.Second)
+	require.NoError(t, c.Node(1).SetTags(ctx, nil))
+	c.HealAll()
+	ev := nextEvent(t, sub, mesh.EventTagsChanged, c.Name(1), 20*time.Second)
+	require.Equal(t, "tags cleared", ev.Reason)
+	require.Empty(t, c.Node(0).Select(mesh.TagFilter{"role": "db"}))
+}
