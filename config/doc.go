@@ -61,6 +61,7 @@
 //
 //	node.name                     node name short@host (ekka@127.0.0.1); its trailing digits pick the port
 //	node.cookie                   shared secret (empty: read or create ~/.ekka-mesh.cookie)
+//	node.cookie_previous          comma-separated cookies still accepted during a rotation (none)
 //	node.base_port                1-65535 (4370); the same on every node of a cluster
 //	node.bind                     IP address to listen on for a hostname node name (empty: all)
 //	node.tags.KEY                 a tag of this node, one key per tag: node.tags.role = db (none)

@@ -178,6 +178,13 @@ var keyTable = []keyDef{
 		k.secret = true
 		return k
 	}(),
+	func() keyDef {
+		k := field("node.cookie_previous", "comma-separated cookies (at most 8)",
+			"Cookies the node still accepts, and tries after node.cookie when a node refuses it, so that a cluster changes its cookie one node at a time without a restart (SIGHUP reloads this key and node.cookie). Empty: none.",
+			func(s *Settings) *[]string { return &s.Node.CookiePrevious }, parseCookieList, func(v []string) string { return strings.Join(v, ",") })
+		k.secret = true
+		return k
+	}(),
 	field("node.base_port", "port (1-65535)",
 		"The base of the name-to-port rule. Every node of a cluster must use the same base port.",
 		func(s *Settings) *int { return &s.Node.BasePort }, parsePort, strconv.Itoa),

@@ -22,6 +22,10 @@ var keyCases = map[string]struct {
 		good: map[string]string{"secret": "secret", "with blanks and #": "with blanks and #", "": ""},
 		bad:  map[string]string{"a\x01b": "control character"},
 	},
+	"node.cookie_previous": {
+		good: map[string]string{"old-1": "old-1", "a, b": "a,b", "": ""},
+		bad:  map[string]string{"a,,b": "item 2 of the comma-separated list is empty", "1,2,3,4,5,6,7,8,9": "9 cookies, want at most 8", "a\x01b": "control character"},
+	},
 	"node.base_port": {
 		good: map[string]string{"4370": "4370", "1": "1", "65535": "65535"},
 		bad:  map[string]string{"0": "want a port number from 1 to 65535", "65536": "from 1 to 65535", "x": "port number", "": "port number", "-1": "port number"},
@@ -347,7 +351,7 @@ func TestSetGet(t *testing.T) {
 			if !strings.Contains(msg, want) || !strings.HasPrefix(msg, key+" = ") {
 				t.Errorf("Set(%q, %q) error %q: want it to start with %q and contain %q", key, value, msg, key+" = ", want)
 			}
-			if key != "node.cookie" && !strings.Contains(msg, showValue(value)) {
+			if key != "node.cookie" && key != "node.cookie_previous" && !strings.Contains(msg, showValue(value)) {
 				t.Errorf("Set(%q, %q) error %q does not show the value", key, value, msg)
 			}
 			if after, _ := s.Get(key); after != before {

@@ -35,11 +35,12 @@ func TestLoadExampleFile(t *testing.T) {
 	}
 	want := Settings{
 		Node: NodeSettings{
-			Name:     portmap.Name{Short: "emqx1", Host: "127.0.0.1"},
-			Cookie:   "change me, and keep it secret",
-			BasePort: 4370,
-			Bind:     netip.MustParseAddr("127.0.0.1"),
-			Tags:     map[string]string{"role": "db", "zone": "eu-1"},
+			Name:           portmap.Name{Short: "emqx1", Host: "127.0.0.1"},
+			Cookie:         "change me, and keep it secret",
+			CookiePrevious: []string{"the old cookie"},
+			BasePort:       4370,
+			Bind:           netip.MustParseAddr("127.0.0.1"),
+			Tags:           map[string]string{"role": "db", "zone": "eu-1"},
 			TLS: TLSSettings{
 				CertFile: "/etc/ekka-mesh/certs/node.pem", KeyFile: "/etc/ekka-mesh/certs/node.key",
 				CACertFile: "/etc/ekka-mesh/certs/ca.pem", Verify: VerifyPeer, FailIfNoPeerCert: true,

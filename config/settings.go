@@ -62,6 +62,7 @@ type AdminTLS struct {
 type NodeSettings struct {
 	Name              portmap.Name  // node.name
 	Cookie            string        // node.cookie; "" means ResolveCookie reads or creates the cookie file
+	CookiePrevious    []string      // node.cookie_previous: cookies still accepted during a rotation
 	BasePort          int           // node.base_port
 	Bind              netip.Addr    // node.bind; the zero Addr means unset
 	TLS               TLSSettings   // node.tls.*

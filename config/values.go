@@ -445,6 +445,24 @@ func parseClusterName(v string) (string, error) {
 	return v, nil
 }
 
+// parseCookieList accepts up to 8 comma-separated cookies:
+// node.cookie_previous.
+func parseCookieList(v string) ([]string, error) {
+	items, err := splitList(v)
+	if err != nil {
+		return nil, err
+	}
+	if len(items) > 8 {
+		return nil, fmt.Errorf("%d cookies, want at most 8", len(items))
+	}
+	for i, item := range items {
+		if _, err := parseText(item); err != nil {
+			return nil, fmt.Errorf("cookie %d: %v", i+1, err)
+		}
+	}
+	return items, nil
+}
+
 // parseText accepts any text without control characters (paths, cookies).
 func parseText(v string) (string, error) {
 	for i, r := range v {

@@ -261,14 +261,19 @@ func applyLogFallback(s *config.Settings, opts runOptions, getenv func(string) s
 }
 
 // reloadable are the keys a SIGHUP applies to a running node.
-var reloadable = []string{"log.level"}
+var reloadable = []string{"log.level", "node.cookie", "node.cookie_previous"}
+
+// cookieKeys are the reloadable keys reload applies with setCookie.
+var cookieKeys = []string{"node.cookie", "node.cookie_previous"}
 
 // reload is what a node does on SIGHUP: it loads its configuration again
-// from the same file, environment and flags, applies log.level and logs
-// which keys changed and which of them need a restart. An invalid
-// configuration is logged and changes nothing. It returns the settings now
-// in force (running is returned when nothing could be applied).
-func reload(opts runOptions, hooks runHooks, running config.Settings, nl *nodeLog, log *slog.Logger) config.Settings {
+// from the same file, environment and flags, applies log.level, gives
+// setCookie the cookies when node.cookie or node.cookie_previous changed
+// (an empty node.cookie is the cookie file's), and logs which keys changed
+// and which of them need a restart. An invalid configuration is logged and
+// changes nothing. It returns the settings now in force (running is
+// returned when nothing could be applied).
+func reload(opts runOptions, hooks runHooks, running config.Settings, nl *nodeLog, log *slog.Logger, setCookie func(current string, previous []string) error) config.Settings {
 	log.Debug("SIGHUP: reloading the configuration", "config", opts.configPath)
 	s, err := hooks.load(opts)
 	if err != nil {
@@ -277,15 +282,17 @@ func reload(opts runOptions, hooks runHooks, running config.Settings, nl *nodeLo
 	}
 	applyLogFallback(&s, opts, hooks.getenv)
 	var applied, restart []string
+	cookieChanged := false
 	for _, k := range config.Keys() {
 		was, now := keySetting(&running, k), keySetting(&s, k)
-		if was == now {
-			continue
-		}
-		if slices.Contains(reloadable, k.Key) {
+		switch {
+		case was == now:
+		case slices.Contains(cookieKeys, k.Key):
+			cookieChanged = true // applied below; the values are secret
+		case slices.Contains(reloadable, k.Key):
 			applied = append(applied, fmt.Sprintf("%s (%s -> %s)", k.Key, was, now))
-		} else {
-			restart = append(restart, k.Key) // no values: node.cookie is among them
+		default:
+			restart = append(restart, k.Key)
 		}
 	}
 	nl.level.Set(logLevels[s.Log.Level])
@@ -293,9 +300,22 @@ func reload(opts runOptions, hooks runHooks, running config.Settings, nl *nodeLo
 	// keys that need a restart keep their running values.
 	next := running
 	next.Log.Level = s.Log.Level
+	if cookieChanged {
+		resolved := s
+		_, _, err := config.ResolveCookie(&resolved, hooks.getenv("HOME"))
+		if err == nil {
+			err = setCookie(resolved.Node.Cookie, resolved.Node.CookiePrevious)
+		}
+		if err != nil {
+			log.Error("SIGHUP: the new cookies are refused; the node keeps its cookies", "err", err.Error())
+		} else {
+			applied = append(applied, "node.cookie, node.cookie_previous (hidden)")
+			next.Node.Cookie, next.Node.CookiePrevious = s.Node.Cookie, s.Node.CookiePrevious
+		}
+	}
 	switch {
 	case len(applied) == 0 && len(restart) == 0:
-		log.Info("SIGHUP: configuration unchanged; only log.level is reloaded, other keys need a restart")
+		log.Info("SIGHUP: configuration unchanged; only log.level and the cookies are reloaded, other keys need a restart")
 	case len(restart) == 0:
 		log.Info("SIGHUP: reloaded " + strings.Join(applied, ", ") + "; other keys need a restart")
 	default:

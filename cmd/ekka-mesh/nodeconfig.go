@@ -28,6 +28,7 @@ func meshConfigLog(s config.Settings, log *slog.Logger) (mesh.Config, error) {
 	cfg := mesh.DefaultConfig()
 	cfg.Name = s.Node.Name.String()
 	cfg.Cookie = s.Node.Cookie
+	cfg.CookiePrevious = s.Node.CookiePrevious
 	cfg.Cluster = s.Cluster.Name
 	cfg.BasePort = s.Node.BasePort
 	cfg.Version = nodeVersion() // shown by ctl status on every member

@@ -332,7 +332,9 @@ func runNode(ctx context.Context, opts runOptions, stderr io.Writer, hooks runHo
 		case <-ctx.Done():
 			waiting = false
 		case <-hooks.hup:
-			loaded = reload(opts, hooks, loaded, nl, log)
+			loaded = reload(opts, hooks, loaded, nl, log, func(current string, previous []string) error {
+				return node.SetCookie(ctx, current, previous...)
+			})
 		}
 	}
 	reason := context.Cause(ctx)

@@ -65,7 +65,7 @@ func TestRunSIGHUP(t *testing.T) {
 
 	// Nothing changed.
 	p.signal(syscall.SIGHUP)
-	waitLine("unchanged", `level=INFO msg="SIGHUP: configuration unchanged; only log.level is reloaded, other keys need a restart"`)
+	waitLine("unchanged", `level=INFO msg="SIGHUP: configuration unchanged; only log.level and the cookies are reloaded, other keys need a restart"`)
 	assert.NotContains(t, p.log.String(), "SIGHUP: reloading", "the debug line of the reload does not show at info")
 
 	// log.level changes: applied.
@@ -79,13 +79,28 @@ func TestRunSIGHUP(t *testing.T) {
 	waitLine("restart needed", `level=WARN msg="SIGHUP: nothing reloaded; changed keys that need a restart to apply: cluster.name" need_restart=cluster.name`)
 	assert.Contains(t, p.log.String(), `level=DEBUG msg="SIGHUP: reloading the configuration"`, "log.level = debug applies after the reload")
 
+	// node.cookie_previous changes: applied without a restart, its value
+	// not logged. A client with that cookie is accepted now.
+	const previous = "sighup-previous-cookie-0123456789"
+	h.cookie = previous
+	code, _, stderr := h.ctl(t, name, "status", "--json")
+	require.NotEqual(t, exitOK, code, "the previous cookie before the reload")
+	assert.Contains(t, stderr, "bad cookie")
+	write("cluster.name = other\nlog.level = debug\nnode.cookie_previous = " + previous + "\n")
+	p.signal(syscall.SIGHUP)
+	waitLine("cookies reloaded", `msg="SIGHUP: reloaded node.cookie, node.cookie_previous (hidden); changed keys that need a restart to apply: cluster.name"`)
+	assert.NotContains(t, p.log.String(), previous, "the cookie is never logged")
+	code, stdout, stderr := h.ctl(t, name, "status", "--json")
+	require.Equal(t, exitOK, code, "the previous cookie after the reload: %s %s", stdout, stderr)
+	h.cookie = "sighup-test-cookie-0123456789ab"
+
 	// An invalid file: logged, and the node runs on.
 	write("cluster.name = hup\nlog.level = loud\n")
 	p.signal(syscall.SIGHUP)
 	line := waitLine("invalid", `level=ERROR msg="SIGHUP: the configuration is invalid; the node keeps running with its settings"`)
 	assert.Contains(t, line, "node.conf:2")
 	assert.Contains(t, line, "log.level")
-	code, stdout, stderr := h.ctl(t, name, "status", "--json")
+	code, stdout, stderr = h.ctl(t, name, "status", "--json")
 	require.Equal(t, exitOK, code, "the node answers after the SIGHUPs: %s %s", stdout, stderr)
 	assert.Contains(t, stdout, `"cluster":"hup"`)
 
