@@ -92,6 +92,7 @@ func (n *Node) registerBuiltins() {
 	n.registerHealBuiltins()
 	n.registerAutoclusterBuiltin() // autocluster.go
 	n.registerTagsBuiltin()        // tags.go
+	n.registerCookieBuiltin()      // cookie.go
 }
 
 // AdminActionMsg is the message of the log records of admin actions: the

@@ -2,6 +2,7 @@ package mesh
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"github.com/ekka-mesh/ekka-mesh/conn"
@@ -28,4 +29,50 @@ func (n *Node) SetCookie(ctx context.Context, current string, previous ...string
 	}
 	n.log.Info("cookie changed", "previous_cookies", len(previous))
 	return nil
+}
+
+// MethodRotateCookie is the built-in method behind ekka-mesh ctl
+// rotate-cookie: a RotateCookieRequest makes its cookie the node's current
+// one (SetCookie; an admin action, logged without the cookie). The new
+// cookie travels inside the caller's link, which the old cookie
+// authenticated; the reply is a RotateCookieReply.
+const MethodRotateCookie = reservedPrefix + "rotate_cookie"
+
+// RotateCookieRequest is MethodRotateCookie's request.
+type RotateCookieRequest struct {
+	Cookie string `json:"cookie"` // the new current cookie
+	// KeepPrevious keeps the node's current cookie, then its previous ones
+	// (at most 8 in all), as previous cookies; false drops them all.
+	KeepPrevious bool `json:"keep_previous,omitempty"`
+}
+
+// RotateCookieReply is MethodRotateCookie's reply: the node and how many
+// previous cookies it now accepts (never the cookies).
+type RotateCookieReply struct {
+	Node     string `json:"node"`
+	Previous int    `json:"previous"`
+}
+
+func (n *Node) registerCookieBuiltin() {
+	n.handlers.set(MethodRotateCookie, func(ctx context.Context, from string, p []byte) ([]byte, error) {
+		var req RotateCookieRequest
+		if err := json.Unmarshal(p, &req); err != nil {
+			return nil, fmt.Errorf("bad request: %v (want a JSON object with \"cookie\")", err)
+		}
+		var previous []string
+		if req.KeepPrevious {
+			cur, prev := n.ccfg.Keyring.Cookies()
+			for _, c := range append([]string{cur}, prev...) {
+				if c != req.Cookie && len(previous) < conn.MaxPreviousCookies {
+					previous = append(previous, c)
+				}
+			}
+		}
+		err := n.SetCookie(ctx, req.Cookie, previous...)
+		LogAdminAction(ctx, n.log, from, "rotate-cookie", outcome(err), "previous_cookies", len(previous), "err", err)
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(RotateCookieReply{Node: n.cfg.Name, Previous: len(previous)})
+	})
 }

@@ -53,10 +53,12 @@ var ctlCommands = map[string]ctlCommand{
 	"lock":        {"RESOURCE", 1, 1, "the node acquires a lock on RESOURCE ([--type T, default quorum; ekka's default is local] [--owner ID] [--lease D] [--locker NAME]); prints {\"acquired\",\"nodes\",\"token\",\"type\",...}, exit 1 when refused", (*ctlRun).lock},
 	"autocluster": {"[on|off|now|status]", 0, 1, "the node's autocluster loop: on starts it, off ends it until the node restarts (the node keeps its members), now runs one pass and waits for it (exit 1 when it did not link the node to every node discovered), status (the default) says whether it is on, running or done and what the last pass found", (*ctlRun).autocluster},
 	"unlock":      {"RESOURCE", 1, 1, "the node releases the lock on RESOURCE held by --owner ID ([--type T] [--locker NAME]); prints {\"released\",\"nodes\",...}, exit 1 when not released", (*ctlRun).unlock},
+	// A cookie rotation (wire/PROTOCOL.md section 8.4).
+	"rotate-cookie": {"NEW", 1, 1, "the node's cookie becomes NEW without a restart (links stay up); with --keep-previous the node still accepts its old cookies, as during a rolling rotation: run it on every node, then again without --keep-previous. NEW travels in the ctl link: on an untrusted network use TLS, or node.cookie and SIGHUP", (*ctlRun).rotateCookie},
 }
 
 // ctlOrder lists the commands for help.
-var ctlOrder = []string{"status", "members", "ping", "join", "leave", "force-leave", "call", "tags", "lock", "unlock", "autocluster"}
+var ctlOrder = []string{"status", "members", "ping", "join", "leave", "force-leave", "call", "tags", "lock", "unlock", "autocluster", "rotate-cookie"}
 
 // ctlRun is one ctl invocation connected to its node.
 type ctlRun struct {
@@ -70,6 +72,8 @@ type ctlRun struct {
 	lockOpts *lockFlags // the flags of lock and unlock
 	// raw is call --raw: the reply exactly, no newline added.
 	raw bool
+	// keepPrevious is rotate-cookie --keep-previous.
+	keepPrevious bool
 	// tagFilter is call --tags: call every running member it matches;
 	// nil without --tags.
 	tagFilter mesh.TagFilter
@@ -108,6 +112,7 @@ func ctlMain(ctx context.Context, args []string, stdout, stderr io.Writer, envir
 	watchEvery := fset.Duration("watch-interval", 500*time.Millisecond, "members --watch: how often to ask the node for its members")
 	lockOpts := addLockFlags(fset)
 	raw := fset.Bool("raw", false, "call: print the reply exactly as it came, without the newline added after a text reply")
+	keepPrevious := fset.Bool("keep-previous", false, "rotate-cookie: the node keeps accepting its old cookies (a rolling rotation)")
 	tagsFlag := fset.String("tags", "", "call: call METHOD on every running member whose tags match these `K=V[,K=V...]` pairs (ctl call --tags role=db METHOD [PAYLOAD])")
 	positional, err := parseArgs(fset, args)
 	if isHelp(err) {
@@ -171,6 +176,9 @@ func ctlMain(ctx context.Context, args []string, stdout, stderr io.Writer, envir
 	if *raw && name != "call" {
 		return usageErr("--raw applies to call only, not to %s", name)
 	}
+	if *keepPrevious && name != "rotate-cookie" {
+		return usageErr("--keep-previous applies to rotate-cookie only, not to %s", name)
+	}
 	if *watchEvery <= 0 {
 		return usageErr("--watch-interval %v: want a positive duration such as 500ms", *watchEvery)
 	}
@@ -221,7 +229,7 @@ func ctlMain(ctx context.Context, args []string, stdout, stderr io.Writer, envir
 	}
 	defer cl.Close()
 	c := &ctlRun{
-		ctx: ctx, timeout: *timeout, cl: cl, node: target, json: *asJSON, stdout: stdout, stderr: stderr, lockOpts: lockOpts, raw: *raw, tagFilter: tagFilter,
+		ctx: ctx, timeout: *timeout, cl: cl, node: target, json: *asJSON, stdout: stdout, stderr: stderr, lockOpts: lockOpts, raw: *raw, keepPrevious: *keepPrevious, tagFilter: tagFilter,
 		requireUp: *requireUp, parent: parent, watchEvery: *watchEvery, connCfg: ccfg, basePort: s.Node.BasePort,
 	}
 	if *watch {

@@ -33,6 +33,7 @@ var builtinMethods = []builtinMethod{
 	{mesh.MethodClearPartition, `{"node":"N"}`, "empty: the node forgot its partition with N"},
 	{mesh.MethodAutocluster, `{"action":"on|off|now|status"}`, "the autocluster loop's state after the action, JSON (ctl autocluster)"},
 	{mesh.MethodTags, `{"action":"get|set","tags":{"K":"V"}}`, "the node and its tags after the action, JSON (ctl tags)"},
+	{mesh.MethodRotateCookie, `{"cookie":"NEW","keep_previous":true}`, "the node and how many previous cookies it accepts, JSON (ctl rotate-cookie)"},
 }
 
 // callHelp writes the part of ctl's help about call: the built-in methods
