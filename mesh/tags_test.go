@@ -3,6 +3,7 @@ package mesh_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"testing"
 	"time"
@@ -14,14 +15,14 @@ import (
 	"github.com/ekka-mesh/ekka-mesh/mesh/meshtest"
 )
 
-// tagsOf returns the tags node on sees for member.
-func tagsOf(c *meshtest.Cluster, on int, member string) map[string]string {
+// tagsOf returns the entry node on has for member.
+func tagsOf(c *meshtest.Cluster, on int, member string) mesh.MemberInfo {
 	for _, m := range c.Node(on).Info().Members {
 		if m.Node == member {
-			return m.Tags
+			return m
 		}
 	}
-	return nil
+	return mesh.MemberInfo{}
 }
 
 // waitTags waits until every running node of c sees want as member's tags.
@@ -29,8 +30,8 @@ func waitTags(t *testing.T, ctx context.Context, c *meshtest.Cluster, member str
 	t.Helper()
 	for i := range c.Len() {
 		require.NoError(t, c.Until(ctx, c.Name(i)+" to see the tags of "+member, func() string {
-			if got := tagsOf(c, i, member); !maps.Equal(got, want) {
-				return mesh.TagFilter(got).String()
+			if m := tagsOf(c, i, member); !maps.Equal(m.Tags, want) {
+				return fmt.Sprintf("%s with tags %q", m.Status, mesh.TagFilter(m.Tags))
 			}
 			return ""
 		}))
@@ -207,7 +208,9 @@ func TestTagsChangedDuringAPartition(t *testing.T) {
 	nextEvent(t, sub, mesh.EventNodeDown, c.Name(1), 20*time.Second)
 	require.NoError(t, c.Node(1).SetTags(ctx, nil))
 	c.HealAll()
-	ev := nextEvent(t, sub, mesh.EventTagsChanged, c.Name(1), 20*time.Second)
+	require.NoError(t, c.WaitRunning(ctx), "the link back after the cut")
+	waitTags(t, ctx, c, c.Name(1), nil)
+	ev := nextEvent(t, sub, mesh.EventTagsChanged, c.Name(1), 10*time.Second)
 	require.Equal(t, "tags cleared", ev.Reason)
 	require.Empty(t, c.Node(0).Select(mesh.TagFilter{"role": "db"}))
 }
