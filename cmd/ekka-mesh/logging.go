@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -301,8 +303,18 @@ func reload(opts runOptions, hooks runHooks, running config.Settings, nl *nodeLo
 	next := running
 	next.Log.Level = s.Log.Level
 	if cookieChanged {
+		// An empty node.cookie is the cookie file's, which a reload reads
+		// but never creates: a new random cookie would cut the node off.
 		resolved := s
-		_, _, err := config.ResolveCookie(&resolved, hooks.getenv("HOME"))
+		var err error
+		if home := hooks.getenv("HOME"); s.Node.Cookie == "" && home != "" {
+			if _, serr := os.Stat(filepath.Join(home, config.CookieFile)); serr != nil {
+				err = fmt.Errorf("node.cookie is empty and %s cannot be read (%v); a reload never creates it", filepath.Join(home, config.CookieFile), serr)
+			}
+		}
+		if err == nil {
+			_, _, err = config.ResolveCookie(&resolved, hooks.getenv("HOME"))
+		}
 		if err == nil {
 			err = setCookie(resolved.Node.Cookie, resolved.Node.CookiePrevious)
 		}
