@@ -99,7 +99,8 @@ func cloneTags(tags map[string]string) map[string]string {
 // A-Z a-z 0-9 _ . -, a value 0 to MaxTagValueLen bytes of printable ASCII
 // without spaces or commas. ctx bounds the announcements: SetTags returns
 // ctx's error when it ends before every member was told (the tags are set
-// all the same, and members that missed them hear them when they relink).
+// all the same; a member that was not told keeps the old set until its
+// link to this node comes up again).
 func (n *Node) SetTags(ctx context.Context, tags map[string]string) error {
 	if err := checkTags(tags); err != nil {
 		return fmt.Errorf("mesh: SetTags: %w", err)
