@@ -192,7 +192,7 @@ var keyTable = []keyDef{
 		"The address to listen on when node.name has a hostname. Empty: all interfaces.",
 		func(s *Settings) *netip.Addr { return &s.Node.Bind }, parseOptionalIP, formatAddr),
 	mapFamily("node.tags.KEY",
-		"A tag of this node, KEY = value (node.tags.role = db, node.tags.zone = eu-1): every member sees the node's tags (ctl status, ctl members), and ctl call --tags role=db calls the nodes that carry them. At most 32 tags; KEY is 1 to 64 bytes of A-Z a-z 0-9 _ . -, a value at most 256 bytes of printable ASCII without spaces or commas. Change them at run time with ctl tags. In the environment, EKKA_MESH_NODE__TAGS__ROLE sets node.tags.role (the name in lower case). Empty: none.",
+		"A tag of this node, KEY = value (node.tags.role = db, node.tags.zone = eu-1): every member sees the node's tags (ctl status, ctl members), and ctl call --tags role=db calls the nodes that carry them. At most 32 tags; KEY is 1 to 64 bytes of A-Z a-z 0-9 _ . -, a value at most 256 bytes of printable ASCII without spaces or commas. Change them at run time with ctl tags, or in the file and SIGHUP. In the environment, EKKA_MESH_NODE__TAGS__ROLE sets node.tags.role (the name in lower case). Empty: none.",
 		func(s *Settings) *map[string]string { return &s.Node.Tags }),
 	boolField("node.tls.enable", "Use TLS between nodes (the cookie is still checked).",
 		func(s *Settings) *bool { return &s.Node.TLS.Enable }),

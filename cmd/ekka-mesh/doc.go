@@ -53,7 +53,8 @@
 // node-down, node-leaving, partition-occurred, ...), admin actions asked
 // through ctl (with the client that asked), the node's own warnings,
 // stopping (and why), stopped. SIGHUP does not stop the node: it reloads
-// log.level and logs which other changed keys need a restart.
+// log.level, node.cookie, node.cookie_previous and the node.tags.* keys, and
+// logs which other changed keys need a restart.
 //
 // With node.admin.listen set, an HTTP admin endpoint runs beside the node:
 // /metrics (Prometheus), /healthz, /readyz, /status and a live status page

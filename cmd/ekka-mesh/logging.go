@@ -262,8 +262,18 @@ func applyLogFallback(s *config.Settings, opts runOptions, getenv func(string) s
 	s.Log.Level = opts.logFallback
 }
 
-// reloadable are the keys a SIGHUP applies to a running node.
+// reloadable are the keys a SIGHUP applies to a running node (and the
+// node.tags.* family, see reloadApply).
 var reloadable = []string{"log.level", "node.cookie", "node.cookie_previous"}
+
+// tagsFamily is the key family of the node's tags, which a SIGHUP applies.
+const tagsFamily = "node.tags.KEY"
+
+// reloadApply is what reload hands changed settings to on the running node.
+type reloadApply struct {
+	setCookie func(current string, previous []string) error
+	setTags   func(tags map[string]string) error
+}
 
 // cookieKeys are the reloadable keys reload applies with setCookie.
 var cookieKeys = []string{"node.cookie", "node.cookie_previous"}
@@ -271,11 +281,12 @@ var cookieKeys = []string{"node.cookie", "node.cookie_previous"}
 // reload is what a node does on SIGHUP: it loads its configuration again
 // from the same file, environment and flags, applies log.level, gives
 // setCookie the cookies when node.cookie or node.cookie_previous changed
-// (an empty node.cookie is the cookie file's), and logs which keys changed
+// (an empty node.cookie is the cookie file's), gives setTags the node's
+// tags when a node.tags.* key changed, and logs which keys changed
 // and which of them need a restart. An invalid configuration is logged and
 // changes nothing. It returns the settings now in force (running is
 // returned when nothing could be applied).
-func reload(opts runOptions, hooks runHooks, running config.Settings, nl *nodeLog, log *slog.Logger, setCookie func(current string, previous []string) error) config.Settings {
+func reload(opts runOptions, hooks runHooks, running config.Settings, nl *nodeLog, log *slog.Logger, apply reloadApply) config.Settings {
 	log.Debug("SIGHUP: reloading the configuration", "config", opts.configPath)
 	s, err := hooks.load(opts)
 	if err != nil {
@@ -284,13 +295,15 @@ func reload(opts runOptions, hooks runHooks, running config.Settings, nl *nodeLo
 	}
 	applyLogFallback(&s, opts, hooks.getenv)
 	var applied, restart []string
-	cookieChanged := false
+	cookieChanged, tagsChanged := false, ""
 	for _, k := range config.Keys() {
 		was, now := keySetting(&running, k), keySetting(&s, k)
 		switch {
 		case was == now:
 		case slices.Contains(cookieKeys, k.Key):
 			cookieChanged = true // applied below; the values are secret
+		case k.Family && k.Key == tagsFamily:
+			tagsChanged = fmt.Sprintf("%s (%s -> %s)", k.Key, was, now) // applied below
 		case slices.Contains(reloadable, k.Key):
 			applied = append(applied, fmt.Sprintf("%s (%s -> %s)", k.Key, was, now))
 		default:
@@ -316,7 +329,7 @@ func reload(opts runOptions, hooks runHooks, running config.Settings, nl *nodeLo
 			_, _, err = config.ResolveCookie(&resolved, hooks.getenv("HOME"))
 		}
 		if err == nil {
-			err = setCookie(resolved.Node.Cookie, resolved.Node.CookiePrevious)
+			err = apply.setCookie(resolved.Node.Cookie, resolved.Node.CookiePrevious)
 		}
 		if err != nil {
 			log.Error("SIGHUP: the new cookies are refused; the node keeps its cookies", "err", err.Error())
@@ -325,9 +338,17 @@ func reload(opts runOptions, hooks runHooks, running config.Settings, nl *nodeLo
 			next.Node.Cookie, next.Node.CookiePrevious = s.Node.Cookie, s.Node.CookiePrevious
 		}
 	}
+	if tagsChanged != "" {
+		if err := apply.setTags(s.Node.Tags); err != nil {
+			log.Error("SIGHUP: the new tags are refused; the node keeps its tags", "err", err.Error())
+		} else {
+			applied = append(applied, tagsChanged)
+			next.Node.Tags = s.Node.Tags
+		}
+	}
 	switch {
 	case len(applied) == 0 && len(restart) == 0:
-		log.Info("SIGHUP: configuration unchanged; only log.level and the cookies are reloaded, other keys need a restart")
+		log.Info("SIGHUP: configuration unchanged; only log.level, the cookies and the tags are reloaded, other keys need a restart")
 	case len(restart) == 0:
 		log.Info("SIGHUP: reloaded " + strings.Join(applied, ", ") + "; other keys need a restart")
 	default:

@@ -332,8 +332,11 @@ func runNode(ctx context.Context, opts runOptions, stderr io.Writer, hooks runHo
 		case <-ctx.Done():
 			waiting = false
 		case <-hooks.hup:
-			loaded = reload(opts, hooks, loaded, nl, log, func(current string, previous []string) error {
-				return node.SetCookie(ctx, current, previous...)
+			loaded = reload(opts, hooks, loaded, nl, log, reloadApply{
+				setCookie: func(current string, previous []string) error {
+					return node.SetCookie(ctx, current, previous...)
+				},
+				setTags: func(tags map[string]string) error { return node.SetTags(ctx, tags) },
 			})
 		}
 	}

@@ -65,7 +65,7 @@ func TestRunSIGHUP(t *testing.T) {
 
 	// Nothing changed.
 	p.signal(syscall.SIGHUP)
-	waitLine("unchanged", `level=INFO msg="SIGHUP: configuration unchanged; only log.level and the cookies are reloaded, other keys need a restart"`)
+	waitLine("unchanged", `level=INFO msg="SIGHUP: configuration unchanged; only log.level, the cookies and the tags are reloaded, other keys need a restart"`)
 	assert.NotContains(t, p.log.String(), "SIGHUP: reloading", "the debug line of the reload does not show at info")
 
 	// log.level changes: applied.
