@@ -251,14 +251,7 @@ func TestAdminStatusPageBrowser(t *testing.T) {
 		t.Skip("builds the binary, runs node processes and a browser")
 	}
 	chromium := findChromium(t)
-	h := &clusterHarness{
-		t:      t,
-		ctx:    t.Context(),
-		bin:    buildBinary(t),
-		base:   testnet.FreeBase(t, n1, n2, n3),
-		cookie: "admin-browser-cookie",
-		env:    []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")},
-	}
+	h := newHarness(t, buildBinary(t), "admin-browser-cookie", []string{n1, n2, n3})
 	all := []string{n1, n2, n3}
 	port := testnet.FreePort(t)
 	procs := map[string]*nodeProc{

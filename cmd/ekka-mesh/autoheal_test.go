@@ -103,14 +103,7 @@ func TestAutohealProcesses(t *testing.T) {
 
 	for _, autoheal := range []string{delay.String(), "off"} {
 		t.Run("autoheal="+autoheal, func(t *testing.T) {
-			h := &clusterHarness{
-				t:      t,
-				ctx:    t.Context(),
-				bin:    bin,
-				base:   testnet.FreeBase(t, n1, n2, n3),
-				cookie: "autoheal-test-cookie",
-				env:    []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH"), "EKKA_MESH_CLUSTER__AUTOHEAL=" + autoheal},
-			}
+			h := newHarness(t, bin, "autoheal-test-cookie", []string{n1, n2, n3}, "EKKA_MESH_CLUSTER__AUTOHEAL="+autoheal)
 			procs := map[string]*nodeProc{}
 			for _, name := range all {
 				procs[name] = h.start(t, name)

@@ -35,6 +35,20 @@ type clusterHarness struct {
 	env    []string
 }
 
+// newHarness is the harness most binary tests use: the binary bin, a free
+// base port for the nodes names, the cookie, and processes that run with a
+// HOME of their own, PATH, and env.
+func newHarness(t *testing.T, bin, cookie string, names []string, env ...string) *clusterHarness {
+	return &clusterHarness{
+		t:      t,
+		ctx:    t.Context(),
+		bin:    bin,
+		base:   testnet.FreeBase(t, names...),
+		cookie: cookie,
+		env:    append([]string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}, env...),
+	}
+}
+
 var (
 	n1 = "n1@127.0.0.1"
 	n2 = "n2@127.0.0.2"
@@ -222,14 +236,7 @@ func TestCluster(t *testing.T) {
 	}
 	testStart := time.Now()
 	bin := buildBinary(t)
-	h := &clusterHarness{
-		t:      t,
-		ctx:    t.Context(),
-		bin:    bin,
-		base:   testnet.FreeBase(t, n1, n2, n3, "n4@127.0.0.4"),
-		cookie: "cluster-test-cookie",
-		env:    []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")},
-	}
+	h := newHarness(t, bin, "cluster-test-cookie", []string{n1, n2, n3, "n4@127.0.0.4"})
 	all := []string{n1, n2, n3}
 	const formDeadline = 30 * time.Second
 

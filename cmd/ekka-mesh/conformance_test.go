@@ -37,14 +37,7 @@ func TestConformance(t *testing.T) {
 		cookie  = "conformance-cookie-0123456789abcdef"
 		cluster = "conformance"
 	)
-	h := &clusterHarness{
-		t:      t,
-		ctx:    t.Context(),
-		bin:    buildBinary(t),
-		base:   testnet.FreeBase(t, node),
-		cookie: cookie,
-		env:    []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")},
-	}
+	h := newHarness(t, buildBinary(t), cookie, []string{node})
 	p := h.run(t, node, "--name", node, "--base-port", strconv.Itoa(h.base), "--cookie", cookie,
 		"--set", "cluster.name="+cluster, "--set", "cluster.autoheal=off")
 	testnet.Eventually(t, 30*time.Second, "the node started", func() string {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -28,14 +27,7 @@ func TestBinaryVersionAndCtl(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "ekka-mesh")
 	out, err := exec.Command("go", "build", "-ldflags", "-X main.version=v9.9.9-test", "-o", bin, ".").CombinedOutput()
 	require.NoError(t, err, "go build: %s", out)
-	h := &clusterHarness{
-		t:      t,
-		ctx:    t.Context(),
-		bin:    bin,
-		base:   testnet.FreeBase(t, "v1@127.0.0.1", "v2@127.0.0.2"),
-		cookie: "version-test-cookie",
-		env:    []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")},
-	}
+	h := newHarness(t, bin, "version-test-cookie", []string{"v1@127.0.0.1", "v2@127.0.0.2"})
 
 	code, stdout, stderr := h.exec(t, "version")
 	require.Equal(t, exitOK, code, stderr)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -29,14 +28,7 @@ func TestCtlStatusNodeAndPointlessOps(t *testing.T) {
 		s2 = "s2@127.0.0.2"
 		s3 = "s3@127.0.0.3"
 	)
-	h := &clusterHarness{
-		t:      t,
-		ctx:    t.Context(),
-		bin:    buildBinary(t),
-		base:   testnet.FreeBase(t, s1, s2, s3),
-		cookie: "status-test-cookie",
-		env:    []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")},
-	}
+	h := newHarness(t, buildBinary(t), "status-test-cookie", []string{s1, s2, s3})
 	b := strconv.Itoa(h.base)
 	procs := map[string]*nodeProc{}
 	for _, name := range []string{s1, s2} {

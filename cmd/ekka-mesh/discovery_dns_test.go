@@ -69,14 +69,7 @@ func TestClusterDNS(t *testing.T) {
 	checkLeaks(t)
 	all := []string{"n@127.0.0.1", "n@127.0.0.2", "n@127.0.0.3"}
 	zone := dnstest.Start(t)
-	h := &clusterHarness{
-		t:      t,
-		ctx:    t.Context(),
-		bin:    buildBinary(t),
-		base:   testnet.FreeBase(t, all...),
-		cookie: "dns-cluster-test-cookie",
-		env:    []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")},
-	}
+	h := newHarness(t, buildBinary(t), "dns-cluster-test-cookie", all)
 	dir := t.TempDir()
 	procs := map[string]*nodeProc{}
 	for _, name := range all {

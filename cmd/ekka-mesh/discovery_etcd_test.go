@@ -74,14 +74,7 @@ func TestEtcdCluster(t *testing.T) {
 	}
 	srv := etcdtest.Start(t, etcdtest.Options{})
 	bin := buildBinary(t)
-	h := &clusterHarness{
-		t:      t,
-		ctx:    t.Context(),
-		bin:    bin,
-		base:   testnet.FreeBase(t, n1, n2, n3),
-		cookie: "etcd-test-cookie",
-		env:    []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")},
-	}
+	h := newHarness(t, bin, "etcd-test-cookie", []string{n1, n2, n3})
 	all := []string{n1, n2, n3}
 	dir := t.TempDir()
 	procs := map[string]*nodeProc{}

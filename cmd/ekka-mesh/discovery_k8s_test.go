@@ -62,14 +62,7 @@ func TestK8sCluster(t *testing.T) {
 
 	bin := buildBinary(t)
 	all := []string{"n@127.0.0.1", "n@127.0.0.2", "n@127.0.0.3"}
-	h := &clusterHarness{
-		t:      t,
-		ctx:    t.Context(),
-		bin:    bin,
-		base:   testnet.FreeBase(t, all...),
-		cookie: "k8s-cluster-cookie",
-		env:    []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")},
-	}
+	h := newHarness(t, bin, "k8s-cluster-cookie", all)
 	dir := t.TempDir()
 	sa := filepath.Join(dir, "serviceaccount")
 	require.NoError(t, os.Mkdir(sa, 0o700))

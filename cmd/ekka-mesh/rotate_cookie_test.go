@@ -23,14 +23,7 @@ func TestCtlRotateCookie(t *testing.T) {
 		t.Skip("builds the binary and runs node processes")
 	}
 	const oldCookie, newCookie = "rotate-old-cookie-0123456789ab", "rotate-new-cookie-ba9876543210"
-	h := &clusterHarness{
-		t:      t,
-		ctx:    t.Context(),
-		bin:    buildBinary(t),
-		base:   testnet.FreeBase(t, n1, n2),
-		cookie: oldCookie,
-		env:    []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")},
-	}
+	h := newHarness(t, buildBinary(t), oldCookie, []string{n1, n2})
 	conf := filepath.Join(t.TempDir(), "node.conf")
 	require.NoError(t, os.WriteFile(conf, []byte("cluster.name = rot\n"), 0o600))
 	procs := map[string]*nodeProc{}

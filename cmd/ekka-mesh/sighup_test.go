@@ -23,14 +23,7 @@ func TestRunSIGHUP(t *testing.T) {
 		t.Skip("builds the binary and runs a node process")
 	}
 	const name = "h1@127.0.0.1"
-	h := &clusterHarness{
-		t:      t,
-		ctx:    t.Context(),
-		bin:    buildBinary(t),
-		base:   testnet.FreeBase(t, name),
-		cookie: "sighup-test-cookie-0123456789ab",
-		env:    []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")},
-	}
+	h := newHarness(t, buildBinary(t), "sighup-test-cookie-0123456789ab", []string{name})
 	conf := filepath.Join(t.TempDir(), "node.conf")
 	write := func(content string) {
 		t.Helper()

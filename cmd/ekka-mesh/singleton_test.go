@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os"
 	"strconv"
 	"testing"
 	"time"
@@ -21,14 +20,7 @@ func TestSingletonNode(t *testing.T) {
 		t.Skip("builds the binary and runs node processes")
 	}
 	const s1, m2 = "s1@127.0.0.1", "m2@127.0.0.2"
-	h := &clusterHarness{
-		t:      t,
-		ctx:    t.Context(),
-		bin:    buildBinary(t),
-		base:   testnet.FreeBase(t, s1, m2),
-		cookie: "singleton-test-cookie",
-		env:    []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")},
-	}
+	h := newHarness(t, buildBinary(t), "singleton-test-cookie", []string{s1, m2})
 	common := []string{"--base-port", strconv.Itoa(h.base), "--cookie", h.cookie, "--set", "cluster.name=singletoncl"}
 	h.run(t, s1, append([]string{"--name", s1, "--set", "cluster.discovery=singleton"}, common...)...)
 	h.run(t, m2, append([]string{"--name", m2}, common...)...)

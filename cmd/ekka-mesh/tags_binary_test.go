@@ -22,14 +22,7 @@ func TestBinaryTags(t *testing.T) {
 		t.Skip("builds the binary and runs node processes")
 	}
 	names := []string{"x1@127.0.0.1", "x2@127.0.0.2"}
-	h := &clusterHarness{
-		t:      t,
-		ctx:    t.Context(),
-		bin:    buildBinary(t),
-		base:   testnet.FreeBase(t, names...),
-		cookie: "tags-test-cookie",
-		env:    []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")},
-	}
+	h := newHarness(t, buildBinary(t), "tags-test-cookie", names)
 	dir := t.TempDir()
 	tags := []string{"node.tags.role = web\n", "node.tags.role = db\nnode.tags.zone = eu-1\n"}
 	for i, name := range names {
