@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strconv"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -64,15 +65,42 @@ type nodeProc struct {
 	code int           // its exit status, once done
 }
 
-// buildBinary builds ekka-mesh into a directory removed after the test.
+// built is the binary the tests run, built once per test process (every
+// test runs the same source) into binDir, which TestMain removes.
+var (
+	binDir   string
+	built    sync.Once
+	binPath  string
+	buildErr error
+)
+
+// buildBinary returns the path of the ekka-mesh binary built from this
+// package, building it on the first call.
 func buildBinary(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "ekka-mesh")
-	start := time.Now()
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	require.NoError(t, err, "go build: %s", out)
-	t.Logf("built the binary in %v", time.Since(start).Round(time.Millisecond))
-	return bin
+	built.Do(func() {
+		start := time.Now()
+		if binDir, buildErr = os.MkdirTemp("", "ekka-mesh-test-bin"); buildErr != nil {
+			return
+		}
+		binPath = filepath.Join(binDir, "ekka-mesh")
+		var out []byte
+		if out, buildErr = exec.Command("go", "build", "-o", binPath, ".").CombinedOutput(); buildErr != nil {
+			buildErr = fmt.Errorf("go build: %w: %s", buildErr, out)
+			return
+		}
+		t.Logf("built the binary in %v", time.Since(start).Round(time.Millisecond))
+	})
+	require.NoError(t, buildErr)
+	return binPath
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
 }
 
 // start runs `ekka-mesh run` for name with testdata/cluster.conf and the
