@@ -196,6 +196,11 @@ func (lk *link) sendReply(id uint64, method string, reply []byte, code wire.Code
 		lk.n.log.Warn("reply above the message limit not sent", "method", method, "to", lk.peer, "size", tl.Size, "limit", tl.Limit)
 		code, msg = wire.CodeTooLarge, fmt.Sprintf("reply of %d bytes for %s exceeds the message limit of %d bytes", tl.Size, method, tl.Limit)
 	}
+	lk.sendError(id, code, msg)
+}
+
+// sendError answers the call or service request id with an ErrorReply.
+func (lk *link) sendError(id uint64, code wire.Code, msg string) {
 	e := wire.ErrorReply{Code: code, Message: []byte(msg)}
 	lk.c.Send(lk.ctx, wire.TypeErrorReply, id, e.Append(nil), nil)
 }

@@ -368,9 +368,7 @@ func (n *Node) serveCall(lk *link, id uint64, body []byte, owned bool) {
 	}
 	e := n.handlers.entryOf(m.Method)
 	if e.h == nil {
-		var b [128]byte
-		e := wire.ErrorReply{Code: wire.CodeNoHandler, Message: []byte("no handler for method " + string(m.Method) + " on " + n.cfg.Name)}
-		lk.c.Send(lk.ctx, wire.TypeErrorReply, id, e.Append(b[:0]), nil)
+		lk.sendError(id, wire.CodeNoHandler, "no handler for method "+string(m.Method)+" on "+n.cfg.Name)
 		return
 	}
 	size := int64(len(m.Payload))

@@ -119,8 +119,7 @@ func (n *Node) serveMessage(lk *link, h wire.Header, body []byte, owned bool) {
 	if sh == nil {
 		n.log.Debug("service message for a service not running here", "type", h.Type.String(), "service", string(name), "from", lk.peer)
 		if h.ID != 0 {
-			e := wire.ErrorReply{Code: wire.CodeNoHandler, Message: fmt.Appendf(nil, "no service %q for %s messages on %s", name, h.Type, n.cfg.Name)}
-			lk.c.Send(lk.ctx, wire.TypeErrorReply, h.ID, e.Append(nil), nil)
+			lk.sendError(h.ID, wire.CodeNoHandler, fmt.Sprintf("no service %q for %s messages on %s", name, h.Type, n.cfg.Name))
 		}
 		return
 	}
@@ -134,8 +133,7 @@ func (n *Node) serveMessage(lk *link, h wire.Header, body []byte, owned bool) {
 		msg := fmt.Sprintf("%s serves at most %d service messages (%d bytes) from %s at once and has %d (%d bytes): try again", n.cfg.Name, lk.services.maxCalls, lk.services.maxBytes, lk.peer, calls, bytes)
 		n.log.Debug("service message refused: too many served at once", "type", h.Type.String(), "from", lk.peer, "serving", calls)
 		if h.ID != 0 {
-			e := wire.ErrorReply{Code: wire.CodeRefused, Message: []byte(msg)}
-			lk.c.Send(lk.ctx, wire.TypeErrorReply, h.ID, e.Append(nil), nil)
+			lk.sendError(h.ID, wire.CodeRefused, msg)
 		}
 		return
 	}
@@ -151,8 +149,7 @@ func (n *Node) serveMessage(lk *link, h wire.Header, body []byte, owned bool) {
 			return
 		}
 		if code != 0 {
-			e := wire.ErrorReply{Code: code, Message: []byte(msg)}
-			lk.c.Send(lk.ctx, wire.TypeErrorReply, h.ID, e.Append(nil), nil)
+			lk.sendError(h.ID, code, msg)
 			return
 		}
 		lk.c.Send(lk.ctx, t, h.ID, reply, nil)
