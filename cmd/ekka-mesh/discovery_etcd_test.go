@@ -153,10 +153,7 @@ func TestEtcdUnreachable(t *testing.T) {
 	srv := etcdtest.Start(t, etcdtest.Options{})
 	srv.Stop()
 	bin := buildBinary(t)
-	h := &clusterHarness{
-		t: t, ctx: t.Context(), bin: bin, base: testnet.FreeBase(t, n1, n2), cookie: "etcd-test-cookie",
-		env: []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")},
-	}
+	h := newHarness(t, bin, "etcd-test-cookie", []string{n1, n2})
 	dir := t.TempDir()
 	procs := map[string]*nodeProc{}
 	for k, name := range []string{n1, n2} {
