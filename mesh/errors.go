@@ -59,7 +59,7 @@ var (
 // errors.Is matches ErrRemote for every RemoteError; ErrNoHandler when Code
 // is wire.CodeNoHandler; ErrPanic when Panic is set or Code is
 // wire.CodeHandlerPanic; ErrNotMember, ErrRefused, ErrAlreadyInCluster and
-// ErrNotInCluster for those codes; and
+// ErrNotInCluster and ErrSuspended for those codes; and
 // context.DeadlineExceeded when the call's deadline passed on the callee.
 type RemoteError struct {
 	Node    string
@@ -112,6 +112,8 @@ func (e *RemoteError) Is(target error) bool {
 		return wire.Code(e.Code) == wire.CodeAlreadyInCluster
 	case ErrNotInCluster:
 		return wire.Code(e.Code) == wire.CodeNotInCluster
+	case ErrSuspended:
+		return wire.Code(e.Code) == wire.CodeSuspended
 	case context.DeadlineExceeded:
 		return wire.Code(e.Code) == wire.CodeDeadline
 	}

@@ -19,6 +19,8 @@ const (
 	EventPartitionOccurred                      // a partition with a member was recorded
 	EventPartitionHealed                        // a recorded partition was cleared
 	EventTagsChanged                            // a member's tags changed (this node's included)
+	EventSuspended                              // this node stopped serving calls (Node.Suspend)
+	EventResumed                                // this node serves calls again (Node.Resume)
 )
 
 var eventKindNames = [...]string{
@@ -30,6 +32,8 @@ var eventKindNames = [...]string{
 	EventPartitionOccurred: "partition-occurred",
 	EventPartitionHealed:   "partition-healed",
 	EventTagsChanged:       "tags-changed",
+	EventSuspended:         "suspended",
+	EventResumed:           "resumed",
 }
 
 func (k EventKind) String() string {

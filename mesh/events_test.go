@@ -163,7 +163,7 @@ func TestEventKindString(t *testing.T) {
 		EventNodeUp: "node-up", EventNodeDown: "node-down", EventNodeJoining: "node-joining",
 		EventNodeLeaving: "node-leaving", EventNodeHealing: "node-healing",
 		EventPartitionOccurred: "partition-occurred", EventPartitionHealed: "partition-healed",
-		EventTagsChanged: "tags-changed", 0: "event(0)", 99: "event(99)",
+		EventTagsChanged: "tags-changed", EventSuspended: "suspended", EventResumed: "resumed", 0: "event(0)", 99: "event(99)",
 	}
 	for k, s := range want {
 		assert.Equal(t, s, k.String(), "%d String = %q; want %q", k, k.String(), s)

@@ -16,6 +16,9 @@ type Info struct {
 	Members []MemberInfo `json:"members"`
 	// Partitions are the members with a partition recorded on this node.
 	Partitions []string `json:"partitions"`
+	// Suspended says why this node stopped serving calls (Node.Suspend);
+	// "" while it serves.
+	Suspended string `json:"suspended,omitempty"`
 }
 
 // buildInfo reads the table into an Info. Every list is sorted by name.

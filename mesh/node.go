@@ -8,6 +8,7 @@ import (
 	"math"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ekka-mesh/ekka-mesh/conn"
@@ -78,6 +79,9 @@ type Node struct {
 	tagsTold bool
 
 	stats nodeStats // counters for Stats and the metrics (stats.go)
+	// suspended is why the node stopped serving calls (suspend.go); nil
+	// while it serves. Read on every call without the lock.
+	suspended atomic.Pointer[string]
 
 	ac autoclusterCtl // the autocluster loop, on and off at run time (autocluster.go)
 }
@@ -273,7 +277,9 @@ func (n *Node) Subscribe() *Subscription { return n.events.subscribe() }
 func (n *Node) Info() Info {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return buildInfo(n.cfg.Name, n.cfg.Cluster, n.table)
+	info := buildInfo(n.cfg.Name, n.cfg.Cluster, n.table)
+	info.Suspended, _ = n.Suspended()
+	return info
 }
 
 // Members returns the member table, sorted by name.

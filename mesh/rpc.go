@@ -326,6 +326,9 @@ func (n *Node) callLocal(ctx context.Context, method string, payload []byte) ([]
 
 // runHandler runs h, turning an error or a panic into an error code and message.
 func (n *Node) runHandler(ctx context.Context, h Handler, from, method string, payload []byte) (reply []byte, code wire.Code, msg string) {
+	if code, msg := n.refuseSuspended(method); code != 0 {
+		return nil, code, msg
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			n.log.Error("handler panicked", "method", method, "from", from, "panic", p, "stack", string(debug.Stack()))
@@ -465,7 +468,9 @@ func (n *Node) Cast(node, method string, payload []byte) (err error) {
 
 func (n *Node) runCast(lk *link, m castMsg) {
 	e := m.entry
-	if _, code, msg := n.runHandler(lk.ctx, e.h, lk.peer, e.method, m.payload); code != 0 {
+	if _, code, msg := n.runHandler(lk.ctx, e.h, lk.peer, e.method, m.payload); code == wire.CodeSuspended {
+		n.log.Debug("cast dropped: this node is suspended", "method", e.method, "from", lk.peer)
+	} else if code != 0 {
 		n.log.Warn("cast handler failed", "method", e.method, "from", lk.peer, "err", msg)
 	}
 	if e.borrowed && m.body != nil {

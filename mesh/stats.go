@@ -160,6 +160,7 @@ type nodeStats struct {
 	calls, multicalls callCounts
 	served            atomic.Uint64 // calls of peers handed to a handler
 	serviceRefused    atomic.Uint64 // service messages refused at a full gate
+	suspendedRefused  atomic.Uint64 // calls and casts refused while suspended
 
 	castsSent, castsFailed, castsReceived, castsDropped atomic.Uint64
 
@@ -255,6 +256,9 @@ type Stats struct {
 	// autoheal, lock) refused because the peer had MaxServingCalls of
 	// them, or MaxServingBytes, being served already.
 	ServiceMessagesRefused uint64
+	// CallsSuspended counts the calls and casts to this node's methods
+	// refused because it was suspended (Node.Suspend).
+	CallsSuspended uint64
 
 	// CastsSent counts the casts sent (Cast returned nil); CastsFailed
 	// those not sent (Cast returned an error). CastsReceived counts the
@@ -303,6 +307,7 @@ func (n *Node) Stats() Stats {
 		CastsFailed:            s.castsFailed.Load(),
 		CastsReceived:          s.castsReceived.Load(),
 		CastsDropped:           s.castsDropped.Load(),
+		CallsSuspended:         s.suspendedRefused.Load(),
 		HeartbeatsSent:         s.beatsSent.Load(),
 		HeartbeatsMissed:       s.beatsMissed.Load(),
 		Events:                 n.events.counts(),

@@ -34,6 +34,10 @@ const (
 	// {error, {already_in_cluster, Node}} and {error, node_not_in_cluster}.
 	CodeAlreadyInCluster Code = 27 // ErrorReply: the node to join runs in this node's cluster already
 	CodeNotInCluster     Code = 28 // ErrorReply: the node has no other member; there is no cluster to leave
+	// CodeSuspended: ErrorReply of an application call (or a lock request)
+	// to a node that stopped serving because its side lost a split-brain
+	// decision; the message says which strategy and why.
+	CodeSuspended Code = 29
 )
 
 var codeNames = map[Code]string{
@@ -44,7 +48,7 @@ var codeNames = map[Code]string{
 	CodeNoHandler: "no such handler", CodeHandlerError: "handler error", CodeHandlerPanic: "handler panic",
 	CodeDeadline: "deadline exceeded", CodeNotMember: "not a member", CodeRefused: "refused",
 	CodeDuplicateLink: "duplicate link", CodeAlreadyInCluster: "already in cluster",
-	CodeNotInCluster: "not in a cluster",
+	CodeNotInCluster: "not in a cluster", CodeSuspended: "suspended",
 }
 
 func (c Code) String() string {

@@ -268,3 +268,48 @@ func (c *cursor) flag(field string) bool {
 	}
 	return v == 1
 }
+
+// Reachability is the body of a TypeReachability service message, sent
+// one-way (header ID 0) by a split-brain resolver to every member that runs
+// one: Node has a link to each of Reachable now, and serves (Serving) or
+// stopped serving because its side lost a decision. Strategy names the
+// strategy Node runs, so that a receiver can warn about a mismatch.
+//
+//	str16  service (the resolver instance, "splitbrain")
+//	str16  node name (the sender)
+//	str16  strategy (keep-majority, keep-oldest, static-quorum, down-all)
+//	u8     serving: 1 serving, 0 stopped (it lost a decision)
+//	list16 reachable: the members the sender has a link to, itself excluded
+//
+// Decode fills Reachable reusing its capacity.
+type Reachability struct {
+	Service   []byte
+	Node      []byte
+	Strategy  []byte
+	Serving   bool
+	Reachable [][]byte
+}
+
+func (*Reachability) Type() Type { return TypeReachability }
+
+func (m *Reachability) Append(b []byte) []byte {
+	b = appendStr16(b, m.Service)
+	b = appendStr16(b, m.Node)
+	b = appendStr16(b, m.Strategy)
+	b = appendFlag(b, m.Serving)
+	return appendStr16List(b, m.Reachable)
+}
+
+func (m *Reachability) Decode(b []byte) error {
+	c := cursor{b: b, t: TypeReachability}
+	m.Service = c.str16("service")
+	m.Node = c.str16("node")
+	m.Strategy = c.str16("strategy")
+	m.Serving = c.flag("serving")
+	m.Reachable = c.str16List("reachable", m.Reachable)
+	if err := c.done(); err != nil {
+		m.Reachable = m.Reachable[:0]
+		return err
+	}
+	return nil
+}

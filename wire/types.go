@@ -45,6 +45,7 @@ const (
 	TypeHealOrder       Type = 0x33 // request: coordinate a heal, or heal into the coordinator
 	TypePartitionAck    Type = 0x34 // answers PartitionReport
 	TypeHealReply       Type = 0x35 // answers HealOrder: accepted, or why not
+	TypeReachability    Type = 0x36 // one-way: the members a node has links to, and whether it serves (split-brain resolver)
 
 	// Locks.
 	TypeLockAcquire  Type = 0x40
@@ -109,6 +110,7 @@ var types = [256]typeInfo{
 	TypeHealOrder:       {name: "heal-order", new: func() Message { return new(HealOrder) }, service: true},
 	TypePartitionAck:    {name: "partition-ack", new: func() Message { return new(PartitionAck) }, answer: true},
 	TypeHealReply:       {name: "heal-reply", new: func() Message { return new(HealReply) }, answer: true},
+	TypeReachability:    {name: "reachability", new: func() Message { return new(Reachability) }, service: true},
 
 	TypeLockAcquire:  {name: "lock-acquire", new: func() Message { return new(LockAcquire) }, service: true},
 	TypeLockRelease:  {name: "lock-release", new: func() Message { return new(LockRelease) }, service: true},
