@@ -355,6 +355,8 @@ func handlerErrorCode(err error) wire.Code {
 		return wire.CodeAlreadyInCluster
 	case errors.Is(err, ErrNotInCluster):
 		return wire.CodeNotInCluster
+	case errors.Is(err, ErrSuspended):
+		return wire.CodeSuspended
 	}
 	return wire.CodeHandlerError
 }

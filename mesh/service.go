@@ -168,7 +168,7 @@ func (n *Node) runMessage(ctx context.Context, h MessageHandler, from string, t 
 	answer, reply, err := h(ctx, from, t, body)
 	switch {
 	case err != nil:
-		return 0, nil, wire.CodeHandlerError, err.Error()
+		return 0, nil, handlerErrorCode(err), err.Error()
 	case !answer.IsAnswer():
 		return 0, nil, wire.CodeHandlerError, fmt.Sprintf("the handler for %s messages on %s answered with %s, which answers nothing", t, n.cfg.Name, answer)
 	}
