@@ -84,6 +84,8 @@
 //	node.hooks.leave              command (none): before the node tells its members it leaves
 //	node.hooks.prepare            command (none): autoheal, before the node gives way
 //	node.hooks.reboot             command (none): autoheal, once the node rejoined
+//	node.hooks.down               command (none): split brain, once the node's side lost and it stopped serving
+//	node.hooks.up                 command (none): split brain, before it serves again; a failure keeps it down
 //	node.hooks.timeout            duration (5s); past it the command is killed
 //
 // node.limits.* bound what one peer, or all peers together, can make the
@@ -121,6 +123,11 @@
 //	cluster.name                  1-64 of A-Z a-z 0-9 _ . - (ekka)
 //	cluster.discovery             manual | static | mcast | dns | etcd | k8s | singleton (manual)
 //	cluster.autoheal              on | off | duration (on = 15s)
+//	cluster.split_brain.strategy  autoheal | keep-majority | keep-oldest | static-quorum | down-all (autoheal)
+//	cluster.split_brain.stable_after duration (10s) the view must hold still before a decision
+//	cluster.split_brain.quorum_size whole number; required (at least 1) for static-quorum
+//	cluster.split_brain.down_if_alone bool (on): keep-oldest's lone oldest member gives way
+//	cluster.split_brain.down_all_when_unstable on | off | duration (on = 3/4 of stable_after)
 //	cluster.autoclean             off | duration (5m)
 //	cluster.autocluster.interval  duration (5s)
 //	cluster.max_members           2-65535 (1024), this node included; more are dropped

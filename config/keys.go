@@ -132,6 +132,15 @@ func field[T any](key, typ, desc string, ptr func(*Settings) *T, parse func(stri
 
 func str[T ~string](v T) string { return string(v) }
 
+// strategyNames are the values of cluster.split_brain.strategy.
+func strategyNames() []string {
+	names := make([]string, len(SplitBrainStrategies))
+	for i, st := range SplitBrainStrategies {
+		names[i] = string(st)
+	}
+	return names
+}
+
 func durationField(key, desc string, ptr func(*Settings) *time.Duration, parse func(string) (time.Duration, error)) keyDef {
 	return field(key, "duration", desc, ptr, parse, formatDuration)
 }
@@ -214,7 +223,7 @@ var keyTable = []keyDef{
 	field("node.compression", "one of auto, off, on",
 		"When to compress what the node sends (S2). auto: only where it pays, on a link slower than the compressor, for payloads that shrink; never slower than off. on: every payload of 4 KiB or more that shrinks (costs throughput on loopback and fast LANs). off: never.",
 		func(s *Settings) *Compression { return &s.Node.Compression }, parseEnum(CompressionAuto, CompressionOff, CompressionOn), str[Compression]),
-	textField("node.hooks.start", "A command run (with /bin/sh -c) once the node is up, before autocluster begins; a failure (an exit status other than 0, or node.hooks.timeout passing) stops the node. It gets EKKA_MESH_NODE (this node), EKKA_MESH_EVENT (start, stop, join, leave, prepare, reboot) and EKKA_MESH_REASON, and, for join, EKKA_MESH_PEER (the nodes about to be linked, comma-separated). Empty: none.",
+	textField("node.hooks.start", "A command run (with /bin/sh -c) once the node is up, before autocluster begins; a failure (an exit status other than 0, or node.hooks.timeout passing) stops the node. It gets EKKA_MESH_NODE (this node), EKKA_MESH_EVENT (start, stop, join, leave, prepare, reboot, down, up) and EKKA_MESH_REASON, and, for join, EKKA_MESH_PEER (the nodes about to be linked, comma-separated). Empty: none.",
 		func(s *Settings) *string { return &s.Node.Hooks.Start }),
 	textField("node.hooks.stop", "A command run first thing when the node stops (SIGTERM), its links still up; a failure is logged and makes the exit status 1, and the node stops all the same. It also ends with the 10 s bound of a stop. Empty: none.",
 		func(s *Settings) *string { return &s.Node.Hooks.Stop }),
@@ -226,6 +235,10 @@ var keyTable = []keyDef{
 		func(s *Settings) *string { return &s.Node.Hooks.Prepare }),
 	textField("node.hooks.reboot", "A command run on that node once it has rejoined; a failure is logged and reported to the coordinator. Empty: none.",
 		func(s *Settings) *string { return &s.Node.Hooks.Reboot }),
+	textField("node.hooks.down", "A command run on a node whose side lost a split-brain decision (cluster.split_brain.strategy other than autoheal), after the node stopped serving calls (it stays suspended whatever the command does); EKKA_MESH_REASON is the decision's reason. A failure is logged. Empty: none.",
+		func(s *Settings) *string { return &s.Node.Hooks.Down }),
+	textField("node.hooks.up", "A command run on that node once its side serves again, before it serves calls again; a failure keeps it suspended, and it runs again after cluster.split_brain.stable_after. Empty: none.",
+		func(s *Settings) *string { return &s.Node.Hooks.Up }),
 	durationField("node.hooks.timeout", "How long a node.hooks.* command may run; past it the command and its process group are killed and the hook fails.",
 		func(s *Settings) *time.Duration { return &s.Node.Hooks.Timeout }, parsePositiveDuration),
 	sizeField("node.limits.max_message", 1, maxMessage,
@@ -299,6 +312,19 @@ var keyTable = []keyDef{
 	field("cluster.autoheal", "on, off or duration",
 		"Heal network partitions automatically, after reports have been quiet this long. on means 15s.",
 		func(s *Settings) *time.Duration { return &s.Cluster.Autoheal }, parseOffDuration(15*time.Second), formatOffDuration),
+	field("cluster.split_brain.strategy", "one of "+strings.Join(strategyNames(), ", "),
+		"Which side of a split (members that cannot reach each other) serves. autoheal: both sides serve, and cluster.autoheal heals the partitions once the network is whole. keep-majority: the side with more than half of the members, on a tie the side of the oldest member. keep-oldest: the side of the oldest member (see cluster.split_brain.down_if_alone). static-quorum: a side of at least cluster.split_brain.quorum_size members. down-all: no side. A node on a losing side stops serving calls (they fail with the suspended error; its locks are given up; ctl status shows why) until the split is over, and runs node.hooks.down and node.hooks.up. Every node of a cluster must use the same strategy.",
+		func(s *Settings) *SplitBrainStrategy { return &s.Cluster.SplitBrain.Strategy }, parseEnum(SplitBrainStrategies...), str[SplitBrainStrategy]),
+	durationField("cluster.split_brain.stable_after", "How long who reaches whom must hold still before a node acts on the strategy's decision; a split shorter than that is not decided, and both sides serve through it. The same on every node.",
+		func(s *Settings) *time.Duration { return &s.Cluster.SplitBrain.StableAfter }, parsePositiveDuration),
+	countField("cluster.split_brain.quorum_size", 0, maxMembers,
+		"For static-quorum (required with it, at least 1): the least number of members a side needs to serve. With more than 2*quorum_size-1 members no side serves at a split, so grow it with the cluster. 0: not set.",
+		func(s *Settings) *int { return &s.Cluster.SplitBrain.QuorumSize }),
+	boolField("cluster.split_brain.down_if_alone", "For keep-oldest: the oldest member, alone on its side, gives way to a side of two or more, so that one cut-off node cannot stop the rest. off: the oldest member's side serves even when it is alone.",
+		func(s *Settings) *bool { return &s.Cluster.SplitBrain.DownIfAlone }),
+	field("cluster.split_brain.down_all_when_unstable", "on, off or duration",
+		"When who reaches whom keeps changing with a split (a flapping link) for stable_after plus this long, every node in it stops serving, whatever the strategy. on: 3/4 of stable_after. off: never.",
+		func(s *Settings) *time.Duration { return &s.Cluster.SplitBrain.DownAllWhenUnstable }, parseOnOffDuration, formatOnOffDuration),
 	field("cluster.autoclean", "off or duration",
 		"Remove members that have been down longer than this.",
 		func(s *Settings) *time.Duration { return &s.Cluster.Autoclean }, parseOffDuration(0), formatOffDuration),

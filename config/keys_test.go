@@ -54,6 +54,8 @@ var keyCases = map[string]struct {
 	"node.hooks.leave":        hookCommandCase(),
 	"node.hooks.prepare":      hookCommandCase(),
 	"node.hooks.reboot":       hookCommandCase(),
+	"node.hooks.down":         hookCommandCase(),
+	"node.hooks.up":           hookCommandCase(),
 	"node.hooks.timeout":      positiveDurationCase(),
 	"node.heartbeat_timeout":  positiveDurationCase(),
 	"node.compression": {
@@ -107,6 +109,20 @@ var keyCases = map[string]struct {
 	"cluster.autoheal": {
 		good: map[string]string{"on": "15s", "off": "off", "true": "15s", "false": "off", "30s": "30s", "1m30s": "90s", "2m": "2m"},
 		bad:  map[string]string{"0s": "want on (15s), off or a positive duration", "maybe": "want on (15s), off", "15": "positive duration", "": "positive duration"},
+	},
+	"cluster.split_brain.strategy": {
+		good: map[string]string{"autoheal": "autoheal", "keep-majority": "keep-majority", "keep-oldest": "keep-oldest", "static-quorum": "static-quorum", "down-all": "down-all", "Keep-Majority": "keep-majority"},
+		bad:  map[string]string{"majority": "want one of autoheal, keep-majority, keep-oldest, static-quorum, down-all", "": "want one of", "keep_majority": "want one of"},
+	},
+	"cluster.split_brain.stable_after": positiveDurationCase(),
+	"cluster.split_brain.quorum_size": {
+		good: map[string]string{"0": "0", "1": "1", "2": "2", "65535": "65535"},
+		bad:  map[string]string{"-1": "want a whole number from 0 to 65535", "65536": "from 0 to 65535", "two": "want a whole number", "": "want a whole number"},
+	},
+	"cluster.split_brain.down_if_alone": boolCase(),
+	"cluster.split_brain.down_all_when_unstable": {
+		good: map[string]string{"on": "on", "true": "on", "off": "off", "false": "off", "5s": "5s", "1500ms": "1500ms"},
+		bad:  map[string]string{"0s": "want on, off or a positive duration", "-1s": "want on, off or a positive duration", "maybe": "want on, off", "": "want on, off"},
 	},
 	"cluster.autoclean": {
 		good: map[string]string{"off": "off", "5m": "5m", "1h": "1h", "1d": "1d", "2w": "2w"},
@@ -392,6 +408,9 @@ func TestKeysDefaults(t *testing.T) {
 		"node.limits.first_byte_timeout": "2s", "node.limits.refusal_log_interval": "10s",
 		"cluster.max_members": "1024", "cluster.learn_rate": "100", "cluster.learn_burst": "1024",
 		"cluster.forget_unreached": "30s", "cluster.redial_rate": "200",
+		"cluster.split_brain.strategy": "autoheal", "cluster.split_brain.stable_after": "10s", "cluster.split_brain.quorum_size": "0",
+		"cluster.split_brain.down_if_alone": "on", "cluster.split_brain.down_all_when_unstable": "on",
+		"node.hooks.down": "", "node.hooks.up": "",
 	}
 	seen := map[string]bool{}
 	for _, k := range Keys() {

@@ -210,6 +210,9 @@ func (s *Settings) Validate() error {
 	if (c.Etcd.SSL.CertFile == "") != (c.Etcd.SSL.KeyFile == "") {
 		conflict("cluster.etcd.ssl.certfile and cluster.etcd.ssl.keyfile must be set together")
 	}
+	if sb := c.SplitBrain; sb.Strategy == SplitBrainStaticQuorum && sb.QuorumSize < 1 {
+		conflict("cluster.split_brain.strategy = static-quorum needs cluster.split_brain.quorum_size, at least 1: the least number of members a side needs to serve (more than half the cluster, such as 2 of 3)")
+	}
 	switch c.Discovery {
 	case DiscoveryStatic:
 		if len(c.Static.Seeds) == 0 {

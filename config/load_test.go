@@ -63,6 +63,7 @@ func TestLoadExampleFile(t *testing.T) {
 			LearnBurst:          1024,
 			ForgetUnreached:     30 * time.Second,
 			RedialRate:          200,
+			SplitBrain:          SplitBrainSettings{Strategy: SplitBrainAutoheal, StableAfter: 10 * time.Second, DownIfAlone: true},
 			Discovery:           DiscoveryStatic,
 			Autoheal:            15 * time.Second,
 			Autoclean:           5 * time.Minute,
@@ -328,6 +329,40 @@ func TestLoadErrors(t *testing.T) {
 				t.Errorf("error %v holds no *Error", err)
 			}
 		})
+	}
+}
+
+// TestLoadSplitBrain: the cluster.split_brain.* keys of a file reach
+// Settings; a bad strategy names the valid ones, and static-quorum without
+// a quorum size names the key it needs.
+func TestLoadSplitBrain(t *testing.T) {
+	good := writeConf(t, "cluster.split_brain.strategy = static-quorum\ncluster.split_brain.quorum_size = 2\n"+
+		"cluster.split_brain.stable_after = 2s\ncluster.split_brain.down_if_alone = off\n"+
+		"cluster.split_brain.down_all_when_unstable = off\nnode.hooks.down = /bin/drain\nnode.hooks.up = /bin/fill\n")
+	s, err := Load(good, nil, nil)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	want := SplitBrainSettings{Strategy: SplitBrainStaticQuorum, StableAfter: 2 * time.Second, QuorumSize: 2, DownIfAlone: false, DownAllWhenUnstable: -1}
+	if s.Cluster.SplitBrain != want {
+		t.Errorf("split brain settings %+v, want %+v", s.Cluster.SplitBrain, want)
+	}
+	if s.Node.Hooks.Down != "/bin/drain" || s.Node.Hooks.Up != "/bin/fill" {
+		t.Errorf("hooks down %q, up %q; want /bin/drain and /bin/fill", s.Node.Hooks.Down, s.Node.Hooks.Up)
+	}
+
+	_, err = Load(writeConf(t, "cluster.split_brain.strategy = majority\n"), nil, nil)
+	if !errors.Is(err, ErrBadValue) || !strings.Contains(err.Error(), "cluster.split_brain.strategy = majority: want one of autoheal, keep-majority, keep-oldest, static-quorum, down-all") {
+		t.Errorf("a bad strategy: %v", err)
+	}
+
+	_, err = Load("", []string{"cluster.split_brain.strategy=static-quorum"}, nil)
+	if !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "cluster.split_brain.strategy = static-quorum needs cluster.split_brain.quorum_size, at least 1") {
+		t.Errorf("static-quorum without a quorum size: %v", err)
+	}
+	// The quorum size matters to static-quorum only.
+	if _, err := Load("", []string{"cluster.split_brain.strategy=keep-majority"}, nil); err != nil {
+		t.Errorf("keep-majority without a quorum size: %v", err)
 	}
 }
 

@@ -86,6 +86,8 @@ type HookSettings struct {
 	Leave   string        // node.hooks.leave
 	Prepare string        // node.hooks.prepare
 	Reboot  string        // node.hooks.reboot
+	Down    string        // node.hooks.down
+	Up      string        // node.hooks.up
 	Timeout time.Duration // node.hooks.timeout
 }
 
@@ -157,6 +159,7 @@ type ClusterSettings struct {
 	LearnBurst          int           // cluster.learn_burst
 	ForgetUnreached     time.Duration // cluster.forget_unreached: 0 means off
 	RedialRate          float64       // cluster.redial_rate: dials per second
+	SplitBrain          SplitBrainSettings
 	Static              StaticSettings
 	Mcast               McastSettings
 	DNS                 DNSSettings
@@ -178,6 +181,35 @@ const (
 	// DiscoverySingleton is ekka's singleton: the node never clusters.
 	DiscoverySingleton Discovery = "singleton"
 )
+
+// SplitBrainSettings are the cluster.split_brain.* keys: how a node decides
+// which side of a split serves (package splitbrain).
+type SplitBrainSettings struct {
+	Strategy    SplitBrainStrategy // cluster.split_brain.strategy
+	StableAfter time.Duration      // cluster.split_brain.stable_after
+	QuorumSize  int                // cluster.split_brain.quorum_size: 0 means unset
+	DownIfAlone bool               // cluster.split_brain.down_if_alone
+	// DownAllWhenUnstable is cluster.split_brain.down_all_when_unstable:
+	// 0 means on (3/4 of StableAfter), a negative value off.
+	DownAllWhenUnstable time.Duration
+}
+
+// SplitBrainStrategy is the value of cluster.split_brain.strategy: the
+// names of package splitbrain's strategies.
+type SplitBrainStrategy string
+
+// The split-brain strategies.
+const (
+	SplitBrainAutoheal     SplitBrainStrategy = "autoheal"
+	SplitBrainKeepMajority SplitBrainStrategy = "keep-majority"
+	SplitBrainKeepOldest   SplitBrainStrategy = "keep-oldest"
+	SplitBrainStaticQuorum SplitBrainStrategy = "static-quorum"
+	SplitBrainDownAll      SplitBrainStrategy = "down-all"
+)
+
+// SplitBrainStrategies lists the values of cluster.split_brain.strategy,
+// the default first.
+var SplitBrainStrategies = []SplitBrainStrategy{SplitBrainAutoheal, SplitBrainKeepMajority, SplitBrainKeepOldest, SplitBrainStaticQuorum, SplitBrainDownAll}
 
 // StaticSettings are the cluster.static.* keys.
 type StaticSettings struct {
@@ -300,6 +332,11 @@ func Defaults() Settings {
 			LearnBurst:          1024,
 			ForgetUnreached:     30 * time.Second,
 			RedialRate:          200,
+			SplitBrain: SplitBrainSettings{
+				Strategy:    SplitBrainAutoheal,
+				StableAfter: 10 * time.Second,
+				DownIfAlone: true,
+			},
 			Mcast: McastSettings{
 				Addr:   netip.AddrFrom4([4]byte{239, 192, 0, 1}),
 				Ports:  []int{4369},

@@ -167,6 +167,32 @@ func formatOffDuration(d time.Duration) string {
 	return formatDuration(d)
 }
 
+// parseOnOffDuration reads on (0: the user of the key picks the duration),
+// off (-1) or a positive duration.
+func parseOnOffDuration(v string) (time.Duration, error) {
+	switch strings.ToLower(v) {
+	case "on", "true":
+		return 0, nil
+	case "off", "false":
+		return -1, nil
+	}
+	d, err := parseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, errors.New("want on, off or a positive duration such as 5s")
+	}
+	return d, nil
+}
+
+func formatOnOffDuration(d time.Duration) string {
+	switch {
+	case d == 0:
+		return "on"
+	case d < 0:
+		return "off"
+	}
+	return formatDuration(d)
+}
+
 func parseNodeTTL(v string) (time.Duration, error) {
 	d, err := parseDuration(v)
 	if err != nil {
