@@ -75,104 +75,119 @@ func (r Rules) Check() error {
 	return nil
 }
 
-// Member is one member of the cluster as the deciding node sees it.
+// Member is one member of the cluster, from the deciding node's table.
 type Member struct {
 	Node string
 	// GUID orders members by age: the smaller GUID (mesh.GUID.Compare)
 	// started first, and is the older.
 	GUID mesh.GUID
-	// Reachable: the deciding node has a link to the member (always true
-	// of the deciding node itself).
-	Reachable bool
-	// Observed: Reach holds what the member last said it reaches (its
-	// Reachability message). Only reachable members are observed.
-	Observed bool
-	// Reach are the members the member has a link to, itself excluded.
-	Reach []string
 }
 
 // View is what one node knows when it decides: its member table, itself
-// included, with its links and its peers' observations.
+// included, and who reaches whom.
 type View struct {
 	Self    string
 	Members []Member
+	// Reach holds, for each node that said so (directly or relayed), the
+	// members it has a link to. Reach[Self] is the deciding node's own
+	// links, and must be present.
+	Reach map[string][]string
 }
 
 // Decision is what Decide concludes for the deciding node.
 type Decision struct {
 	// Serve: this node's side serves. When false, this node stops serving.
-	Serve bool
+	Serve bool `json:"serve"`
 	// Reason says why, for people and for callers of a suspended node.
-	Reason string
-	// Split: some member is unreachable, or two reachable members cannot
-	// reach each other. A decision with no split serves.
-	Split bool
-	// Side is this node's side: itself and the members it reaches, less
-	// the losers. Others are the members it does not reach (the other
-	// side), less the losers. Losers are the members that give way because
-	// they are indirectly connected: of two members that cannot reach each
-	// other while a third reaches both, the younger. All three are sorted.
-	Side, Others, Losers []string
+	Reason string `json:"reason"`
+	// Split: some member is cut off from this node's part of the cluster,
+	// or two members of that part cannot reach each other. A decision
+	// with no split serves.
+	Split bool `json:"split"`
+	// Side is this node's side: the part of the cluster connected to it,
+	// less the losers. Others are the members outside that part (the
+	// other side). Losers are the members of this part that give way
+	// because they are indirectly connected: of two members that cannot
+	// reach each other, the younger. All three are sorted.
+	Side   []string `json:"side"`
+	Others []string `json:"others,omitempty"`
+	Losers []string `json:"losers,omitempty"`
 }
 
 // Decide takes the decision of view.Self under rules. It is a pure
-// function of its arguments: every node that runs it on the same view
-// decides the same for each side.
+// function of its arguments: the nodes of a connected part of the cluster
+// that hold the same view decide the same, and two parts that cannot reach
+// each other never both serve (for static-quorum, when the member tables
+// agree on the cluster's size).
 //
-// First the indirectly connected members give way: when a reachable member
-// says it cannot reach another reachable member, or reaches a member this
-// node cannot, the two cannot reach each other although a third member
-// reaches both (an asymmetric split). Of each such pair the younger
-// is a loser, so the members that go on serving can all reach each other.
-// Then the strategy decides between this node's side and the members it
-// cannot reach, the losers counted on neither side.
+//  1. Two members are linked when each has a link to the other, as far as
+//     the view says: a member that said nothing is taken at the other's
+//     word. This node's part of the cluster is every member it can reach
+//     through links.
+//  2. Indirectly connected members give way: of each two members of the
+//     part that are not linked (an asymmetric split: a third reaches both),
+//     the younger is a loser. The members left all reach each other.
+//  3. The strategy decides between this node's side (the part less the
+//     losers) and the others (the members outside the part).
 func Decide(rules Rules, view View) Decision {
-	byName := make(map[string]*Member, len(view.Members))
-	for i := range view.Members {
-		byName[view.Members[i].Node] = &view.Members[i]
+	byName := make(map[string]Member, len(view.Members)+1)
+	for _, m := range view.Members {
+		byName[m.Node] = m
 	}
-	self, ok := byName[view.Self]
-	if !ok {
-		self = &Member{Node: view.Self, Reachable: true}
-		byName[view.Self] = self
-		view.Members = append(view.Members, *self)
+	if _, ok := byName[view.Self]; !ok {
+		byName[view.Self] = Member{Node: view.Self}
+		view.Members = append(slices.Clone(view.Members), Member{Node: view.Self})
 	}
 	older := func(a, b string) bool { // a started before b
-		ma, mb := byName[a], byName[b]
-		if c := ma.GUID.Compare(mb.GUID); c != 0 {
+		if c := byName[a].GUID.Compare(byName[b].GUID); c != 0 {
 			return c < 0
 		}
 		return a < b
 	}
-	reachable := func(name string) bool { return name == view.Self || byName[name].Reachable }
-
-	// Broken pairs, and why, for the reasons.
-	losers := map[string]string{}
-	lose := func(a, b, via string) { // a and b cannot reach each other; via reaches both
-		young, old := a, b
-		if older(a, b) {
-			young, old = b, a
+	reach := map[string]map[string]bool{}
+	for n, r := range view.Reach {
+		set := map[string]bool{}
+		for _, o := range r {
+			set[o] = true
 		}
-		if _, seen := losers[young]; !seen {
-			losers[young] = fmt.Sprintf("%s cannot reach each other, though %s reaches both; %s is the older", pairName(a, b), via, old)
+		reach[n] = set
+	}
+	if reach[view.Self] == nil {
+		reach[view.Self] = map[string]bool{}
+	}
+	linked := func(a, b string) bool {
+		ra, okA := reach[a]
+		rb, okB := reach[b]
+		return (!okA || ra[b]) && (!okB || rb[a])
+	}
+
+	// The part of the cluster connected to this node.
+	part := map[string]bool{view.Self: true}
+	queue := []string{view.Self}
+	for len(queue) > 0 {
+		a := queue[0]
+		queue = queue[1:]
+		for _, m := range view.Members {
+			if !part[m.Node] && (reach[a] != nil || reach[m.Node] != nil) && linked(a, m.Node) {
+				part[m.Node] = true
+				queue = append(queue, m.Node)
+			}
 		}
 	}
-	for _, p := range view.Members {
-		if p.Node == view.Self || !p.Reachable || !p.Observed {
-			continue
-		}
-		reach := map[string]bool{p.Node: true}
-		for _, q := range p.Reach {
-			reach[q] = true
-		}
-		for _, q := range view.Members {
-			_, known := byName[q.Node]
-			switch {
-			case !known || q.Node == p.Node:
-			case reachable(q.Node) && !reach[q.Node]:
-				lose(p.Node, q.Node, view.Self)
-			case !reachable(q.Node) && reach[q.Node]:
-				lose(view.Self, q.Node, p.Node)
+
+	// The younger of each pair of the part that is not linked gives way.
+	losers := map[string]string{}
+	for i, a := range view.Members {
+		for _, b := range view.Members[i+1:] {
+			if a.Node == b.Node || !part[a.Node] || !part[b.Node] || linked(a.Node, b.Node) {
+				continue
+			}
+			young, old := a.Node, b.Node
+			if older(young, old) {
+				young, old = old, young
+			}
+			if _, seen := losers[young]; !seen {
+				losers[young] = fmt.Sprintf("%s cannot reach each other, though both are in this part of the cluster; %s is the older", pairName(a.Node, b.Node), old)
 			}
 		}
 	}
@@ -183,7 +198,7 @@ func Decide(rules Rules, view View) Decision {
 		switch {
 		case lost:
 			d.Losers = append(d.Losers, m.Node)
-		case reachable(m.Node):
+		case part[m.Node]:
 			d.Side = append(d.Side, m.Node)
 		default:
 			d.Others = append(d.Others, m.Node)
@@ -246,8 +261,8 @@ func Decide(rules Rules, view View) Decision {
 	case StaticQuorum:
 		q := rules.QuorumSize
 		switch {
-		case side+others > 2*q-1:
-			d.Reason = fmt.Sprintf("static-quorum: the cluster has %d members, more than 2*%d-1, so two sides could both reach the quorum of %d; no side serves (raise the quorum size)", side+others, q, q)
+		case len(view.Members) > 2*q-1:
+			d.Reason = fmt.Sprintf("static-quorum: the cluster has %d members, more than 2*%d-1, so two sides could both reach the quorum of %d; no side serves (raise the quorum size)", len(view.Members), q, q)
 		case side >= q:
 			d.Serve, d.Reason = true, fmt.Sprintf("static-quorum: %s: at least the quorum of %d", counts, q)
 		default:

@@ -86,11 +86,12 @@ type Status struct {
 	PeersDown []string `json:"peers_down,omitempty"`
 }
 
-// observation is what a member last said in its Reachability.
-type observation struct {
-	reach    []string
-	serving  bool
-	strategy string
+// entry is what a node last said of itself in a Reachability, directly
+// or relayed.
+type entry struct {
+	version uint64
+	serving bool
+	reach   []string
 }
 
 // Resolver runs a split-brain strategy on one node.
@@ -109,12 +110,13 @@ type Resolver struct {
 
 	mu       sync.Mutex
 	closed   bool
-	obs      map[string]observation
-	warned   map[string]bool // members warned about for another strategy
+	entries  map[string]entry // the other nodes' latest entries
+	own      entry            // this node's entry
+	ownKey   string           // own's reach and serving, to see it change
+	warned   map[string]bool  // members warned about for another strategy
 	stab     stability
 	status   Status
 	retryUp  time.Time // an Up hook failed: not again before
-	lastSent string    // the reach and serving last sent
 	nextSend time.Time
 }
 
@@ -156,7 +158,7 @@ func Attach(node *mesh.Node, cfg Config) (*Resolver, error) {
 		log:    cfg.Logger.With("node", node.Name(), "strategy", string(cfg.Strategy)),
 		tick:   min(max(cfg.StableAfter/20, 5*time.Millisecond), 250*time.Millisecond),
 		wake:   make(chan struct{}, 1),
-		obs:    map[string]observation{},
+		entries: map[string]entry{},
 		warned: map[string]bool{},
 		stab:   stability{stableAfter: cfg.StableAfter, unstableAfter: cfg.DownAllWhenUnstable},
 		status: Status{Strategy: cfg.Strategy, Serving: true},
@@ -234,44 +236,46 @@ func (r *Resolver) poke() {
 	}
 }
 
-// watchEvents wakes the loop on every membership event, and forgets the
-// observation of a member whose link went down: what it said then is
-// stale once it comes back.
+// watchEvents wakes the loop on every membership event.
 func (r *Resolver) watchEvents() {
 	defer r.wg.Done()
-	for ev := range r.sub.C() {
-		switch ev.Kind {
-		case mesh.EventNodeDown, mesh.EventNodeUp, mesh.EventNodeLeaving:
-			r.mu.Lock()
-			delete(r.obs, ev.Node)
-			r.mu.Unlock()
-		}
+	for range r.sub.C() {
 		r.poke()
 	}
 }
 
-// serveReachability records what a member says it reaches.
+// serveReachability keeps the entries a member sent that are newer than
+// those held. An entry about this node itself is ignored: it knows better.
 func (r *Resolver) serveReachability(_ context.Context, from string, _ wire.Type, body []byte) (wire.Type, []byte, error) {
 	var m wire.Reachability
 	if err := m.Decode(body); err != nil {
+		r.log.Warn("malformed reachability message", "from", from, "err", err)
 		return 0, nil, fmt.Errorf("splitbrain: reachability from %s: %w", from, err)
 	}
-	if string(m.Node) != from {
-		return 0, nil, fmt.Errorf("splitbrain: reachability from %s names node %q, want the sender", from, m.Node)
-	}
-	o := observation{serving: m.Serving, strategy: string(m.Strategy)}
-	for _, n := range m.Reachable {
-		o.reach = append(o.reach, string(n))
-	}
+	self := r.node.Name()
 	r.mu.Lock()
-	if o.strategy != string(r.cfg.Strategy) && !r.warned[from] {
+	if string(m.Strategy) != string(r.cfg.Strategy) && !r.warned[from] {
 		r.warned[from] = true
 		r.log.Warn("a member runs another split-brain strategy: decisions may disagree; run one strategy on every node",
-			"member", from, "its_strategy", o.strategy)
+			"member", from, "its_strategy", string(m.Strategy))
 	}
-	r.obs[from] = o
+	changed := false
+	for _, e := range m.Entries {
+		node := string(e.Node)
+		if node == self || e.Version <= r.entries[node].version {
+			continue
+		}
+		ne := entry{version: e.Version, serving: e.Serving}
+		for _, n := range e.Reach {
+			ne.reach = append(ne.reach, string(n))
+		}
+		r.entries[node] = ne
+		changed = true
+	}
 	r.mu.Unlock()
-	r.poke()
+	if changed {
+		r.poke()
+	}
 	return 0, nil, nil
 }
 
@@ -292,35 +296,54 @@ func (r *Resolver) run() {
 	}
 }
 
-// view builds the decision's input from the node's member table and the
-// observations.
-func (r *Resolver) view() (View, []string) {
+// view builds the decision's input from the node's member table, its
+// links and the entries held, updates this node's own entry, and returns
+// the members to tell.
+func (r *Resolver) view(now time.Time) (View, []string) {
 	self := r.node.Name()
 	ms := r.node.Members()
-	v := View{Self: self, Members: make([]Member, 0, len(ms))}
-	var reach, peersDown []string
+	v := View{Self: self, Members: make([]Member, 0, len(ms)), Reach: map[string][]string{}}
+	var links, tell, peersDown []string
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	known := map[string]bool{}
 	for _, m := range ms {
-		mm := Member{Node: m.Node, GUID: m.GUID, Reachable: m.Node == self || m.Status != mesh.StatusDown}
-		if m.Node != self && mm.Reachable {
-			reach = append(reach, m.Node)
-			if o, ok := r.obs[m.Node]; ok {
-				mm.Observed, mm.Reach = true, o.reach
-				if !o.serving {
-					peersDown = append(peersDown, m.Node)
-				}
+		known[m.Node] = true
+		v.Members = append(v.Members, Member{Node: m.Node, GUID: m.GUID})
+		if m.Node == self || m.Status == mesh.StatusDown {
+			continue
+		}
+		links = append(links, m.Node)
+		if slices.Contains(m.Services, Service) {
+			tell = append(tell, m.Node)
+		}
+	}
+	for n, e := range r.entries {
+		switch {
+		case !known[n]:
+			delete(r.entries, n) // removed from the cluster
+		default:
+			v.Reach[n] = e.reach
+			if !e.serving && slices.Contains(links, n) {
+				peersDown = append(peersDown, n)
 			}
 		}
-		v.Members = append(v.Members, mm)
 	}
+	slices.Sort(links)
+	slices.Sort(peersDown)
+	if key := fmt.Sprint(r.status.Serving, links); key != r.ownKey {
+		r.ownKey = key
+		r.own = entry{version: max(uint64(now.UnixNano()), r.own.version+1), serving: r.status.Serving, reach: links}
+		r.nextSend = time.Time{} // tell at once
+	}
+	v.Reach[self] = links
 	r.status.PeersDown = peersDown
-	return v, reach
+	return v, tell
 }
 
 // step decides on the current view and acts when stability allows.
 func (r *Resolver) step(now time.Time) {
-	v, reach := r.view()
+	v, tell := r.view(now)
 	d := Decide(r.cfg.Rules, v)
 	r.mu.Lock()
 	verdict := r.stab.observe(now, viewKey(v), d.Split)
@@ -345,7 +368,7 @@ func (r *Resolver) step(now time.Time) {
 	if verdict == act && !d.Split {
 		r.clearPartitions()
 	}
-	r.announce(now, reach)
+	r.announce(now, tell)
 }
 
 // down stops serving: suspend (unless KeepServing), then the Down hook.
@@ -420,33 +443,35 @@ func (r *Resolver) clearPartitions() {
 	}
 }
 
-// announce tells every reachable member that runs a resolver what this
-// node reaches and whether it serves: at once when that changed, else once
-// per resend period.
-func (r *Resolver) announce(now time.Time, reach []string) {
+// announce tells every member in tell (the members it has a link to that
+// run a resolver) what it knows of who reaches whom: at once when this
+// node's own entry changed, else once per resend period.
+func (r *Resolver) announce(now time.Time, tell []string) {
 	r.mu.Lock()
-	serving := r.status.Serving
-	slices.Sort(reach)
-	key := fmt.Sprint(serving, reach)
-	if key == r.lastSent && now.Before(r.nextSend) {
+	if now.Before(r.nextSend) {
 		r.mu.Unlock()
 		return
 	}
-	r.lastSent, r.nextSend = key, now.Add(r.resend())
-	r.mu.Unlock()
-	m := wire.Reachability{Service: []byte(Service), Node: []byte(r.node.Name()), Strategy: []byte(r.cfg.Strategy), Serving: serving}
-	for _, n := range reach {
-		m.Reachable = append(m.Reachable, []byte(n))
+	r.nextSend = now.Add(r.resend())
+	m := wire.Reachability{Service: []byte(Service), Strategy: []byte(r.cfg.Strategy)}
+	add := func(node string, e entry) {
+		we := wire.ReachEntry{Node: []byte(node), Version: e.version, Serving: e.serving}
+		for _, n := range e.reach {
+			we.Reach = append(we.Reach, []byte(n))
+		}
+		m.Entries = append(m.Entries, we)
 	}
+	add(r.node.Name(), r.own)
+	for n, e := range r.entries {
+		add(n, e)
+	}
+	r.mu.Unlock()
 	body := m.Append(nil)
 	ctx, cancel := context.WithTimeout(r.ctx, r.resend())
 	defer cancel()
-	for _, mi := range r.node.Members() {
-		if mi.Node == r.node.Name() || mi.Status == mesh.StatusDown || !slices.Contains(mi.Services, Service) {
-			continue
-		}
-		if err := r.node.Tell(ctx, mi.Node, wire.TypeReachability, body); err != nil {
-			r.log.Debug("could not tell a member what this node reaches", "member", mi.Node, "err", err)
+	for _, n := range tell {
+		if err := r.node.Tell(ctx, n, wire.TypeReachability, body); err != nil {
+			r.log.Debug("could not tell a member who reaches whom", "member", n, "err", err)
 		}
 	}
 }

@@ -74,24 +74,22 @@ func (s *stability) unstableFor(now time.Time) time.Duration {
 	return now.Sub(s.unhealthySince)
 }
 
-// viewKey is a canonical text of who reaches whom in v: it changes exactly
-// when the decision's inputs do.
+// viewKey is a canonical text of the members and who reaches whom in v:
+// it changes exactly when the decision's inputs do.
 func viewKey(v View) string {
-	ms := slices.Clone(v.Members)
-	slices.SortFunc(ms, func(a, b Member) int { return strings.Compare(a.Node, b.Node) })
+	names := make([]string, 0, len(v.Members))
+	for _, m := range v.Members {
+		names = append(names, m.Node)
+	}
+	slices.Sort(names)
 	var b strings.Builder
-	for _, m := range ms {
-		b.WriteString(m.Node)
-		switch {
-		case m.Node == v.Self:
-			b.WriteString("=self")
-		case !m.Reachable:
-			b.WriteString("=cut")
-		case m.Observed:
-			r := slices.Clone(m.Reach)
+	for _, n := range names {
+		b.WriteString(n)
+		if r, ok := v.Reach[n]; ok {
+			r = slices.Clone(r)
 			slices.Sort(r)
 			b.WriteString("=" + strings.Join(r, ","))
-		default:
+		} else {
 			b.WriteString("=?")
 		}
 		b.WriteByte(';')

@@ -96,8 +96,10 @@ func goldenCases() []goldenCase {
 		{"heal_order", 23, &HealOrder{Service: b("autoheal"), Round: b("a1@h#9"), Leader: b("a1@h"), Coordinator: b("b2@h"),
 			Victims: [][]byte{b("c3@h")}, Reason: b("c3@h is on a minority side")}},
 		{"heal_reply", 23, &HealReply{Reason: b("c3@h already heals (round a1@h#8)")}},
-		{"reachability", 0, &Reachability{Service: b("splitbrain"), Node: b("b2@h"), Strategy: b("keep-majority"), Serving: true,
-			Reachable: [][]byte{b("a1@h"), b("c3@h")}}},
+		{"reachability", 0, &Reachability{Service: b("splitbrain"), Strategy: b("keep-majority"), Entries: []ReachEntry{
+			{Node: b("b2@h"), Version: 1700000000000000001, Serving: true, Reach: [][]byte{b("a1@h"), b("c3@h")}},
+			{Node: b("c3@h"), Version: 1700000000000000007, Reach: [][]byte{b("b2@h")}},
+		}}},
 		{"lock_acquire", 100, &LockAcquire{Locker: l, Resource: r, Owner: o, Kind: LockQuorum, LeaseMillis: 30000}},
 		{"lock_release", 101, &LockRelease{Locker: l, Resource: r, Owner: o}},
 		{"lock_grant", 100, &LockGrant{Resource: r, Token: 17, LeaseMillis: 30000, Reentry: true}},

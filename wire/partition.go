@@ -271,44 +271,74 @@ func (c *cursor) flag(field string) bool {
 
 // Reachability is the body of a TypeReachability service message, sent
 // one-way (header ID 0) by a split-brain resolver to every member that runs
-// one: Node has a link to each of Reachable now, and serves (Serving) or
-// stopped serving because its side lost a decision. Strategy names the
-// strategy Node runs, so that a receiver can warn about a mismatch.
+// one. It carries what the sender knows of who reaches whom: an entry for
+// itself, and the latest entry it holds for each other member (relayed), so
+// that every node of a connected part of the cluster learns the links of
+// all of it. Strategy names the strategy the sender runs, so that a
+// receiver can warn about a mismatch.
 //
 //	str16  service (the resolver instance, "splitbrain")
-//	str16  node name (the sender)
 //	str16  strategy (keep-majority, keep-oldest, static-quorum, down-all)
-//	u8     serving: 1 serving, 0 stopped (it lost a decision)
-//	list16 reachable: the members the sender has a link to, itself excluded
-//
-// Decode fills Reachable reusing its capacity.
+//	u16    entry count, then each entry:
+//	  str16  node name
+//	  u64    version: larger for a later entry of the same node
+//	  u8     serving: 1 serving, 0 stopped (it lost a decision)
+//	  list16 reach: the members the node has a link to, itself excluded
 type Reachability struct {
-	Service   []byte
-	Node      []byte
-	Strategy  []byte
-	Serving   bool
-	Reachable [][]byte
+	Service  []byte
+	Strategy []byte
+	Entries  []ReachEntry
 }
+
+// ReachEntry is one node's reachability, in a Reachability message.
+type ReachEntry struct {
+	Node    []byte
+	Version uint64
+	Serving bool
+	Reach   [][]byte
+}
+
+// reachEntryMinSize is the least bytes an entry takes: an empty name, the
+// version, the flag and an empty list.
+const reachEntryMinSize = 2 + 8 + 1 + 2
 
 func (*Reachability) Type() Type { return TypeReachability }
 
 func (m *Reachability) Append(b []byte) []byte {
 	b = appendStr16(b, m.Service)
-	b = appendStr16(b, m.Node)
 	b = appendStr16(b, m.Strategy)
-	b = appendFlag(b, m.Serving)
-	return appendStr16List(b, m.Reachable)
+	b = appendU16(b, uint16(len(m.Entries)))
+	for _, e := range m.Entries {
+		b = appendStr16(b, e.Node)
+		b = appendU64(b, e.Version)
+		b = appendFlag(b, e.Serving)
+		b = appendStr16List(b, e.Reach)
+	}
+	return b
 }
 
 func (m *Reachability) Decode(b []byte) error {
 	c := cursor{b: b, t: TypeReachability}
 	m.Service = c.str16("service")
-	m.Node = c.str16("node")
 	m.Strategy = c.str16("strategy")
-	m.Serving = c.flag("serving")
-	m.Reachable = c.str16List("reachable", m.Reachable)
+	n := int(c.u16("entry count"))
+	m.Entries = m.Entries[:0]
+	if c.err == nil && n*reachEntryMinSize > len(c.b) {
+		c.fail("entries")
+	}
+	for range n {
+		var e ReachEntry
+		e.Node = c.str16("entry node")
+		e.Version = c.u64("entry version")
+		e.Serving = c.flag("entry serving")
+		e.Reach = c.str16List("entry reach", nil)
+		if c.err != nil {
+			break
+		}
+		m.Entries = append(m.Entries, e)
+	}
 	if err := c.done(); err != nil {
-		m.Reachable = m.Reachable[:0]
+		m.Entries = m.Entries[:0]
 		return err
 	}
 	return nil
