@@ -153,15 +153,15 @@ func Attach(node *mesh.Node, cfg Config) (*Resolver, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	r := &Resolver{
-		node:   node,
-		cfg:    cfg,
-		log:    cfg.Logger.With("node", node.Name(), "strategy", string(cfg.Strategy)),
-		tick:   min(max(cfg.StableAfter/20, 5*time.Millisecond), 250*time.Millisecond),
-		wake:   make(chan struct{}, 1),
+		node:    node,
+		cfg:     cfg,
+		log:     cfg.Logger.With("node", node.Name(), "strategy", string(cfg.Strategy)),
+		tick:    min(max(cfg.StableAfter/20, 5*time.Millisecond), 250*time.Millisecond),
+		wake:    make(chan struct{}, 1),
 		entries: map[string]entry{},
-		warned: map[string]bool{},
-		stab:   stability{stableAfter: cfg.StableAfter, unstableAfter: cfg.DownAllWhenUnstable},
-		status: Status{Strategy: cfg.Strategy, Serving: true},
+		warned:  map[string]bool{},
+		stab:    stability{stableAfter: cfg.StableAfter, unstableAfter: cfg.DownAllWhenUnstable},
+		status:  Status{Strategy: cfg.Strategy, Serving: true},
 	}
 	if cfg.Strategy == Autoheal {
 		h, err := autoheal.Attach(node, cfg.Autoheal)
