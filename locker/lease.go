@@ -12,7 +12,8 @@ import (
 // resource until Deadline, and should pass Token to the resource so that
 // it can reject a stale holder. Lost is closed when the lease is lost:
 // its deadline passed without a renewal, a renewal was refused by too many
-// nodes, or the locker closed. Release does not close Lost.
+// nodes, the locker closed, or its node was suspended (the locker gave up
+// its locks). Release does not close Lost.
 type Lease struct {
 	l     *Locker
 	key   heldKey
@@ -63,8 +64,9 @@ func (ls *Lease) Deadline() time.Time {
 // Lost is closed when the lease is lost; Err then says why.
 func (ls *Lease) Lost() <-chan struct{} { return ls.lost }
 
-// Err is why the lease was lost (wrapping ErrLeaseLost or ErrClosed), or
-// nil while it is held or after a Release.
+// Err is why the lease was lost (wrapping ErrLeaseLost or ErrClosed; given
+// up at a suspension of the node, it wraps mesh.ErrSuspended too), or nil
+// while it is held or after a Release.
 func (ls *Lease) Err() error {
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
@@ -74,6 +76,9 @@ func (ls *Lease) Err() error {
 // Renew extends the lease by lease from now (0: the lease it was granted
 // with); see Locker.Renew.
 func (ls *Lease) Renew(ctx context.Context, lease time.Duration) (Result, error) {
+	if err := ls.l.suspendedError(fmt.Sprintf("renew %s lock on %q", ls.key.typ, ls.key.resource)); err != nil {
+		return Result{}, err
+	}
 	if lease == 0 {
 		ls.mu.Lock()
 		lease = ls.lease

@@ -119,6 +119,10 @@ type Locker struct {
 	sweepSoon chan struct{}
 	// refusedLog limits the log of refused requests to one line a second.
 	refusedLog lograte.Limiter
+	// givingUp is closed when the releases of the locks given up at the
+	// node's last suspension are done; nil when none are under way
+	// (suspend.go).
+	givingUp chan struct{}
 
 	ringMu    sync.Mutex
 	ringNames []string
@@ -204,8 +208,9 @@ func New(node *mesh.Node, cfg Config) (*Locker, error) {
 		}
 		return nil, fmt.Errorf("locker: register %s: %w", l.methods[mCtl], err)
 	}
-	l.wg.Add(1)
+	l.wg.Add(2)
 	go l.sweep()
+	go l.watch(node.Subscribe())
 	return l, nil
 }
 
@@ -535,9 +540,15 @@ func (l *Locker) fanout(ctx context.Context, nodes []string, op int, req opReque
 	return out
 }
 
-// apply runs a request on this node's table. Its only error is a fence
-// token above MaxToken.
+// apply runs a request on this node's table. Its errors are a fence
+// token above MaxToken, and any request but a release while the node is
+// suspended (wrapping mesh.ErrSuspended).
 func (l *Locker) apply(op int, req opRequest) (opReply, error) {
+	if op != mRelease {
+		if err := l.tableSuspendedError(); err != nil {
+			return opReply{}, err
+		}
+	}
 	now := time.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -588,7 +599,9 @@ func (l *Locker) apply(op int, req opRequest) (opReply, error) {
 // request whose lease is in range and whose token is at most MaxToken. A
 // request not served is logged, at most one line a second, and answered
 // with an error naming the reason (an ErrorReply); a table's decision is a
-// LockGrant, LockReleased or LockRefuse.
+// LockGrant, LockReleased or LockRefuse. While the node is suspended every
+// request but a release is refused with an error wrapping
+// mesh.ErrSuspended, which the asker receives as mesh.ErrSuspended.
 func (l *Locker) serve(ctx context.Context, from string, t wire.Type, body []byte) (wire.Type, []byte, error) {
 	op, req, err := decodeRequest(t, body)
 	if err != nil {
@@ -653,10 +666,17 @@ func refusal(a answer) string {
 // type's nodes grant it (Targets); otherwise every grant obtained is
 // released again before Acquire returns (or, if ctx ends first, in the
 // background, within Config.CallTimeout). An owner that already holds the
-// lock gets it again: the same token, the lease extended.
+// lock gets it again: the same token, the lease extended. On a suspended
+// node Acquire fails at once with an error wrapping mesh.ErrSuspended.
 func (l *Locker) Acquire(ctx context.Context, resource string, opts Options) (Result, error) {
 	o, key, prev, err := l.lookup(resource, opts, false)
 	if err != nil {
+		return Result{}, err
+	}
+	if err := l.suspendedError(fmt.Sprintf("acquire %s lock on %q", o.Type, resource)); err != nil {
+		return Result{}, err
+	}
+	if err := l.settled(ctx); err != nil {
 		return Result{}, err
 	}
 	var nodes []string
@@ -710,10 +730,15 @@ func (l *Locker) Acquire(ctx context.Context, resource string, opts Options) (Re
 	}
 	slices.Sort(res.Granted)
 	if len(granted) >= need && fenced >= need {
-		res.OK, res.Token = true, token
-		l.stats.granted.Add(1)
-		res.Lease = l.hold(key, o, nodes, need, token, start)
-		return res, nil
+		ls, err := l.hold(key, o, nodes, need, token, start)
+		if err == nil {
+			res.OK, res.Token, res.Lease = true, token, ls
+			l.stats.granted.Add(1)
+			return res, nil
+		}
+		// The node was suspended meanwhile: give back every grant.
+		l.rollback(ctx, append(res.Granted, unknown...), resource, o.Owner)
+		return Result{}, err
 	}
 	// Not granted: give back what was granted, and what may have been.
 	l.stats.refused.Add(1)
@@ -803,10 +828,15 @@ func (l *Locker) Release(ctx context.Context, resource string, opts Options) (Re
 // Renew extends owner's lease on resource to Options.Lease from now on the
 // nodes that granted it. It succeeds when as many of them renew as the
 // grant needed; a lease that already ended, here or on too many nodes,
-// cannot be renewed (ErrLeaseLost is then reported on the Lease).
+// cannot be renewed (ErrLeaseLost is then reported on the Lease). On a
+// suspended node Renew fails at once with an error wrapping
+// mesh.ErrSuspended (its locks were given up at the suspension).
 func (l *Locker) Renew(ctx context.Context, resource string, opts Options) (Result, error) {
 	o, _, ls, err := l.lookup(resource, opts, false)
 	if err != nil {
+		return Result{}, err
+	}
+	if err := l.suspendedError(fmt.Sprintf("renew %s lock on %q", o.Type, resource)); err != nil {
 		return Result{}, err
 	}
 	if ls == nil {
@@ -816,10 +846,16 @@ func (l *Locker) Renew(ctx context.Context, resource string, opts Options) (Resu
 }
 
 // hold records a grant and returns its Lease (the existing one on re-entry).
-func (l *Locker) hold(key heldKey, o Options, nodes []string, need int, token uint64, start time.Time) *Lease {
+// On a node suspended since the grant it records nothing and returns the
+// suspension's error: the node publishes EventSuspended after it is
+// suspended, so a grant recorded before that is given up by giveUp.
+func (l *Locker) hold(key heldKey, o Options, nodes []string, need int, token uint64, start time.Time) (*Lease, error) {
 	deadline := start.Add(o.Lease)
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if err := l.suspendedError(fmt.Sprintf("acquire %s lock on %q", key.typ, key.resource)); err != nil {
+		return nil, err
+	}
 	if ls := l.held[key]; ls != nil && !ls.isEnded() {
 		ls.mu.Lock()
 		ls.token = max(ls.token, token)
@@ -830,7 +866,7 @@ func (l *Locker) hold(key heldKey, o Options, nodes []string, need int, token ui
 		}
 		ls.scheduleLocked()
 		ls.mu.Unlock()
-		return ls
+		return ls, nil
 	}
 	ls := &Lease{
 		l: l, key: key, token: token, nodes: slices.Clone(nodes), need: need,
@@ -838,11 +874,11 @@ func (l *Locker) hold(key heldKey, o Options, nodes []string, need int, token ui
 	}
 	if l.closed {
 		ls.end(ErrClosed)
-		return ls
+		return ls, nil
 	}
 	l.held[key] = ls
 	ls.mu.Lock()
 	ls.scheduleLocked()
 	ls.mu.Unlock()
-	return ls
+	return ls, nil
 }

@@ -7,7 +7,8 @@ import (
 
 // tableResults name the answers of this node's lock table, as Stats counts
 // them, by the status of the reply (and "error" for a request refused
-// before the table answered it: a fence below the table's counter).
+// before the table answered it: a fence token above MaxToken, or any
+// request but a release while the node is suspended).
 var tableResults = [...]string{
 	stGranted:   "granted",
 	stReentry:   "reentry",
@@ -21,6 +22,8 @@ var tableResults = [...]string{
 type lockStats struct {
 	granted, refused atomic.Uint64 // Acquire on this node: got the lock, did not
 	expired          atomic.Uint64 // grants of this node's table that ran out
+	givenUp          atomic.Uint64 // leases given up at a suspension of the node
+	suspendedRefused atomic.Uint64 // table requests refused while suspended
 	table            [len(opNames) - 1][len(tableResults)]atomic.Uint64
 }
 
@@ -55,6 +58,13 @@ type Stats struct {
 	// Expired counts the grants of this node's table that ended because
 	// their lease ran out (not released).
 	Expired uint64
+	// GivenUp counts the locks this locker gave up because its node was
+	// suspended (mesh.Node.Suspend): their leases were lost and released.
+	GivenUp uint64
+	// RefusedSuspended counts the requests this node's table refused
+	// because the node was suspended: acquires, renewals and fences, from
+	// this node or another (they are counted in Table as "error" too).
+	RefusedSuspended uint64
 	// Table counts the answers of this node's table to the lockers of
 	// every member (this one included), by request and result; every
 	// pair is present.
@@ -71,6 +81,9 @@ func (l *Locker) Stats() Stats {
 		Refused: l.stats.refused.Load(),
 		Held:    held,
 		Expired: l.stats.expired.Load(),
+
+		GivenUp:          l.stats.givenUp.Load(),
+		RefusedSuspended: l.stats.suspendedRefused.Load(),
 	}
 	for op := range l.stats.table {
 		for res, name := range tableResults {
