@@ -26,11 +26,11 @@ const (
 //   - A decision is acted on once the view (who reaches whom) has not
 //     changed for stableAfter.
 //   - An episode of instability begins when a view shows a split, and ends
-//     once the views have shown none for stableAfter. If it lasts
-//     stableAfter + unstableAfter without the view ever holding still for
-//     stableAfter (a flapping link), the verdict is unstable: every node in
-//     it stops serving, as Akka's down-all-when-unstable. unstableAfter < 0
-//     turns this off.
+//     once the view holds still for stableAfter (the split is then decided)
+//     or has shown no split for stableAfter. If it lasts stableAfter +
+//     unstableAfter (a flapping link), the verdict is unstable: every node
+//     in it stops serving, as Akka's down-all-when-unstable. unstableAfter
+//     < 0 turns this off.
 type stability struct {
 	stableAfter, unstableAfter time.Duration
 
@@ -59,6 +59,9 @@ func (s *stability) observe(now time.Time, key string, split bool) verdict {
 	}
 	switch {
 	case now.Sub(s.changed) >= s.stableAfter:
+		// A view that held still ends the episode: a split that stays
+		// put is decided, not unstable.
+		s.unhealthySince = time.Time{}
 		return act
 	case s.unstableAfter >= 0 && !s.unhealthySince.IsZero() && now.Sub(s.unhealthySince) >= s.stableAfter+s.unstableAfter:
 		return unstable
