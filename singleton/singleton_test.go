@@ -366,6 +366,44 @@ func TestPartitionedRunnerStops(t *testing.T) {
 	t.Logf("n%d stopped (%v); n%d took over", first.node+1, cause, next.node+1)
 }
 
+// TestSuspendedRunnerHandsOver: the runner's node is suspended (its side
+// lost a split-brain decision): its locker gives the lock up, so the
+// function's ctx ends with the suspension as its cause and another node
+// runs it with a larger token, long before the lease would have ended.
+// The suspended node's Run does not run it again while suspended.
+func TestSuspendedRunnerHandsOver(t *testing.T) {
+	const lease = time.Minute // a takeover within the test is a handover, not an expiry
+	sc := startCluster(t, 5, locker.Config{Name: "singletons", CallTimeout: time.Second},
+		Config{Lease: lease, Retry: 50 * time.Millisecond}, nil)
+	for i := range 5 {
+		sc.run(i)
+	}
+	first := sc.nextStart(10*time.Second, 0, "the first run")
+	if err := sc.c.Node(first.node).Suspend("keep-majority: a minority"); err != nil {
+		t.Fatal(err)
+	}
+	next := sc.nextStart(10*time.Second, 1, "a run on another node")
+	if next.node == first.node || next.token <= first.token {
+		t.Fatalf("after n%d (token %d) was suspended, n%d ran with token %d, want another node and a larger token", first.node+1, first.token, next.node+1, next.token)
+	}
+	for i := range 5 {
+		sc.stopRun(i)
+	}
+	sc.check()
+	for _, st := range sc.startsSoFar()[1:] {
+		if st.node == first.node {
+			t.Fatalf("suspended n%d ran again (token %d), want no run there while suspended", st.node+1, st.token)
+		}
+	}
+	sc.mu.Lock()
+	cause := sc.causes[first.token]
+	sc.mu.Unlock()
+	if !errors.Is(cause, mesh.ErrSuspended) || !errors.Is(cause, locker.ErrLeaseLost) {
+		t.Fatalf("the suspended runner was stopped because %v, want locker.ErrLeaseLost wrapping mesh.ErrSuspended", cause)
+	}
+	t.Logf("n%d stopped (%v); n%d took over", first.node+1, cause, next.node+1)
+}
+
 // TestReturns: cancelling Run's ctx stops the function and releases the
 // lock; nil from the function ends Run; an error restarts it after the
 // backoff with a new token.
