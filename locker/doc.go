@@ -41,6 +41,12 @@
 // Options.AutoRenew); a holder learns that its lease is lost from
 // Lease.Lost. A lock whose owner's node is down stays until its lease ends.
 //
+// A locker whose node is suspended (mesh.Node.Suspend: its side lost a
+// split-brain decision, package splitbrain) gives up every lock it holds
+// (the leases are lost, then released), takes none (Acquire and Renew fail
+// with mesh.ErrSuspended) and its table grants none, until the node
+// resumes; releases are still served.
+//
 // Fencing tokens increase strictly per resource from grant to grant and
 // never exceed MaxToken (2^63-1): a fence above it is refused
 // (ErrTokenRange) and a resource whose counter reached it gets no fresh
