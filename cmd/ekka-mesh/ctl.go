@@ -408,6 +408,9 @@ func (c *ctlRun) status(args []string) int {
 			return strings.Join(nodes, ", ")
 		}
 		fmt.Fprintf(w, "\nRunning nodes: %s\nStopped nodes: %s\nPartitions:    %s\n", list(info.RunningNodes), list(info.StoppedNodes), list(info.Partitions))
+		if info.Suspended != "" { // its side lost a split-brain decision
+			fmt.Fprintf(w, "Suspended:     %s\n", info.Suspended)
+		}
 	}
 	return c.checkRequireUp(info)
 }

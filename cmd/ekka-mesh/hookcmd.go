@@ -15,12 +15,13 @@ import (
 	"github.com/ekka-mesh/ekka-mesh/autoheal"
 	"github.com/ekka-mesh/ekka-mesh/config"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
+	"github.com/ekka-mesh/ekka-mesh/splitbrain"
 )
 
 // The node.hooks.* keys name commands the node runs at its lifecycle
 // events (mesh.Hooks: start, stop, join, leave; autoheal.Hooks: prepare,
-// reboot), each with /bin/sh -c, in its own process group, told the event
-// by its environment. A command that exits with a status other than 0, or
+// reboot; splitbrain.Hooks: down, up), each with /bin/sh -c, in its own
+// process group, told the event by its environment. A command that exits with a status other than 0, or
 // is still running after node.hooks.timeout (or when the operation's
 // context ends), fails the hook; it is killed with its process group.
 
@@ -51,16 +52,32 @@ func meshHooks(h config.HookSettings, log *slog.Logger) mesh.Hooks {
 
 // autohealHooks returns the autoheal.Hooks of node.hooks.prepare and reboot.
 func autohealHooks(h config.HookSettings, node string, log *slog.Logger) autoheal.Hooks {
-	hook := func(event, command string) func(context.Context, string) error {
-		if command == "" {
+	return autoheal.Hooks{Prepare: reasonHook(h, node, "prepare", h.Prepare, log), Reboot: reasonHook(h, node, "reboot", h.Reboot, log)}
+}
+
+// splitBrainHooks returns the splitbrain.Hooks of node.hooks.down and up;
+// EKKA_MESH_REASON is the decision's reason.
+func splitBrainHooks(h config.HookSettings, node string, log *slog.Logger) splitbrain.Hooks {
+	hook := func(event, command string) func(context.Context, splitbrain.Decision) error {
+		run := reasonHook(h, node, event, command, log)
+		if run == nil {
 			return nil
 		}
-		return func(ctx context.Context, reason string) error {
-			env := []string{"EKKA_MESH_NODE=" + node, "EKKA_MESH_EVENT=" + event, "EKKA_MESH_REASON=" + reason}
-			return runHookCommand(ctx, event, command, h.Timeout, env, log)
-		}
+		return func(ctx context.Context, d splitbrain.Decision) error { return run(ctx, d.Reason) }
 	}
-	return autoheal.Hooks{Prepare: hook("prepare", h.Prepare), Reboot: hook("reboot", h.Reboot)}
+	return splitbrain.Hooks{Down: hook("down", h.Down), Up: hook("up", h.Up)}
+}
+
+// reasonHook returns command (of node.hooks.EVENT) as a hook told a
+// reason, or nil when command is empty.
+func reasonHook(h config.HookSettings, node, event, command string, log *slog.Logger) func(context.Context, string) error {
+	if command == "" {
+		return nil
+	}
+	return func(ctx context.Context, reason string) error {
+		env := []string{"EKKA_MESH_NODE=" + node, "EKKA_MESH_EVENT=" + event, "EKKA_MESH_REASON=" + reason}
+		return runHookCommand(ctx, event, command, h.Timeout, env, log)
+	}
 }
 
 // runHookCommand runs command with /bin/sh -c and the node's environment

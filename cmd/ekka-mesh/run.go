@@ -17,6 +17,7 @@ import (
 	"github.com/ekka-mesh/ekka-mesh/config"
 	"github.com/ekka-mesh/ekka-mesh/locker"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
+	"github.com/ekka-mesh/ekka-mesh/splitbrain"
 )
 
 func init() {
@@ -243,6 +244,13 @@ func runNode(ctx context.Context, opts runOptions, stderr io.Writer, hooks runHo
 		fmt.Fprintf(stderr, "ekka-mesh run: %v\n", err)
 		return exitUsage
 	}
+	// cluster.split_brain.* is configuration too, checked before the node
+	// starts.
+	sbcfg, decides, err := splitBrainConfig(s, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "ekka-mesh run: %v\n", err)
+		return exitUsage
+	}
 	// node.admin.tls.* is configuration too: a bad value stops run before
 	// the node starts, with the status of every configuration error.
 	adminTLSConfig, err := adminTLS(s.Node.Admin.TLS)
@@ -271,6 +279,29 @@ func runNode(ctx context.Context, opts runOptions, stderr io.Writer, hooks runHo
 	}
 	sub := node.Subscribe()
 	eventsDone := make(chan struct{})
+	var heal *autoheal.Autoheal
+	var resolver *splitbrain.Resolver
+	// closeServices closes what runs beside the node, before it stops.
+	closeServices := func() {
+		lk.Close()
+		if heal != nil {
+			heal.Close()
+		}
+		if resolver != nil {
+			resolver.Close()
+		}
+	}
+	// abort stops the node when it cannot run as configured.
+	abort := func(err error) int {
+		fmt.Fprintf(stderr, "ekka-mesh run: %v\n", err)
+		sctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+		defer cancel()
+		closeServices()
+		node.Stop(sctx)
+		sub.Close()
+		<-eventsDone
+		return exitFail
+	}
 	go func() {
 		defer close(eventsDone)
 		for ev := range sub.C() {
@@ -281,15 +312,27 @@ func runNode(ctx context.Context, opts runOptions, stderr io.Writer, hooks runHo
 		"name", node.Name(), "addr", node.Addr().String(), "guid", node.GUID().String(),
 		"cluster", node.Cluster(), "base_port", s.Node.BasePort, "discovery", string(s.Cluster.Discovery),
 	}
-	// Autoheal heals recorded partitions after cluster.autoheal; its heal
-	// rounds are logged at warn level, its retries at info.
-	var heal *autoheal.Autoheal
-	if acfg, on := autohealConfig(s, log); on {
+	// A split-brain strategy other than autoheal decides which side of a
+	// split serves (splitbrain.go); the losing side suspends itself until
+	// the split is over. Else autoheal heals recorded partitions after
+	// cluster.autoheal; its heal rounds are logged at warn level, its
+	// retries at info.
+	switch acfg, on := autohealConfig(s, log); {
+	case decides:
+		if on {
+			log.Info("cluster.autoheal is not used with this split-brain strategy: the strategy decides which side serves, and the other side resumes once the split is over",
+				"strategy", string(sbcfg.Strategy))
+		}
+		if resolver, err = splitbrain.Attach(node, sbcfg); err != nil {
+			return abort(fmt.Errorf("cluster.split_brain.strategy = %s: %w", sbcfg.Strategy, err))
+		}
+		started = append(started, "split_brain", string(sbcfg.Strategy), "stable_after", sbcfg.StableAfter.String())
+	case on:
 		if heal, err = autoheal.Attach(node, acfg); err != nil {
 			log.Error("autoheal could not start; partitions are recorded but not healed", "err", err)
 		}
 		started = append(started, "autoheal", acfg.Delay.String())
-	} else {
+	default:
 		started = append(started, "autoheal", "off")
 	}
 	if s.Cluster.Discovery == config.DiscoveryStatic {
@@ -307,17 +350,7 @@ func runNode(ctx context.Context, opts runOptions, stderr io.Writer, hooks runHo
 	}
 	stopAdmin, err := startAdmin(s, adminTLSConfig, node, lk, heal, log)
 	if err != nil {
-		fmt.Fprintf(stderr, "ekka-mesh run: %v\n", err)
-		sctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
-		defer cancel()
-		lk.Close()
-		if heal != nil {
-			heal.Close()
-		}
-		node.Stop(sctx)
-		sub.Close()
-		<-eventsDone
-		return exitFail
+		return abort(err)
 	}
 	if s.Node.Admin.Listen != "" {
 		started = append(started, "admin", s.Node.Admin.Listen)
@@ -350,10 +383,7 @@ func runNode(ctx context.Context, opts runOptions, stderr io.Writer, hooks runHo
 	if err := stopAdmin(sctx); err != nil {
 		log.Warn("admin endpoint did not stop cleanly", "err", err)
 	}
-	lk.Close()
-	if heal != nil {
-		heal.Close()
-	}
+	closeServices()
 	err = node.Stop(sctx)
 	sub.Close()
 	<-eventsDone
