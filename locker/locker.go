@@ -733,7 +733,6 @@ func (l *Locker) Acquire(ctx context.Context, resource string, opts Options) (Re
 		ls, err := l.hold(key, o, nodes, need, token, start)
 		if err == nil {
 			res.OK, res.Token, res.Lease = true, token, ls
-			l.stats.granted.Add(1)
 			return res, nil
 		}
 		// The node was suspended meanwhile: give back every grant.
@@ -856,6 +855,9 @@ func (l *Locker) hold(key heldKey, o Options, nodes []string, need int, token ui
 	if err := l.suspendedError(fmt.Sprintf("acquire %s lock on %q", key.typ, key.resource)); err != nil {
 		return nil, err
 	}
+	// Counted under l.mu: a grant counted before a suspension is one that
+	// giveUp finds held.
+	l.stats.granted.Add(1)
 	if ls := l.held[key]; ls != nil && !ls.isEnded() {
 		ls.mu.Lock()
 		ls.token = max(ls.token, token)

@@ -1,12 +1,14 @@
 package locker
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ekka-mesh/ekka-mesh/internal/lockcheck"
 	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 )
@@ -157,5 +159,82 @@ func TestSuspendedLeaderGrantsNothing(t *testing.T) {
 	res, err = lc.locker(1).Acquire(ctx, "lead", Options{Type: Leader})
 	if err != nil || !res.OK || !slices.Equal(res.Granted, []string{leader}) {
 		t.Fatalf("n2 acquires a leader lock after %s resumed: %+v, %v; want granted by it", leader, res, err)
+	}
+}
+
+// TestHistorySafeWithLosingSideSuspended: the column "once the losing side
+// is suspended" of GUARANTEES.md, checked by the history checker. Five
+// nodes contend for one resource; the network splits 2 to 3 and the side
+// of 2, which holds the leader, suspends (as keep-majority decides). The
+// holds, ordered by token, never overlap, even for leader and all locks,
+// which a split with no strategy breaks; the suspended side takes no lock
+// once suspended, and the serving side goes on taking them.
+func TestHistorySafeWithLosingSideSuspended(t *testing.T) {
+	const lease = 400 * time.Millisecond
+	for _, typ := range []Type{Quorum, Leader, All} {
+		t.Run(typ.String(), func(t *testing.T) {
+			var tweak func(int, *mesh.Config)
+			if typ != Quorum {
+				// As in TestHistorySafeUnderFaults: a false "down" under a
+				// loaded -race run changes who a serving node sees
+				// running, which is not what this test is about.
+				tweak = func(_ int, c *mesh.Config) { c.HeartbeatTimeout = 2 * time.Second }
+			}
+			lc := startLockCluster(t, 5, Config{Lease: lease, CallTimeout: 250 * time.Millisecond}, tweak)
+			// The losing side: n1, the leader, and a node that leaves the
+			// serving side a majority of the resource's quorum.
+			q := NewRing(lc.c.Names()).Nodes("contended", QuorumSize(5))
+			losing := []int{0}
+			for j := 1; len(losing) < 2; j++ {
+				if !slices.Contains(q, lc.c.Name(0)) || !slices.Contains(q, lc.c.Name(j)) {
+					losing = append(losing, j)
+				}
+			}
+			var serving []int
+			for i := range 5 {
+				if !slices.Contains(losing, i) {
+					serving = append(serving, i)
+				}
+			}
+			var suspendedAt time.Time
+			granted := map[int]uint64{}
+			holds, _ := faultHistory(t, lc, typ, lease, func(ctx context.Context) {
+				pause(200 * time.Millisecond)
+				lc.c.Partition(losing, serving)
+				for _, i := range losing {
+					if err := lc.c.Node(i).Suspend("keep-majority: a minority"); err != nil {
+						t.Error(err)
+					}
+				}
+				for _, i := range losing {
+					if err := lc.locker(i).settled(ctx); err != nil {
+						t.Error(err)
+					}
+					granted[i] = lc.locker(i).Stats().Granted
+				}
+				suspendedAt = time.Now()
+				// Long enough for the serving side to see the others down
+				// (heartbeat timeout) and take the lock several times.
+				pause(3 * time.Second)
+			})
+			if err := lockcheck.Check(holds); err != nil {
+				t.Fatal(err)
+			}
+			for _, i := range losing {
+				if g := lc.locker(i).Stats().Granted; g != granted[i] {
+					t.Fatalf("suspended n%d acquired %d locks while suspended, want none", i+1, g-granted[i])
+				}
+			}
+			after := 0
+			for _, h := range holds {
+				if h.Start.After(suspendedAt) {
+					after++
+				}
+			}
+			if after < 3 {
+				t.Fatalf("%d holds on the serving side %v after the suspension, want at least 3", after, lc.c.Names(serving...))
+			}
+			t.Logf("%d holds, %d after the losing side %v suspended; one holder at a time", len(holds), after, lc.c.Names(losing...))
+		})
 	}
 }
