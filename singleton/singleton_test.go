@@ -188,6 +188,25 @@ func (sc *cluster) crash(i int) {
 	}
 }
 
+// handedOver waits for the run after first, on another node with a larger
+// token, then stops every Run and checks the history. It returns that run
+// and why first's ctx was cancelled; what says what happened to first's
+// node.
+func (sc *cluster) handedOver(first start, what string) (start, error) {
+	sc.t.Helper()
+	next := sc.nextStart(10*time.Second, 1, "a run on another node")
+	if next.node == first.node || next.token <= first.token {
+		sc.t.Fatalf("after n%d (token %d) was %s, n%d ran with token %d, want another node and a larger token", first.node+1, first.token, what, next.node+1, next.token)
+	}
+	for i := range sc.c.Len() {
+		sc.stopRun(i)
+	}
+	sc.check()
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	return next, sc.causes[first.token]
+}
+
 func (sc *cluster) check() {
 	sc.t.Helper()
 	if err := lockcheck.Check(sc.h.Holds()); err != nil {
@@ -349,17 +368,7 @@ func TestPartitionedRunnerStops(t *testing.T) {
 		}
 	}
 	sc.c.Partition([]int{first.node}, others)
-	next := sc.nextStart(10*time.Second, 1, "a run on the majority side")
-	if next.node == first.node || next.token <= first.token {
-		t.Fatalf("after n%d (token %d) was cut off, n%d ran with token %d, want another node and a larger token", first.node+1, first.token, next.node+1, next.token)
-	}
-	for i := range 5 {
-		sc.stopRun(i)
-	}
-	sc.check()
-	sc.mu.Lock()
-	cause := sc.causes[first.token]
-	sc.mu.Unlock()
+	next, cause := sc.handedOver(first, "cut off")
 	if !errors.Is(cause, ErrLeaseEnding) && !errors.Is(cause, locker.ErrLeaseLost) {
 		t.Fatalf("the cut-off runner was stopped because %v, want ErrLeaseEnding or locker.ErrLeaseLost", cause)
 	}
@@ -382,22 +391,12 @@ func TestSuspendedRunnerHandsOver(t *testing.T) {
 	if err := sc.c.Node(first.node).Suspend("keep-majority: a minority"); err != nil {
 		t.Fatal(err)
 	}
-	next := sc.nextStart(10*time.Second, 1, "a run on another node")
-	if next.node == first.node || next.token <= first.token {
-		t.Fatalf("after n%d (token %d) was suspended, n%d ran with token %d, want another node and a larger token", first.node+1, first.token, next.node+1, next.token)
-	}
-	for i := range 5 {
-		sc.stopRun(i)
-	}
-	sc.check()
+	next, cause := sc.handedOver(first, "suspended")
 	for _, st := range sc.startsSoFar()[1:] {
 		if st.node == first.node {
 			t.Fatalf("suspended n%d ran again (token %d), want no run there while suspended", st.node+1, st.token)
 		}
 	}
-	sc.mu.Lock()
-	cause := sc.causes[first.token]
-	sc.mu.Unlock()
 	if !errors.Is(cause, mesh.ErrSuspended) || !errors.Is(cause, locker.ErrLeaseLost) {
 		t.Fatalf("the suspended runner was stopped because %v, want locker.ErrLeaseLost wrapping mesh.ErrSuspended", cause)
 	}
