@@ -86,6 +86,9 @@ func TestLibraryAndBinaryDefaults(t *testing.T) {
 	if bin.Cluster.Autoheal != 15*time.Second {
 		t.Errorf("cluster.autoheal %v; README.md says 15s", bin.Cluster.Autoheal)
 	}
+	if bin.Cluster.SplitBrain.Strategy != config.SplitBrainAutoheal {
+		t.Errorf("cluster.split_brain.strategy %s; README.md says autoheal", bin.Cluster.SplitBrain.Strategy)
+	}
 	if lib.Discovery != nil || bin.Cluster.Discovery != config.DiscoveryManual {
 		t.Errorf("discovery: library %v, binary %v; README.md says none and manual", lib.Discovery, bin.Cluster.Discovery)
 	}

@@ -44,6 +44,16 @@
 // recorded (ctl status) until ctl join, run on each node of the side that
 // gives way, heals them by hand.
 //
+// cluster.split_brain.strategy picks what happens during a split: autoheal
+// (the default: both sides serve, and autoheal heals them afterwards), or
+// keep-majority, keep-oldest, static-quorum (cluster.split_brain.quorum_size)
+// or down-all, which package splitbrain decides once who reaches whom has
+// held still for cluster.split_brain.stable_after (cluster.autoheal is not
+// used then). A node on a losing side suspends itself: calls of its
+// application methods fail with the reason (ctl status prints it as
+// Suspended), its locks are given up, node.hooks.down runs; once the split
+// is over node.hooks.up runs and it serves again.
+//
 // Without a cookie anywhere, run reads ~/.ekka-mesh.cookie, creating it
 // (20 random letters, mode 0400) on first use and logging that it did.
 //
@@ -80,8 +90,9 @@
 // variables (EKKA_MESH_NODE__NAME), as emqx ctl acts on the local node.
 //
 //	status                      the node's view: members (NODE STATUS VERSION GUID), running and stopped nodes,
-//	                            partitions; with --json one object with node, cluster, running_nodes,
-//	                            stopped_nodes, members (node, status, guid, version) and partitions;
+//	                            partitions, and why the node is suspended if it is; with --json one object
+//	                            with node, cluster, running_nodes, stopped_nodes, members (node, status,
+//	                            guid, version), partitions and suspended (when it is);
 //	                            --require-up N exits 3 when fewer than N members are up (a probe)
 //	status NODE                 NODE as the node sees it, like ekka_cluster:status(Node): "NODE is running,
 //	                            as seen from N1", its member status and since when, GUID, version and
