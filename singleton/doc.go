@@ -27,8 +27,9 @@
 //     internal/lockcheck).
 //   - Safety margin: the lease is renewed every L/2 (a failed renewal is
 //     retried every R). The function's ctx is cancelled as soon as the lease
-//     is lost (Lease.Lost: renewal refused by the quorum, locker closed) and
-//     at the latest M before the lease's deadline when renewals keep failing
+//     is lost (Lease.Lost: renewal refused by the quorum, locker closed,
+//     node suspended by a split-brain strategy: TestSuspendedRunnerHandsOver)
+//     and at the latest M before the lease's deadline when renewals keep failing
 //     (a holder cut off by a partition: TestPartitionedRunnerStops). The
 //     deadline never lies after the end of the grant on any granting node
 //     (it is measured from before the request), so a function that returns
