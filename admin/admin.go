@@ -37,6 +37,7 @@ import (
 	"github.com/ekka-mesh/ekka-mesh/locker"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 	"github.com/ekka-mesh/ekka-mesh/metrics"
+	"github.com/ekka-mesh/ekka-mesh/splitbrain"
 )
 
 // Options configure Handler. Only Node is required.
@@ -49,8 +50,11 @@ type Options struct {
 	// Autoheal, when not nil, adds its heals to the status page and its
 	// counters to the metrics.
 	Autoheal *autoheal.Autoheal
+	// SplitBrain, when not nil, adds the resolver's status to the
+	// snapshot and its counters to the metrics.
+	SplitBrain *splitbrain.Resolver
 	// Gatherer is what /metrics serves. Nil: a registry of its own with
-	// metrics.NewCollector (with Locker and Autoheal when set) and Go's
+	// metrics.NewCollector (with Locker, Autoheal and SplitBrain when set) and Go's
 	// runtime and process collectors. A program with a registry of its own
 	// registers metrics.NewCollector in it and passes it here.
 	Gatherer prometheus.Gatherer
@@ -73,6 +77,7 @@ type handler struct {
 	node       *mesh.Node
 	locker     *locker.Locker
 	heal       *autoheal.Autoheal
+	split      *splitbrain.Resolver
 	minMembers int
 	log        *slog.Logger
 	interval   time.Duration
@@ -93,6 +98,7 @@ func Handler(o Options) http.Handler {
 		node:       o.Node,
 		locker:     o.Locker,
 		heal:       o.Autoheal,
+		split:      o.SplitBrain,
 		minMembers: max(o.ReadyMinMembers, 1),
 		log:        o.Logger,
 		interval:   o.EventInterval,
@@ -133,6 +139,9 @@ func defaultRegistry(o Options) *prometheus.Registry {
 	}
 	if o.Autoheal != nil {
 		opts = append(opts, metrics.WithAutoheal(o.Autoheal))
+	}
+	if o.SplitBrain != nil {
+		opts = append(opts, metrics.WithSplitBrain(o.SplitBrain))
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
@@ -210,6 +219,9 @@ func (h *handler) readiness() Readiness {
 	}
 	for _, p := range info.Partitions {
 		rd.Reasons = append(rd.Reasons, "partition recorded with "+p)
+	}
+	if info.Suspended != "" { // it serves no calls of the application
+		rd.Reasons = append(rd.Reasons, "suspended: "+info.Suspended)
 	}
 	rd.Ready = len(rd.Reasons) == 0
 	return rd

@@ -207,6 +207,17 @@ func TestAdminReadyzReasons(t *testing.T) {
 		assert.Equal(t, http.StatusOK, get(t, srv.URL+"/readyz").code)
 	})
 
+	t.Run("suspended", func(t *testing.T) {
+		c := cluster(t, 1, false)
+		srv := serve(t, admin.Options{Node: c.Node(0)})
+		require.NoError(t, c.Node(0).Suspend("keep-majority: a minority"))
+		r := get(t, srv.URL+"/readyz")
+		assert.Equal(t, http.StatusServiceUnavailable, r.code)
+		assert.Equal(t, []string{"suspended: keep-majority: a minority"}, decode[admin.Readiness](t, r).Reasons)
+		require.NoError(t, c.Node(0).Resume("keep-majority: every member is reachable"))
+		assert.Equal(t, http.StatusOK, get(t, srv.URL+"/readyz").code)
+	})
+
 	t.Run("joining", func(t *testing.T) {
 		c := cluster(t, 2, false)
 		srv := serve(t, admin.Options{Node: c.Node(1)})

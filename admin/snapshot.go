@@ -8,6 +8,7 @@ import (
 	"github.com/ekka-mesh/ekka-mesh/autoheal"
 	"github.com/ekka-mesh/ekka-mesh/locker"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
+	"github.com/ekka-mesh/ekka-mesh/splitbrain"
 )
 
 // Snapshot is what the status page shows: /snapshot serves one, /events
@@ -30,6 +31,9 @@ type Snapshot struct {
 	Locks  []locker.HeldLock `json:"locks"`
 	// Autoheal is what autoheal does; null when autoheal is off.
 	Autoheal *autoheal.Status `json:"autoheal"`
+	// SplitBrain is what the split-brain resolver decided; absent without
+	// one (autoheal is the strategy then).
+	SplitBrain *splitbrain.Status `json:"split_brain,omitempty"`
 	// Event is the membership event that made this snapshot, if one did.
 	Event *Event `json:"event,omitempty"`
 }
@@ -68,6 +72,10 @@ func (h *handler) buildSnapshot(ev *mesh.Event) Snapshot {
 			st.Partitions = []string{}
 		}
 		s.Autoheal = &st
+	}
+	if h.split != nil {
+		st := h.split.Status()
+		s.SplitBrain = &st
 	}
 	if ev != nil {
 		s.Event = &Event{Kind: ev.Kind.String(), Node: ev.Node, Reason: ev.Reason, Time: ev.Time.UTC(), Seq: ev.Seq}

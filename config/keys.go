@@ -292,7 +292,7 @@ var keyTable = []keyDef{
 		"The HTTP admin endpoint: /metrics (Prometheus), /healthz, /readyz, /status and the live status page /. Empty: off. It is unauthenticated: bind it to loopback or a private network, or set node.admin.tls.*.",
 		func(s *Settings) *string { return &s.Node.Admin.Listen }, parseHostPort, str[string]),
 	countField("node.admin.ready_min_members", 1, maxMembers,
-		"/readyz answers 200 once at least this many members (this node included) are up, the node is not joining and no partition is recorded.",
+		"/readyz answers 200 once at least this many members (this node included) are up, the node is not joining, no partition is recorded and it is not suspended (cluster.split_brain.strategy).",
 		func(s *Settings) *int { return &s.Node.Admin.ReadyMinMembers }),
 	boolField("node.admin.pprof", "Serve Go's profiler under /debug/pprof/ on the admin endpoint.",
 		func(s *Settings) *bool { return &s.Node.Admin.Pprof }),

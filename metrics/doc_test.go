@@ -16,6 +16,7 @@ import (
 	"github.com/ekka-mesh/ekka-mesh/locker"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 	"github.com/ekka-mesh/ekka-mesh/metrics"
+	"github.com/ekka-mesh/ekka-mesh/splitbrain"
 )
 
 var (
@@ -39,7 +40,10 @@ func TestMetricsDocumented(t *testing.T) {
 	ah, err := autoheal.Attach(node, autoheal.Config{})
 	require.NoError(t, err)
 	defer ah.Close()
-	col := metrics.NewCollector(node, metrics.WithLocker(lk), metrics.WithAutoheal(ah))
+	sb, err := splitbrain.Attach(node, splitbrain.Config{Rules: splitbrain.Rules{Strategy: splitbrain.KeepMajority}})
+	require.NoError(t, err)
+	defer sb.Close()
+	col := metrics.NewCollector(node, metrics.WithLocker(lk), metrics.WithAutoheal(ah), metrics.WithSplitBrain(sb))
 
 	described := map[string]string{} // name -> labels, comma-separated
 	ch := make(chan *prometheus.Desc, 100)

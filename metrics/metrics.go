@@ -1,6 +1,6 @@
 // Package metrics exports a node's counters to Prometheus: every metric is
-// named ekka_mesh_*, read from the node (and its locker and autoheal, when
-// given) at scrape time. docs/METRICS.md lists them all.
+// named ekka_mesh_*, read from the node (and its locker, autoheal and
+// split-brain resolver, when given) at scrape time. docs/METRICS.md lists them all.
 //
 // The collector holds no state of its own and adds nothing to the node's
 // hot paths: the node counts with atomic counters, and the collector reads
@@ -22,6 +22,7 @@ import (
 	"github.com/ekka-mesh/ekka-mesh/conn"
 	"github.com/ekka-mesh/ekka-mesh/locker"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
+	"github.com/ekka-mesh/ekka-mesh/splitbrain"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -34,11 +35,15 @@ func WithLocker(lk *locker.Locker) Option { return func(c *Collector) { c.locker
 // WithAutoheal reports the heals of a.
 func WithAutoheal(a *autoheal.Autoheal) Option { return func(c *Collector) { c.heal = a } }
 
+// WithSplitBrain reports the decisions of r.
+func WithSplitBrain(r *splitbrain.Resolver) Option { return func(c *Collector) { c.split = r } }
+
 // Collector is a prometheus.Collector of one node's metrics.
 type Collector struct {
 	node   *mesh.Node
 	locker *locker.Locker
 	heal   *autoheal.Autoheal
+	split  *splitbrain.Resolver
 }
 
 // NewCollector returns the collector of node's metrics; register it in a
@@ -79,6 +84,8 @@ var (
 	dCastsFailed     = desc("casts_failed_total", "Casts not sent (Cast returned an error).")
 	dCastsReceived   = desc("casts_received_total", "Casts received from peers.")
 	dCastsDropped    = desc("casts_dropped_total", "Casts received for a method without a handler, and dropped.")
+	dSuspended       = desc("suspended", "1 while this node is suspended (it serves no calls of the application), else 0.")
+	dCallsSuspended  = desc("calls_suspended_total", "Calls and casts to this node's methods refused because it was suspended.")
 	dBeatsSent       = desc("heartbeats_sent_total", "Heartbeat pings sent.")
 	dBeatsMissed     = desc("heartbeats_missed_total", "Links closed because nothing was heard on them for the heartbeat timeout.")
 	dEvents          = desc("membership_events_total", "Membership events this node published, by kind.", "kind")
@@ -104,10 +111,18 @@ var (
 	dHealing    = desc("healing", "1 while this node coordinates or runs a heal, else 0.")
 )
 
+// The split-brain resolver's metrics.
 var (
-	nodeDescs   = []*prometheus.Desc{dInfo, dMembers, dLinks, dPartitions, dLinksOpened, dLinksClosed, dListenerConns, dListenerAccept, dHandshakesOK, dHandshakesNo, dLaneBytes, dLaneFrames, dLaneQueued, dCallSeconds, dCallErrors, dCallsServed, dCastsSent, dCastsFailed, dCastsReceived, dCastsDropped, dBeatsSent, dBeatsMissed, dEvents, dPartitionsSeen, dPartitionsHeal, dDiscoveryPasses, dDiscoveryNodes}
+	dSplitServing = desc("split_brain_serving", "1 while the split-brain resolver lets this node serve, 0 while its side lost (it is suspended), with the strategy as a label.", "strategy")
+	dSplitDowns   = desc("split_brain_downs_total", "Times this node stopped serving because its side lost a split-brain decision, or the view stayed unstable.")
+	dSplitUps     = desc("split_brain_ups_total", "Times this node served again once the split was over.")
+)
+
+var (
+	nodeDescs   = []*prometheus.Desc{dInfo, dMembers, dLinks, dPartitions, dLinksOpened, dLinksClosed, dListenerConns, dListenerAccept, dHandshakesOK, dHandshakesNo, dLaneBytes, dLaneFrames, dLaneQueued, dCallSeconds, dCallErrors, dCallsServed, dCastsSent, dCastsFailed, dCastsReceived, dCastsDropped, dSuspended, dCallsSuspended, dBeatsSent, dBeatsMissed, dEvents, dPartitionsSeen, dPartitionsHeal, dDiscoveryPasses, dDiscoveryNodes}
 	lockerDescs = []*prometheus.Desc{dLocksGranted, dLocksRefused, dLocksHeld, dLocksExpired, dLockTable}
 	healDescs   = []*prometheus.Desc{dHealRounds, dHeals, dHealing}
+	splitDescs  = []*prometheus.Desc{dSplitServing, dSplitDowns, dSplitUps}
 )
 
 // handshakeReasons are the refusal reasons reported at 0 before the first
@@ -130,6 +145,19 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 			ch <- d
 		}
 	}
+	if c.split != nil {
+		for _, d := range splitDescs {
+			ch <- d
+		}
+	}
+}
+
+// oneIf is 1 when b, else 0: a gauge of a condition.
+func oneIf(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func counter(ch chan<- prometheus.Metric, d *prometheus.Desc, v uint64, labels ...string) {
@@ -196,6 +224,9 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter(ch, dCastsFailed, st.CastsFailed)
 	counter(ch, dCastsReceived, st.CastsReceived)
 	counter(ch, dCastsDropped, st.CastsDropped)
+	_, suspended := n.Suspended()
+	gauge(ch, dSuspended, oneIf(suspended))
+	counter(ch, dCallsSuspended, st.CallsSuspended)
 	counter(ch, dBeatsSent, st.HeartbeatsSent)
 	counter(ch, dBeatsMissed, st.HeartbeatsMissed)
 	for k, v := range st.Events {
@@ -229,10 +260,12 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		counter(ch, dHeals, hs.CoordinateFailed, "coordinator", "failed")
 		counter(ch, dHeals, hs.Healed, "victim", "ok")
 		counter(ch, dHeals, hs.HealFailed, "victim", "failed")
-		healing := 0.0
-		if hs.Healing {
-			healing = 1
-		}
-		gauge(ch, dHealing, healing)
+		gauge(ch, dHealing, oneIf(hs.Healing))
+	}
+	if c.split != nil {
+		ss := c.split.Status()
+		gauge(ch, dSplitServing, oneIf(ss.Serving), string(ss.Strategy))
+		counter(ch, dSplitDowns, ss.Downs)
+		counter(ch, dSplitUps, ss.Ups)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/ekka-mesh/ekka-mesh/config"
 	"github.com/ekka-mesh/ekka-mesh/locker"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
+	"github.com/ekka-mesh/ekka-mesh/splitbrain"
 )
 
 // adminListenTimeout bounds resolving and binding node.admin.listen.
@@ -23,8 +24,9 @@ const adminListenTimeout = 10 * time.Second
 // startAdmin starts the admin endpoint of node.admin.* beside the node
 // (nothing when node.admin.listen is empty), serving HTTPS when tlsCfg (from
 // adminTLS, which run calls before the node starts) is not nil. heal may be
-// nil (autoheal off). stop shuts the endpoint down; it is never nil.
-func startAdmin(s config.Settings, tlsCfg *tls.Config, node *mesh.Node, lk *locker.Locker, heal *autoheal.Autoheal, log *slog.Logger) (stop func(context.Context) error, err error) {
+// nil (autoheal off), and split (the strategy is autoheal). stop shuts the
+// endpoint down; it is never nil.
+func startAdmin(s config.Settings, tlsCfg *tls.Config, node *mesh.Node, lk *locker.Locker, heal *autoheal.Autoheal, split *splitbrain.Resolver, log *slog.Logger) (stop func(context.Context) error, err error) {
 	noop := func(context.Context) error { return nil }
 	a := s.Node.Admin
 	if a.Listen == "" {
@@ -34,6 +36,7 @@ func startAdmin(s config.Settings, tlsCfg *tls.Config, node *mesh.Node, lk *lock
 		Node:            node,
 		Locker:          lk,
 		Autoheal:        heal,
+		SplitBrain:      split,
 		ReadyMinMembers: a.ReadyMinMembers,
 		Pprof:           a.Pprof,
 		Logger:          log,

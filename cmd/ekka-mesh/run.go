@@ -348,7 +348,7 @@ func runNode(ctx context.Context, opts runOptions, stderr io.Writer, hooks runHo
 	if opts.configPath != "" {
 		started = append(started, "config", opts.configPath)
 	}
-	stopAdmin, err := startAdmin(s, adminTLSConfig, node, lk, heal, log)
+	stopAdmin, err := startAdmin(s, adminTLSConfig, node, lk, heal, resolver, log)
 	if err != nil {
 		return abort(err)
 	}

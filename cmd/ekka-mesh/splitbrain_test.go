@@ -2,8 +2,11 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
 	"maps"
+	"net"
+	"net/http"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -126,7 +129,8 @@ func startSplitBrain(t *testing.T, sets ...string) *splitBrainCluster {
 	fw := newFirewall(t) // skips here, before anything is built, when it cannot work
 	all := []string{sb1, sb2, sb3}
 	c := &splitBrainCluster{
-		clusterHarness: newHarness(t, buildBinary(t), "split-brain-test-cookie", all),
+		// Each node's admin endpoint listens on base+4 of its address.
+		clusterHarness: newHarness(t, buildBinary(t), "split-brain-test-cookie", append(slices.Clone(all), "sb4@127.0.0.21", "sb4@127.0.0.22", "sb4@127.0.0.23")),
 		fw:             fw,
 		procs:          map[string]*nodeProc{},
 		hooks:          filepath.Join(t.TempDir(), "hooks.log"),
@@ -135,7 +139,7 @@ func startSplitBrain(t *testing.T, sets ...string) *splitBrainCluster {
 	sets = append([]string{"cluster.static.seeds=" + strings.Join(all, ","), "node.hooks.down=" + hook, "node.hooks.up=" + hook}, sets...)
 	for _, name := range all {
 		args := []string{"--config", filepath.Join("testdata", "cluster.conf"), "--name", name, "--base-port", strconv.Itoa(c.base), "--cookie", c.cookie}
-		for _, s := range sets {
+		for _, s := range append(slices.Clone(sets), "node.admin.listen="+c.adminAddr(name)) {
 			args = append(args, "--set", s)
 		}
 		p := c.run(t, name, args...)
@@ -159,6 +163,26 @@ func (c *splitBrainCluster) addr(node string) (string, int) {
 	host := node[strings.IndexByte(node, '@')+1:]
 	digits, _ := strconv.Atoi(strings.TrimPrefix(node[:strings.IndexByte(node, '@')], "sb"))
 	return host, c.base + digits
+}
+
+// adminAddr is where node's admin endpoint listens.
+func (c *splitBrainCluster) adminAddr(node string) string {
+	host, _ := c.addr(node)
+	return net.JoinHostPort(host, strconv.Itoa(c.base+4))
+}
+
+// admin gets path from node's admin endpoint: its status code and body.
+func (c *splitBrainCluster) admin(t *testing.T, node, path string) (int, string) {
+	t.Helper()
+	ctx := testnet.Context(t, 10*time.Second)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+c.adminAddr(node)+path, nil)
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, string(body)
 }
 
 // cut drops the traffic between a and b.
@@ -245,6 +269,20 @@ func TestSplitBrainSymmetricProcesses(t *testing.T) {
 	code, stdout, _ = c.ctl(t, sb1, "status")
 	require.Equal(t, exitOK, code)
 	assert.NotContains(t, stdout, "Suspended:")
+	// The admin endpoint: not ready, and the metrics say so.
+	code, body := c.admin(t, sb3, "/readyz")
+	assert.Equal(t, http.StatusServiceUnavailable, code)
+	assert.Contains(t, body, `"suspended: keep-majority: this side has 1 of 3 members`)
+	_, body = c.admin(t, sb3, "/metrics")
+	for _, line := range []string{`ekka_mesh_suspended 1`, `ekka_mesh_split_brain_serving{strategy="keep-majority"} 0`, `ekka_mesh_split_brain_downs_total 1`, `ekka_mesh_calls_suspended_total 1`} {
+		assert.Contains(t, strings.Split(body, "\n"), line)
+	}
+	_, body = c.admin(t, sb1, "/metrics")
+	for _, line := range []string{`ekka_mesh_suspended 0`, `ekka_mesh_split_brain_serving{strategy="keep-majority"} 1`, `ekka_mesh_split_brain_downs_total 0`} {
+		assert.Contains(t, strings.Split(body, "\n"), line)
+	}
+	_, body = c.admin(t, sb3, "/snapshot")
+	assert.Contains(t, body, `"split_brain":{"strategy":"keep-majority","serving":false,`)
 
 	c.fw.restore()
 	tRestore := time.Now()
@@ -252,6 +290,12 @@ func TestSplitBrainSymmetricProcesses(t *testing.T) {
 		c.state(map[string][]string{sb1: all, sb2: all, sb3: all}, nil))
 	t.Logf("sb3 serves again %v after the network was restored", time.Since(tRestore).Round(time.Millisecond))
 
+	code, body = c.admin(t, sb3, "/readyz")
+	assert.Equal(t, http.StatusOK, code, body)
+	_, body = c.admin(t, sb3, "/metrics")
+	for _, line := range []string{`ekka_mesh_suspended 0`, `ekka_mesh_split_brain_serving{strategy="keep-majority"} 1`, `ekka_mesh_split_brain_ups_total 1`} {
+		assert.Contains(t, strings.Split(body, "\n"), line)
+	}
 	assert.Empty(t, c.suspensions(sb1), "sb1 (majority) suspended")
 	assert.Empty(t, c.suspensions(sb2), "sb2 (majority) suspended")
 	assert.Len(t, c.suspensions(sb3), 1)
