@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -144,6 +145,11 @@ func checkConfig(opts runOptions, environ []string) checkResult {
 	}
 	if _, err := adminTLS(s.Node.Admin.TLS); err != nil { // the files of node.admin.tls.*, as run loads them
 		res.Errors = append(res.Errors, withSource(err.Error(), opts, environ))
+	}
+	if sb, decides, err := splitBrainConfig(s, slog.New(slog.DiscardHandler)); err != nil {
+		res.Errors = append(res.Errors, withSource(err.Error(), opts, environ))
+	} else if decides && s.Cluster.Autoheal > 0 {
+		res.Notes = append(res.Notes, fmt.Sprintf("cluster.split_brain.strategy = %s: %s", sb.Strategy, autohealUnused))
 	}
 	if len(res.Errors) > 0 {
 		return res

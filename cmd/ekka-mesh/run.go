@@ -320,8 +320,7 @@ func runNode(ctx context.Context, opts runOptions, stderr io.Writer, hooks runHo
 	switch acfg, on := autohealConfig(s, log); {
 	case decides:
 		if on {
-			log.Info("cluster.autoheal is not used with this split-brain strategy: the strategy decides which side serves, and the other side resumes once the split is over",
-				"strategy", string(sbcfg.Strategy))
+			log.Info(autohealUnused, "strategy", string(sbcfg.Strategy))
 		}
 		if resolver, err = splitbrain.Attach(node, sbcfg); err != nil {
 			return abort(fmt.Errorf("cluster.split_brain.strategy = %s: %w", sbcfg.Strategy, err))

@@ -9,6 +9,10 @@ import (
 	"github.com/ekka-mesh/ekka-mesh/splitbrain"
 )
 
+// autohealUnused is what run logs, and check-config notes, when
+// cluster.autoheal is on with a strategy other than autoheal.
+const autohealUnused = "cluster.autoheal is not used with this split-brain strategy: the strategy decides which side serves, and the other side resumes once the split is over"
+
 // splitBrainConfig maps cluster.split_brain.* to the resolver's Config:
 // decides is false for the autoheal strategy, which run serves as it always
 // did (autoheal attached when cluster.autoheal is on), and true for a

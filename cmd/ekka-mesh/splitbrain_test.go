@@ -84,6 +84,22 @@ func TestSplitBrainHookCommands(t *testing.T) {
 	assert.Contains(t, err.Error(), `command "exit 3" exited with status 3`)
 }
 
+// TestCheckConfigSplitBrain: check-config notes that cluster.autoheal is
+// not used with a strategy other than autoheal, and reports static-quorum
+// without its size.
+func TestCheckConfigSplitBrain(t *testing.T) {
+	env := []string{"HOME=" + t.TempDir()}
+	code, stdout, stderr := checkConfigRun(env, "--set", "node.cookie=c", "--set", "cluster.split_brain.strategy=down-all")
+	assert.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, "note: cluster.split_brain.strategy = down-all: "+autohealUnused+"\n")
+	code, stdout, stderr = checkConfigRun(env, "--set", "node.cookie=c", "--set", "cluster.split_brain.strategy=down-all", "--set", "cluster.autoheal=off")
+	assert.Equal(t, exitOK, code, stderr)
+	assert.NotContains(t, stdout, "note:")
+	code, _, stderr = checkConfigRun(env, "--set", "node.cookie=c", "--set", "cluster.split_brain.strategy=static-quorum")
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "cluster.split_brain.strategy = static-quorum needs cluster.split_brain.quorum_size, at least 1")
+}
+
 // TestRunSplitBrainConfigErrors: run refuses a bad strategy and a
 // static-quorum without its size before it starts a node.
 func TestRunSplitBrainConfigErrors(t *testing.T) {
@@ -244,8 +260,12 @@ func TestSplitBrainSymmetricProcesses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary, runs node processes and changes iptables rules")
 	}
-	c := startSplitBrain(t, "cluster.split_brain.strategy=keep-majority", "cluster.split_brain.stable_after=1s", "node.heartbeat_timeout=1s")
+	c := startSplitBrain(t, "cluster.split_brain.strategy=keep-majority", "cluster.split_brain.stable_after=1s", "node.heartbeat_timeout=1s",
+		"cluster.autoheal=1s") // not used: the strategy decides
 	all := []string{sb1, sb2, sb3}
+	for _, node := range all {
+		assert.Len(t, logLines(c.procs[node].log.String(), autohealUnused), 1, node)
+	}
 
 	c.cut(sb3, sb1)
 	c.cut(sb3, sb2)
@@ -306,6 +326,9 @@ func TestSplitBrainSymmetricProcesses(t *testing.T) {
 	assert.True(t, strings.HasPrefix(lines[1], "up "+sb3+" keep-majority: every member is reachable"), lines[1])
 	assert.Empty(t, c.hookLines(t, sb1))
 	assert.Empty(t, c.hookLines(t, sb2))
+	for _, node := range all {
+		assert.NotContains(t, c.procs[node].log.String(), "autoheal:", "%s: autoheal ran beside the strategy", node)
+	}
 }
 
 // TestSplitBrainAsymmetricProcesses: with keep-oldest, when only the link
