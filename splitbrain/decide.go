@@ -208,15 +208,18 @@ func Decide(rules Rules, view View) Decision {
 	slices.Sort(d.Others)
 	slices.Sort(d.Losers)
 	d.Split = len(d.Others) > 0 || len(d.Losers) > 0
+	if rules.Strategy == Autoheal {
+		d.Serve = true
+		d.Reason = "autoheal: both sides serve; autoheal heals the partitions once the network is whole"
+		return d
+	}
 	if why, lost := losers[view.Self]; lost {
 		d.Reason = fmt.Sprintf("%s: indirectly connected: %s; the younger gives way", rules.Strategy, why)
 		return d
 	}
-	if len(d.Others) == 0 || rules.Strategy == Autoheal {
+	if len(d.Others) == 0 {
 		d.Serve = true
 		switch {
-		case rules.Strategy == Autoheal:
-			d.Reason = "autoheal: both sides serve; autoheal heals the partitions once the network is whole"
 		case len(d.Losers) > 0:
 			d.Reason = fmt.Sprintf("%s: no member is cut off from this side; %s give way (indirectly connected)", rules.Strategy, strings.Join(d.Losers, ", "))
 		default:

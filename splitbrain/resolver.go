@@ -115,6 +115,7 @@ type Resolver struct {
 	ownKey   string           // own's reach and serving, to see it change
 	warned   map[string]bool  // members warned about for another strategy
 	stab     stability
+	links    map[[2]string]bool // the pairs the last view said are linked
 	status   Status
 	retryUp  time.Time // an Up hook failed: not again before
 	nextSend time.Time
@@ -346,7 +347,13 @@ func (r *Resolver) step(now time.Time) {
 	v, tell := r.view(now)
 	d := Decide(r.cfg.Rules, v)
 	r.mu.Lock()
-	verdict := r.stab.observe(now, viewKey(v), d.Split)
+	key, ls := viewKey(v), links(v)
+	lost := lostLink(r.links, ls)
+	r.links = ls
+	if key != r.stab.key {
+		r.log.Debug("the view changed", "view", key, "split", d.Split, "lost_link", lost)
+	}
+	verdict := r.stab.observe(now, key, d.Split, lost)
 	unstableFor := r.stab.unstableFor(now)
 	r.status.Decision = d
 	r.status.Stable = verdict == act

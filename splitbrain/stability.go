@@ -25,28 +25,36 @@ const (
 //
 //   - A decision is acted on once the view (who reaches whom) has not
 //     changed for stableAfter.
-//   - An episode of instability begins when a view shows a split, and ends
-//     once the view holds still for stableAfter (the split is then decided)
-//     or has shown no split for stableAfter. If it lasts stableAfter +
-//     unstableAfter (a flapping link), the verdict is unstable: every node
-//     in it stops serving, as Akka's down-all-when-unstable. unstableAfter
-//     < 0 turns this off.
+//   - An episode of instability begins when a link is lost while the view
+//     shows a split, and ends once the view holds still for stableAfter
+//     (the split is then decided) or has shown no split for stableAfter.
+//     If it has lasted stableAfter + unstableAfter, links were lost again
+//     within the last stableAfter (a flapping link, not a heal in
+//     progress, which only brings links back) and the view still shows a
+//     split, the verdict is unstable: every node in it stops serving, as
+//     Akka's down-all-when-unstable. unstableAfter < 0 turns this off.
 type stability struct {
 	stableAfter, unstableAfter time.Duration
 
 	key            string
 	changed        time.Time // when key last changed
 	unhealthySince time.Time // start of the episode; zero when none
+	lastLoss       time.Time // the last time a link was lost
 	healthySince   time.Time // since when no view showed a split; zero while one does
 }
 
-func (s *stability) observe(now time.Time, key string, split bool) verdict {
+// observe takes the view's key, whether it shows a split, and whether a
+// link was lost since the last view.
+func (s *stability) observe(now time.Time, key string, split, lost bool) verdict {
 	if key != s.key || s.changed.IsZero() {
 		s.key, s.changed = key, now
 	}
+	if lost {
+		s.lastLoss = now
+	}
 	if split {
 		s.healthySince = time.Time{}
-		if s.unhealthySince.IsZero() {
+		if s.unhealthySince.IsZero() && lost {
 			s.unhealthySince = now
 		}
 	} else {
@@ -63,7 +71,8 @@ func (s *stability) observe(now time.Time, key string, split bool) verdict {
 		// put is decided, not unstable.
 		s.unhealthySince = time.Time{}
 		return act
-	case s.unstableAfter >= 0 && !s.unhealthySince.IsZero() && now.Sub(s.unhealthySince) >= s.stableAfter+s.unstableAfter:
+	case split && s.unstableAfter >= 0 && !s.unhealthySince.IsZero() &&
+		now.Sub(s.unhealthySince) >= s.stableAfter+s.unstableAfter && now.Sub(s.lastLoss) < s.stableAfter:
 		return unstable
 	}
 	return wait
@@ -98,4 +107,31 @@ func viewKey(v View) string {
 		b.WriteByte(';')
 	}
 	return b.String()
+}
+
+// links returns the pairs of members v says are linked: each has a link
+// to the other, as far as their entries say (a member with no entry is
+// taken at the other's word; two with none are left out).
+func links(v View) map[[2]string]bool {
+	out := map[[2]string]bool{}
+	for i, a := range v.Members {
+		ra, okA := v.Reach[a.Node]
+		for _, b := range v.Members[i+1:] {
+			rb, okB := v.Reach[b.Node]
+			if (okA || okB) && (!okA || slices.Contains(ra, b.Node)) && (!okB || slices.Contains(rb, a.Node)) {
+				out[[2]string{a.Node, b.Node}] = true
+			}
+		}
+	}
+	return out
+}
+
+// lostLink reports whether a pair linked in before is not in now.
+func lostLink(before, now map[[2]string]bool) bool {
+	for p := range before {
+		if !now[p] {
+			return true
+		}
+	}
+	return false
 }
