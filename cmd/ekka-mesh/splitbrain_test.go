@@ -428,3 +428,55 @@ func TestSplitBrainFlappingProcesses(t *testing.T) {
 		assert.True(t, strings.HasPrefix(lines[len(lines)-1], "up "+node+" keep-majority: every member is reachable"), lines[len(lines)-1])
 	}
 }
+
+// TestSplitBrainStrategiesProcesses: the other strategies on a symmetric
+// split of one node from the other two: static-quorum (quorum 2) keeps the
+// two; keep-oldest with down-if-alone keeps the two when the oldest is the
+// one cut off; down-all stops every node. Once the network is whole every
+// node serves again, and no node records a partition.
+func TestSplitBrainStrategiesProcesses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary, runs node processes and changes iptables rules")
+	}
+	all := []string{sb1, sb2, sb3}
+	for _, tt := range []struct {
+		name      string
+		sets      []string
+		alone     string            // the node cut off from the other two
+		suspended map[string]string // node -> in its suspension's reason
+	}{
+		{"static-quorum", []string{"cluster.split_brain.strategy=static-quorum", "cluster.split_brain.quorum_size=2"}, sb3,
+			map[string]string{sb3: "static-quorum: this side has 1 of 3 members"}},
+		{"keep-oldest down-if-alone", []string{"cluster.split_brain.strategy=keep-oldest"}, sb1,
+			map[string]string{sb1: "keep-oldest: this node is the oldest member but alone"}},
+		{"down-all", []string{"cluster.split_brain.strategy=down-all"}, sb3,
+			map[string]string{sb1: "down-all: ", sb2: "down-all: ", sb3: "down-all: "}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := startSplitBrain(t, append(tt.sets, "cluster.split_brain.stable_after=1s", "node.heartbeat_timeout=1s")...)
+			running := map[string][]string{tt.alone: {tt.alone}}
+			var others []string
+			for _, n := range all {
+				if n != tt.alone {
+					others = append(others, n)
+					c.cut(tt.alone, n)
+				}
+			}
+			for _, n := range others {
+				running[n] = others
+			}
+			testnet.Eventually(t, 30*time.Second, fmt.Sprintf("%s cut off, suspended: %v", tt.alone, slices.Sorted(maps.Keys(tt.suspended))),
+				c.state(running, tt.suspended))
+			c.fw.restore()
+			testnet.Eventually(t, 30*time.Second, "one cluster again, every node serving, no partition",
+				c.state(map[string][]string{sb1: all, sb2: all, sb3: all}, nil))
+			for _, n := range all {
+				want := 0
+				if _, down := tt.suspended[n]; down {
+					want = 1
+				}
+				assert.Len(t, c.suspensions(n), want, "%s's suspended events", n)
+			}
+		})
+	}
+}
