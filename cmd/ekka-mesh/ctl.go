@@ -42,7 +42,7 @@ type ctlCommand struct {
 }
 
 var ctlCommands = map[string]ctlCommand{
-	"status":      {"[NODE]", 0, 1, "print the node's view of the cluster: members with their version and tags, running and stopped nodes, partitions; with --require-up N, exit 3 when fewer than N members are up (a probe). With NODE, NODE as the node sees it, like ekka_cluster:status(Node): running (exit 0), stopped (exit 3) or not a member (exit 6), with its member status and since when, GUID, version, services and tags", (*ctlRun).status},
+	"status":      {"[NODE]", 0, 1, "print the node's view of the cluster: members with their version and tags, running and stopped nodes, partitions, and why the node is suspended when a split-brain strategy stopped it; with --require-up N, exit 3 when fewer than N members are up (a probe). With NODE, NODE as the node sees it, like ekka_cluster:status(Node): running (exit 0), stopped (exit 3) or not a member (exit 6), with its member status and since when, GUID, version, services and tags", (*ctlRun).status},
 	"members":     {"", 0, 0, "list the members: node, status, version, GUID (and tags, when a member has some); with --watch, print one line per change (time, node, old -> new status) until interrupted", (*ctlRun).members},
 	"ping":        {"NODE2", 1, 1, "the node pings NODE2 and reports the round trip", (*ctlRun).ping},
 	"join":        {"NODE2", 1, 1, "the node joins the cluster of NODE2", (*ctlRun).join},
