@@ -100,6 +100,24 @@ func TestCheckConfigSplitBrain(t *testing.T) {
 	assert.Contains(t, stderr, "cluster.split_brain.strategy = static-quorum needs cluster.split_brain.quorum_size, at least 1")
 }
 
+// TestRunSplitBrainStops: a node run with a strategy other than autoheal
+// logs it when it starts, and stops cleanly (exit 0, no goroutine left)
+// even while suspended.
+func TestRunSplitBrainStops(t *testing.T) {
+	checkLeaks(t)
+	env := map[string]string{"HOME": t.TempDir()}
+	base := testnet.FreeBase(t, "r1@127.0.0.1")
+	p := startRunNode(t, env, "--name", "r1@127.0.0.1", "--base-port", strconv.Itoa(base), "--cookie", "C",
+		"--set", "cluster.split_brain.strategy=keep-majority", "--set", "cluster.split_brain.stable_after=1s")
+	started := logLines(p.log.String(), "started")
+	require.Len(t, started, 1)
+	assert.Contains(t, started[0], "split_brain=keep-majority stable_after=1s")
+	assert.NotContains(t, started[0], "autoheal=")
+	assert.Len(t, logLines(p.log.String(), autohealUnused), 1, "cluster.autoheal is on by default")
+	require.NoError(t, p.node.Suspend("keep-majority: a test"))
+	assert.Equal(t, exitOK, p.stop(t), p.log.String())
+}
+
 // TestRunSplitBrainConfigErrors: run refuses a bad strategy and a
 // static-quorum without its size before it starts a node.
 func TestRunSplitBrainConfigErrors(t *testing.T) {
