@@ -257,7 +257,10 @@ func TestAdminStatusPageBrowser(t *testing.T) {
 	procs := map[string]*nodeProc{
 		n1: h.run(t, n1, "--config", filepath.Join("testdata", "cluster.conf"), "--name", n1,
 			"--base-port", strconv.Itoa(h.base), "--cookie", h.cookie,
-			"--set", fmt.Sprintf("node.admin.listen=127.0.0.1:%d", port)),
+			"--set", fmt.Sprintf("node.admin.listen=127.0.0.1:%d", port),
+			// n1 alone decides splits (the others run autoheal): it
+			// suspends itself once it is left alone, which the page shows.
+			"--set", "cluster.split_brain.strategy=keep-majority", "--set", "cluster.split_brain.stable_after=1s"),
 		n2: h.start(t, n2),
 		n3: h.start(t, n3),
 	}
@@ -318,4 +321,16 @@ func TestAdminStatusPageBrowser(t *testing.T) {
 	})
 	t.Logf("the page showed n3 down %v after kill -9", time.Since(killed).Round(time.Millisecond))
 	read("the member count after the kill", `document.getElementById('member-count').textContent`, func(s string) bool { return strings.HasPrefix(s, "2 of ") })
+	const splitBrain = `document.getElementById('split-brain').dataset.state + '|' + document.getElementById('split-brain').textContent`
+	read("n1 serving with 2 of 3 up", splitBrain, func(s string) bool {
+		return strings.HasPrefix(s, "serving|strategy: keep-majority") && strings.Contains(s, "this side has 2 of 3 members")
+	})
+
+	// Alone, n1 is a minority: keep-majority suspends it, and the page
+	// says so and why, with the node not ready.
+	procs[n2].kill9(t)
+	shown := read("n1 suspended once alone", splitBrain, func(s string) bool { return strings.HasPrefix(s, "down|") })
+	assert.Contains(t, shown, "not serving: keep-majority: this side has 1 of 3 members")
+	assert.Contains(t, shown, "stopped 1 times")
+	read("n1 not ready while suspended", `document.getElementById('ready').textContent`, func(s string) bool { return s == "not ready" })
 }
