@@ -196,54 +196,69 @@ func TestAsymmetricSplit(t *testing.T) {
 	}
 }
 
-// TestFlappingSplit flaps one link faster than StableAfter: no decision can
-// be taken, and once the view has kept changing for StableAfter +
-// DownAllWhenUnstable, losing links again and again, every node stops
-// serving (down-all-when-unstable). When the link holds still again, every
-// node serves again.
+// TestFlappingSplit runs every strategy on two flapping splits of three
+// nodes, faster than StableAfter: one link (asymmetric: the third node
+// reaches both ends) and one node cut off from the other two (symmetric).
+// No decision can be taken, and once the view has kept losing links for
+// StableAfter + DownAllWhenUnstable every node stops serving
+// (down-all-when-unstable). When the network holds still again, every node
+// serves again.
 func TestFlappingSplit(t *testing.T) {
 	const flapStable = time.Second
-	c := attach(t, 3, splitbrain.Config{Rules: splitbrain.Rules{Strategy: splitbrain.KeepMajority}, StableAfter: flapStable})
-	ctx := testnet.Context(t, 30*time.Second)
-	c.waitWhole(t, ctx)
+	shapes := []struct {
+		name     string
+		cut, fix func(c *cluster)
+	}{
+		{"asymmetric", func(c *cluster) { c.Cut(0, 1) }, func(c *cluster) { c.Heal(0, 1) }},
+		{"symmetric", func(c *cluster) { c.Isolate(2) }, func(c *cluster) { c.HealAll() }},
+	}
+	for _, rules := range []splitbrain.Rules{
+		{Strategy: splitbrain.KeepMajority}, {Strategy: splitbrain.KeepOldest},
+		{Strategy: splitbrain.StaticQuorum, QuorumSize: 2}, {Strategy: splitbrain.DownAll},
+	} {
+		for _, shape := range shapes {
+			t.Run(string(rules.Strategy)+"/"+shape.name, func(t *testing.T) {
+				c := attach(t, 3, splitbrain.Config{Rules: rules, StableAfter: flapStable})
+				ctx := testnet.Context(t, 30*time.Second)
+				c.waitWhole(t, ctx)
 
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c.Cut(0, 1)
-			select {
-			case <-stop:
-				return
-			case <-time.After(flapStable / 10):
-			}
-			c.Heal(0, 1)
-			select {
-			case <-stop:
-				return
-			case <-time.After(flapStable / 10):
-			}
-		}
-	}()
-	c.waitServing(t, ctx, nil)
-	unstable := 0
-	for i := range c.Len() {
-		// A flap whose cut outlasts StableAfter (redials back off) is
-		// decided as what it is then: an asymmetric split.
-		reason, _ := c.Node(i).Suspended()
-		if strings.Contains(reason, "unstable") {
-			unstable++
-		} else {
-			require.Contains(t, reason, "cannot reach each other", "%s's reason", c.Name(i))
+				stop := make(chan struct{})
+				var wg sync.WaitGroup
+				wg.Go(func() {
+					for {
+						shape.cut(c)
+						select {
+						case <-stop:
+							return
+						case <-time.After(flapStable / 10):
+						}
+						shape.fix(c)
+						select {
+						case <-stop:
+							return
+						case <-time.After(flapStable / 10):
+						}
+					}
+				})
+				c.waitServing(t, ctx, nil)
+				close(stop)
+				wg.Wait()
+				unstable := 0
+				for i := range c.Len() {
+					// A flap whose cut outlasts StableAfter (redials back
+					// off) is decided as the split it is then.
+					reason, _ := c.Node(i).Suspended()
+					if strings.Contains(reason, "unstable") {
+						unstable++
+					}
+					require.True(t, strings.HasPrefix(reason, string(rules.Strategy)+": "), "%s's reason: %q", c.Name(i), reason)
+				}
+				require.NotZero(t, unstable, "some node went down for instability")
+				c.HealAll()
+				c.waitWhole(t, ctx)
+			})
 		}
 	}
-	require.NotZero(t, unstable, "some node went down for instability")
-	close(stop)
-	wg.Wait()
-	c.HealAll()
-	c.waitWhole(t, ctx)
 }
 
 // TestBriefSplitIsNotDecided: a split shorter than StableAfter suspends no
