@@ -144,22 +144,7 @@ func Decide(rules Rules, view View) Decision {
 		}
 		return a < b
 	}
-	reach := map[string]map[string]bool{}
-	for n, r := range view.Reach {
-		set := map[string]bool{}
-		for _, o := range r {
-			set[o] = true
-		}
-		reach[n] = set
-	}
-	if reach[view.Self] == nil {
-		reach[view.Self] = map[string]bool{}
-	}
-	linked := func(a, b string) bool {
-		ra, okA := reach[a]
-		rb, okB := reach[b]
-		return (!okA || ra[b]) && (!okB || rb[a])
-	}
+	reach := reachOf(view)
 
 	// The part of the cluster connected to this node.
 	part := map[string]bool{view.Self: true}
@@ -168,7 +153,7 @@ func Decide(rules Rules, view View) Decision {
 		a := queue[0]
 		queue = queue[1:]
 		for _, m := range view.Members {
-			if !part[m.Node] && (reach[a] != nil || reach[m.Node] != nil) && linked(a, m.Node) {
+			if !part[m.Node] && reach.connected(a, m.Node) {
 				part[m.Node] = true
 				queue = append(queue, m.Node)
 			}
@@ -179,7 +164,7 @@ func Decide(rules Rules, view View) Decision {
 	losers := map[string]string{}
 	for i, a := range view.Members {
 		for _, b := range view.Members[i+1:] {
-			if a.Node == b.Node || !part[a.Node] || !part[b.Node] || linked(a.Node, b.Node) {
+			if a.Node == b.Node || !part[a.Node] || !part[b.Node] || reach.linked(a.Node, b.Node) {
 				continue
 			}
 			young, old := a.Node, b.Node
@@ -277,6 +262,38 @@ func Decide(rules Rules, view View) Decision {
 		d.Reason = fmt.Sprintf("splitbrain: unknown strategy %q: this node stops serving", rules.Strategy)
 	}
 	return d
+}
+
+// reachability is, for each node that said so, the set of members it has
+// a link to.
+type reachability map[string]map[string]bool
+
+// reachOf reads view's Reach; the deciding node always has an entry.
+func reachOf(view View) reachability {
+	r := reachability{view.Self: {}}
+	for n, links := range view.Reach {
+		set := map[string]bool{}
+		for _, o := range links {
+			set[o] = true
+		}
+		r[n] = set
+	}
+	return r
+}
+
+// linked: neither a nor b says it has no link to the other (a node that
+// said nothing is taken at the other's word).
+func (r reachability) linked(a, b string) bool {
+	ra, okA := r[a]
+	rb, okB := r[b]
+	return (!okA || ra[b]) && (!okB || rb[a])
+}
+
+// connected: a and b are linked, and at least one of them said so.
+func (r reachability) connected(a, b string) bool {
+	_, okA := r[a]
+	_, okB := r[b]
+	return (okA || okB) && r.linked(a, b)
 }
 
 // pairName names two nodes in a fixed order, for reasons that read the same

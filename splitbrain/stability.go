@@ -110,15 +110,14 @@ func viewKey(v View) string {
 }
 
 // links returns the pairs of members v says are linked: each has a link
-// to the other, as far as their entries say (a member with no entry is
-// taken at the other's word; two with none are left out).
+// to the other, as far as their entries say, as Decide reads them
+// (reachability.connected).
 func links(v View) map[[2]string]bool {
+	reach := reachOf(v)
 	out := map[[2]string]bool{}
 	for i, a := range v.Members {
-		ra, okA := v.Reach[a.Node]
 		for _, b := range v.Members[i+1:] {
-			rb, okB := v.Reach[b.Node]
-			if (okA || okB) && (!okA || slices.Contains(ra, b.Node)) && (!okB || slices.Contains(rb, a.Node)) {
+			if reach.connected(a.Node, b.Node) {
 				out[[2]string{a.Node, b.Node}] = true
 			}
 		}
