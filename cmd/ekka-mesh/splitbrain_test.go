@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"log/slog"
 	"maps"
 	"net"
@@ -208,15 +207,7 @@ func (c *splitBrainCluster) adminAddr(node string) string {
 // admin gets path from node's admin endpoint: its status code and body.
 func (c *splitBrainCluster) admin(t *testing.T, node, path string) (int, string) {
 	t.Helper()
-	ctx := testnet.Context(t, 10*time.Second)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+c.adminAddr(node)+path, nil)
-	require.NoError(t, err)
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp.StatusCode, string(body)
+	return adminGet(t, adminClient(nil), "http://"+c.adminAddr(node)+path)
 }
 
 // cut drops the traffic between a and b.
