@@ -3,6 +3,7 @@ package conn
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -57,6 +58,8 @@ func TestDialFallsBackToPreviousCookie(t *testing.T) {
 
 func TestKeyringChangesCookiesOfARunningListener(t *testing.T) {
 	hsLeakCheck(t)
+	var wg sync.WaitGroup
+	defer wg.Wait() // after cancel and l.Close below
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	b := testConfig("b@127.0.0.1")
@@ -66,15 +69,24 @@ func TestKeyringChangesCookiesOfARunningListener(t *testing.T) {
 	l, err := Listen(ctx, b, "127.0.0.1:0")
 	require.NoError(t, err)
 	defer l.Close()
-	go func() {
+	wg.Go(func() {
 		for {
 			c, err := l.Accept(ctx)
 			if err != nil {
 				return
 			}
-			c.Close(0, "test")
+			// The dialer closes the link once Dial returned. Closing it
+			// here at once raced the dialer's last step (opening the
+			// control stream), which then failed with EOF.
+			wg.Go(func() {
+				select {
+				case <-c.Closed():
+				case <-ctx.Done():
+				}
+				c.Close(0, "test")
+			})
 		}
-	}()
+	})
 	dial := func(cookie string) error {
 		d := testConfig("d@127.0.0.1")
 		d.Cookie = cookie
