@@ -175,7 +175,11 @@ func (z *compressor) plan(class string, size int, drain float64, now time.Time) 
 		}
 		return false, true
 	}
-	if now.Sub(st.sampled) >= sampleEvery && compressWorth(drain, st.speed, 0) {
+	// Sampled again every sampleEvery even when its figures say compressing
+	// cannot pay: a compression the scheduler paused looks slow, and one such
+	// sample must not shut the kind out for good. On a lane slow enough to
+	// get here, one message a second costs well under a millisecond.
+	if now.Sub(st.sampled) >= sampleEvery && slowEnough(drain) {
 		return false, true
 	}
 	return compressWorth(drain, st.speed, st.ratio), false

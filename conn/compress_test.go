@@ -164,7 +164,7 @@ func TestCompressorAuto(t *testing.T) {
 		{"100 Mbit/s, text: sampled once a second, every message compressed", mbit100Drain, 0.1, 2e9, 5 * time.Second, 5, 500},
 		{"1 Gbit/s, text: sampled once a second, every message compressed", gbitDrain, 0.1, 2e9, 5 * time.Second, 5, 500},
 		{"100 Mbit/s, random bytes: sampled once a second, none compressed", mbit100Drain, 1.0001, 2e9, 5 * time.Second, 5, 0},
-		{"1 Gbit/s, a compressor slower than it pays: sampled once, none compressed", gbitDrain, 0.1, 100e6, 5 * time.Second, 1, 0},
+		{"1 Gbit/s, a compressor slower than it pays: sampled once a second, none compressed", gbitDrain, 0.1, 100e6, 5 * time.Second, 5, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			z := newCompressor(CompressAuto, 4096)
@@ -226,6 +226,24 @@ func TestCompressorAutoFollowsTheLearnedRatio(t *testing.T) {
 	z.learn("slow", size, size/10, time.Duration(float64(size)/5e6*1e9), now)
 	use, _ = z.plan("slow", size, mbit100Drain, now.Add(time.Millisecond))
 	require.False(t, use)
+}
+
+// A compression the scheduler paused makes its kind look slower than it
+// is. When that is the kind's first sample, the next samples, a second
+// apart, must still come and put it right (CI once saw a kind sampled at
+// 19 MB/s, against 200 MB/s for every other sample, and never compressed).
+func TestCompressorAutoRecoversFromASlowSample(t *testing.T) {
+	z := newCompressor(CompressAuto, 4096)
+	start := time.Unix(1000, 0)
+	const size = 64 << 10
+	z.learn("m", size, size/10, time.Duration(float64(size)/5e6*1e9), start)
+	use, _ := z.plan("m", size, mbit100Drain, start.Add(time.Millisecond))
+	require.False(t, use, "at 5 MB/s of compressor, compressing a 100 Mbit/s link does not pay")
+	sampled, compressed := samples(z, "m", mbit100Drain, 0.1, 2e9, start.Add(time.Millisecond), 3*time.Second, 10*time.Millisecond)
+	// Messages every 10 ms from 1 ms to 2.991 s: samples at 1.001 s and
+	// 2.001 s, and the first one puts the kind right.
+	require.Equal(t, 2, sampled, "sampled once a second")
+	require.Equal(t, 200, compressed, "compressed from the second sample on")
 }
 
 func TestCompressorClassTableStaysBounded(t *testing.T) {
