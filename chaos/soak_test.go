@@ -113,14 +113,26 @@ func (sl *slot) current() (*mesh.Node, int) {
 
 // lockReady returns the locker when the node may take quorum locks: joined,
 // up, with every member in its table and not healing (sl.gate held).
-func (sl *slot) lockReady(n int) (*locker.Locker, int, bool) {
+// Otherwise why says which of those it is not.
+func (sl *slot) lockReady(n int) (lk *locker.Locker, gen int, why string) {
 	sl.mu.Lock()
 	node, lk, gen, joined := sl.node, sl.lk, sl.gen, sl.joined
 	sl.mu.Unlock()
-	if node == nil || lk == nil || !joined || sl.healing {
-		return nil, 0, false
+	switch {
+	case node == nil || lk == nil:
+		return nil, 0, "not running"
+	case !joined:
+		return nil, 0, "not joined yet"
+	case sl.healing:
+		return nil, 0, "healing (its Prepare hook ran, its Reboot hook not yet)"
 	}
-	return lk, gen, node.Status() == mesh.StatusUp && len(node.Members()) == n
+	if st := node.Status(); st != mesh.StatusUp {
+		return nil, 0, "status " + st.String()
+	}
+	if m := len(node.Members()); m != n {
+		return nil, 0, fmt.Sprintf("%d members, not %d", m, n)
+	}
+	return lk, gen, ""
 }
 
 // soak is one run of the chaos soak.
@@ -143,8 +155,10 @@ type soak struct {
 	stalls stallBook
 
 	faults   map[string]int
-	heals    atomic.Int64
-	timeline []string
+	heals    atomic.Int64 // Prepare hooks run
+	reboots  atomic.Int64 // Reboot hooks run
+	timelineMu sync.Mutex // logf runs from the fault loop and the heal hooks
+	timeline   []string
 	// faultTime is how long faults ran, up to the last restart;
 	// convergeTook is the time from their end to one cluster.
 	faultTime, convergeTook time.Duration
@@ -154,6 +168,8 @@ type soak struct {
 // last 3000 lines are kept.
 func (s *soak) logf(format string, args ...any) {
 	line := fmt.Sprintf("%8.3fs ", time.Since(s.t0).Seconds()) + fmt.Sprintf(format, args...)
+	s.timelineMu.Lock()
+	defer s.timelineMu.Unlock()
 	if len(s.timeline) >= 3000 {
 		s.timeline = s.timeline[1:]
 	}
@@ -252,9 +268,12 @@ func (s *soak) attach(sl *slot) error {
 				sl.healing = true
 				sl.gate.Unlock()
 				s.heals.Add(1)
+				s.logf("%s prepares its heal", sl.name)
 				return nil
 			},
 			Reboot: func(context.Context, string) error {
+				s.reboots.Add(1)
+				s.logf("%s rebooted after its heal", sl.name)
 				sl.gate.Lock()
 				sl.healing = false
 				sl.gate.Unlock()
@@ -539,10 +558,10 @@ func (s *soak) checkHealthy() {
 		}
 		// No worker runs now, so the node is ready unless something is wrong.
 		a.gate.RLock()
-		lk, _, ready := a.lockReady(nodes)
+		lk, _, why := a.lockReady(nodes)
 		a.gate.RUnlock()
-		if !ready {
-			t.Errorf("after convergence, %s is not ready for locks (joined, up, %d members, not healing)", a.name, nodes)
+		if why != "" {
+			t.Errorf("after convergence, %s is not ready for locks: %s", a.name, why)
 			continue
 		}
 		err := s.c.Wait(ctx, a.name+" to take a quorum lock", func() bool {
@@ -678,7 +697,7 @@ func (s *soak) figures() {
 	t.Logf("quorum locks: %d granted, %d refused, %d failed, %d releases not confirmed by every node asked, %d waits for a ready node; longest acquire %v; history checked: %d holds on %d resources",
 		l.granted, l.refused, l.errs, l.relFailed, l.notReady, l.maxAcquire.Round(time.Millisecond), holds, resources)
 	l.mu.Unlock()
-	t.Logf("faults over %v: %s; autoheal heals (prepare hooks run): %d", s.faultTime.Round(100*time.Millisecond), fmtCounts(s.faults), s.heals.Load())
+	t.Logf("faults over %v: %s; autoheal heals: %d prepared, %d rebooted", s.faultTime.Round(100*time.Millisecond), fmtCounts(s.faults), s.heals.Load(), s.reboots.Load())
 	t.Logf("converged %v after the faults stopped (bound %v); seed %d", s.convergeTook.Round(time.Millisecond), convergeBound, s.seed)
 }
 

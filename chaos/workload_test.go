@@ -416,8 +416,8 @@ func (s *soak) lockWorker(sl *slot, k int, rng *rand.Rand) {
 func (s *soak) lockOnce(sl *slot, k, seq int, rng *rand.Rand) bool {
 	sl.gate.RLock()
 	defer sl.gate.RUnlock()
-	lk, gen, ready := sl.lockReady(len(s.slots))
-	if !ready {
+	lk, gen, why := sl.lockReady(len(s.slots))
+	if why != "" {
 		s.locks.count(func(b *lockBook) { b.notReady++ })
 		return false
 	}
