@@ -36,6 +36,9 @@ type Hooks struct {
 	// Reboot runs once the node has rejoined the coordinator's cluster and
 	// every member has cleared its partition with it. An error is logged
 	// and reported to the coordinator; the node has rejoined all the same.
+	// It also runs when the rejoin failed, since the node serves again
+	// where it is: every Prepare is followed by one Reboot unless the node
+	// stops, and the reason then says the rejoin failed and why.
 	Reboot func(ctx context.Context, reason string) error
 }
 
@@ -669,10 +672,27 @@ func (a *Autoheal) healSteps(ctx context.Context, req order) error {
 	if err := runHook(ctx, "prepare", a.cfg.Hooks.Prepare, req.Reason); err != nil {
 		return err
 	}
-	if err := a.node.Rejoin(ctx, req.Coordinator); err != nil {
-		return err
+	// Once Prepare ran, Reboot runs whatever the rejoin's outcome: the node
+	// serves again when the heal ends, so the application must reload what
+	// it dropped. A failed heal is not always retried with this node as a
+	// victim (the next plan may put it on the majority side), so leaving
+	// Reboot to a later heal could leave the state dropped for good.
+	reason := req.Reason
+	rejoinErr := a.node.Rejoin(ctx, req.Coordinator)
+	switch {
+	case errors.Is(rejoinErr, mesh.ErrStopped):
+		return rejoinErr // the node serves no more: nothing to reload
+	case rejoinErr != nil:
+		reason += "; the rejoin failed (" + rejoinErr.Error() + "), so this node serves where it is until the next heal"
 	}
-	return runHook(ctx, "reboot", a.cfg.Hooks.Reboot, req.Reason)
+	rctx := ctx
+	if ctx.Err() != nil {
+		// The heal's time ran out in the rejoin: the hook gets its own.
+		var cancel context.CancelFunc
+		rctx, cancel = context.WithTimeout(a.ctx, a.cfg.HealTimeout)
+		defer cancel()
+	}
+	return errors.Join(rejoinErr, runHook(rctx, "reboot", a.cfg.Hooks.Reboot, reason))
 }
 
 // runHook runs an application hook, turning a panic into an error.

@@ -23,7 +23,10 @@
 //     and publishes partition-healed), runs the Reboot hook and announces
 //     up.
 //  4. A heal that fails or is interrupted leaves records behind: their
-//     reports bring the leader back after the delay.
+//     reports bring the leader back after the delay. A victim whose rejoin
+//     failed runs its Reboot hook all the same (the reason says the rejoin
+//     failed), since it serves again where it is: every Prepare is followed
+//     by one Reboot unless the node stops.
 //
 // Autoheal attaches to a node through its public API only: events, the
 // wire's partition and autoheal messages for the service "autoheal"

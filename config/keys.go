@@ -233,7 +233,7 @@ var keyTable = []keyDef{
 		func(s *Settings) *string { return &s.Node.Hooks.Leave }),
 	textField("node.hooks.prepare", "A command run on a node that autoheal makes give way (cluster.autoheal), before it drops its links; a failure stops that heal, which the leader retries. Empty: none.",
 		func(s *Settings) *string { return &s.Node.Hooks.Prepare }),
-	textField("node.hooks.reboot", "A command run on that node once it has rejoined; a failure is logged and reported to the coordinator. Empty: none.",
+	textField("node.hooks.reboot", "A command run on that node once it has rejoined, or once its rejoin failed (it serves again where it is; EKKA_MESH_REASON says so): every prepare is followed by a reboot. A failure is logged and reported to the coordinator. Empty: none.",
 		func(s *Settings) *string { return &s.Node.Hooks.Reboot }),
 	textField("node.hooks.down", "A command run on a node whose side lost a split-brain decision (cluster.split_brain.strategy other than autoheal), after the node stopped serving calls (it stays suspended whatever the command does); EKKA_MESH_REASON is the decision's reason. A failure is logged. Empty: none.",
 		func(s *Settings) *string { return &s.Node.Hooks.Down }),

@@ -32,7 +32,9 @@ type Hook func(ctx context.Context, ev HookEvent) error
 //	         which is retried after AutoclusterInterval. A Join that finds
 //	         the node already linked to the peer does not run it.
 //	Prepare  autoheal, on a victim of a heal: before it drops its links.
-//	Reboot   autoheal, on that victim once it has rejoined.
+//	Reboot   autoheal, on that victim once it has rejoined, or once its
+//	         rejoin failed (it serves again where it is): every Prepare is
+//	         followed by a Reboot unless the node stops.
 //	Leave    Node.Leave, once the node has announced it is leaving and
 //	         while its links are still up, before it tells its members
 //	         and drops them. An error does not keep the node from leaving:
