@@ -154,10 +154,10 @@ type soak struct {
 	locks  lockBook
 	stalls stallBook
 
-	faults   map[string]int
-	heals    atomic.Int64 // Prepare hooks run
-	reboots  atomic.Int64 // Reboot hooks run
-	timelineMu sync.Mutex // logf runs from the fault loop and the heal hooks
+	faults     map[string]int
+	heals      atomic.Int64 // Prepare hooks run
+	reboots    atomic.Int64 // Reboot hooks run
+	timelineMu sync.Mutex   // logf runs from the fault loop and the heal hooks
 	timeline   []string
 	// faultTime is how long faults ran, up to the last restart;
 	// convergeTook is the time from their end to one cluster.
@@ -556,21 +556,24 @@ func (s *soak) checkHealthy() {
 			}
 			castIDs = append(castIDs, id)
 		}
-		// No worker runs now, so the node is ready unless something is wrong.
-		a.gate.RLock()
-		lk, _, why := a.lockReady(nodes)
-		a.gate.RUnlock()
-		if why != "" {
-			t.Errorf("after convergence, %s is not ready for locks: %s", a.name, why)
-			continue
-		}
-		err := s.c.Wait(ctx, a.name+" to take a quorum lock", func() bool {
+		// No worker runs now. A node that restarted last may still be
+		// marked not joined for a moment: its joiner learns it is in the
+		// cluster only when its Join attempt in flight returns. Anything
+		// else that lasts (a heal that never rebooted) fails the wait,
+		// which names it.
+		err := s.c.Until(ctx, a.name+" to take a quorum lock", func() string {
+			a.gate.RLock()
+			lk, _, why := a.lockReady(nodes)
+			a.gate.RUnlock()
+			if why != "" {
+				return "not ready for locks: " + why
+			}
 			r, err := lk.Acquire(ctx, "after-"+a.name, locker.Options{Type: locker.Quorum, Lease: lease})
 			if err == nil && r.OK {
 				r.Lease.Release(ctx) //nolint:errcheck // a lost release only leaves the lease to end
-				return true
+				return ""
 			}
-			return false
+			return fmt.Sprintf("acquire: %+v, %v", r, err)
 		})
 		if err != nil {
 			t.Errorf("after convergence: %v", err)
