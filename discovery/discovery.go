@@ -52,3 +52,13 @@ func IsStandalone(s Strategy) bool {
 	st, ok := s.(Standalone)
 	return ok && st.Standalone()
 }
+
+// Keyed is implemented by a strategy that signs or checks its traffic with
+// the cluster's cookie (discovery/mcast). mesh.Node.SetCookie passes every
+// cookie change to the node's strategy when it is Keyed, so a rotation by
+// ekka-mesh ctl rotate-cookie or a config reload reaches discovery too: the
+// strategy signs with current and still accepts previous.
+type Keyed interface {
+	Strategy
+	SetCookie(current string, previous ...string) error
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/ekka-mesh/ekka-mesh/conn"
+	"github.com/ekka-mesh/ekka-mesh/discovery"
 )
 
 // SetCookie changes the node's cookies while it runs: from now on it offers
@@ -17,12 +18,21 @@ import (
 // (tens of milliseconds each) before anything changes, and changes nothing
 // if ctx ends first.
 //
+// A discovery strategy that signs with the cookie (discovery.Keyed, such
+// as mcast) gets the same cookies.
+//
 // A rolling rotation from cookie O to N: SetCookie(ctx, N, O) on every node
 // in turn, then SetCookie(ctx, N) on every node (wire/PROTOCOL.md section
 // 8.4).
 func (n *Node) SetCookie(ctx context.Context, current string, previous ...string) error {
 	if err := n.ccfg.Keyring.Set(ctx, current, previous...); err != nil {
 		return fmt.Errorf("mesh: node %s: set cookie: %w", n.cfg.Name, err)
+	}
+	if k, ok := n.cfg.Discovery.(discovery.Keyed); ok {
+		// The cookies passed the keyring's checks, which are the strategy's.
+		if err := k.SetCookie(current, previous...); err != nil {
+			return fmt.Errorf("mesh: node %s: set cookie: the node changed it, but its discovery did not: %w", n.cfg.Name, err)
+		}
 	}
 	if weak := conn.CookieWeakness(current); weak != "" {
 		n.log.Warn("weak cookie: anyone who records one plaintext handshake can guess it offline; "+weak, "cookie_len", len(current))

@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/ekka-mesh/ekka-mesh/discovery"
 	"github.com/ekka-mesh/ekka-mesh/internal/testnet"
 	"github.com/ekka-mesh/ekka-mesh/mesh"
 	"github.com/ekka-mesh/ekka-mesh/mesh/meshtest"
@@ -156,4 +157,48 @@ func TestSetCookieValidates(t *testing.T) {
 	cfg.CookiePrevious = []string{""}
 	_, err := mesh.Start(ctx, cfg)
 	require.ErrorContains(t, err, "mesh config: Cookie, CookiePrevious: previous cookie 1 is empty")
+}
+
+// keyedDiscovery is a strategy that signs with the cookie: it records the
+// cookies SetCookie gives it.
+type keyedDiscovery struct {
+	mu  sync.Mutex
+	got [][]string // each SetCookie: current, then previous
+}
+
+func (k *keyedDiscovery) Discover(context.Context) ([]string, error) { return nil, nil }
+func (k *keyedDiscovery) Register(context.Context) error             { return nil }
+func (k *keyedDiscovery) Unregister(context.Context) error           { return nil }
+func (k *keyedDiscovery) Lock(context.Context) error {
+	return discovery.NotSupported("keyed", "lock")
+}
+func (k *keyedDiscovery) Unlock(context.Context) error {
+	return discovery.NotSupported("keyed", "unlock")
+}
+
+func (k *keyedDiscovery) SetCookie(current string, previous ...string) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.got = append(k.got, append([]string{current}, previous...))
+	return nil
+}
+
+func (k *keyedDiscovery) calls() [][]string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return slices.Clone(k.got)
+}
+
+// A discovery strategy that signs with the cookie (mcast) follows the
+// node's cookie changes; a change the node refuses does not reach it.
+func TestSetCookieReachesAKeyedDiscovery(t *testing.T) {
+	kd := &keyedDiscovery{}
+	c := meshtest.Formed(t, 1, func(_ int, cfg *mesh.Config) { cfg.Discovery = kd })
+	ctx := testnet.Context(t, 10*time.Second)
+	n := c.Node(0)
+	const oldCookie, newCookie = "the-old-cookie-0123456789", "the-new-cookie-0123456789"
+	require.NoError(t, n.SetCookie(ctx, newCookie, oldCookie))
+	require.NoError(t, n.SetCookie(ctx, newCookie))
+	require.Error(t, n.SetCookie(ctx, ""))
+	require.Equal(t, [][]string{{newCookie, oldCookie}, {newCookie}}, kd.calls())
 }

@@ -16,12 +16,15 @@ func init() {
 			Name:    s.Node.Name.String(),
 			Cluster: s.Cluster.Name,
 			Cookie:  s.Node.Cookie,
-			Addr:    m.Addr,
-			Ports:   m.Ports,
-			Iface:   m.Iface,
-			TTL:     m.TTL,
-			Loop:    m.Loop,
-			Window:  m.Window,
+			// A rotation in progress; later ones reach the strategy
+			// through mesh.Node.SetCookie (it is a discovery.Keyed).
+			CookiePrevious: s.Node.CookiePrevious,
+			Addr:           m.Addr,
+			Ports:          m.Ports,
+			Iface:          m.Iface,
+			TTL:            m.TTL,
+			Loop:           m.Loop,
+			Window:         m.Window,
 			// cluster.mcast.sndbuf and recbuf; 0 leaves the system's default.
 			SendBuffer: int(m.SndBuf),
 			RecvBuffer: int(m.RecBuf),

@@ -22,7 +22,7 @@ import (
 )
 
 func TestMcastDiscoveryFromSettings(t *testing.T) {
-	s, err := config.Load("", []string{"node.name=n1@127.0.0.1", "node.cookie=c", "cluster.name=cl",
+	s, err := config.Load("", []string{"node.name=n1@127.0.0.1", "node.cookie=c", "node.cookie_previous=b,a", "cluster.name=cl",
 		"cluster.discovery=mcast", "cluster.mcast.addr=239.1.2.3", "cluster.mcast.ports=5000,5001",
 		"cluster.mcast.iface=127.0.0.1", "cluster.mcast.ttl=1", "cluster.mcast.loop=off", "cluster.mcast.window=750ms",
 		"cluster.mcast.sndbuf=16KB", "cluster.mcast.recbuf=1MB"}, nil)
@@ -35,6 +35,7 @@ func TestMcastDiscoveryFromSettings(t *testing.T) {
 	assert.Equal(t, "n1@127.0.0.1", got.Name)
 	assert.Equal(t, "cl", got.Cluster)
 	assert.Equal(t, "c", got.Cookie)
+	assert.Equal(t, []string{"b", "a"}, got.CookiePrevious, "a rotation in progress at start")
 	assert.Equal(t, "239.1.2.3", got.Addr.String())
 	assert.Equal(t, []int{5000, 5001}, got.Ports)
 	assert.Equal(t, "127.0.0.1", got.Iface.String())

@@ -65,17 +65,26 @@
 //     bytes, reply-to zero exactly in announces, lengths, name syntax, no
 //     trailing bytes).
 //  2. OtherCluster: the cluster name must be the receiver's.
-//  3. BadMAC: the HMAC must match, compared in constant time.
+//  3. BadMAC: the HMAC must match one of the receiver's cookies, compared
+//     in constant time.
 //  4. Unsolicited: the type must be the one the socket expects (announces
 //     on the group socket, answers on Discover's socket).
 //  5. Self: a packet carrying the receiver's own name is ignored.
 //  6. Stale: the timestamp must lie within MaxSkew of the receiver's clock.
-//  7. Unsolicited: an answer's reply-to must be the nonce of the announce
+//  7. Unsolicited: an answer's reply-to must be the nonce of an announce
 //     being collected.
 //  8. Replayed: the nonce must not have been accepted before. Nonces are
 //     remembered until their timestamp leaves the window, so a copy is
 //     refused either as a replay or as stale. (Busy: more than 65536 live
 //     nonces.)
+//
+// During a cookie rotation a node holds its current cookie and previous ones
+// (Config.CookiePrevious, SetCookie, which mesh.Node.SetCookie calls). It
+// then sends one announce per cookie, current first, each with its own
+// nonce, collects answers to any of them, accepts a packet whose HMAC
+// matches any cookie (checking all of them, in constant time), and answers
+// an announce signed with the cookie that verified it. Two nodes that share
+// a cookie find each other whichever rotated first.
 //
 // The HMAC covers the whole packet, so a packet cannot be altered, moved to
 // another cluster or re-typed; the cookie never crosses the wire. An

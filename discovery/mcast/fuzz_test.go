@@ -49,7 +49,7 @@ func FuzzAcceptSigned(f *testing.F) {
 			ok = d <= m.cfg.MaxSkew && d >= -m.cfg.MaxSkew
 		}
 		for round := range 2 {
-			got, accepted := m.accept(b, goldenSrc, packetType(want), replyTo)
+			got, _, accepted := m.accept(b, goldenSrc, packetType(want), replyTo)
 			if accepted != (ok && round == 0) {
 				t.Fatalf("round %d: accept = %v for %+v (parse error %v, want type %d); the rules say %v",
 					round, accepted, p, perr, want, ok && round == 0)

@@ -42,6 +42,10 @@ var DefaultAddr = netip.AddrFrom4([4]byte{239, 192, 0, 1})
 // maxRemembered bounds the nonces remembered against replays.
 const maxRemembered = 65536
 
+// maxPreviousCookies bounds the previous cookies accepted, as the node
+// does (conn.MaxPreviousCookies): each one costs an HMAC per packet.
+const maxPreviousCookies = 8
+
 // Config configures the strategy. Start from DefaultConfig: TTL and Loop are
 // used as they are, so a zero Config would send with TTL 0 and no loopback.
 type Config struct {
@@ -54,6 +58,12 @@ type Config struct {
 	// Cookie is the cluster's shared secret (required). Every packet is
 	// signed with it; packets signed with another cookie are dropped.
 	Cookie string
+	// CookiePrevious are cookies still accepted during a rotation (at most
+	// 8). Discover announces once signed with each cookie, current first,
+	// and an announce is answered signed with the cookie that verified it,
+	// so two nodes find each other as long as they share a cookie, whichever
+	// of them rotated first. SetCookie changes both while the strategy runs.
+	CookiePrevious []string
 
 	// Addr is the IPv4 multicast group (zero: DefaultAddr).
 	Addr netip.Addr
@@ -109,11 +119,12 @@ func DefaultConfig() Config {
 // Mcast is the multicast discovery strategy. Its methods are safe for
 // concurrent use.
 type Mcast struct {
-	cfg   Config
-	log   *slog.Logger
-	now   func() time.Time
-	guard *replayGuard
-	stats counters
+	cfg     Config
+	cookies atomic.Pointer[[]string] // the current cookie, then the previous ones
+	log     *slog.Logger
+	now     func() time.Time
+	guard   *replayGuard
+	stats   counters
 
 	warnMu   sync.Mutex
 	lastWarn map[string]time.Time
@@ -145,6 +156,10 @@ func New(cfg Config) (*Mcast, error) {
 	if cfg.Cookie == "" {
 		return nil, errors.New("mcast discovery: Cookie is empty; want the cluster's cookie")
 	}
+	if err := checkCookies(cfg.Cookie, cfg.CookiePrevious); err != nil {
+		return nil, fmt.Errorf("mcast discovery: %w", err)
+	}
+	cfg.CookiePrevious = slices.Clone(cfg.CookiePrevious)
 	if !cfg.Addr.Is4() || !cfg.Addr.IsMulticast() {
 		return nil, fmt.Errorf("mcast discovery: Addr %s: want an IPv4 multicast address (224.0.0.0/4), such as %s", cfg.Addr, DefaultAddr)
 	}
@@ -178,19 +193,25 @@ func New(cfg Config) (*Mcast, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Mcast{
+	m := &Mcast{
 		cfg:      cfg,
 		log:      log,
 		now:      time.Now,
 		guard:    newReplayGuard(maxRemembered),
 		lastWarn: map[string]time.Time{},
-	}, nil
+	}
+	cookies := append([]string{cfg.Cookie}, cfg.CookiePrevious...)
+	m.cookies.Store(&cookies)
+	return m, nil
 }
 
-// Config returns the configuration in use, defaults filled in.
+// Config returns the configuration in use, defaults filled in, with the
+// cookies SetCookie last set.
 func (m *Mcast) Config() Config {
 	c := m.cfg
 	c.Ports = slices.Clone(c.Ports)
+	cookies := *m.cookies.Load()
+	c.Cookie, c.CookiePrevious = cookies[0], slices.Clone(cookies[1:])
 	return c
 }
 
@@ -222,22 +243,30 @@ func (m *Mcast) Discover(ctx context.Context) ([]string, error) {
 		return nil, err
 	}
 
-	var id nonce
-	rand.Read(id[:])
-	pkt, err := encode(nil, packet{Type: typeAnnounce, Time: m.now().UnixNano(), Nonce: id, Cluster: m.cfg.Cluster, Node: m.cfg.Name}, m.cfg.Cookie)
-	if err != nil {
-		return nil, err
-	}
+	// One announce per cookie this node holds, each with a nonce of its
+	// own: during a rotation a node that holds only an older cookie (or
+	// only the newer one) verifies one of them, and answers it.
+	cookies := *m.cookies.Load()
+	ids := make([]nonce, len(cookies))
 	var sendErrs []error
-	for _, port := range m.cfg.Ports {
-		dst := netip.AddrPortFrom(m.cfg.Addr, uint16(port))
-		if _, err := c.WriteToUDPAddrPort(pkt, dst); err != nil {
-			sendErrs = append(sendErrs, fmt.Errorf("send an announce to %s: %w", dst, err))
-			continue
+	sent := 0
+	for i, cookie := range cookies {
+		rand.Read(ids[i][:])
+		pkt, err := encode(nil, packet{Type: typeAnnounce, Time: m.now().UnixNano(), Nonce: ids[i], Cluster: m.cfg.Cluster, Node: m.cfg.Name}, cookie)
+		if err != nil {
+			return nil, err
 		}
-		m.stats.sent.Add(1)
+		for _, port := range m.cfg.Ports {
+			dst := netip.AddrPortFrom(m.cfg.Addr, uint16(port))
+			if _, err := c.WriteToUDPAddrPort(pkt, dst); err != nil {
+				sendErrs = append(sendErrs, fmt.Errorf("send an announce to %s: %w", dst, err))
+				continue
+			}
+			sent++
+			m.stats.sent.Add(1)
+		}
 	}
-	if len(sendErrs) == len(m.cfg.Ports) {
+	if sent == 0 {
 		return nil, fmt.Errorf("mcast discovery: discover: %w", errors.Join(sendErrs...))
 	}
 	for _, err := range sendErrs {
@@ -267,7 +296,7 @@ func (m *Mcast) Discover(ctx context.Context) ([]string, error) {
 			}
 			return nil, fmt.Errorf("mcast discovery: discover: receive answers on %s: %w", c.LocalAddr(), err)
 		}
-		if p, ok := m.accept(buf[:n], src, typeAnswer, id); ok {
+		if p, _, ok := m.accept(buf[:n], src, typeAnswer, ids...); ok {
 			found[p.Node] = true
 		}
 	}
@@ -457,13 +486,15 @@ func (m *Mcast) serve(r *responder) {
 			time.Sleep(100 * time.Millisecond)
 			continue
 		}
-		p, ok := m.accept(buf[:n], src, typeAnnounce, nonce{})
+		p, cookie, ok := m.accept(buf[:n], src, typeAnnounce)
 		if !ok {
 			continue
 		}
 		var id nonce
 		rand.Read(id[:])
-		out, err = encode(out[:0], packet{Type: typeAnswer, Time: m.now().UnixNano(), Nonce: id, ReplyTo: p.Nonce, Cluster: m.cfg.Cluster, Node: m.cfg.Name}, m.cfg.Cookie)
+		// Signed with the cookie that verified the announce, which the
+		// announcer holds, even where it is not this node's current one.
+		out, err = encode(out[:0], packet{Type: typeAnswer, Time: m.now().UnixNano(), Nonce: id, ReplyTo: p.Nonce, Cluster: m.cfg.Cluster, Node: m.cfg.Name}, cookie)
 		if err != nil {
 			m.log.Error("mcast discovery: cannot encode an answer", "err", err)
 			continue
@@ -478,55 +509,57 @@ func (m *Mcast) serve(r *responder) {
 }
 
 // accept runs every check on a received datagram, in the order of the
-// PROTOCOL section, counts the outcome and returns the packet if it is to be
-// acted on. want is the type this socket expects; replyTo, for answers, the
-// nonce of the announce being collected.
-func (m *Mcast) accept(b []byte, src netip.AddrPort, want packetType, replyTo nonce) (packet, bool) {
+// PROTOCOL section, counts the outcome and returns the packet, with the
+// cookie that verified it, if it is to be acted on. want is the type this
+// socket expects; replyTo, for answers, the nonces of the announces being
+// collected.
+func (m *Mcast) accept(b []byte, src netip.AddrPort, want packetType, replyTo ...nonce) (packet, string, bool) {
 	m.stats.received.Add(1)
 	now := m.now()
 	if len(b) > maxPacketLen {
 		m.drop(&m.stats.malformed, "malformed", src, fmt.Errorf("%w: more than %d bytes; want at most %d", errMalformed, maxPacketLen, maxPacketLen))
-		return packet{}, false
+		return packet{}, "", false
 	}
 	p, mac, err := parse(b)
 	if err != nil {
 		m.drop(&m.stats.malformed, "malformed", src, err)
-		return packet{}, false
+		return packet{}, "", false
 	}
 	if p.Cluster != m.cfg.Cluster {
 		m.drop(&m.stats.otherCluster, "other cluster", src, fmt.Errorf("cluster %q from %s; want %q", p.Cluster, p.Node, m.cfg.Cluster))
-		return packet{}, false
+		return packet{}, "", false
 	}
-	if !verifyMAC(b[:len(b)-macLen], mac, m.cfg.Cookie) {
-		m.drop(&m.stats.badMAC, "bad MAC", src, fmt.Errorf("the MAC of a packet claiming to be from %s does not match this cluster's cookie", p.Node))
-		return packet{}, false
+	cookie, ok := verifyMACAny(b[:len(b)-macLen], mac, *m.cookies.Load())
+	if !ok {
+		m.drop(&m.stats.badMAC, "bad MAC", src, fmt.Errorf("the MAC of a packet claiming to be from %s matches none of this cluster's cookies (the current one and %d previous)", p.Node, len(*m.cookies.Load())-1))
+		return packet{}, "", false
 	}
 	if p.Type != want {
 		m.drop(&m.stats.unsolicited, "unsolicited", src, fmt.Errorf("%s from %s on a socket that expects %ss", p.Type, p.Node, want))
-		return packet{}, false
+		return packet{}, "", false
 	}
 	if p.Node == m.cfg.Name {
 		m.stats.self.Add(1)
-		return packet{}, false
+		return packet{}, "", false
 	}
 	if d := age(now, p.Time); d > m.cfg.MaxSkew || d < -m.cfg.MaxSkew {
 		m.drop(&m.stats.stale, "stale", src, fmt.Errorf("%s from %s is timestamped %v from this node's clock; want within %v", p.Type, p.Node, d.Round(time.Millisecond), m.cfg.MaxSkew))
-		return packet{}, false
+		return packet{}, "", false
 	}
-	if want == typeAnswer && p.ReplyTo != replyTo {
+	if want == typeAnswer && !slices.Contains(replyTo, p.ReplyTo) {
 		m.drop(&m.stats.unsolicited, "unsolicited", src, fmt.Errorf("answer from %s to an announce this node is not collecting answers for", p.Node))
-		return packet{}, false
+		return packet{}, "", false
 	}
 	switch m.guard.check(p.Nonce, now, time.Unix(0, p.Time).Add(m.cfg.MaxSkew+time.Second)) {
 	case replaySeen:
 		m.drop(&m.stats.replayed, "replayed", src, fmt.Errorf("%s from %s carries a nonce already seen", p.Type, p.Node))
-		return packet{}, false
+		return packet{}, "", false
 	case replayFull:
 		m.drop(&m.stats.busy, "busy", src, fmt.Errorf("%s from %s: %d nonces remembered against replays already; want fewer packets per %v", p.Type, p.Node, maxRemembered, m.cfg.MaxSkew))
-		return packet{}, false
+		return packet{}, "", false
 	}
 	m.stats.accepted.Add(1)
-	return p, true
+	return p, cookie, true
 }
 
 // warnEvery bounds the warnings about one kind of dropped packet.
@@ -555,4 +588,40 @@ type responder struct {
 	port    int
 	closing atomic.Bool
 	done    chan struct{}
+}
+
+// SetCookie makes current and previous the cookies this node signs its
+// announces with and accepts (Config.CookiePrevious says how they are
+// used), for the packets sent and received from then on. mesh.Node.SetCookie calls it (the strategy is
+// a discovery.Keyed), so a node's cookie rotation, by ctl rotate-cookie or
+// a config reload, reaches its discovery too. It checks the cookies as the
+// node does and changes nothing on an error.
+func (m *Mcast) SetCookie(current string, previous ...string) error {
+	if err := checkCookies(current, previous); err != nil {
+		return fmt.Errorf("mcast discovery: %w", err)
+	}
+	set := append([]string{current}, previous...)
+	m.cookies.Store(&set)
+	return nil
+}
+
+// checkCookies applies the node's rule (conn.CheckCookies), which mcast
+// repeats rather than import the transport: none empty, none twice, at
+// most maxPreviousCookies previous ones.
+func checkCookies(current string, previous []string) error {
+	if current == "" {
+		return errors.New("cookie is empty; want the cluster's cookie")
+	}
+	if len(previous) > maxPreviousCookies {
+		return fmt.Errorf("%d previous cookies; want at most %d", len(previous), maxPreviousCookies)
+	}
+	for i, c := range previous {
+		switch {
+		case c == "":
+			return fmt.Errorf("previous cookie %d is empty; want a shared secret", i+1)
+		case c == current || slices.Index(previous, c) != i:
+			return fmt.Errorf("previous cookie %d repeats an earlier cookie; want each cookie once", i+1)
+		}
+	}
+	return nil
 }

@@ -68,6 +68,10 @@ func TestNewValidates(t *testing.T) {
 		{"skew", func(c *Config) { c.MaxSkew = -time.Second }, "MaxSkew -1s is negative"},
 		{"send buffer", func(c *Config) { c.SendBuffer = -1 }, "SendBuffer -1, RecvBuffer 0: want 0 (the system's default) or a size in bytes"},
 		{"receive buffer", func(c *Config) { c.RecvBuffer = -1 }, "RecvBuffer -1"},
+		{"empty previous cookie", func(c *Config) { c.CookiePrevious = []string{"old", ""} }, "previous cookie 2 is empty"},
+		{"previous cookie repeats the cookie", func(c *Config) { c.CookiePrevious = []string{"k"} }, "previous cookie 1 repeats an earlier cookie"},
+		{"previous cookie twice", func(c *Config) { c.CookiePrevious = []string{"a", "a"} }, "previous cookie 2 repeats"},
+		{"too many previous cookies", func(c *Config) { c.CookiePrevious = strings.Split("a,b,c,d,e,f,g,h,i", ",") }, "9 previous cookies; want at most 8"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c := good()
@@ -189,7 +193,7 @@ func TestAcceptCountsEveryOutcome(t *testing.T) {
 	}
 	for _, st := range steps {
 		before := m.Stats()
-		p, ok := m.accept(st.b, goldenSrc, st.want, st.replyTo)
+		p, _, ok := m.accept(st.b, goldenSrc, st.want, st.replyTo)
 		after := m.Stats()
 		if ok != st.accepted {
 			t.Errorf("%s: accepted = %v; want %v", st.name, ok, st.accepted)
@@ -215,14 +219,14 @@ func TestAcceptCountsEveryOutcome(t *testing.T) {
 	// Once its timestamp has left the window, a nonce is forgotten: the
 	// copy is then refused as stale, never accepted.
 	clock.t = clock.t.Add(2 * time.Minute)
-	if _, ok := m.accept(announce, goldenSrc, typeAnnounce, nonce{}); ok {
+	if _, _, ok := m.accept(announce, goldenSrc, typeAnnounce, nonce{}); ok {
 		t.Fatal("accepted the golden announce two minutes later")
 	}
 	if got := m.Stats().Stale; got != 3 {
 		t.Errorf("Stale = %d; want 3", got)
 	}
 	fresh := sign(with(func(p *packet) { p.Time = clock.t.UnixNano(); p.Nonce = seq(8) }), goldenCookie)
-	if _, ok := m.accept(fresh, goldenSrc, typeAnnounce, nonce{}); !ok {
+	if _, _, ok := m.accept(fresh, goldenSrc, typeAnnounce, nonce{}); !ok {
 		t.Fatal("refused a fresh announce")
 	}
 	if n := m.guard.len(); n != 1 {
@@ -251,5 +255,58 @@ func TestReplayGuardFull(t *testing.T) {
 	}
 	if n := g.len(); n != 1 {
 		t.Fatalf("remembered %d nonces; want 1", n)
+	}
+}
+
+// TestAcceptDuringARotation: a node that holds a current and a previous
+// cookie accepts packets signed with either, tells which one verified a
+// packet (its answer is signed with it), and after SetCookie accepts only
+// the cookies it then holds.
+func TestAcceptDuringARotation(t *testing.T) {
+	clock := &fakeClock{t: time.Unix(0, goldenAnnouncePacket.Time)}
+	m, err := New(Config{Name: "n3@127.0.0.3", Cluster: "ekka", Cookie: "new", CookiePrevious: []string{goldenCookie}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.now = clock.now
+	next := byte(10)
+	signed := func(cookie string) []byte {
+		p := goldenAnnouncePacket
+		p.Nonce = seq(next)
+		next++
+		b, err := encode(nil, p, cookie)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	for _, tc := range []struct {
+		cookie string
+		ok     bool
+	}{{"new", true}, {goldenCookie, true}, {"other", false}} {
+		_, got, ok := m.accept(signed(tc.cookie), goldenSrc, typeAnnounce)
+		if ok != tc.ok || (ok && got != tc.cookie) {
+			t.Errorf("signed with %q: accepted %v, verified by %q; want %v, by %q", tc.cookie, ok, got, tc.ok, tc.cookie)
+		}
+	}
+	if err := m.SetCookie("new"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, ok := m.accept(signed(goldenCookie), goldenSrc, typeAnnounce); ok {
+		t.Error("accepted the cookie dropped by SetCookie")
+	}
+	if _, _, ok := m.accept(signed("new"), goldenSrc, typeAnnounce); !ok {
+		t.Error("refused the current cookie after SetCookie")
+	}
+	for _, bad := range [][]string{{""}, {"x", "x"}, {"x", "y", ""}} {
+		if err := m.SetCookie(bad[0], bad[1:]...); err == nil || !strings.HasPrefix(err.Error(), "mcast discovery: ") {
+			t.Errorf("SetCookie(%q) = %v; want an error", bad, err)
+		}
+	}
+	if _, _, ok := m.accept(signed("new"), goldenSrc, typeAnnounce); !ok {
+		t.Error("a refused SetCookie changed the cookies")
+	}
+	if want := (Stats{Received: 6, Accepted: 4, BadMAC: 2}); m.Stats() != want {
+		t.Errorf("Stats = %+v; want %+v", m.Stats(), want)
 	}
 }

@@ -400,3 +400,65 @@ func TestForgedAnswersIgnored(t *testing.T) {
 		t.Errorf("Stats = %+v; want %+v", got, want)
 	}
 }
+
+// TestRollingCookieRotation: three registered nodes rotate their cookie
+// from O to N in the order a rolling rotation takes (SetCookie(N, O) on
+// each in turn, then SetCookie(N) on each), and at every step every node
+// still finds the other two by real multicast. A node started during the
+// rotation with either set finds them all; one with only O, after the
+// rotation, finds none.
+func TestRollingCookieRotation(t *testing.T) {
+	if !inNetns(t) {
+		return
+	}
+	const o, n = "test-cookie", "new-cookie"
+	names := []string{"a@127.0.0.1", "b@127.0.0.2", "c@127.0.0.3"}
+	var nodes []*Mcast
+	for _, name := range names {
+		nodes = append(nodes, register(t, testConfig(name)))
+	}
+	everyoneFindsEveryone := func(stage string) {
+		t.Helper()
+		for i, m := range nodes {
+			want := slices.Delete(slices.Clone(names), i, i+1)
+			if got := discover(t, m); !slices.Equal(got, want) {
+				t.Errorf("%s: %s finds %v; want %v", stage, names[i], got, want)
+			}
+		}
+	}
+	everyoneFindsEveryone("before")
+	for i, m := range nodes {
+		if err := m.SetCookie(n, o); err != nil {
+			t.Fatal(err)
+		}
+		everyoneFindsEveryone(fmt.Sprintf("%s holds (N, O)", names[i]))
+		if i == 0 {
+			// A node started now with only the new cookie finds the one
+			// that holds it; one with both finds all three.
+			onlyNew := testConfig("x@127.0.0.7")
+			onlyNew.Cookie = n
+			if got := discover(t, newTest(t, onlyNew)); !slices.Equal(got, names[:1]) {
+				t.Errorf("a node with only N, while only %s holds it: finds %v; want %v", names[0], got, names[:1])
+			}
+			both := testConfig("y@127.0.0.8")
+			both.Cookie, both.CookiePrevious = n, []string{o}
+			if got := discover(t, newTest(t, both)); !slices.Equal(got, names) {
+				t.Errorf("a node with (N, O), while only %s holds N: finds %v; want %v", names[0], got, names)
+			}
+		}
+	}
+	for i, m := range nodes {
+		if err := m.SetCookie(n); err != nil {
+			t.Fatal(err)
+		}
+		everyoneFindsEveryone(fmt.Sprintf("%s holds only N", names[i]))
+	}
+	if got := discover(t, newTest(t, testConfig("z@127.0.0.9"))); len(got) != 0 {
+		t.Errorf("a node with only O, after the rotation, finds %v; want none", got)
+	}
+	for i, m := range nodes {
+		if s := m.Stats(); s.BadMAC == 0 {
+			t.Errorf("%s never dropped a packet for its MAC (stats %+v); want at least the O-only node's announce dropped", names[i], s)
+		}
+	}
+}

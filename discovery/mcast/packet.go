@@ -164,6 +164,22 @@ func verifyMAC(signed, mac []byte, cookie string) bool {
 	return hmac.Equal(h.Sum(nil), mac)
 }
 
+// verifyMACAny returns the first of cookies whose HMAC-SHA256 of signed is
+// mac. It checks every cookie, whichever matches, so the time it takes
+// tells nothing of which one did.
+func verifyMACAny(signed, mac []byte, cookies []string) (string, bool) {
+	match := -1
+	for i, c := range cookies {
+		if verifyMAC(signed, mac, c) && match < 0 {
+			match = i
+		}
+	}
+	if match < 0 {
+		return "", false
+	}
+	return cookies[match], true
+}
+
 // checkCluster applies the cluster name rule of cluster.name: 1 to 64 of
 // A-Z a-z 0-9 _ . -.
 func checkCluster(s string) error {

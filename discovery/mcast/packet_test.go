@@ -204,8 +204,8 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 		before := m.Stats()
-		_, ok := m.accept(b, goldenSrc, typeAnnounce, nonce{})
-		_, ok2 := m.accept(b, goldenSrc, typeAnswer, seq(0))
+		_, _, ok := m.accept(b, goldenSrc, typeAnnounce, nonce{})
+		_, _, ok2 := m.accept(b, goldenSrc, typeAnswer, seq(0))
 		if (ok || ok2) && (err != nil || !verifyMAC(b[:len(b)-macLen], mac, goldenCookie)) {
 			t.Fatalf("accepted a packet that is malformed or not signed with the cookie: %x", b)
 		}

@@ -24,7 +24,7 @@ type Stats struct {
 	Malformed uint64
 	// OtherCluster: a packet of another cluster.
 	OtherCluster uint64
-	// BadMAC: the MAC does not match this cluster's cookie (a wrong cookie
+	// BadMAC: the MAC matches none of this cluster's cookies (a wrong cookie
 	// or a forged or altered packet).
 	BadMAC uint64
 	// Unsolicited: an authentic packet of the wrong type for the socket, or
