@@ -185,7 +185,7 @@ func (lk *link) onFrame(c *conn.Conn, h wire.Header, body []byte, owned bool) {
 		lk.c.Send(lk.ctx, wire.TypePong, h.ID, (&wire.Pong{SentNanos: p.SentNanos}).Append(b[:0]), nil)
 	case wire.TypePong:
 		lk.pong(body)
-	case wire.TypeMemberTable, wire.TypeJoin, wire.TypeLeave, wire.TypeForceLeave, wire.TypeMemberStatus, wire.TypeMemberServices, wire.TypeMemberVersion, wire.TypeMemberTags:
+	case wire.TypeMemberTable, wire.TypeJoin, wire.TypeLeave, wire.TypeForceLeave, wire.TypeMemberStatus, wire.TypeMemberServices, wire.TypeMemberVersion, wire.TypeMemberTags, wire.TypeMemberSuspended:
 		if lk.hidden {
 			// A control client is no member: it changes membership through
 			// the built-in methods (MethodJoin, ...), which act as this
@@ -281,6 +281,15 @@ func (lk *link) onMembership(t wire.Type, body []byte) {
 		}
 		if string(m.Node) == lk.peer && GUID(m.GUID) == lk.guid {
 			n.memberTags(lk, &m)
+		}
+	case wire.TypeMemberSuspended:
+		var m wire.MemberSuspended
+		if err := m.Decode(body); err != nil {
+			lk.protocolError(err)
+			return
+		}
+		if string(m.Node) == lk.peer && GUID(m.GUID) == lk.guid {
+			n.memberSuspended(lk, &m)
 		}
 	}
 }

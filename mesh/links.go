@@ -132,6 +132,7 @@ func (n *Node) adopt(c *conn.Conn) {
 	n.announceStatusTo(lk)
 	n.announceServicesTo(lk)
 	n.announceTagsTo(lk)
+	n.announceSuspendedTo(lk)
 }
 
 // linkUp is what the member table made of a link that came up.

@@ -29,6 +29,11 @@ type MemberInfo struct {
 	// Node.SetTags), as it told this node over its own link; nil until
 	// then, or when it has none. Each MemberInfo holds its own copy.
 	Tags map[string]string `json:"tags,omitempty"`
+	// Suspended is why the member stopped serving the application (its
+	// side lost a split-brain decision: Node.Suspend), as it told this node
+	// over its own link; "" while it serves, or until it says. A suspended
+	// member is up: it keeps its links and answers the built-in methods.
+	Suspended string `json:"suspended,omitempty"`
 }
 
 // changeKind says what an observation did to the member table.
@@ -186,6 +191,7 @@ func (t *memberTable) observeUp(node string, guid GUID, now time.Time) change {
 		m.info.Services = nil // the new incarnation tells its own
 		m.info.Version = ""
 		m.info.Tags = nil
+		m.info.Suspended = ""
 	case m.info.Status != StatusDown:
 		return change{Kind: changeNone, Node: node, GUID: guid, Status: m.info.Status, OldStatus: m.info.Status}
 	case m.downFrom == StatusUp:

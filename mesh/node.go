@@ -82,6 +82,9 @@ type Node struct {
 	// suspended is why the node stopped serving calls (suspend.go); nil
 	// while it serves. Read on every call without the lock.
 	suspended atomic.Pointer[string]
+	// suspendTold is set once the node was ever suspended: from then on
+	// every new link hears whether it is (announceSuspendedTo). Under mu.
+	suspendTold bool
 
 	ac autoclusterCtl // the autocluster loop, on and off at run time (autocluster.go)
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/ekka-mesh/ekka-mesh/wire"
 )
@@ -33,9 +34,11 @@ func (n *Node) Suspend(reason string) error {
 	if reason == "" {
 		return errors.New("mesh: Suspend: reason is empty; say why the node stops serving (callers are told)")
 	}
+	n.statusMu.Lock()
+	defer n.statusMu.Unlock()
 	n.mu.Lock()
-	defer n.mu.Unlock()
 	if n.stopped {
+		n.mu.Unlock()
 		return ErrStopped
 	}
 	was := n.suspended.Swap(&reason)
@@ -43,21 +46,93 @@ func (n *Node) Suspend(reason string) error {
 		n.publishLocked(EventSuspended, n.cfg.Name, n.guid, reason)
 		n.log.Warn("suspended: this node stopped serving calls", "reason", reason)
 	}
+	if was != nil && *was == reason {
+		n.mu.Unlock()
+		return nil
+	}
+	n.tellSuspendedLocked(reason)
 	return nil
+}
+
+// tellSuspendedLocked records this node's suspension reason ("" when it
+// serves) in its own member entry and tells every member (MemberSuspended),
+// so that their member tables show it. It unlocks n.mu; the caller holds
+// statusMu, so that announcements reach each link in order.
+func (n *Node) tellSuspendedLocked(reason string) {
+	n.suspendTold = true
+	n.table.setSuspended(n.cfg.Name, n.guid, reason)
+	links := n.linkset.members()
+	n.mu.Unlock()
+	tellAll(n.ctx, links, wire.TypeMemberSuspended, n.suspendedMessage(reason))
+}
+
+// suspendedMessage is the body announcing this node's suspension reason.
+func (n *Node) suspendedMessage(reason string) []byte {
+	m := wire.MemberSuspended{Node: []byte(n.cfg.Name), GUID: n.guid, Reason: []byte(reason)}
+	return m.Append(nil)
+}
+
+// announceSuspendedTo tells a newly adopted link whether this node is
+// suspended, once it has ever been: a member that comes back after a split
+// may still record a suspension that ended meanwhile. A node never
+// suspended sends nothing.
+func (n *Node) announceSuspendedTo(lk *link) {
+	n.announceSelfTo(lk, wire.TypeMemberSuspended, func() []byte {
+		if !n.suspendTold {
+			return nil
+		}
+		reason, _ := n.Suspended()
+		return n.suspendedMessage(reason)
+	})
+}
+
+// memberSuspended records what a member said over its own link about its
+// suspension. The reason is cut to maxSuspendReason bytes, so that a peer
+// cannot make the table hold much, and control characters and invalid
+// UTF-8 become '?', so that it is safe to print (ctl status).
+func (n *Node) memberSuspended(lk *link, m *wire.MemberSuspended) {
+	reason := strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f || r == utf8.RuneError {
+			return '?'
+		}
+		return r
+	}, string(m.Reason[:min(len(m.Reason), maxSuspendReason)]))
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.table.setSuspended(lk.peer, lk.guid, reason)
+}
+
+// maxSuspendReason bounds a member's suspension reason as recorded.
+const maxSuspendReason = 1024
+
+// setSuspended records why node (incarnation guid, linked) is suspended,
+// "" when it serves; like setTags, a member this node is not linked to, or
+// another incarnation, changes nothing.
+func (t *memberTable) setSuspended(node string, guid GUID, reason string) {
+	m, ok := t.members[node]
+	if !ok || !m.linked || m.info.GUID != guid {
+		return
+	}
+	m.info.Suspended = reason
 }
 
 // Resume makes a suspended node serve the application again, and publishes
 // EventResumed with reason. It does nothing on a node that serves.
 func (n *Node) Resume(reason string) error {
+	n.statusMu.Lock()
+	defer n.statusMu.Unlock()
 	n.mu.Lock()
-	defer n.mu.Unlock()
 	if n.stopped {
+		n.mu.Unlock()
 		return ErrStopped
 	}
-	if n.suspended.Swap(nil) != nil {
-		n.publishLocked(EventResumed, n.cfg.Name, n.guid, reason)
-		n.log.Info("resumed: this node serves calls again", "reason", reason)
+	if n.suspended.Swap(nil) == nil {
+		n.mu.Unlock()
+		return nil
 	}
+	n.publishLocked(EventResumed, n.cfg.Name, n.guid, reason)
+	n.log.Info("resumed: this node serves calls again", "reason", reason)
+	n.tellSuspendedLocked("")
 	return nil
 }
 

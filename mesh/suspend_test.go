@@ -3,6 +3,7 @@ package mesh_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -77,4 +78,55 @@ func TestSuspendRefusesCallsUntilResume(t *testing.T) {
 	require.Equal(t, []mesh.EventKind{mesh.EventSuspended, mesh.EventResumed}, kinds)
 	require.NoError(t, c.Stop(ctx))
 	require.True(t, errors.Is(b.Suspend("late"), mesh.ErrStopped))
+}
+
+// suspendedAs reports "" once node i's member table shows member's
+// suspension reason as want ("" for serving), else what it shows.
+func suspendedAs(c *meshtest.Cluster, i int, member, want string) func() string {
+	return func() string {
+		for _, m := range c.Node(i).Members() {
+			if m.Node == member {
+				if m.Suspended == want {
+					return ""
+				}
+				return fmt.Sprintf("%s sees %s suspended %q, want %q", c.Name(i), member, m.Suspended, want)
+			}
+		}
+		return fmt.Sprintf("%s has no member %s", c.Name(i), member)
+	}
+}
+
+// TestMembersSeeASuspension: every member's table shows a suspended node
+// and why (MemberInfo.Suspended, in Info and ctl status), the node's own
+// entry included; a resume clears it everywhere, a member cut off while
+// the node resumed learns it when the link comes back, and a control
+// character in a peer's reason is not recorded as it is.
+func TestMembersSeeASuspension(t *testing.T) {
+	c := meshtest.Formed(t, 3, nil)
+	ctx := testnet.Context(t, 30*time.Second)
+	why := "keep-majority: this side has 1 of 3 members"
+	require.NoError(t, c.Node(2).Suspend(why))
+	for i := range 3 {
+		require.NoError(t, c.Until(ctx, "the suspension to show", suspendedAs(c, i, c.Name(2), why)))
+	}
+	for _, m := range c.Node(0).Info().Members {
+		if m.Node != c.Name(2) {
+			require.Empty(t, m.Suspended, "%s serves", m.Node)
+		}
+	}
+
+	sub := c.Node(0).Subscribe()
+	defer sub.Close()
+	c.Cut(0, 2)
+	nextEvent(t, sub, mesh.EventNodeDown, c.Name(2), 20*time.Second)
+	require.NoError(t, c.Node(2).Resume("the split healed"))
+	require.NoError(t, c.Until(ctx, "n2 to see the resume", suspendedAs(c, 1, c.Name(2), "")))
+	require.NoError(t, c.Until(ctx, "n3's own entry to clear", suspendedAs(c, 2, c.Name(2), "")))
+	require.Empty(t, suspendedAs(c, 0, c.Name(2), why)(), "n1, cut off, still holds the suspension")
+	c.HealAll()
+	require.NoError(t, c.WaitRunning(ctx), "the link back after the cut")
+	require.NoError(t, c.Until(ctx, "n1 to learn the resume over the new link", suspendedAs(c, 0, c.Name(2), "")))
+
+	require.NoError(t, c.Node(1).Suspend("down-all: \x1b[31mred\x1b[0m"))
+	require.NoError(t, c.Until(ctx, "a reason with control characters", suspendedAs(c, 0, c.Name(1), "down-all: ?[31mred?[0m")))
 }

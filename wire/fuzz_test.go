@@ -338,6 +338,7 @@ func FuzzEncodeDecode(f *testing.F) {
 	f.Add(uint8(TypeHello), []byte{0})
 	f.Add(uint8(TypeMemberTable), []byte{3, 5, 'a', '@', 'b', 1, 2})
 	f.Add(uint8(TypeMemberTags), []byte{2, 4, 'r', 'o', 'l', 'e', 2, 'd', 'b'})
+	f.Add(uint8(TypeMemberSuspended), []byte{4, 6, 'n', 'o', 'q', 'u', 'o', 'r'})
 	f.Add(uint8(TypeViewReply), []byte{5, 0xff, 1, 2, 3})
 	f.Add(uint8(TypeLockAcquire), []byte{9, 8, 7, 6, 5})
 	f.Add(uint8(TypeCall), []byte{0xff, 0xff, 0xff, 0xff, 0xff, 'x'})

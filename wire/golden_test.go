@@ -88,6 +88,7 @@ func goldenCases() []goldenCase {
 		{"member_services", 0, &MemberServices{Node: b("b2@h"), GUID: guid(0x10), Services: [][]byte{b("autoheal")}}},
 		{"member_version", 0, &MemberVersion{Node: b("b2@h"), GUID: guid(0x10), Version: b("v1.2.3")}},
 		{"member_tags", 0, &MemberTags{Node: b("b2@h"), GUID: guid(0x10), Tags: []Tag{{b("role"), b("db")}, {b("zone"), b("eu-1")}}}},
+		{"member_suspended", 0, &MemberSuspended{Node: b("b2@h"), GUID: guid(0x10), Reason: b("keep-majority: this side has 1 of 3 members")}},
 		{"partition_report", 21, &PartitionReport{Service: b("autoheal"), Reporter: b("c3@h"), Fresh: true, Partitions: [][]byte{b("b2@h")}}},
 		{"partition_ack", 21, &PartitionAck{Node: b("a1@h")}},
 		{"view_request", 22, &ViewRequest{Service: b("autoheal"), Round: b("a1@h#9")}},

@@ -503,3 +503,44 @@ func (m *MemberTags) Decode(b []byte) error {
 	}
 	return nil
 }
+
+// MemberSuspended is the body of a TypeMemberSuspended frame (optional type
+// 0x83): whether Node (with this GUID) is suspended, that is, stopped
+// serving the application because its side lost a split-brain decision,
+// and why. An empty Reason says it serves again. A receiver that does not
+// know the type skips it.
+//
+//	str16  node name
+//	16B    GUID
+//	str16  reason; empty: the node serves
+//
+// Decode aliases the body.
+type MemberSuspended struct {
+	Node   []byte
+	GUID   [GUIDSize]byte
+	Reason []byte
+}
+
+func (*MemberSuspended) Type() Type { return TypeMemberSuspended }
+
+// Validate reports a name or reason too long for its str16 field.
+func (m *MemberSuspended) Validate() error {
+	if err := checkStr16(TypeMemberSuspended, "node", m.Node); err != nil {
+		return err
+	}
+	return checkStr16(TypeMemberSuspended, "reason", m.Reason)
+}
+
+func (m *MemberSuspended) Append(b []byte) []byte {
+	b = appendStr16(b, m.Node)
+	b = append(b, m.GUID[:]...)
+	return appendStr16(b, m.Reason)
+}
+
+func (m *MemberSuspended) Decode(b []byte) error {
+	c := cursor{b: b, t: TypeMemberSuspended}
+	m.Node = c.str16("node")
+	c.guid("guid", &m.GUID)
+	m.Reason = c.str16("reason")
+	return c.done()
+}

@@ -41,6 +41,8 @@ func edgeCases() []Message {
 		&MemberVersion{Node: long, GUID: guid(1), Version: long},
 		&MemberTags{},
 		&MemberTags{Node: long, GUID: guid(1), Tags: []Tag{{[]byte("role"), []byte("db")}, {long, []byte{}}}},
+		&MemberSuspended{},
+		&MemberSuspended{Node: long, GUID: guid(1), Reason: long},
 		&PartitionReport{},
 		&PartitionReport{Service: long, Reporter: []byte("r"), Fresh: true, Partitions: many},
 		&PartitionAck{},
@@ -291,7 +293,7 @@ func TestDecodeBodyUnknownTypes(t *testing.T) {
 	if !strings.Contains(err.Error(), "0x7f") {
 		t.Fatalf("error %q does not name the type", err)
 	}
-	for _, typ := range []Type{0x83, 0xc3, 0xff} {
+	for _, typ := range []Type{0x84, 0xc3, 0xff} {
 		m, err := DecodeBody(Header{Type: typ}, []byte("whatever"))
 		if m != nil || err != nil {
 			t.Fatalf("unknown optional type %s: got %v, %v; want nil, nil (skip)", typ, m, err)
@@ -448,7 +450,7 @@ func TestMemberTagsBytes(t *testing.T) {
 }
 
 // TestMemberTagsSkippedByAnOlderNode: a node that predates MemberTags does
-// not know type 0x82, so it sees it as this version sees 0x83: an optional
+// not know type 0x82, so it sees it as this version sees 0x84: an optional
 // type it skips (DecodeBody answers nil, nil) and the link stays.
 func TestMemberTagsSkippedByAnOlderNode(t *testing.T) {
 	frame := readHex(t, "member_tags")
@@ -457,7 +459,7 @@ func TestMemberTagsSkippedByAnOlderNode(t *testing.T) {
 	if h.Type != TypeMemberTags || h.Type.Critical() {
 		t.Fatalf("member_tags.hex has type %s (critical %v), want the optional %s", h.Type, h.Type.Critical(), TypeMemberTags)
 	}
-	unknown := Type(0x83)
+	unknown := Type(0x84)
 	if unknown.Known() {
 		t.Fatalf("%s is defined now; pick a type no version defines", unknown)
 	}
@@ -524,5 +526,54 @@ func TestEncodersRefuseWhatDecodersCannotRead(t *testing.T) {
 			}
 			sameBytes(t, prefix, out, "dst after a refusal")
 		})
+	}
+}
+
+// TestMemberSuspendedBytes pins the MemberSuspended layout of PROTOCOL.md
+// 6.4: an optional type, refused when cut short or followed by bytes.
+func TestMemberSuspendedBytes(t *testing.T) {
+	m := &MemberSuspended{Node: []byte("a@h"), GUID: guid(0x10), Reason: []byte("lost")}
+	g := guid(0x10)
+	want := append(append([]byte{0, 3, 'a', '@', 'h'}, g[:]...), 0, 4, 'l', 'o', 's', 't')
+	sameBytes(t, want, m.Append(nil), "MemberSuspended")
+	if !TypeMemberSuspended.Known() || TypeMemberSuspended.Critical() {
+		t.Fatalf("%s: Known=%v Critical=%v, want a known optional type", TypeMemberSuspended, TypeMemberSuspended.Known(), TypeMemberSuspended.Critical())
+	}
+	var d MemberSuspended
+	noErr(t, d.Decode(want), "decoding MemberSuspended")
+	if string(d.Node) != "a@h" || d.GUID != g || string(d.Reason) != "lost" {
+		t.Fatalf("decoded %+v", d)
+	}
+	serving := (&MemberSuspended{Node: []byte("a@h"), GUID: g}).Append(nil)
+	noErr(t, d.Decode(serving), "decoding a MemberSuspended that says the node serves")
+	if len(d.Reason) != 0 {
+		t.Fatalf("decoded reason %q, want empty (serving)", d.Reason)
+	}
+	for _, tt := range []struct {
+		name string
+		body []byte
+		want error
+		msg  string
+	}{
+		{"reason cut short", want[:len(want)-1], ErrTruncated, "reason"},
+		{"no reason", want[:len(want)-6], ErrTruncated, "reason"},
+		{"guid cut short", want[:10], ErrTruncated, "guid"},
+		{"bytes after the reason", append(slices.Clone(want), 'x'), ErrMalformed, "1 trailing bytes"},
+	} {
+		err := new(MemberSuspended).Decode(tt.body)
+		if !errors.Is(err, tt.want) || !strings.Contains(err.Error(), tt.msg) {
+			t.Errorf("%s: Decode = %v, want %v containing %q", tt.name, err, tt.want, tt.msg)
+		}
+	}
+	for _, tt := range []struct {
+		m   *MemberSuspended
+		msg string
+	}{
+		{&MemberSuspended{Reason: make([]byte, MaxStr16+1)}, "reason is 65536"},
+		{&MemberSuspended{Node: make([]byte, MaxStr16+1)}, "node is 65536"},
+	} {
+		if err := tt.m.Validate(); !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), tt.msg) {
+			t.Errorf("Validate = %v, want ErrTooLarge containing %q", err, tt.msg)
+		}
 	}
 }

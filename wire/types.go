@@ -57,9 +57,10 @@ const (
 	TypeLockReleased Type = 0x46 // answer: the owner's grant was freed
 
 	// Optional membership messages (a receiver that does not know one skips it).
-	TypeMemberServices Type = 0x80 // the services a member runs, e.g. "autoheal"
-	TypeMemberVersion  Type = 0x81 // the software version a member runs
-	TypeMemberTags     Type = 0x82 // the key/value tags a member carries, e.g. role=db
+	TypeMemberServices  Type = 0x80 // the services a member runs, e.g. "autoheal"
+	TypeMemberVersion   Type = 0x81 // the software version a member runs
+	TypeMemberTags      Type = 0x82 // the key/value tags a member carries, e.g. role=db
+	TypeMemberSuspended Type = 0x83 // a member stopped serving (split brain), or serves again
 )
 
 // Critical reports whether a receiver that does not know t must fail the
@@ -120,9 +121,10 @@ var types = [256]typeInfo{
 	TypeLockFence:    {name: "lock-fence", new: func() Message { return new(LockFence) }, service: true},
 	TypeLockReleased: {name: "lock-released", new: func() Message { return new(LockReleased) }, answer: true},
 
-	TypeMemberServices: {name: "member-services", new: func() Message { return new(MemberServices) }},
-	TypeMemberVersion:  {name: "member-version", new: func() Message { return new(MemberVersion) }},
-	TypeMemberTags:     {name: "member-tags", new: func() Message { return new(MemberTags) }},
+	TypeMemberServices:  {name: "member-services", new: func() Message { return new(MemberServices) }},
+	TypeMemberVersion:   {name: "member-version", new: func() Message { return new(MemberVersion) }},
+	TypeMemberTags:      {name: "member-tags", new: func() Message { return new(MemberTags) }},
+	TypeMemberSuspended: {name: "member-suspended", new: func() Message { return new(MemberSuspended) }},
 }
 
 // Known reports whether this version of the protocol defines t.

@@ -411,6 +411,11 @@ func (c *ctlRun) status(args []string) int {
 		if info.Suspended != "" { // its side lost a split-brain decision
 			fmt.Fprintf(w, "Suspended:     %s\n", info.Suspended)
 		}
+		for _, m := range info.Members { // members it sees suspended, over their links
+			if m.Suspended != "" && m.Node != info.Node {
+				fmt.Fprintf(w, "Suspended member %s: %s\n", m.Node, m.Suspended)
+			}
+		}
 	}
 	return c.checkRequireUp(info)
 }
@@ -454,7 +459,8 @@ func (c *ctlRun) checkRequireUp(info mesh.Info) int {
 	return exitNotMet
 }
 
-// printMembers writes the member table: node, status, version, GUID.
+// printMembers writes the member table: node, status ("up (suspended)"
+// for a member that lost a split-brain decision), version, GUID.
 func printMembers(w io.Writer, members []mesh.MemberInfo) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	// A TAGS column only when a member has tags (ctl_tags.go).
@@ -469,7 +475,11 @@ func printMembers(w io.Writer, members []mesh.MemberInfo) {
 		if v == "" {
 			v = "-"
 		}
-		line := fmt.Sprintf("%s\t%s\t%s\t%s", m.Node, m.Status, v, m.GUID)
+		status := m.Status.String()
+		if m.Suspended != "" { // it lost a split-brain decision: up, serving no calls
+			status += " (suspended)"
+		}
+		line := fmt.Sprintf("%s\t%s\t%s\t%s", m.Node, status, v, m.GUID)
 		if tagged {
 			line += "\t" + orDash(mesh.TagFilter(m.Tags).String())
 		}

@@ -357,6 +357,17 @@ func TestSplitBrainAsymmetricProcesses(t *testing.T) {
 	testnet.Eventually(t, 30*time.Second, "sb2 suspended, sb1 and sb3 serving", c.state(
 		map[string][]string{sb1: {sb1, sb3}, sb2: {sb2, sb3}, sb3: all},
 		map[string]string{sb2: "keep-oldest: indirectly connected: sb1@127.0.0.21 and sb2@127.0.0.22 cannot reach each other"}))
+	// sb3 reaches sb2: its member table shows sb2 suspended, and why.
+	testnet.Eventually(t, 10*time.Second, "sb3's ctl status to show sb2 suspended", func() string {
+		code, stdout, stderr := c.ctl(t, sb3, "status")
+		if code != exitOK {
+			return fmt.Sprintf("ctl status exit %d: %s", code, stderr)
+		}
+		if !strings.Contains(stdout, "up (suspended)") || !strings.Contains(stdout, "\nSuspended member "+sb2+": keep-oldest: indirectly connected") {
+			return "ctl status of sb3:\n" + stdout
+		}
+		return ""
+	})
 
 	c.fw.restore()
 	testnet.Eventually(t, 30*time.Second, "one cluster again, every node serving, no partition",
