@@ -131,6 +131,9 @@ type NodeReport struct {
 	Tags map[string]string `json:"tags,omitempty"`
 	// Partitioned is set when SeenFrom records a partition with Node.
 	Partitioned bool `json:"partitioned,omitempty"`
+	// Suspended is why Node stopped serving (MemberInfo.Suspended); ""
+	// while it serves.
+	Suspended string `json:"suspended,omitempty"`
 }
 
 // Report returns what this node knows of node: ClusterStatus and, for a
@@ -145,6 +148,7 @@ func (n *Node) Report(node string) NodeReport {
 		r.MemberStatus, r.GUID, r.Since, r.Version, r.Services = m.Status, m.GUID, m.Since, m.Version, m.Services
 		r.Tags = cloneTags(m.Tags)
 		r.Partitioned = partitioned
+		r.Suspended = m.Suspended
 	}
 	return r
 }

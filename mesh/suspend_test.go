@@ -114,6 +114,7 @@ func TestMembersSeeASuspension(t *testing.T) {
 			require.Empty(t, m.Suspended, "%s serves", m.Node)
 		}
 	}
+	require.Equal(t, why, c.Node(0).Report(c.Name(2)).Suspended, "ctl status NODE")
 
 	sub := c.Node(0).Subscribe()
 	defer sub.Close()

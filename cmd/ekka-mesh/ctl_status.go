@@ -82,4 +82,7 @@ func printReport(w io.Writer, r mesh.NodeReport) {
 	if r.Partitioned {
 		fmt.Fprintf(w, "Partition: recorded on %s (autoheal heals it, or ctl join on the side that gives way)\n", r.SeenFrom)
 	}
+	if r.Suspended != "" {
+		fmt.Fprintf(w, "Suspended: %s\n", r.Suspended)
+	}
 }

@@ -368,6 +368,9 @@ func TestSplitBrainAsymmetricProcesses(t *testing.T) {
 		}
 		return ""
 	})
+	code, stdout, stderr := c.ctl(t, sb3, "status", sb2)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, "\nSuspended: keep-oldest: indirectly connected", "ctl status NODE, as seen from sb3")
 
 	c.fw.restore()
 	testnet.Eventually(t, 30*time.Second, "one cluster again, every node serving, no partition",
