@@ -55,8 +55,9 @@ type Config struct {
 	// Cluster is the cluster name (default DefaultCluster). Packets of
 	// other clusters are dropped.
 	Cluster string
-	// Cookie is the cluster's shared secret (required). Every packet is
-	// signed with it; packets signed with another cookie are dropped.
+	// Cookie is the cluster's shared secret (required). Packets are signed
+	// with it, and packets signed with another cookie are dropped, except
+	// for the previous cookies of a rotation (CookiePrevious).
 	Cookie string
 	// CookiePrevious are cookies still accepted during a rotation (at most
 	// 8). Discover announces once signed with each cookie, current first,
