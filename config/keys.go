@@ -189,7 +189,7 @@ var keyTable = []keyDef{
 	}(),
 	func() keyDef {
 		k := field("node.cookie_previous", "comma-separated cookies (at most 8)",
-			"Cookies the node still accepts, and tries after node.cookie when a node refuses it, so that a cluster changes its cookie one node at a time without a restart (SIGHUP reloads this key and node.cookie). Empty: none.",
+			"Cookies the node still accepts, and tries after node.cookie when a node refuses it, so that a cluster changes its cookie one node at a time without a restart (SIGHUP reloads this key and node.cookie). ekka-mesh ctl and multicast discovery use it too. Empty: none.",
 			func(s *Settings) *[]string { return &s.Node.CookiePrevious }, parseCookieList, func(v []string) string { return strings.Join(v, ",") })
 		k.secret = true
 		return k

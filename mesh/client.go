@@ -23,6 +23,11 @@ import (
 type ClientConfig struct {
 	// Cookie is the cluster's shared secret.
 	Cookie string
+	// CookiePrevious are cookies to try, in order, when the node refuses
+	// Cookie: during a rolling rotation (wire/PROTOCOL.md section 8.4) a
+	// client configured with the new cookie and the old one as previous
+	// reaches every node, rotated or not. At most 8.
+	CookiePrevious []string
 	// Cluster may be left empty: a hidden client is accepted by a node of
 	// any cluster whose cookie it knows.
 	Cluster string
@@ -75,6 +80,7 @@ func Connect(ctx context.Context, cfg ClientConfig, node string) (*Client, error
 	cc := conn.DefaultConfig()
 	cc.Hidden = true
 	cc.Cookie = cfg.Cookie
+	cc.CookiePrevious = cfg.CookiePrevious
 	cc.Cluster = cfg.Cluster
 	cc.Name = cfg.Name
 	if cc.Name == "" {

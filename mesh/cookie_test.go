@@ -135,8 +135,8 @@ func TestRollingCookieRotation(t *testing.T) {
 	cutAndHeal(0, 2)
 	require.Empty(t, downs.others(cut), "only the links that were cut went down")
 
-	connect := func(cookie string) error {
-		cl, err := mesh.Connect(ctx, mesh.ClientConfig{Cookie: cookie, Addr: c.Node(0).Addr().String(), HandshakeTimeout: time.Second}, c.Name(0))
+	connect := func(cookie string, previous ...string) error {
+		cl, err := mesh.Connect(ctx, mesh.ClientConfig{Cookie: cookie, CookiePrevious: previous, Addr: c.Node(0).Addr().String(), HandshakeTimeout: time.Second}, c.Name(0))
 		if err == nil {
 			cl.Close()
 		}
@@ -144,6 +144,8 @@ func TestRollingCookieRotation(t *testing.T) {
 	}
 	require.ErrorIs(t, connect(oldCookie), mesh.ErrBadCookie, "the old cookie, dropped everywhere")
 	require.NoError(t, connect(newCookie))
+	require.NoError(t, connect(oldCookie, "a-third-cookie-0123456789", newCookie), "a client falls back to its previous cookies, in order")
+	require.ErrorIs(t, connect(oldCookie, "a-third-cookie-0123456789"), mesh.ErrBadCookie)
 }
 
 func TestSetCookieValidates(t *testing.T) {

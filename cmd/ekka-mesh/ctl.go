@@ -217,7 +217,9 @@ func ctlMain(ctx context.Context, args []string, stdout, stderr io.Writer, envir
 	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	ccfg := mesh.ClientConfig{Cookie: s.Node.Cookie, Cluster: targetCluster, BasePort: s.Node.BasePort, TLS: tc}
+	// node.cookie_previous: during a rotation ctl reaches the nodes not
+	// rotated yet too, as a node's own dials do.
+	ccfg := mesh.ClientConfig{Cookie: s.Node.Cookie, CookiePrevious: s.Node.CookiePrevious, Cluster: targetCluster, BasePort: s.Node.BasePort, TLS: tc}
 	cl, err := mesh.Connect(ctx, ccfg, target)
 	if err != nil {
 		hint := connectHint(err, target, s.Node.BasePort, *timeout)

@@ -42,6 +42,18 @@ func TestCtlRotateCookie(t *testing.T) {
 		code, stdout, stderr := h.ctl(t, name, "rotate-cookie", newCookie, "--keep-previous")
 		require.Equal(t, exitOK, code, stderr)
 		assert.Equal(t, name+": cookie rotated; 1 previous cookies still accepted\n", stdout)
+		if name == n1 {
+			// Mid-rotation, a ctl configured with the new cookie and the
+			// old one as previous reaches n2, which has only the old one;
+			// without the previous cookie it is refused.
+			ctlConf := filepath.Join(t.TempDir(), "ctl.conf")
+			require.NoError(t, os.WriteFile(ctlConf, []byte("cluster.name = rot\nnode.cookie_previous = "+oldCookie+"\n"), 0o600))
+			code, _, stderr := h.exec(t, "ctl", "--config", ctlConf, "--node", n2, "--base-port", strconv.Itoa(h.base), "--cookie", newCookie, "status")
+			assert.Equal(t, exitOK, code, "ctl with node.cookie_previous, to a node not rotated yet: %s", stderr)
+			code, _, stderr = h.exec(t, "ctl", "--node", n2, "--base-port", strconv.Itoa(h.base), "--cookie", newCookie, "status")
+			assert.NotEqual(t, exitOK, code)
+			assert.Contains(t, stderr, "bad cookie")
+		}
 	}
 	h.cookie = newCookie
 	for _, name := range both {
