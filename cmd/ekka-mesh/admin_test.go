@@ -174,13 +174,21 @@ func TestAdminRunConfigErrors(t *testing.T) {
 // the test naming the package to install.
 func findChromium(t *testing.T) string {
 	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
+	if p, ok := lookChromium(); ok {
+		return p
 	}
 	t.Skip("no chromium, chromium-browser or google-chrome on PATH: install Debian's chromium package (apt-get install chromium) to run the status page in a browser")
 	return ""
+}
+
+// lookChromium finds a browser chromedp can drive on PATH.
+func lookChromium() (string, bool) {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p, true
+		}
+	}
+	return "", false
 }
 
 // browserProcesses lists the processes still running with user-data-dir

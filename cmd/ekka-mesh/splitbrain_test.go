@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -371,6 +373,27 @@ func TestSplitBrainAsymmetricProcesses(t *testing.T) {
 	code, stdout, stderr := c.ctl(t, sb3, "status", sb2)
 	require.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stdout, "\nSuspended: keep-oldest: indirectly connected", "ctl status NODE, as seen from sb3")
+	// And sb3's status page marks sb2 suspended, with the reason.
+	if chromium, ok := lookChromium(); ok {
+		ctx := startBrowser(t, chromium)
+		_, err := chromedp.Run(ctx, chromedp.Navigate("http://"+c.adminAddr(sb3)+"/"))
+		require.NoError(t, err)
+		const suspendedRows = `Array.from(document.querySelectorAll('#members tr[data-suspended]')).map(r => r.dataset.node + '=' + r.dataset.status + ': ' + r.dataset.suspended).join(' ')`
+		testnet.Eventually(t, 30*time.Second, "sb3's status page to mark sb2 suspended", func() string {
+			rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			got, err := chromedp.Run(rctx, chromedp.Evaluate[string](suspendedRows))
+			if err != nil {
+				return "evaluating in the page: " + err.Error()
+			}
+			if !strings.HasPrefix(got, sb2+"=up: keep-oldest: indirectly connected") {
+				return fmt.Sprintf("the page's suspended rows: %q", got)
+			}
+			return ""
+		})
+	} else {
+		t.Log("no chromium on PATH: sb3's status page is not checked (.ci/run installs it)")
+	}
 
 	c.fw.restore()
 	testnet.Eventually(t, 30*time.Second, "one cluster again, every node serving, no partition",
