@@ -90,29 +90,45 @@ func (n *Node) RemoveService(service string) error {
 	})
 }
 
-// changeServices applies f to this node's services and announces the new
-// set to every member when it changed.
-func (n *Node) changeServices(f func([]string) ([]string, error)) error {
+// changeSelf changes what this node announces about itself (its services,
+// tags or suspension): on a running node (else ErrStopped) it runs change
+// under n.mu, and when change returns a body (nil: nothing changed), tells
+// every member that body as a message of type t, with ctx, once n.mu is
+// released. statusMu is held throughout, so that announcements reach each
+// link in order (announceSelfTo holds it too). err is change's error;
+// tellErr is the announcement's, which tellAll returns only when ctx ended.
+func (n *Node) changeSelf(ctx context.Context, t wire.Type, change func() ([]byte, error)) (tellErr, err error) {
 	n.statusMu.Lock()
 	defer n.statusMu.Unlock()
 	n.mu.Lock()
 	if n.stopped {
 		n.mu.Unlock()
-		return ErrStopped
+		return nil, ErrStopped
 	}
-	next, err := f(n.services)
-	if err != nil || slices.Equal(next, n.services) {
+	body, err := change()
+	if err != nil || body == nil {
 		n.mu.Unlock()
-		return err
+		return nil, err
 	}
-	n.services = next
-	n.announced = true
-	n.table.setServices(n.cfg.Name, n.guid, next)
 	links := n.linkset.members()
-	body := n.servicesMessageLocked()
 	n.mu.Unlock()
-	tellAll(n.ctx, links, wire.TypeMemberServices, body)
-	return nil
+	return tellAll(ctx, links, t, body), nil
+}
+
+// changeServices applies f to this node's services and announces the new
+// set to every member when it changed.
+func (n *Node) changeServices(f func([]string) ([]string, error)) error {
+	_, err := n.changeSelf(n.ctx, wire.TypeMemberServices, func() ([]byte, error) {
+		next, err := f(n.services)
+		if err != nil || slices.Equal(next, n.services) {
+			return nil, err
+		}
+		n.services = next
+		n.announced = true
+		n.table.setServices(n.cfg.Name, n.guid, next)
+		return n.servicesMessageLocked(), nil
+	})
+	return err
 }
 
 // servicesMessageLocked is the body announcing this node's services.

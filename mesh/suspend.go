@@ -34,36 +34,27 @@ func (n *Node) Suspend(reason string) error {
 	if reason == "" {
 		return errors.New("mesh: Suspend: reason is empty; say why the node stops serving (callers are told)")
 	}
-	n.statusMu.Lock()
-	defer n.statusMu.Unlock()
-	n.mu.Lock()
-	if n.stopped {
-		n.mu.Unlock()
-		return ErrStopped
-	}
-	was := n.suspended.Swap(&reason)
-	if was == nil {
-		n.publishLocked(EventSuspended, n.cfg.Name, n.guid, reason)
-		n.log.Warn("suspended: this node stopped serving calls", "reason", reason)
-	}
-	if was != nil && *was == reason {
-		n.mu.Unlock()
-		return nil
-	}
-	n.tellSuspendedLocked(reason)
-	return nil
+	_, err := n.changeSelf(n.ctx, wire.TypeMemberSuspended, func() ([]byte, error) {
+		was := n.suspended.Swap(&reason)
+		if was == nil {
+			n.publishLocked(EventSuspended, n.cfg.Name, n.guid, reason)
+			n.log.Warn("suspended: this node stopped serving calls", "reason", reason)
+		}
+		if was != nil && *was == reason {
+			return nil, nil
+		}
+		return n.recordSuspendedLocked(reason), nil
+	})
+	return err
 }
 
-// tellSuspendedLocked records this node's suspension reason ("" when it
-// serves) in its own member entry and tells every member (MemberSuspended),
-// so that their member tables show it. It unlocks n.mu; the caller holds
-// statusMu, so that announcements reach each link in order.
-func (n *Node) tellSuspendedLocked(reason string) {
+// recordSuspendedLocked records this node's suspension reason ("" when it
+// serves) in its own member entry, and returns the MemberSuspended body
+// that tells the members, so that their member tables show it.
+func (n *Node) recordSuspendedLocked(reason string) []byte {
 	n.suspendTold = true
 	n.table.setSuspended(n.cfg.Name, n.guid, reason)
-	links := n.linkset.members()
-	n.mu.Unlock()
-	tellAll(n.ctx, links, wire.TypeMemberSuspended, n.suspendedMessage(reason))
+	return n.suspendedMessage(reason)
 }
 
 // suspendedMessage is the body announcing this node's suspension reason.
@@ -119,21 +110,15 @@ func (t *memberTable) setSuspended(node string, guid GUID, reason string) {
 // Resume makes a suspended node serve the application again, and publishes
 // EventResumed with reason. It does nothing on a node that serves.
 func (n *Node) Resume(reason string) error {
-	n.statusMu.Lock()
-	defer n.statusMu.Unlock()
-	n.mu.Lock()
-	if n.stopped {
-		n.mu.Unlock()
-		return ErrStopped
-	}
-	if n.suspended.Swap(nil) == nil {
-		n.mu.Unlock()
-		return nil
-	}
-	n.publishLocked(EventResumed, n.cfg.Name, n.guid, reason)
-	n.log.Info("resumed: this node serves calls again", "reason", reason)
-	n.tellSuspendedLocked("")
-	return nil
+	_, err := n.changeSelf(n.ctx, wire.TypeMemberSuspended, func() ([]byte, error) {
+		if n.suspended.Swap(nil) == nil {
+			return nil, nil
+		}
+		n.publishLocked(EventResumed, n.cfg.Name, n.guid, reason)
+		n.log.Info("resumed: this node serves calls again", "reason", reason)
+		return n.recordSuspendedLocked(""), nil
+	})
+	return err
 }
 
 // Suspended reports whether this node is suspended, and why.

@@ -105,26 +105,21 @@ func (n *Node) SetTags(ctx context.Context, tags map[string]string) error {
 	if err := checkTags(tags); err != nil {
 		return fmt.Errorf("mesh: SetTags: %w", err)
 	}
-	n.statusMu.Lock()
-	defer n.statusMu.Unlock()
-	n.mu.Lock()
-	if n.stopped {
-		n.mu.Unlock()
-		return ErrStopped
+	tellErr, err := n.changeSelf(ctx, wire.TypeMemberTags, func() ([]byte, error) {
+		if maps.Equal(n.tags, tags) {
+			return nil, nil
+		}
+		n.tags = cloneTags(tags)
+		n.tagsTold = true
+		n.table.setTags(n.cfg.Name, n.guid, n.tags)
+		n.publishLocked(EventTagsChanged, n.cfg.Name, n.guid, tagsReason(n.tags))
+		return n.tagsMessageLocked(), nil
+	})
+	if err != nil {
+		return err
 	}
-	if maps.Equal(n.tags, tags) {
-		n.mu.Unlock()
-		return nil
-	}
-	n.tags = cloneTags(tags)
-	n.tagsTold = true
-	n.table.setTags(n.cfg.Name, n.guid, n.tags)
-	n.publishLocked(EventTagsChanged, n.cfg.Name, n.guid, tagsReason(n.tags))
-	links := n.linkset.members()
-	body := n.tagsMessageLocked()
-	n.mu.Unlock()
-	if err := tellAll(ctx, links, wire.TypeMemberTags, body); err != nil {
-		return fmt.Errorf("mesh: SetTags: announcing the tags: %w", err)
+	if tellErr != nil {
+		return fmt.Errorf("mesh: SetTags: announcing the tags: %w", tellErr)
 	}
 	return nil
 }
